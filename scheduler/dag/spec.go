@@ -1,0 +1,112 @@
+package dag
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// specVersion is the version of the stored TaskSpec encoding. Bump it only
+// with a decoder for every older version: a stored task must always decode
+// again, by this version and the next (incident 3 in DESIGN.md: a preset
+// that ran fine and then failed to serialise).
+const specVersion = 1
+
+// storedSpec is the stored form of a TaskSpec. Durations are strings
+// ("1m30s") so the stored text is readable in a database shell.
+type storedSpec struct {
+	V                int      `json:"v"`
+	Command          []string `json:"command,omitempty"`
+	Args             []string `json:"args,omitempty"`
+	Env              []EnvVar `json:"env,omitempty"`
+	Image            string   `json:"image,omitempty"`
+	Retries          int      `json:"retries,omitempty"`
+	RetryDelay       string   `json:"retry_delay,omitempty"`
+	RetryExponential bool     `json:"retry_exponential,omitempty"`
+	MaxRetryDelay    string   `json:"max_retry_delay,omitempty"`
+	ExecutionTimeout string   `json:"execution_timeout,omitempty"`
+	Resources        struct {
+		Preset        string `json:"preset,omitempty"`
+		CPU           string `json:"cpu,omitempty"`
+		Memory        string `json:"memory,omitempty"`
+		CPULimit      string `json:"cpu_limit,omitempty"`
+		MemoryLimit   string `json:"memory_limit,omitempty"`
+		EphemeralDisk string `json:"ephemeral_disk,omitempty"`
+	} `json:"resources"`
+}
+
+// EncodeSpec returns the stored form of s.
+func EncodeSpec(s TaskSpec) ([]byte, error) {
+	st := storedSpec{
+		V:                specVersion,
+		Command:          s.Command,
+		Args:             s.Args,
+		Env:              s.Env,
+		Image:            s.Image,
+		Retries:          s.Retries,
+		RetryDelay:       durationText(s.RetryDelay),
+		RetryExponential: s.RetryExponential,
+		MaxRetryDelay:    durationText(s.MaxRetryDelay),
+		ExecutionTimeout: durationText(s.ExecutionTimeout),
+	}
+	r := s.Resources
+	st.Resources.Preset, st.Resources.CPU, st.Resources.Memory = r.Preset, r.CPU, r.Memory
+	st.Resources.CPULimit, st.Resources.MemoryLimit, st.Resources.EphemeralDisk = r.CPULimit, r.MemoryLimit, r.EphemeralDisk
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode task spec: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeSpec reads a stored TaskSpec. Unknown fields are ignored so that a
+// spec written by a newer version of the same encoding version still
+// decodes; an unknown version is an error.
+func DecodeSpec(b []byte) (TaskSpec, error) {
+	var st storedSpec
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
+		return TaskSpec{}, fmt.Errorf("decode task spec: %w", err)
+	}
+	if st.V != specVersion {
+		return TaskSpec{}, fmt.Errorf("decode task spec: encoding version %d is not known to this build (it knows %d); upgrade vigil", st.V, specVersion)
+	}
+	s := TaskSpec{
+		Command:          st.Command,
+		Args:             st.Args,
+		Env:              st.Env,
+		Image:            st.Image,
+		Retries:          st.Retries,
+		RetryExponential: st.RetryExponential,
+		Resources: Resources{
+			Preset: st.Resources.Preset, CPU: st.Resources.CPU, Memory: st.Resources.Memory,
+			CPULimit: st.Resources.CPULimit, MemoryLimit: st.Resources.MemoryLimit,
+			EphemeralDisk: st.Resources.EphemeralDisk,
+		},
+	}
+	var err error
+	for _, f := range []struct {
+		dst  *time.Duration
+		text string
+		name string
+	}{
+		{&s.RetryDelay, st.RetryDelay, "retry_delay"},
+		{&s.MaxRetryDelay, st.MaxRetryDelay, "max_retry_delay"},
+		{&s.ExecutionTimeout, st.ExecutionTimeout, "execution_timeout"},
+	} {
+		if f.text == "" {
+			continue
+		}
+		if *f.dst, err = time.ParseDuration(f.text); err != nil {
+			return TaskSpec{}, fmt.Errorf("decode task spec: %s: %w", f.name, err)
+		}
+	}
+	return s, nil
+}
+
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}

@@ -1,0 +1,108 @@
+package dag
+
+import "time"
+
+// DAG is one parsed DAG file: a set of tasks with dependencies and a
+// schedule. Values are normalised by Parse (defaults filled in, lists in
+// canonical order), so two DAGs that mean the same thing compare equal with
+// reflect.DeepEqual.
+type DAG struct {
+	ID          string
+	Description string
+	// Schedule is a cron expression ("*/5 * * * *"), a descriptor
+	// ("@hourly", "@daily", "@every 5m"), or "" for a DAG that only runs
+	// when triggered.
+	Schedule string
+	// StartDate is the first instant a scheduled run may cover (UTC).
+	StartDate time.Time
+	// Catchup creates a run for every missed interval since the last run;
+	// without it only the most recent interval runs.
+	Catchup bool
+	// MaxActiveRuns bounds the runs of this DAG that are not finished.
+	MaxActiveRuns int
+	// MaxActiveTasks bounds the task instances of this DAG that are queued
+	// or running at once, across its runs.
+	MaxActiveTasks int
+	Defaults       Defaults
+	Tasks          []Task
+
+	// File is the path the DAG was read from. It is not part of the
+	// canonical encoding.
+	File string
+}
+
+// Defaults apply to every task of a DAG that does not set the field itself.
+type Defaults struct {
+	Retries int
+	// RetryDelay is the wait before the first retry.
+	RetryDelay time.Duration
+	// RetryExponential doubles the delay on every further retry, up to
+	// MaxRetryDelay.
+	RetryExponential bool
+	MaxRetryDelay    time.Duration
+	// ExecutionTimeout bounds one try; zero means no timeout.
+	ExecutionTimeout time.Duration
+	Resources        Resources
+}
+
+// Task is one node of a DAG as written in the file. Pointer fields are
+// optional overrides of the DAG's Defaults.
+type Task struct {
+	ID        string
+	DependsOn []string
+	Command   []string
+	Args      []string
+	Env       []EnvVar
+	// Image is the container image for the Kubernetes executor; the local
+	// executor ignores it.
+	Image            string
+	Retries          *int
+	RetryDelay       *time.Duration
+	RetryExponential *bool
+	MaxRetryDelay    *time.Duration
+	ExecutionTimeout *time.Duration
+	// Resources overrides the DAG default field by field.
+	Resources *Resources
+}
+
+// EnvVar is one environment variable of a task. Env is kept as an ordered
+// list (sorted by name) so the encoding is canonical.
+type EnvVar struct {
+	Name  string
+	Value string
+}
+
+// Resources is a resource request: a named preset, optionally overridden
+// field by field. Quantities are Kubernetes quantities in canonical form
+// ("500m", "4Gi"); an empty string means "not set".
+type Resources struct {
+	Preset        string
+	CPU           string
+	Memory        string
+	CPULimit      string
+	MemoryLimit   string
+	EphemeralDisk string
+}
+
+// Presets maps a preset name to its resources. Preset values must not
+// themselves name a preset.
+type Presets map[string]Resources
+
+// TaskSpec is a task's effective configuration: the task merged with the
+// DAG defaults and its resources resolved against the presets. It is what
+// the store keeps with every task instance and what executors run, so a
+// stored task can always be decoded again (see EncodeSpec / DecodeSpec).
+type TaskSpec struct {
+	Command          []string
+	Args             []string
+	Env              []EnvVar
+	Image            string
+	Retries          int
+	RetryDelay       time.Duration
+	RetryExponential bool
+	MaxRetryDelay    time.Duration
+	ExecutionTimeout time.Duration
+	// Resources is fully resolved: Preset names where it came from, the
+	// quantity fields hold the effective values.
+	Resources Resources
+}

@@ -1,0 +1,94 @@
+package scheduler
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// Executor runs task tries. Implementations live under executor/ and pass
+// the contract suite in executor/executortest.
+type Executor interface {
+	// Name is the component name used in transition records
+	// ("executor/local").
+	Name() string
+	// Start submits one try and returns once it is submitted, not when it
+	// ends. Submitting the same try again must not start a second process
+	// or pod. Start must return by the context's deadline.
+	Start(ctx context.Context, t Try) error
+	// Stop asks a try to end (SIGTERM, then SIGKILL after a grace period;
+	// or a pod delete). Its end is reported as an event.
+	Stop(ctx context.Context, k TryKey, reason string) error
+	// Adopt is called on start-up for a try the store says is queued or
+	// running: if the try is still alive the executor takes over watching
+	// it and will report its end as an event; in every case it reports
+	// what it found.
+	Adopt(ctx context.Context, k TryKey, externalID string) (Observation, error)
+	// Run delivers events until ctx ends, then returns nil. Events for
+	// tries started before Run is called are kept until it is.
+	Run(ctx context.Context, events chan<- Event) error
+}
+
+// LogReader is implemented by executors that can show a try's output.
+type LogReader interface {
+	Logs(ctx context.Context, k TryKey) (io.ReadCloser, error)
+}
+
+// Try is one try of a task instance, as handed to an executor.
+type Try struct {
+	Key  TryKey
+	Spec dag.TaskSpec
+}
+
+// EventKind says what happened to a try.
+type EventKind string
+
+// The kinds of executor event.
+const (
+	// EventStarted: the try's process or pod is running.
+	EventStarted EventKind = "started"
+	// EventExited: the try ended; ExitCode holds its status.
+	EventExited EventKind = "exited"
+	// EventLost: the try ended and its status cannot be known (the process
+	// vanished, the pod was deleted); Reason says what was seen.
+	EventLost EventKind = "lost"
+)
+
+// Event is something an executor saw happen to a try.
+type Event struct {
+	Key        TryKey
+	Kind       EventKind
+	ExternalID string
+	ExitCode   int
+	// Reason is a human-readable account ("exit code 3", "killed by
+	// SIGKILL", "pod deleted externally").
+	Reason string
+	At     time.Time
+}
+
+// Phase is what an executor found when asked about a try.
+type Phase string
+
+// The phases an Observation reports.
+const (
+	// PhaseRunning: the try is alive and now watched; its end will come as
+	// an event.
+	PhaseRunning Phase = "running"
+	// PhaseExited: the try ended while nobody watched; ExitCode holds its
+	// status.
+	PhaseExited Phase = "exited"
+	// PhaseMissing: the executor has no trace of the try.
+	PhaseMissing Phase = "missing"
+	// PhaseLost: the try existed but ended without a known status.
+	PhaseLost Phase = "lost"
+)
+
+// Observation is what an executor found when asked about a try.
+type Observation struct {
+	Phase      Phase
+	ExternalID string
+	ExitCode   int
+	Reason     string
+}

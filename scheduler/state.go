@@ -1,0 +1,194 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a task instance is in its life.
+//
+//	scheduled ──▶ queued ──▶ running ──▶ success
+//	    │  ▲        │  │        │ └────▶ failed
+//	    │  └────────┘  │        └──────▶ up_for_retry ──▶ queued (next try)
+//	    ├─▶ upstream_failed     │
+//	    └─▶ skipped             ▼
+//	                      (queued may also end directly: an executor
+//	                       can report a try that started and finished
+//	                       between two looks)
+//
+// queued → scheduled is a requeue: the try was not started (a submit that
+// timed out, a try lost by the executor) and will be submitted again with
+// the same try number.
+type State string
+
+// The states of a task instance.
+const (
+	StateScheduled      State = "scheduled"
+	StateQueued         State = "queued"
+	StateRunning        State = "running"
+	StateSuccess        State = "success"
+	StateFailed         State = "failed"
+	StateUpForRetry     State = "up_for_retry"
+	StateSkipped        State = "skipped"
+	StateUpstreamFailed State = "upstream_failed"
+)
+
+// States lists every state, in life order.
+var States = []State{
+	StateScheduled, StateQueued, StateRunning, StateSuccess, StateFailed,
+	StateUpForRetry, StateSkipped, StateUpstreamFailed,
+}
+
+// Terminal reports whether no further transition can leave s.
+func (s State) Terminal() bool {
+	switch s {
+	case StateSuccess, StateFailed, StateSkipped, StateUpstreamFailed:
+		return true
+	}
+	return false
+}
+
+// Active reports whether s holds an executor slot (queued or running).
+func (s State) Active() bool { return s == StateQueued || s == StateRunning }
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	for _, k := range States {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// legal is the transition table. A self-transition (queued → queued,
+// running → running) records a decision that leaves the state as it is,
+// such as adopting a running try after a restart.
+var legal = map[State][]State{
+	StateScheduled:  {StateQueued, StateUpstreamFailed, StateSkipped},
+	StateQueued:     {StateQueued, StateRunning, StateSuccess, StateFailed, StateUpForRetry, StateScheduled, StateSkipped},
+	StateRunning:    {StateRunning, StateSuccess, StateFailed, StateUpForRetry},
+	StateUpForRetry: {StateQueued, StateFailed, StateSkipped, StateUpstreamFailed},
+}
+
+// ErrIllegalTransition is returned (wrapped) for a transition the state
+// machine does not allow.
+var ErrIllegalTransition = errors.New("illegal transition")
+
+// ErrStateConflict is returned (wrapped) when a transition expected the
+// instance in one state and found it in another: someone else moved it
+// first. The caller should reload and decide again.
+var ErrStateConflict = errors.New("state conflict")
+
+// ErrNotFound is returned (wrapped) by a Store for a missing DAG, run or
+// task instance.
+var ErrNotFound = errors.New("not found")
+
+// CheckTransition returns nil if from → to is allowed.
+func CheckTransition(from, to State) error {
+	for _, s := range legal[from] {
+		if s == to {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s → %s", ErrIllegalTransition, from, to)
+}
+
+// Change asks for one state transition of one task instance.
+type Change struct {
+	Key TaskKey
+	// From is the state the caller saw; the change fails with
+	// ErrStateConflict if the instance is no longer in it.
+	From State
+	To   State
+	// Reason is shown to people: "exit code 3", "execution timeout 10m0s
+	// exceeded". It is required.
+	Reason string
+	Actor  Actor
+	At     time.Time
+	// ExternalID names the process or pod running the try, when known.
+	ExternalID string
+	// ExitCode is the try's exit status, when known.
+	ExitCode *int
+}
+
+// Actor is who decided a transition: a component ("scheduler",
+// "executor/local", "reconciler", "cli") and its instance (host:pid).
+type Actor struct {
+	Component string
+	Instance  string
+}
+
+func (a Actor) String() string {
+	if a.Instance == "" {
+		return a.Component
+	}
+	return a.Component + "@" + a.Instance
+}
+
+// Apply is the one place the state machine is enforced. It checks c against
+// ti and returns the instance after the change and the record to append to
+// its history. Stores call it inside the transaction that persists both.
+func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
+	if c.Reason == "" {
+		return ti, Transition{}, fmt.Errorf("transition %s %s → %s: a reason is required", c.Key, c.From, c.To)
+	}
+	if ti.State != c.From {
+		return ti, Transition{}, fmt.Errorf("%w: task %s is %s, not %s", ErrStateConflict, c.Key, ti.State, c.From)
+	}
+	if err := CheckTransition(c.From, c.To); err != nil {
+		return ti, Transition{}, fmt.Errorf("task %s: %w", c.Key, err)
+	}
+	at := c.At.UTC()
+	next := ti
+	next.State = c.To
+	next.UpdatedAt = at
+	next.Version++
+	if c.ExternalID != "" {
+		next.ExternalID = c.ExternalID
+	}
+	if c.ExitCode != nil {
+		code := *c.ExitCode
+		next.ExitCode = &code
+	}
+	switch c.To {
+	case StateQueued:
+		if c.From == StateUpForRetry {
+			next.Try++
+			next.RetryAt = time.Time{}
+		} else if next.Try == 0 {
+			next.Try = 1
+		}
+		if c.From != StateQueued {
+			next.QueuedAt = at
+			next.StartedAt, next.EndedAt = time.Time{}, time.Time{}
+			next.ExitCode, next.ExternalID = nil, c.ExternalID
+		}
+	case StateRunning:
+		if c.From != StateRunning {
+			next.StartedAt = at
+		}
+	case StateUpForRetry:
+		next.EndedAt = at
+		next.RetryAt = at.Add(RetryDelay(ti.Spec, next.Try))
+	case StateScheduled:
+		next.QueuedAt = time.Time{}
+		next.ExternalID = ""
+	}
+	if c.To.Terminal() {
+		next.EndedAt = at
+	}
+	rec := Transition{
+		Key:        c.Key,
+		Try:        next.Try,
+		From:       c.From,
+		To:         c.To,
+		At:         at,
+		Actor:      c.Actor,
+		Reason:     c.Reason,
+		ExternalID: next.ExternalID,
+		ExitCode:   next.ExitCode,
+	}
+	return next, rec, nil
+}

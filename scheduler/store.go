@@ -1,0 +1,77 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the scheduler's persistent state. Every method must return by the
+// context's deadline. Implementations live under scheduler/store and pass
+// the contract suite in scheduler/store/storetest.
+type Store interface {
+	// SaveDAG inserts or updates a DAG. The paused flag of an existing DAG
+	// is kept; rec.Paused is used only on insert.
+	SaveDAG(ctx context.Context, rec DAGRecord) error
+	// SetDAGMissing marks a DAG whose file no longer defines it (or clears
+	// the mark).
+	SetDAGMissing(ctx context.Context, id string, missing bool) error
+	SetDAGPaused(ctx context.Context, id string, paused bool) error
+	GetDAG(ctx context.Context, id string) (DAGRecord, error)
+	ListDAGs(ctx context.Context) ([]DAGRecord, error)
+
+	// SetLoadErrors replaces the set of DAG files that failed to load. The
+	// Since time of a file whose error was already recorded is kept.
+	SetLoadErrors(ctx context.Context, errs []LoadError) error
+	ListLoadErrors(ctx context.Context) ([]LoadError, error)
+
+	// CreateRun inserts a run and its task instances (all in state
+	// scheduled) in one transaction, and appends a transition record for
+	// each instance with the given reason. It returns created=false, and
+	// changes nothing, if the run already exists.
+	CreateRun(ctx context.Context, run Run, tasks []TaskInstance, reason string) (created bool, err error)
+	GetRun(ctx context.Context, dagID, runID string) (Run, error)
+	// ListRuns returns runs, newest logical date first.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// LatestScheduledRun returns the scheduled (not manual) run with the
+	// latest logical date, or ErrNotFound.
+	LatestScheduledRun(ctx context.Context, dagID string) (Run, error)
+	SetRunState(ctx context.Context, dagID, runID string, state RunState, at time.Time) error
+
+	GetTaskInstance(ctx context.Context, key TaskKey) (TaskInstance, error)
+	// ListTaskInstances returns instances ordered by DAG, run and task.
+	ListTaskInstances(ctx context.Context, f TaskFilter) ([]TaskInstance, error)
+	// Apply performs each change in one transaction through the package
+	// function Apply, persisting the instance and appending its transition
+	// record. A change that is illegal or conflicts gets its own error in
+	// the result and does not stop the others; err is for failures of the
+	// store itself, after which nothing was applied.
+	Apply(ctx context.Context, changes []Change) (results []ChangeResult, err error)
+	// History returns a task instance's transitions, oldest first.
+	History(ctx context.Context, key TaskKey) ([]Transition, error)
+
+	WriteHeartbeat(ctx context.Context, hb HeartbeatRecord) error
+	ListHeartbeats(ctx context.Context) ([]HeartbeatRecord, error)
+
+	Close() error
+}
+
+// ChangeResult is the outcome of one Change given to Store.Apply.
+type ChangeResult struct {
+	// Instance is the instance after the change (unchanged on error).
+	Instance TaskInstance
+	Err      error
+}
+
+// RunFilter selects runs. Zero fields match everything.
+type RunFilter struct {
+	DAGID  string
+	States []RunState
+	Limit  int
+}
+
+// TaskFilter selects task instances. Zero fields match everything.
+type TaskFilter struct {
+	DAGID  string
+	RunID  string
+	States []State
+}
