@@ -9,9 +9,9 @@ import (
 
 // TaskKey names a task instance: one task of one run of one DAG.
 type TaskKey struct {
-	DAGID  string
-	RunID  string
-	TaskID string
+	DAGID  string `json:"dag_id"`
+	RunID  string `json:"run_id"`
+	TaskID string `json:"task_id"`
 }
 
 func (k TaskKey) String() string { return k.DAGID + "/" + k.RunID + "/" + k.TaskID }
@@ -20,7 +20,7 @@ func (k TaskKey) String() string { return k.DAGID + "/" + k.RunID + "/" + k.Task
 // so submitting the same try twice starts one process or pod.
 type TryKey struct {
 	TaskKey
-	Try int
+	Try int `json:"try"`
 }
 
 func (k TryKey) String() string { return fmt.Sprintf("%s#%d", k.TaskKey, k.Try) }
@@ -29,24 +29,24 @@ func (k TryKey) String() string { return fmt.Sprintf("%s#%d", k.TaskKey, k.Try) 
 // where it is in its life.
 type TaskInstance struct {
 	TaskKey
-	State State
+	State State `json:"state"`
 	// Try is the number of the current or last try, from 1; 0 before the
 	// first try was queued.
-	Try int
+	Try int `json:"try"`
 	// Spec is the task's effective configuration, fixed when the run was
 	// created.
-	Spec dag.TaskSpec
+	Spec dag.TaskSpec `json:"spec"`
 	// ExternalID names the process or pod of the current try, when known.
-	ExternalID string
-	ExitCode   *int
-	QueuedAt   time.Time
-	StartedAt  time.Time
-	EndedAt    time.Time
+	ExternalID string    `json:"external_id"`
+	ExitCode   *int      `json:"exit_code"`
+	QueuedAt   time.Time `json:"queued_at"`
+	StartedAt  time.Time `json:"started_at"`
+	EndedAt    time.Time `json:"ended_at"`
 	// RetryAt is when an up_for_retry instance may be queued again.
-	RetryAt   time.Time
-	UpdatedAt time.Time
+	RetryAt   time.Time `json:"retry_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Version counts the instance's transitions.
-	Version int
+	Version int `json:"version"`
 }
 
 // TryKey returns the key of the instance's current try.
@@ -55,16 +55,24 @@ func (ti TaskInstance) TryKey() TryKey { return TryKey{TaskKey: ti.TaskKey, Try:
 // CanRetry reports whether a failed current try leaves another one.
 func (ti TaskInstance) CanRetry() bool { return ti.Try <= ti.Spec.Retries }
 
+// defaultMaxRetryDelay caps exponential backoff when the DAG sets no cap,
+// so a task with many retries never waits longer than a day.
+const defaultMaxRetryDelay = 24 * time.Hour
+
 // RetryDelay is the wait after try number try failed, before the next.
 func RetryDelay(s dag.TaskSpec, try int) time.Duration {
 	d := s.RetryDelay
+	limit := s.MaxRetryDelay
 	if s.RetryExponential {
-		for i := 1; i < try && (s.MaxRetryDelay == 0 || d < s.MaxRetryDelay); i++ {
+		if limit == 0 {
+			limit = defaultMaxRetryDelay
+		}
+		for i := 1; i < try && d < limit && d > 0; i++ {
 			d *= 2
 		}
 	}
-	if s.MaxRetryDelay > 0 && d > s.MaxRetryDelay {
-		d = s.MaxRetryDelay
+	if limit > 0 && d > limit {
+		d = limit
 	}
 	return d
 }
@@ -72,16 +80,16 @@ func RetryDelay(s dag.TaskSpec, try int) time.Duration {
 // Transition is one record of a task instance's history: the answer to "why
 // is this task in this state?".
 type Transition struct {
-	Seq        int64 // assigned by the store, increasing
-	Key        TaskKey
-	Try        int
-	From       State
-	To         State
-	At         time.Time
-	Actor      Actor
-	Reason     string
-	ExternalID string
-	ExitCode   *int
+	Seq        int64     `json:"seq"` // assigned by the store, increasing
+	Key        TaskKey   `json:"task"`
+	Try        int       `json:"try"`
+	From       State     `json:"from"`
+	To         State     `json:"to"`
+	At         time.Time `json:"at"`
+	Actor      Actor     `json:"by"`
+	Reason     string    `json:"reason"`
+	ExternalID string    `json:"external_id"`
+	ExitCode   *int      `json:"exit_code"`
 }
 
 // RunState is where a DAG run is.
@@ -96,17 +104,17 @@ const (
 
 // Run is one run of a DAG.
 type Run struct {
-	DAGID string
-	RunID string
+	DAGID string `json:"dag_id"`
+	RunID string `json:"run_id"`
 	// LogicalDate is the schedule tick the run covers, or the trigger time
 	// of a manual run.
-	LogicalDate time.Time
-	Manual      bool
-	State       RunState
-	CreatedAt   time.Time
-	EndedAt     time.Time
+	LogicalDate time.Time `json:"logical_date"`
+	Manual      bool      `json:"manual"`
+	State       RunState  `json:"state"`
+	CreatedAt   time.Time `json:"created_at"`
+	EndedAt     time.Time `json:"ended_at"`
 	// CreatedBy is the actor that created the run.
-	CreatedBy Actor
+	CreatedBy Actor `json:"created_by"`
 }
 
 // DAGRecord is what the store keeps of a loaded DAG.
@@ -128,20 +136,20 @@ type DAGRecord struct {
 // LoadError is a DAG file that failed to load. It stays in the store until
 // the file loads again, so `vigil dags list` can show it.
 type LoadError struct {
-	File    string
-	Message string
-	Since   time.Time
+	File    string    `json:"file"`
+	Message string    `json:"message"`
+	Since   time.Time `json:"since"`
 }
 
 // HeartbeatRecord is the last beat a component of a process wrote to the
 // store, so that other processes (`vigil status`) can tell whether it is
 // alive.
 type HeartbeatRecord struct {
-	Component string
-	Instance  string
-	Host      string
-	PID       int
-	Period    time.Duration
-	LastBeat  time.Time
-	StartedAt time.Time
+	Component string        `json:"component"`
+	Instance  string        `json:"instance"`
+	Host      string        `json:"host"`
+	PID       int           `json:"pid"`
+	Period    time.Duration `json:"period_ns"`
+	LastBeat  time.Time     `json:"last_beat"`
+	StartedAt time.Time     `json:"started_at"`
 }

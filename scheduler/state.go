@@ -116,8 +116,8 @@ type Change struct {
 // Actor is who decided a transition: a component ("scheduler",
 // "executor/local", "reconciler", "cli") and its instance (host:pid).
 type Actor struct {
-	Component string
-	Instance  string
+	Component string `json:"component"`
+	Instance  string `json:"instance"`
 }
 
 func (a Actor) String() string {

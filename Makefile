@@ -1,0 +1,50 @@
+# Vigil's Makefile is thin: each target is something a person does.
+# The two set-up commands are `make run` and `make test` (see README.md).
+
+GO          ?= go
+STATICCHECK_VERSION := v0.8.2
+TOOLS_DIR   ?= $(HOME)/.cache/vigil/tools
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
+BENCH_OUT   ?= bench/results.txt
+
+.PHONY: run build test unit lint fmt bench fuzz clean
+
+## run: run the scheduler on the embedded defaults (SQLite, local executor, example DAGs)
+run:
+	$(GO) run ./cmd/vigil run --dags examples/dags
+
+## build: build the vigil binary into ./bin
+build:
+	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
+
+## test: lint, then every test with the race detector
+test: lint unit
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt, go vet, staticcheck (installed at a pinned version)
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	mkdir -p $(TOOLS_DIR)
+	GOBIN=$(TOOLS_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS_DIR)/staticcheck $(STATICCHECK)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: the scheduler overhead benchmarks; results and CPU profile go to bench/
+bench:
+	./bench/run.sh $(BENCH_OUT)
+
+## fuzz: run the DAG round-trip fuzzer for a minute
+fuzz:
+	$(GO) test ./scheduler/dag -run '^$$' -fuzz FuzzRoundTrip -fuzztime 60s
+
+clean:
+	rm -rf bin vigil.db vigil.db-wal vigil.db-shm vigil-data

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// config is `vigil run`'s configuration: embedded defaults, then the
+// config file (--config), then flags.
+type config struct {
+	DAGs        string        `yaml:"dags"`
+	DB          string        `yaml:"db"`
+	Executor    string        `yaml:"executor"`
+	DataDir     string        `yaml:"data_dir"`
+	HealthAddr  string        `yaml:"health_addr"`
+	Parallelism int           `yaml:"parallelism"`
+	LogFormat   string        `yaml:"log_format"`
+	LogLevel    string        `yaml:"log_level"`
+	KillGrace   time.Duration `yaml:"kill_grace"`
+	Presets     map[string]struct {
+		CPU           string `yaml:"cpu"`
+		Memory        string `yaml:"memory"`
+		CPULimit      string `yaml:"cpu_limit"`
+		MemoryLimit   string `yaml:"memory_limit"`
+		EphemeralDisk string `yaml:"ephemeral_disk"`
+	} `yaml:"presets"`
+}
+
+func defaultConfig() config {
+	return config{
+		DAGs:        "./dags",
+		DB:          "vigil.db",
+		Executor:    "local",
+		DataDir:     "./vigil-data",
+		HealthAddr:  ":8974",
+		Parallelism: 32,
+		LogFormat:   "console",
+		LogLevel:    "info",
+		KillGrace:   10 * time.Second,
+	}
+}
+
+// loadConfig reads the config file at path over the defaults; an empty
+// path reads $VIGIL_CONFIG, if set.
+func loadConfig(path string) (config, error) {
+	cfg := defaultConfig()
+	if path == "" {
+		path = os.Getenv("VIGIL_CONFIG")
+	}
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file decodes to io.EOF and means "all defaults".
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("config %s: %w (see the README's configuration section for the known keys)", path, err)
+	}
+	return cfg, nil
+}
+
+// presets returns the configured resource presets over the defaults.
+func (c config) presets() (dag.Presets, error) {
+	p := dag.DefaultPresets()
+	for name, r := range c.Presets {
+		p[name] = dag.Resources{CPU: r.CPU, Memory: r.Memory, CPULimit: r.CPULimit, MemoryLimit: r.MemoryLimit, EphemeralDisk: r.EphemeralDisk}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("config presets: %w", err)
+	}
+	return p, nil
+}
+
+// overrides are `vigil run`'s flags; those set on the command line
+// override the config file.
+type overrides struct {
+	fs *pflag.FlagSet
+	// the flag values, applied only when Changed
+	dags, db, executor, dataDir, healthAddr, logFormat, logLevel string
+	parallelism                                                  int
+	killGrace                                                    time.Duration
+}
+
+func bindRunFlags(fs *pflag.FlagSet) *overrides {
+	d := defaultConfig()
+	o := &overrides{fs: fs}
+	fs.StringVar(&o.dags, "dags", d.DAGs, "folder of DAG files (reloaded when they change)")
+	fs.StringVar(&o.executor, "executor", d.Executor, "where tasks run: local")
+	fs.StringVar(&o.dataDir, "data-dir", d.DataDir, "folder for task logs and local executor state")
+	fs.StringVar(&o.healthAddr, "health-addr", d.HealthAddr, "address of the health server (/livez, /readyz, /healthz, /metrics)")
+	fs.IntVar(&o.parallelism, "parallelism", d.Parallelism, "most task instances queued or running at once")
+	fs.StringVar(&o.logFormat, "log-format", d.LogFormat, "log format: console or json")
+	fs.StringVar(&o.logLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
+	fs.DurationVar(&o.killGrace, "kill-grace", d.KillGrace, "wait between SIGTERM and SIGKILL when a task is stopped")
+	return o
+}
+
+func (o *overrides) apply(cfg *config) {
+	set := func(name string, f func()) {
+		if o.fs.Changed(name) {
+			f()
+		}
+	}
+	set("dags", func() { cfg.DAGs = o.dags })
+	set("executor", func() { cfg.Executor = o.executor })
+	set("data-dir", func() { cfg.DataDir = o.dataDir })
+	set("health-addr", func() { cfg.HealthAddr = o.healthAddr })
+	set("parallelism", func() { cfg.Parallelism = o.parallelism })
+	set("log-format", func() { cfg.LogFormat = o.logFormat })
+	set("log-level", func() { cfg.LogLevel = o.logLevel })
+	set("kill-grace", func() { cfg.KillGrace = o.killGrace })
+}

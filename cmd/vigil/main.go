@@ -1,0 +1,143 @@
+// Command vigil is the Vigil scheduler daemon (`vigil run`) and its admin
+// commands (`vigil dags`, `vigil runs`, `vigil tasks`, `vigil status`).
+// This package is wiring only: the scheduler lives in package scheduler,
+// the store and executors in their own packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/sqlite"
+)
+
+// Exit codes. Only main decides how an error is shown and which code it
+// gets.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitProblem = 3 // the command ran and found a problem: stale heartbeat, invalid DAG
+)
+
+// problemError is a finding the command reports through its exit status
+// (it has already printed the details).
+type problemError struct{ msg string }
+
+func (e *problemError) Error() string { return e.msg }
+
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{ctx: ctx, out: stdout, errOut: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var problem *problemError
+	var usage *usageError
+	switch {
+	case errors.As(err, &problem):
+		return exitProblem
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "vigil: %v\n", err)
+	return exitError
+}
+
+// app holds what every command shares: output streams and global flags.
+type app struct {
+	ctx        context.Context
+	out        io.Writer
+	errOut     io.Writer
+	configPath string
+	db         string
+	output     string
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "vigil",
+		Short:         "Vigil: a workflow scheduler built to be debugged in production",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Long: `Vigil runs DAGs of tasks on a schedule, records why every task is in the
+state it is in, and never waits on anything without a deadline.
+
+Start the scheduler with 'vigil run'; inspect and steer it with the other
+commands, which read the same database.`,
+		Example: `  vigil run --dags examples/dags
+  vigil dags list
+  vigil dags trigger hello
+  vigil tasks list --dag hello
+  vigil tasks history hello latest say_hello
+  vigil status`,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "config file (YAML); $VIGIL_CONFIG if unset")
+	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db)`)
+	root.AddCommand(a.runCmd(), a.dagsCmd(), a.runsCmd(), a.tasksCmd(), a.statusCmd())
+	return root
+}
+
+// addOutputFlag adds -o to a read command.
+func (a *app) addOutputFlag(c *cobra.Command) {
+	c.Flags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+}
+
+// loadConfig reads the config file and applies the global --db.
+func (a *app) loadConfig() (config, error) {
+	cfg, err := loadConfig(a.configPath)
+	if err != nil {
+		return cfg, err
+	}
+	if a.db != "" {
+		cfg.DB = a.db
+	}
+	return cfg, nil
+}
+
+// openStore opens the configured store for an admin command.
+func (a *app) openStore(cfg config) (scheduler.Store, error) {
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return nil, fmt.Errorf("database %s: %w; start the scheduler with 'vigil run' first, or pass --db", cfg.DB, err)
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
+	}
+	return st, nil
+}
+
+// callCtx bounds one admin command's store calls.
+func (a *app) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(a.ctx, 15*time.Second)
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// schedulerCollector exports the loop's counters and the heartbeats at
+// scrape time, so the loop itself does no metrics work.
+type schedulerCollector struct {
+	sched *scheduler.Scheduler
+	wd    *watchdog.Watchdog
+
+	iterations, transitions, runs, storeErrors, submitErrors *prometheus.Desc
+	lastIter, maxIter, hbAge, hbStale, ready                 *prometheus.Desc
+}
+
+func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("vigil_"+name, help, labels, nil)
+	}
+	return &schedulerCollector{
+		sched:        s,
+		wd:           wd,
+		iterations:   d("loop_iterations_total", "Scheduling loop iterations."),
+		transitions:  d("task_transitions_total", "Task state transitions recorded by this process."),
+		runs:         d("runs_created_total", "DAG runs created by this process."),
+		storeErrors:  d("store_errors_total", "Store calls that failed and were retried."),
+		submitErrors: d("submit_errors_total", "Executor submits that failed and were requeued."),
+		lastIter:     d("loop_last_iteration_seconds", "Duration of the last scheduling loop iteration."),
+		maxIter:      d("loop_max_iteration_seconds", "Longest scheduling loop iteration since start."),
+		hbAge:        d("heartbeat_age_seconds", "Time since each heartbeat last beat.", "name"),
+		hbStale:      d("heartbeat_stale", "1 if the heartbeat is stale.", "name"),
+		ready:        d("ready", "1 once start-up reconciliation is done."),
+	}
+}
+
+func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready} {
+		ch <- d
+	}
+}
+
+func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.sched.Stats()
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter(c.iterations, st.Iterations)
+	counter(c.transitions, st.Transitions)
+	counter(c.runs, st.RunsCreated)
+	counter(c.storeErrors, st.StoreErrors)
+	counter(c.submitErrors, st.SubmitErrors)
+	gauge(c.lastIter, st.LastIteration.Seconds())
+	gauge(c.maxIter, st.MaxIteration.Seconds())
+	ready := 0.0
+	if c.sched.Ready() {
+		ready = 1
+	}
+	gauge(c.ready, ready)
+	for _, hb := range c.wd.Snapshot() {
+		stale := 0.0
+		if hb.Stale {
+			stale = 1
+		}
+		gauge(c.hbAge, hb.Age.Seconds(), hb.Name)
+		gauge(c.hbStale, stale, hb.Name)
+	}
+}

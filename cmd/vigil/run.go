@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/executor/local"
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/sqlite"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var flags *overrides
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the scheduler daemon",
+		Long: `Run the scheduler: load the DAG folder, create runs on their schedules, run
+tasks through the executor, and serve /livez, /readyz, /healthz and /metrics.
+
+SIGTERM or Ctrl-C drains: the loop finishes the transaction it is in, running
+local tasks are stopped and recorded as such, and their next try runs after
+the next start.`,
+		Example: `  vigil run --dags examples/dags
+  vigil run --config vigil.yaml --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			flags.apply(&cfg)
+			return a.runDaemon(c.Context(), cfg)
+		},
+	}
+	flags = bindRunFlags(c.Flags())
+	return c
+}
+
+func newLogger(format, level string) (*zap.Logger, zap.AtomicLevel, error) {
+	lvl, err := zap.ParseAtomicLevel(level)
+	if err != nil {
+		return nil, lvl, &usageError{fmt.Errorf("--log-level %q: %w", level, err)}
+	}
+	var cfg zap.Config
+	switch format {
+	case "json":
+		cfg = zap.NewProductionConfig()
+		cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	case "console":
+		cfg = zap.NewDevelopmentConfig()
+		cfg.DisableStacktrace = true
+	default:
+		return nil, lvl, &usageError{fmt.Errorf("--log-format %q: use console or json", format)}
+	}
+	cfg.Level = lvl
+	log, err := cfg.Build()
+	return log, lvl, err
+}
+
+func (a *app) runDaemon(ctx context.Context, cfg config) error {
+	log, _, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	presets, err := cfg.presets()
+	if err != nil {
+		return err
+	}
+	if cfg.Executor != "local" {
+		return &usageError{fmt.Errorf("--executor %q: this build knows only \"local\"", cfg.Executor)}
+	}
+	if dir := filepath.Dir(cfg.DB); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	store, err := sqlite.Open(openCtx, cfg.DB, sqlite.Options{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.DB, err)
+	}
+	defer store.Close()
+
+	wd := watchdog.New(watchdog.Options{})
+	execBeat := wd.Register("executor.local.events", 2*time.Second)
+	exec, err := local.New(local.Options{
+		Dir:       filepath.Join(cfg.DataDir, "tasks"),
+		KillGrace: cfg.KillGrace,
+		Logger:    log.Named("executor"),
+		Beat:      execBeat.Beat,
+	})
+	if err != nil {
+		return fmt.Errorf("local executor: %w", err)
+	}
+	sched, err := scheduler.New(scheduler.Options{
+		Store:               store,
+		Executor:            exec,
+		Logger:              log.Named("scheduler"),
+		Watchdog:            wd,
+		DAGDir:              cfg.DAGs,
+		Presets:             presets,
+		Parallelism:         cfg.Parallelism,
+		StopTasksOnShutdown: true,
+		DrainTimeout:        cfg.KillGrace + 20*time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", cfg.DB),
+		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log) })
+	return g.Wait()
+}
+
+// serveHealth serves the probes and metrics until ctx ends.
+func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, sched *scheduler.Scheduler, log *zap.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newSchedulerCollector(sched, wd))
+	mux := http.NewServeMux()
+	mux.Handle("GET /livez", wd.LivezHandler())
+	mux.Handle("GET /healthz", wd.HealthzHandler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !sched.Ready() {
+			http.Error(w, "not ready: loading DAGs and reconciling tasks left by the previous process", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 10 * time.Second}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("health server: %w (choose another --health-addr)", err)
+	}
+	log.Info("health server listening", zap.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("health server: %w", err)
+	case <-ctx.Done():
+	}
+	// Keep answering probes while the scheduler drains; then stop.
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("health server shutdown: %w", err)
+	}
+	return nil
+}

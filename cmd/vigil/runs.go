@@ -1,0 +1,57 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+func (a *app) runsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "runs", Short: "Inspect DAG runs"}
+	var f scheduler.RunFilter
+	var state string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List DAG runs, newest first",
+		Example: `  vigil runs list
+  vigil runs list --dag hello --state running -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if state != "" {
+				f.States = []scheduler.RunState{scheduler.RunState(state)}
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx, cancel := a.callCtx()
+			defer cancel()
+			runs, err := st.ListRuns(ctx, f)
+			if err != nil {
+				return err
+			}
+			if runs == nil {
+				runs = []scheduler.Run{}
+			}
+			return a.render(runs, func(w io.Writer) {
+				row(w, "DAG", "RUN", "STATE", "LOGICAL DATE", "CREATED", "ENDED")
+				for _, r := range runs {
+					row(w, r.DAGID, r.RunID, r.State, stamp(r.LogicalDate), stamp(r.CreatedAt), stamp(r.EndedAt))
+				}
+			})
+		},
+	}
+	list.Flags().StringVar(&f.DAGID, "dag", "", "only runs of this DAG")
+	list.Flags().StringVar(&state, "state", "", "only runs in this state: running, success, failed")
+	list.Flags().IntVar(&f.Limit, "limit", 50, "most runs to list (0 for all)")
+	a.addOutputFlag(list)
+	c.AddCommand(list)
+	return c
+}

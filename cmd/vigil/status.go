@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+type statusItem struct {
+	scheduler.HeartbeatRecord
+	Age   time.Duration `json:"age_ns"`
+	Stale bool          `json:"stale"`
+}
+
+type statusReport struct {
+	Heartbeats []statusItem            `json:"heartbeats"`
+	Tasks      map[scheduler.State]int `json:"tasks"`
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show every scheduler's heartbeat and the task counts",
+		Long: `Show the heartbeat each scheduler process writes to the database, with its
+age, and how many task instances are in each state. A heartbeat older than
+three periods is STALE: that scheduler is stopped or stuck. The exit status is
+3 when the newest scheduler heartbeat is stale.`,
+		Example: `  vigil status
+  vigil status -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx, cancel := a.callCtx()
+			defer cancel()
+			hbs, err := st.ListHeartbeats(ctx)
+			if err != nil {
+				return err
+			}
+			tis, err := st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{
+				scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateRunning, scheduler.StateUpForRetry}})
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			rep := statusReport{Heartbeats: []statusItem{}, Tasks: map[scheduler.State]int{}}
+			var newest *statusItem
+			for _, hb := range hbs {
+				age := now.Sub(hb.LastBeat)
+				it := statusItem{HeartbeatRecord: hb, Age: age, Stale: age > watchdog.DefaultFactor*hb.Period}
+				rep.Heartbeats = append(rep.Heartbeats, it)
+				if newest == nil || hb.LastBeat.After(newest.LastBeat) {
+					newest = &rep.Heartbeats[len(rep.Heartbeats)-1]
+				}
+			}
+			for _, ti := range tis {
+				rep.Tasks[ti.State]++
+			}
+			if err := a.render(rep, func(w io.Writer) {
+				row(w, "COMPONENT", "HOST", "PID", "LAST HEARTBEAT", "STATUS")
+				for _, h := range rep.Heartbeats {
+					status := "ok"
+					if h.Stale {
+						status = "STALE"
+					}
+					row(w, h.Component, h.Host, h.PID, ago(now, h.LastBeat), status)
+				}
+			}); err != nil {
+				return err
+			}
+			if a.output != "json" {
+				fmt.Fprintf(a.out, "\ntasks: %d scheduled, %d queued, %d running, %d up for retry\n",
+					rep.Tasks[scheduler.StateScheduled], rep.Tasks[scheduler.StateQueued], rep.Tasks[scheduler.StateRunning], rep.Tasks[scheduler.StateUpForRetry])
+				if newest == nil {
+					fmt.Fprintln(a.out, "no scheduler has written a heartbeat yet; is 'vigil run' running on this database?")
+				} else if newest.Stale {
+					fmt.Fprintf(a.out, "scheduler on host %s (pid %d): last heartbeat %s, STALE; it is stopped or stuck\n", newest.Host, newest.PID, ago(now, newest.LastBeat))
+				}
+			}
+			if newest == nil || newest.Stale {
+				return &problemError{"no live scheduler"}
+			}
+			return nil
+		},
+	}
+	a.addOutputFlag(c)
+	return c
+}

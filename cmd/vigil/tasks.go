@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/executor/local"
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+func (a *app) tasksCmd() *cobra.Command {
+	c := &cobra.Command{Use: "tasks", Short: "Inspect task instances: state, history, logs"}
+	c.AddCommand(a.tasksListCmd(), a.tasksHistoryCmd(), a.tasksLogsCmd())
+	return c
+}
+
+func (a *app) tasksListCmd() *cobra.Command {
+	var f scheduler.TaskFilter
+	var state string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List task instances",
+		Example: `  vigil tasks list --dag hello
+  vigil tasks list --state failed -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if state != "" {
+				f.States = []scheduler.State{scheduler.State(state)}
+				if !f.States[0].Valid() {
+					return &usageError{fmt.Errorf("--state %q: use one of %v", state, scheduler.States)}
+				}
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx, cancel := a.callCtx()
+			defer cancel()
+			if f.RunID == "latest" {
+				if f.RunID, err = latestRun(ctx, st, f.DAGID); err != nil {
+					return err
+				}
+			}
+			tis, err := st.ListTaskInstances(ctx, f)
+			if err != nil {
+				return err
+			}
+			if tis == nil {
+				tis = []scheduler.TaskInstance{}
+			}
+			now := time.Now()
+			return a.render(tis, func(w io.Writer) {
+				row(w, "DAG", "RUN", "TASK", "STATE", "TRY", "UPDATED")
+				for _, ti := range tis {
+					row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, fmt.Sprintf("%d/%d", ti.Try, ti.Spec.Retries+1), ago(now, ti.UpdatedAt))
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&f.DAGID, "dag", "", "only tasks of this DAG")
+	c.Flags().StringVar(&f.RunID, "run", "", `only tasks of this run ("latest" for the DAG's newest run)`)
+	c.Flags().StringVar(&state, "state", "", "only tasks in this state")
+	a.addOutputFlag(c)
+	return c
+}
+
+// taskKey reads DAG RUN TASK arguments; RUN may be "latest".
+func (a *app) taskKey(st scheduler.Store, args []string) (scheduler.TaskKey, error) {
+	k := scheduler.TaskKey{DAGID: args[0], RunID: args[1], TaskID: args[2]}
+	if k.RunID != "latest" {
+		return k, nil
+	}
+	ctx, cancel := a.callCtx()
+	defer cancel()
+	var err error
+	k.RunID, err = latestRun(ctx, st, k.DAGID)
+	return k, err
+}
+
+func latestRun(ctx context.Context, st scheduler.Store, dagID string) (string, error) {
+	if dagID == "" {
+		return "", &usageError{errors.New(`run "latest" needs a DAG (--dag)`)}
+	}
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{DAGID: dagID, Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("dag %s has no runs yet; trigger one with 'vigil dags trigger %s'", dagID, dagID)
+	}
+	return runs[0].RunID, nil
+}
+
+func (a *app) tasksHistoryCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "history DAG RUN TASK",
+		Short: "Show why a task instance is in its state: every transition with its reason",
+		Long: `Print a task instance's transitions, oldest first: when, which try, from and
+to which state, which component decided it, and why. RUN may be "latest".`,
+		Example: `  vigil tasks history retry latest flaky
+  vigil tasks history etl scheduled__2026-11-23T00:00:00Z load -o json`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			k, err := a.taskKey(st, args)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.callCtx()
+			defer cancel()
+			ti, err := st.GetTaskInstance(ctx, k)
+			if err != nil {
+				return fmt.Errorf("task %s: %w (see 'vigil tasks list --dag %s')", k, err, k.DAGID)
+			}
+			hist, err := st.History(ctx, k)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				Task        scheduler.TaskInstance `json:"task"`
+				Transitions []scheduler.Transition `json:"transitions"`
+			}{ti, hist}
+			if err := a.render(out, func(w io.Writer) {
+				row(w, "AT", "TRY", "FROM", "TO", "BY", "REASON")
+				for _, t := range hist {
+					row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason)
+				}
+			}); err != nil {
+				return err
+			}
+			if a.output != "json" {
+				fmt.Fprintf(a.out, "\n%s is %s (try %d of %d)\n", k, ti.State, ti.Try, ti.Spec.Retries+1)
+			}
+			return nil
+		},
+	}
+	a.addOutputFlag(c)
+	return c
+}
+
+func (a *app) tasksLogsCmd() *cobra.Command {
+	var try int
+	c := &cobra.Command{
+		Use:   "logs DAG RUN TASK",
+		Short: "Print a task try's output",
+		Example: `  vigil tasks logs hello latest say_hello
+  vigil tasks logs retry latest flaky --try 1`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			k, err := a.taskKey(st, args)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.callCtx()
+			defer cancel()
+			if try == 0 {
+				ti, err := st.GetTaskInstance(ctx, k)
+				if err != nil {
+					return fmt.Errorf("task %s: %w", k, err)
+				}
+				if ti.Try == 0 {
+					return fmt.Errorf("task %s has not run yet (state %s)", k, ti.State)
+				}
+				try = ti.Try
+			}
+			exec, err := local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
+			if err != nil {
+				return err
+			}
+			rc, err := exec.Logs(ctx, scheduler.TryKey{TaskKey: k, Try: try})
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			_, err = io.Copy(a.out, rc)
+			return err
+		},
+	}
+	c.Flags().IntVar(&try, "try", 0, "try number (default: the latest)")
+	return c
+}

@@ -1,0 +1,194 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// ErrTaskInvalid is returned (wrapped) by an executor's Start for a try it
+// can never run (no command, a spec the cluster rejects). The task fails
+// at once, without retries, with the executor's message as the reason.
+var ErrTaskInvalid = errors.New("task cannot be run")
+
+// dispatch evaluates the candidate instances: those whose upstreams all
+// succeeded go to the executor, within the parallelism limits; those with
+// a failed or skipped upstream end.
+func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
+	for k, t := range s.timed {
+		if !now.Before(t) {
+			delete(s.timed, k)
+			s.candidates[k] = struct{}{}
+		}
+	}
+	if len(s.candidates) == 0 {
+		return
+	}
+	keys := make([]TaskKey, 0, len(s.candidates))
+	for k := range s.candidates {
+		keys = append(keys, k)
+	}
+	clear(s.candidates)
+	// Oldest runs first, then task order: a fair and repeatable order.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := s.runs[runKey{keys[i].DAGID, keys[i].RunID}], s.runs[runKey{keys[j].DAGID, keys[j].RunID}]
+		if a != nil && b != nil && !a.run.LogicalDate.Equal(b.run.LogicalDate) {
+			return a.run.LogicalDate.Before(b.run.LogicalDate)
+		}
+		if keys[i].RunID != keys[j].RunID {
+			return keys[i].RunID < keys[j].RunID
+		}
+		return keys[i].TaskID < keys[j].TaskID
+	})
+
+	var changes []Change
+	queuedDAG := map[string]int{}
+	queued := 0
+	for _, k := range keys {
+		rs, ti := s.instance(k)
+		if ti == nil {
+			continue
+		}
+		c := Change{Key: k, From: ti.State, Actor: s.actor, At: now}
+		switch ti.State {
+		case StateScheduled:
+			verdict, upstream := upstreamVerdict(rs, ti)
+			switch verdict {
+			case upstreamWait:
+				continue
+			case upstreamFailed:
+				c.To, c.Reason = StateUpstreamFailed, fmt.Sprintf("upstream task %s is %s", upstream, rs.tis[upstream].State)
+				changes = append(changes, c)
+				continue
+			case upstreamSkipped:
+				c.To, c.Reason = StateSkipped, fmt.Sprintf("upstream task %s was skipped", upstream)
+				changes = append(changes, c)
+				continue
+			}
+			c.Reason = "dependencies met"
+			if len(ti.Spec.DependsOn) == 0 {
+				c.Reason = "no dependencies"
+			}
+			if ti.Try > 0 {
+				c.Reason = fmt.Sprintf("submitting try %d again", ti.Try)
+			}
+		case StateUpForRetry:
+			if now.Before(ti.RetryAt) {
+				s.timed[k] = ti.RetryAt
+				continue
+			}
+			c.Reason = fmt.Sprintf("retry delay elapsed; try %d of %d", ti.Try+1, ti.Spec.Retries+1)
+		default:
+			continue
+		}
+		if s.active+queued >= s.opts.Parallelism || s.activeDAG[k.DAGID]+queuedDAG[k.DAGID] >= s.maxTasks(k.DAGID) {
+			s.blocked[k] = struct{}{}
+			continue
+		}
+		c.To = StateQueued
+		changes = append(changes, c)
+		queued++
+		queuedDAG[k.DAGID]++
+	}
+	results, err := s.commit(ctx, changes)
+	if err != nil {
+		s.log.Warn("queue tasks; will try again", zap.Int("tasks", len(changes)), zap.Error(err))
+		for _, c := range changes {
+			s.candidates[c.Key] = struct{}{}
+		}
+		s.timedRetry(now)
+		return
+	}
+	var failed []Change
+	for _, r := range results {
+		if r.Err != nil || r.Instance.State != StateQueued {
+			continue
+		}
+		if c, ok := s.submit(ctx, r.Instance, now); !ok {
+			failed = append(failed, c)
+		}
+	}
+	if _, err := s.commit(ctx, failed); err != nil {
+		// The tries stay queued; start-up reconciliation or the lost-task
+		// check requeues them.
+		s.log.Warn("record failed submits", zap.Int("tasks", len(failed)), zap.Error(err))
+	}
+}
+
+// timedRetry delays the next dispatch after a store failure, so a store
+// that is down is not hammered by a loop with work to do.
+func (s *Scheduler) timedRetry(now time.Time) {
+	for k := range s.candidates {
+		s.timed[k] = now.Add(time.Second)
+	}
+	clear(s.candidates)
+}
+
+// submit hands a queued try to the executor. When that fails it returns
+// the change that records why: a requeue with backoff, or a failure for a
+// task the executor can never run.
+func (s *Scheduler) submit(ctx context.Context, ti TaskInstance, now time.Time) (Change, bool) {
+	cctx, cancel := s.execCtx(ctx)
+	err := s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
+	cancel()
+	if err == nil {
+		return Change{}, true
+	}
+	s.stats.submitErrors.Add(1)
+	c := Change{Key: ti.TaskKey, From: StateQueued, Actor: s.actor, At: s.opts.Now()}
+	if errors.Is(err, ErrTaskInvalid) {
+		c.To, c.Reason = StateFailed, fmt.Sprintf("executor %s cannot run the task: %v", s.opts.Executor.Name(), err)
+		s.log.Error("task cannot be run", zap.Stringer("try", ti.TryKey()), zap.Error(err))
+		return c, false
+	}
+	c.To = StateScheduled
+	c.Reason = fmt.Sprintf("submit of try %d failed: %v; requeued, next attempt in %s", ti.Try, err, s.opts.SubmitBackoff)
+	s.timed[ti.TaskKey] = now.Add(s.opts.SubmitBackoff)
+	s.log.Warn("submit failed; requeued", zap.Stringer("try", ti.TryKey()), zap.Error(err))
+	return c, false
+}
+
+func (s *Scheduler) maxTasks(dagID string) int {
+	if d := s.dags[dagID]; d != nil && d.maxTasks > 0 {
+		return d.maxTasks
+	}
+	return s.opts.Parallelism
+}
+
+type verdict int
+
+const (
+	upstreamReady verdict = iota
+	upstreamWait
+	upstreamFailed
+	upstreamSkipped
+)
+
+// upstreamVerdict says whether ti may run: every upstream succeeded
+// (ready), one failed (the failure propagates), one was skipped (so is
+// ti), or some are still to finish (wait). It names the deciding upstream.
+func upstreamVerdict(rs *runState, ti *TaskInstance) (verdict, string) {
+	v, name := upstreamReady, ""
+	for _, up := range ti.Spec.DependsOn {
+		u := rs.tis[up]
+		if u == nil {
+			continue // not part of this run: nothing to wait for
+		}
+		switch u.State {
+		case StateSuccess:
+		case StateFailed, StateUpstreamFailed:
+			return upstreamFailed, up
+		case StateSkipped:
+			v, name = upstreamSkipped, up
+		default:
+			if v == upstreamReady {
+				v, name = upstreamWait, up
+			}
+		}
+	}
+	return v, name
+}

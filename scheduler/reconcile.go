@@ -1,0 +1,143 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// start loads the DAGs and the unfinished runs, then reconciles every try
+// a previous process left queued or running. It retries a failing store
+// until ctx ends: a scheduler that cannot reach its store yet is not
+// ready, but it does not give up.
+func (s *Scheduler) start(ctx context.Context) error {
+	backoff := 500 * time.Millisecond
+	for {
+		s.hb.Beat()
+		now := s.opts.Now()
+		errsBefore := s.stats.storeErrors.Load()
+		s.sync(ctx, now)
+		if s.stats.storeErrors.Load() == errsBefore {
+			s.nextSync = now.Add(s.opts.SyncInterval)
+			break
+		}
+		s.log.Warn("start-up: store not usable yet; retrying", zap.Duration("backoff", backoff))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.opts.HeartbeatPeriod)
+	}
+	s.reconcile(ctx)
+	s.log.Info("scheduler ready", zap.String("instance", s.opts.Instance), zap.Int("dags", len(s.dags)),
+		zap.Int("active_runs", len(s.runs)), zap.Int("active_tasks", s.active))
+	return nil
+}
+
+// reconcile asks the executor about every try the store says is queued or
+// running that this process did not start, and records what it decides,
+// with the reason, as a transition:
+//   - alive: adopted, watched to its end;
+//   - ended while nobody watched: its outcome is recorded;
+//   - queued but never started: requeued (a lost task);
+//   - running but gone without a status: failed or retried (a zombie).
+//
+// A try the executor cannot answer for stays unresolved and is asked about
+// again on the next sync.
+func (s *Scheduler) reconcile(ctx context.Context) {
+	var changes []Change
+	now := s.opts.Now()
+	for k := range s.unresolved {
+		_, ti := s.instance(k)
+		if ti == nil || !ti.State.Active() {
+			delete(s.unresolved, k)
+			continue
+		}
+		cctx, cancel := s.execCtx(ctx)
+		obs, err := s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
+		cancel()
+		if err != nil {
+			s.log.Warn("reconcile: executor cannot say what became of a try; asking again later", zap.Stringer("try", ti.TryKey()), zap.Error(err))
+			continue
+		}
+		delete(s.unresolved, k)
+		c := Change{Key: k, From: ti.State, At: now, ExternalID: obs.ExternalID,
+			Actor: Actor{Component: "reconciler", Instance: s.opts.Instance}}
+		switch obs.Phase {
+		case PhaseRunning:
+			c.To = StateRunning
+			c.Reason = fmt.Sprintf("adopted after restart: try %d is still running (%s)", ti.Try, orDefault(obs.ExternalID, ti.ExternalID))
+		case PhaseExited:
+			code := obs.ExitCode
+			c.ExitCode = &code
+			what := fmt.Sprintf("finished while no scheduler watched: %s", orDefault(obs.Reason, fmt.Sprintf("exit code %d", code)))
+			if code == 0 {
+				c.To, c.Reason = StateSuccess, what
+			} else {
+				s.failOrRetry(&c, *ti, what, false)
+			}
+		case PhaseMissing:
+			if ti.State == StateQueued {
+				c.To = StateScheduled
+				c.Reason = fmt.Sprintf("lost: try %d was queued but the executor never started it (scheduler stopped before the submit); requeued", ti.Try)
+				break
+			}
+			s.failOrRetry(&c, *ti, fmt.Sprintf("zombie: try %d was running but the executor has no trace of it (scheduler restarted while it ran)", ti.Try), false)
+		case PhaseLost:
+			s.failOrRetry(&c, *ti, fmt.Sprintf("zombie: try %d ended without a recorded exit status while no scheduler watched: %s", ti.Try, orDefault(obs.Reason, "status unknown")), false)
+		default:
+			s.log.Warn("reconcile: unknown phase from executor", zap.String("phase", string(obs.Phase)), zap.Stringer("try", ti.TryKey()))
+			continue
+		}
+		s.log.Info("reconcile", zap.Stringer("try", ti.TryKey()), zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.String("reason", c.Reason))
+		changes = append(changes, c)
+	}
+	if _, err := s.commit(ctx, changes); err != nil {
+		s.log.Warn("reconcile: record decisions; will decide again", zap.Error(err))
+		for _, c := range changes {
+			s.unresolved[c.Key] = struct{}{}
+		}
+	}
+}
+
+// drain runs after ctx ended: it stops running tries if asked to and
+// records their end, bounded by DrainTimeout. Calls made here use a
+// context detached from the cancelled one.
+func (s *Scheduler) drain(ctx context.Context, events <-chan Event) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
+	defer cancel()
+	var batch []Event
+	batch = drainAvailable(events, batch)
+	s.handleEvents(dctx, batch)
+	if !s.opts.StopTasksOnShutdown || s.active == 0 {
+		s.log.Info("scheduler stopped", zap.Int("active_tasks_left", s.active))
+		return
+	}
+	s.log.Info("shutting down: stopping running tasks", zap.Int("tasks", s.active))
+	for _, rs := range s.runs {
+		for _, ti := range rs.tis {
+			if ti.State.Active() {
+				s.stop(dctx, ti.TryKey(), stopRequest{reason: "stopped: scheduler shutting down", retry: true})
+			}
+		}
+	}
+	tick := time.NewTicker(s.opts.HeartbeatPeriod / 2)
+	defer tick.Stop()
+	for s.active > 0 {
+		s.hb.Beat()
+		select {
+		case <-dctx.Done():
+			s.log.Warn("shutdown drain timed out; remaining tasks are reconciled at the next start", zap.Int("tasks", s.active))
+			return
+		case ev := <-events:
+			batch = drainAvailable(events, append(batch[:0], ev))
+			s.handleEvents(dctx, batch)
+		case <-tick.C:
+			s.handleEvents(dctx, nil)
+		}
+	}
+	s.log.Info("scheduler stopped; running tasks were stopped and recorded")
+}

@@ -1,0 +1,94 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// maxRunsPerTurn bounds the catch-up runs one DAG gets per loop turn, so a
+// DAG with a long backlog cannot starve the rest of the loop.
+const maxRunsPerTurn = 32
+
+// nextTick is the logical date of the DAG's next scheduled run, or zero if
+// it has none now (no schedule, paused, missing, or at max active runs).
+func (s *Scheduler) nextTick(d *dagState, now time.Time) time.Time {
+	if d.schedule == nil || d.rec.Paused || d.rec.Missing || d.activeRun >= d.maxRuns {
+		return time.Time{}
+	}
+	if d.lastTick.IsZero() {
+		base := d.startDate
+		if base.IsZero() {
+			base = d.firstSeen
+		}
+		return d.schedule.Next(base.Add(-time.Nanosecond))
+	}
+	return d.schedule.Next(d.lastTick)
+}
+
+// createScheduledRuns creates the runs whose tick has come.
+func (s *Scheduler) createScheduledRuns(ctx context.Context, now time.Time) {
+	for _, d := range s.dags {
+		for range maxRunsPerTurn {
+			tick := s.nextTick(d, now)
+			if tick.IsZero() || tick.After(now) {
+				break
+			}
+			if !d.catchup {
+				tick = latestTick(d, tick, now)
+			}
+			reason := fmt.Sprintf("scheduled run for %s (schedule %q)", tick.Format(time.RFC3339), d.expr)
+			if err := s.createRun(ctx, d, ScheduledRunID(tick), tick, false, reason); err != nil {
+				s.log.Warn("create scheduled run; will try again", zap.String("dag", d.rec.ID), zap.Time("tick", tick), zap.Error(err))
+				break
+			}
+			d.lastTick = tick
+		}
+	}
+}
+
+// latestTick returns the last tick at or before now, starting from first (a
+// tick at or before now), without walking every tick of a long gap.
+func latestTick(d *dagState, first, now time.Time) time.Time {
+	for _, w := range []time.Duration{time.Minute, time.Hour, 24 * time.Hour, 31 * 24 * time.Hour, 366 * 24 * time.Hour} {
+		if now.Sub(first) <= w {
+			break
+		}
+		if t := d.schedule.Next(now.Add(-w)); !t.IsZero() && !t.After(now) {
+			first = t
+			break
+		}
+	}
+	for {
+		n := d.schedule.Next(first)
+		if n.IsZero() || n.After(now) {
+			return first
+		}
+		first = n
+	}
+}
+
+// createRun stores a new run of d and starts tracking it. A run that
+// already exists (created before a restart) is not an error.
+func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, logical time.Time, manual bool, reason string) error {
+	run, tis, err := NewRun(d.rec, runID, logical, manual, s.actor, s.opts.Now())
+	if err != nil {
+		return err
+	}
+	cctx, cancel := s.storeCtx(ctx)
+	created, err := s.opts.Store.CreateRun(cctx, run, tis, reason)
+	cancel()
+	if err != nil {
+		s.stats.storeErrors.Add(1)
+		return err
+	}
+	if !created {
+		return nil
+	}
+	s.stats.runsCreated.Add(1)
+	s.log.Info("run created", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("tasks", len(tis)))
+	s.addRun(run, tis)
+	return nil
+}

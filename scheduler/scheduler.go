@@ -1,0 +1,344 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// Options configure a Scheduler. Store, Executor and Logger are required.
+type Options struct {
+	Store    Store
+	Executor Executor
+	Logger   *zap.Logger
+	// Watchdog receives the loop's heartbeat ("scheduler.loop"); one is
+	// created if nil.
+	Watchdog *watchdog.Watchdog
+	// DAGDir is the folder of DAG files, reloaded every SyncInterval.
+	DAGDir  string
+	Presets dag.Presets
+	// Instance names this scheduler process in transition records and
+	// heartbeats; host:pid by default.
+	Instance string
+	// Parallelism bounds the task instances queued or running at once.
+	Parallelism int
+	// SyncInterval is how often the DAG folder is re-read and the store is
+	// checked for runs created by others (`vigil dags trigger`).
+	SyncInterval time.Duration
+	// HeartbeatPeriod is the loop's promised period; the loop wakes at
+	// least twice per period even when idle.
+	HeartbeatPeriod time.Duration
+	// StoreHeartbeatEvery is how often the loop writes its heartbeat row.
+	StoreHeartbeatEvery time.Duration
+	// StoreTimeout bounds every store call.
+	StoreTimeout time.Duration
+	// ExecutorTimeout bounds every executor call (Start, Stop, Adopt).
+	ExecutorTimeout time.Duration
+	// SubmitBackoff is the wait before a try whose submit failed is
+	// submitted again.
+	SubmitBackoff time.Duration
+	// StopTasksOnShutdown stops running tries when Run's context ends
+	// (right for local processes, which would outlive nobody to watch
+	// them; wrong for pods, which are adopted by the next scheduler).
+	StopTasksOnShutdown bool
+	// DrainTimeout bounds the shutdown drain.
+	DrainTimeout time.Duration
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() error {
+	if o.Store == nil || o.Executor == nil || o.Logger == nil {
+		return errors.New("scheduler: Store, Executor and Logger are required")
+	}
+	if o.Watchdog == nil {
+		o.Watchdog = watchdog.New(watchdog.Options{})
+	}
+	if o.Instance == "" {
+		host, _ := os.Hostname()
+		o.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if o.Presets == nil {
+		o.Presets = dag.DefaultPresets()
+	}
+	defaults := []struct {
+		d *time.Duration
+		v time.Duration
+	}{
+		{&o.SyncInterval, 2 * time.Second},
+		{&o.HeartbeatPeriod, 2 * time.Second},
+		{&o.StoreHeartbeatEvery, 5 * time.Second},
+		{&o.StoreTimeout, 10 * time.Second},
+		{&o.ExecutorTimeout, 30 * time.Second},
+		{&o.SubmitBackoff, 5 * time.Second},
+		{&o.DrainTimeout, 30 * time.Second},
+	}
+	for _, d := range defaults {
+		if *d.d <= 0 {
+			*d.d = d.v
+		}
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 32
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// Scheduler is the scheduling loop: it creates runs on their schedule,
+// hands tasks whose upstreams succeeded to the executor, records every
+// outcome as a transition, and on start-up reconciles what a previous
+// process left behind.
+//
+// All of its state is owned by the goroutine running the loop; the only
+// shared fields are the atomics read by Ready and Stats.
+type Scheduler struct {
+	opts  Options
+	log   *zap.Logger
+	actor Actor
+	hb    *watchdog.Heartbeat
+
+	ready atomic.Bool
+	stats stats
+
+	// Owned by the loop goroutine.
+	dags         map[string]*dagState
+	runs         map[runKey]*runState
+	active       int                    // instances queued or running
+	activeDAG    map[string]int         // the same, per DAG
+	candidates   map[TaskKey]struct{}   // to evaluate on the next dispatch
+	blocked      map[TaskKey]struct{}   // ready, waiting for a parallelism slot
+	timed        map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
+	deadlines    map[TaskKey]time.Time  // execution timeouts of running instances
+	stopping     map[TryKey]stopRequest // why the loop asked a try to stop
+	unresolved   map[TaskKey]struct{}   // adoption failed; try again
+	pending      []Event                // events whose transition could not be stored yet
+	nextSync     time.Time
+	nextStore    time.Time
+	lastLoadErrs map[string]string // file → error last logged
+}
+
+type runKey struct{ dagID, runID string }
+
+type runState struct {
+	run  Run
+	tis  map[string]*TaskInstance
+	open int // instances not terminal
+	// downstream maps a task id to the ids that depend on it.
+	downstream map[string][]string
+}
+
+type dagState struct {
+	rec      DAGRecord
+	schedule dag.Schedule
+	expr     string
+	// lastTick is the logical date of the latest scheduled run; zero if
+	// none.
+	lastTick time.Time
+	// firstSeen is when this process first loaded the DAG: a DAG with a
+	// schedule but no start date starts from there.
+	firstSeen time.Time
+	startDate time.Time
+	catchup   bool
+	maxRuns   int
+	maxTasks  int
+	activeRun int
+}
+
+// New returns a Scheduler; Run starts it.
+func New(opts Options) (*Scheduler, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	s := &Scheduler{
+		opts:       opts,
+		log:        opts.Logger,
+		actor:      Actor{Component: "scheduler", Instance: opts.Instance},
+		hb:         opts.Watchdog.Register("scheduler.loop", opts.HeartbeatPeriod),
+		dags:       map[string]*dagState{},
+		runs:       map[runKey]*runState{},
+		activeDAG:  map[string]int{},
+		candidates: map[TaskKey]struct{}{},
+		blocked:    map[TaskKey]struct{}{},
+		timed:      map[TaskKey]time.Time{},
+		deadlines:  map[TaskKey]time.Time{},
+		stopping:   map[TryKey]stopRequest{},
+		unresolved: map[TaskKey]struct{}{},
+	}
+	s.stats.started = opts.Now()
+	return s, nil
+}
+
+// Ready reports whether start-up (DAG load, reconciliation) is done.
+func (s *Scheduler) Ready() bool { return s.ready.Load() }
+
+// Instance returns the name this scheduler records itself under.
+func (s *Scheduler) Instance() string { return s.opts.Instance }
+
+// Run runs the loop and the executor until ctx ends, then drains: it
+// finishes the transaction it is in, stops running tries if
+// StopTasksOnShutdown is set, and records their end. It returns nil on a
+// clean cancel.
+func (s *Scheduler) Run(ctx context.Context) error {
+	events := make(chan Event, 4096)
+	// The executor outlives ctx by the drain, so the loop can still hear
+	// about the tries it stops on the way out.
+	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopExec()
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	execDone := make(chan error, 1)
+	go func() {
+		err := s.opts.Executor.Run(execCtx, events)
+		if err != nil {
+			stopLoop()
+		}
+		execDone <- err
+	}()
+	loopErr := s.loop(loopCtx, events)
+	stopExec()
+	execErr := <-execDone
+	if loopErr != nil {
+		return loopErr
+	}
+	if execErr != nil {
+		return fmt.Errorf("executor %s: %w", s.opts.Executor.Name(), execErr)
+	}
+	return nil
+}
+
+func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
+	if err := s.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	s.ready.Store(true)
+	defer s.ready.Store(false)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var batch []Event
+	for {
+		s.hb.Beat()
+		s.iterate(ctx, batch)
+		batch = batch[:0]
+
+		timer.Reset(s.nextWake().Sub(s.opts.Now()))
+		select {
+		case <-ctx.Done():
+			s.drain(ctx, events)
+			return nil
+		case ev := <-events:
+			batch = append(batch, ev)
+			batch = drainAvailable(events, batch)
+		case <-timer.C:
+		}
+	}
+}
+
+// maxEventBatch bounds the events applied in one store transaction.
+const maxEventBatch = 2048
+
+func drainAvailable(events <-chan Event, batch []Event) []Event {
+	for len(batch) < maxEventBatch {
+		select {
+		case ev := <-events:
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// iterate is one turn of the loop. Each step tolerates a failing store or
+// executor: what could not be done is kept and tried again next turn.
+func (s *Scheduler) iterate(ctx context.Context, batch []Event) {
+	start := s.opts.Now()
+	now := start
+	if !now.Before(s.nextSync) {
+		s.sync(ctx, now)
+		s.nextSync = now.Add(s.opts.SyncInterval)
+		if len(s.unresolved) > 0 {
+			s.reconcile(ctx)
+		}
+	}
+	s.handleEvents(ctx, batch)
+	s.createScheduledRuns(ctx, now)
+	s.enforceTimeouts(ctx, now)
+	s.dispatch(ctx, now)
+	s.finishRuns(ctx, now)
+	if !now.Before(s.nextStore) {
+		s.writeHeartbeat(ctx, now)
+		s.nextStore = now.Add(s.opts.StoreHeartbeatEvery)
+	}
+	s.stats.iterations.Add(1)
+	s.stats.observeIteration(s.opts.Now().Sub(start))
+}
+
+// nextWake is the earliest instant something is due: a schedule tick, a
+// retry, a submit backoff, an execution timeout, the next sync, or the
+// heartbeat's half period.
+func (s *Scheduler) nextWake() time.Time {
+	now := s.opts.Now()
+	wake := now.Add(s.opts.HeartbeatPeriod / 2)
+	earlier := func(t time.Time) {
+		if !t.IsZero() && t.Before(wake) {
+			wake = t
+		}
+	}
+	earlier(s.nextSync)
+	earlier(s.nextStore)
+	for _, d := range s.dags {
+		earlier(s.nextTick(d, now))
+	}
+	for _, t := range s.timed {
+		earlier(t)
+	}
+	for _, t := range s.deadlines {
+		earlier(t)
+	}
+	if len(s.candidates) > 0 {
+		return now
+	}
+	return wake
+}
+
+// storeCtx bounds one store call.
+func (s *Scheduler) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.StoreTimeout)
+}
+
+// execCtx bounds one executor call.
+func (s *Scheduler) execCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.ExecutorTimeout)
+}
+
+func (s *Scheduler) writeHeartbeat(ctx context.Context, now time.Time) {
+	host, _ := os.Hostname()
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	err := s.opts.Store.WriteHeartbeat(cctx, HeartbeatRecord{
+		Component: "scheduler",
+		Instance:  s.opts.Instance,
+		Host:      host,
+		PID:       os.Getpid(),
+		Period:    s.opts.StoreHeartbeatEvery,
+		LastBeat:  now,
+		StartedAt: s.stats.started,
+	})
+	if err != nil {
+		s.log.Warn("write heartbeat to store", zap.Error(err))
+	}
+}

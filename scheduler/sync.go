@@ -1,0 +1,183 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// sync re-reads the DAG folder into the store, then picks up what others
+// changed in the store: paused flags and runs created by `vigil dags
+// trigger`. A failure leaves the loop running on what it has.
+func (s *Scheduler) sync(ctx context.Context, now time.Time) {
+	if s.opts.DAGDir != "" {
+		s.loadDAGs(ctx, now)
+	}
+	if err := s.pollStore(ctx, now); err != nil {
+		s.stats.storeErrors.Add(1)
+		s.log.Warn("read store; will try again", zap.Error(err))
+	}
+}
+
+// loadDAGs reads the DAG folder. A file that fails to load keeps its DAGs'
+// last good version running and its error in the store until it is fixed;
+// the other files are not affected.
+func (s *Scheduler) loadDAGs(ctx context.Context, now time.Time) {
+	res := dag.LoadDir(s.opts.DAGDir, s.opts.Presets)
+	var loadErrs []LoadError
+	broken := map[string]bool{}
+	for _, fe := range res.Errors {
+		broken[fe.File] = true
+		loadErrs = append(loadErrs, LoadError{File: fe.File, Message: fe.Err.Error(), Since: now})
+		if s.lastLoadErrs[fe.File] != fe.Err.Error() {
+			s.log.Error("DAG file does not load; its DAGs keep their last good version", zap.String("file", fe.File), zap.Error(fe.Err))
+		}
+	}
+	next := map[string]string{}
+	for _, e := range loadErrs {
+		next[e.File] = e.Message
+	}
+	for f := range s.lastLoadErrs {
+		if _, still := next[f]; !still {
+			s.log.Info("DAG file loads again", zap.String("file", f))
+		}
+	}
+	s.lastLoadErrs = next
+	cctx, cancel := s.storeCtx(ctx)
+	err := s.opts.Store.SetLoadErrors(cctx, loadErrs)
+	cancel()
+	if err != nil {
+		s.log.Warn("record DAG load errors", zap.Error(err))
+	}
+
+	seen := map[string]bool{}
+	for _, d := range res.DAGs {
+		seen[d.ID] = true
+		if err := s.saveDAG(ctx, d, now); err != nil {
+			s.stats.storeErrors.Add(1)
+			s.log.Warn("save DAG; will try again", zap.String("dag", d.ID), zap.Error(err))
+		}
+	}
+	for id, d := range s.dags {
+		if seen[id] || d.rec.Missing || broken[d.rec.File] {
+			continue
+		}
+		cctx, cancel := s.storeCtx(ctx)
+		err := s.opts.Store.SetDAGMissing(cctx, id, true)
+		cancel()
+		if err != nil {
+			s.log.Warn("mark DAG missing", zap.String("dag", id), zap.Error(err))
+			continue
+		}
+		d.rec.Missing = true
+		s.log.Warn("DAG no longer defined by any file; no new runs", zap.String("dag", id), zap.String("file", d.rec.File))
+	}
+}
+
+// saveDAG stores a loaded DAG if it changed and updates the loop's view.
+func (s *Scheduler) saveDAG(ctx context.Context, d *dag.DAG, now time.Time) error {
+	src, err := dag.Encode(d)
+	if err != nil {
+		return err
+	}
+	specs, err := d.Specs(s.opts.Presets)
+	if err != nil {
+		return err
+	}
+	cur := s.dags[d.ID]
+	if cur != nil && bytes.Equal(cur.rec.Source, src) && cur.rec.File == d.File && !cur.rec.Missing {
+		return nil
+	}
+	rec := DAGRecord{ID: d.ID, File: d.File, Source: src, Specs: specs, UpdatedAt: now}
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	if err := s.opts.Store.SaveDAG(cctx, rec); err != nil {
+		return err
+	}
+	if cur != nil && cur.rec.Missing {
+		if err := s.opts.Store.SetDAGMissing(cctx, d.ID, false); err != nil {
+			return err
+		}
+	}
+	stored, err := s.opts.Store.GetDAG(cctx, d.ID)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		cur = &dagState{firstSeen: now}
+		last, err := s.opts.Store.LatestScheduledRun(cctx, d.ID)
+		switch {
+		case err == nil:
+			cur.lastTick = last.LogicalDate
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		s.dags[d.ID] = cur
+		s.log.Info("DAG loaded", zap.String("dag", d.ID), zap.String("file", d.File), zap.String("schedule", d.Schedule), zap.Int("tasks", len(d.Tasks)))
+	} else {
+		s.log.Info("DAG changed", zap.String("dag", d.ID), zap.String("file", d.File))
+	}
+	cur.rec = stored
+	cur.expr = d.Schedule
+	cur.schedule = nil
+	if d.Schedule != "" {
+		if cur.schedule, err = dag.ParseSchedule(d.Schedule); err != nil {
+			return err
+		}
+	}
+	cur.startDate, cur.catchup = d.StartDate, d.Catchup
+	cur.maxRuns, cur.maxTasks = d.MaxActiveRuns, d.MaxActiveTasks
+	return nil
+}
+
+// pollStore picks up paused flags and runs this loop does not track yet.
+func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	recs, err := s.opts.Store.ListDAGs(cctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if _, broken := s.lastLoadErrs[r.File]; s.dags[r.ID] == nil && !r.Missing && s.opts.DAGDir != "" && !broken {
+			// Loaded by an earlier process from a file that is gone.
+			if err := s.opts.Store.SetDAGMissing(cctx, r.ID, true); err != nil {
+				return err
+			}
+			s.log.Warn("DAG no longer defined by any file; no new runs", zap.String("dag", r.ID), zap.String("file", r.File))
+		}
+		if d := s.dags[r.ID]; d != nil && d.rec.Paused != r.Paused {
+			d.rec.Paused = r.Paused
+			s.log.Info("DAG pause changed", zap.String("dag", r.ID), zap.Bool("paused", r.Paused))
+		}
+	}
+	runs, err := s.opts.Store.ListRuns(cctx, RunFilter{States: []RunState{RunRunning}})
+	if err != nil {
+		return err
+	}
+	// Oldest first, so catch-up order is kept after a restart.
+	sort.Slice(runs, func(i, j int) bool { return runs[i].LogicalDate.Before(runs[j].LogicalDate) })
+	for _, run := range runs {
+		if _, ok := s.runs[runKey{run.DAGID, run.RunID}]; ok {
+			continue
+		}
+		tis, err := s.opts.Store.ListTaskInstances(cctx, TaskFilter{DAGID: run.DAGID, RunID: run.RunID})
+		if err != nil {
+			return err
+		}
+		s.addRun(run, tis)
+		for _, ti := range tis {
+			if ti.State.Active() {
+				s.unresolved[ti.TaskKey] = struct{}{}
+			}
+		}
+		s.log.Info("run picked up from the store", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("tasks", len(tis)))
+	}
+	return nil
+}
