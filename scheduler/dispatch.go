@@ -141,7 +141,7 @@ func (s *Scheduler) submit(ctx context.Context, ti TaskInstance, now time.Time) 
 	s.stats.submitErrors.Add(1)
 	c := Change{Key: ti.TaskKey, From: StateQueued, Actor: s.actor, At: s.opts.Now()}
 	if errors.Is(err, ErrTaskInvalid) {
-		c.To, c.Reason = StateFailed, fmt.Sprintf("executor %s cannot run the task: %v", s.opts.Executor.Name(), err)
+		c.To, c.Reason = StateFailed, fmt.Sprintf("%s cannot run the task: %v", s.opts.Executor.Name(), err)
 		s.log.Error("task cannot be run", zap.Stringer("try", ti.TryKey()), zap.Error(err))
 		return c, false
 	}
