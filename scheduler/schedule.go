@@ -92,3 +92,43 @@ func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, lo
 	s.addRun(run, tis)
 	return nil
 }
+
+type triggerRequest struct {
+	dagID string
+	reply chan triggerReply
+}
+
+type triggerReply struct {
+	runID string
+	err   error
+}
+
+// Trigger creates a manual run of a DAG in the loop itself, so its tasks
+// are dispatched at once (a run created by another process through the
+// store waits for the next sync). It returns the run id.
+func (s *Scheduler) Trigger(ctx context.Context, dagID string) (string, error) {
+	req := triggerRequest{dagID: dagID, reply: make(chan triggerReply, 1)}
+	select {
+	case s.triggers <- req:
+	case <-ctx.Done():
+		return "", fmt.Errorf("trigger %s: scheduler loop busy: %w", dagID, ctx.Err())
+	}
+	select {
+	case r := <-req.reply:
+		return r.runID, r.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("trigger %s: %w", dagID, ctx.Err())
+	}
+}
+
+func (s *Scheduler) trigger(ctx context.Context, req triggerRequest) {
+	d := s.dags[req.dagID]
+	if d == nil || d.rec.Missing {
+		req.reply <- triggerReply{err: fmt.Errorf("trigger %s: %w: no loaded DAG has that id", req.dagID, ErrNotFound)}
+		return
+	}
+	now := s.opts.Now()
+	runID := ManualRunID(now)
+	err := s.createRun(ctx, d, runID, now, true, "run triggered through the scheduler API")
+	req.reply <- triggerReply{runID: runID, err: err}
+}

@@ -51,6 +51,9 @@ type Options struct {
 	StopTasksOnShutdown bool
 	// DrainTimeout bounds the shutdown drain.
 	DrainTimeout time.Duration
+	// OnRunEnd, if set, is called by the loop when a run ends. It must not
+	// block.
+	OnRunEnd func(Run)
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 }
@@ -108,8 +111,9 @@ type Scheduler struct {
 	actor Actor
 	hb    *watchdog.Heartbeat
 
-	ready atomic.Bool
-	stats stats
+	ready    atomic.Bool
+	stats    stats
+	triggers chan triggerRequest
 
 	// Owned by the loop goroutine.
 	dags         map[string]*dagState
@@ -174,6 +178,7 @@ func New(opts Options) (*Scheduler, error) {
 		deadlines:  map[TaskKey]time.Time{},
 		stopping:   map[TryKey]stopRequest{},
 		unresolved: map[TaskKey]struct{}{},
+		triggers:   make(chan triggerRequest),
 	}
 	s.stats.started = opts.Now()
 	return s, nil
@@ -242,6 +247,8 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 		case ev := <-events:
 			batch = append(batch, ev)
 			batch = drainAvailable(events, batch)
+		case req := <-s.triggers:
+			s.trigger(ctx, req)
 		case <-timer.C:
 		}
 	}

@@ -158,6 +158,11 @@ func (s *Scheduler) finishRuns(ctx context.Context, now time.Time) {
 			continue
 		}
 		s.log.Info("run finished", zap.String("dag", key.dagID), zap.String("run", key.runID), zap.String("state", string(state)))
+		if s.opts.OnRunEnd != nil {
+			run := rs.run
+			run.State, run.EndedAt = state, now.UTC()
+			s.opts.OnRunEnd(run)
+		}
 		delete(s.runs, key)
 		if d := s.dags[key.dagID]; d != nil && d.activeRun > 0 {
 			d.activeRun--
