@@ -2,9 +2,62 @@
 // tasks, their dependencies and its schedule.
 //
 // Parse turns one file into a typed, validated DAG; every error names the
-// file, line and column and says what to do. Encode writes the one canonical
-// encoding of a DAG, so Parse(Encode(d)) equals d for every valid DAG (a
-// fuzz test holds this). A task's effective configuration (its own fields,
-// the DAG defaults and the resource preset merged) is a TaskSpec; EncodeSpec
-// and DecodeSpec give the versioned form the store keeps.
+// file, line and column and says what to do, and all of a file's problems
+// come back at once as an ErrorList. LoadDir parses a folder of DAG files,
+// so that one broken file never stops the others. Encode writes the one
+// canonical encoding of a DAG, so Parse(Encode(d)) equals d for every valid
+// DAG (a fuzz test holds this). A task's effective configuration (its own
+// fields, the DAG defaults and the resource preset merged) is a TaskSpec,
+// from DAG.Spec; EncodeSpec and DecodeSpec give the versioned form the
+// store keeps.
+//
+// # The file format
+//
+// Keys are snake_case; an unknown key is an error that suggests the closest
+// known one. The examples/dags folder of the repository teaches the format
+// by example. In short:
+//
+//	id: etl_daily               # required: [a-z0-9][a-z0-9_.-]*, ending in a letter or digit, ≤ 63 chars
+//	description: free text
+//	schedule: "30 2 * * *"      # cron (5 fields), @hourly ... @yearly, "@every 5m"; absent: manual only
+//	start_date: 2026-01-01      # RFC 3339, or a date meaning midnight UTC
+//	catchup: false
+//	max_active_runs: 16
+//	max_active_tasks: 16
+//	defaults:                   # for every task that does not set the field
+//	  retries: 0
+//	  retry_delay: 30s
+//	  retry_exponential: false
+//	  max_retry_delay: 10m      # caps every retry delay; 0s: no cap
+//	  execution_timeout: 0s     # 0s: none
+//	  resources: {preset: small}
+//	tasks:
+//	  - id: extract
+//	    depends_on: [other_task]
+//	    command: [sh, -c, "echo hi"]
+//	    args: [x]
+//	    env: {FOO: bar}
+//	    image: busybox:1.36     # for the Kubernetes executor
+//	    retries: 3              # any of the defaults' retry settings
+//	    resources: {preset: large, memory: 4Gi}
+//
+// Values are normalised: depends_on sorted without duplicates, env sorted
+// by name, quantities in canonical form (1000m reads as 1), an empty list
+// or mapping the same as none. Top-level keys starting with "x-" are
+// ignored, to hold YAML anchors that tasks merge with "<<: *name".
+//
+// # Resources
+//
+// A task's resources are resolved in three layers, each overriding the one
+// before field by field: the values of the preset (the task's preset if it
+// names one, else the defaults'), then the fields of the defaults'
+// resources, then the task's own fields. Presets come from the config;
+// DefaultPresets has small, medium and large. Parse checks that a limit is
+// not below its request once the layers are merged.
+//
+// # Schedules
+//
+// Schedules are in UTC. A cron expression has the classic crontab(5)
+// meaning, including its rule that when both day of month and day of week
+// are restricted a day matching either one fires.
 package dag

@@ -17,6 +17,7 @@ const specVersion = 1
 // ("1m30s") so the stored text is readable in a database shell.
 type storedSpec struct {
 	V                int      `json:"v"`
+	DependsOn        []string `json:"depends_on,omitempty"`
 	Command          []string `json:"command,omitempty"`
 	Args             []string `json:"args,omitempty"`
 	Env              []EnvVar `json:"env,omitempty"`
@@ -40,6 +41,7 @@ type storedSpec struct {
 func EncodeSpec(s TaskSpec) ([]byte, error) {
 	st := storedSpec{
 		V:                specVersion,
+		DependsOn:        s.DependsOn,
 		Command:          s.Command,
 		Args:             s.Args,
 		Env:              s.Env,
@@ -72,6 +74,7 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 		return TaskSpec{}, fmt.Errorf("decode task spec: encoding version %d is not known to this build (it knows %d); upgrade vigil", st.V, specVersion)
 	}
 	s := TaskSpec{
+		DependsOn:        st.DependsOn,
 		Command:          st.Command,
 		Args:             st.Args,
 		Env:              st.Env,

@@ -93,6 +93,10 @@ type Presets map[string]Resources
 // the store keeps with every task instance and what executors run, so a
 // stored task can always be decoded again (see EncodeSpec / DecodeSpec).
 type TaskSpec struct {
+	// DependsOn lists the tasks that must succeed first (sorted). It is
+	// kept with the spec so a run keeps the shape it was created with
+	// when the DAG file changes under it.
+	DependsOn        []string
 	Command          []string
 	Args             []string
 	Env              []EnvVar

@@ -1,0 +1,83 @@
+package dag
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	cron "github.com/netresearch/go-cron"
+)
+
+// Schedule says when a DAG runs.
+type Schedule interface {
+	// Next returns the first activation after t, in UTC, or the zero time
+	// if there is none within five years.
+	Next(t time.Time) time.Time
+}
+
+// cronParser reads the standard five fields and the descriptors. DowOrDom
+// gives the day fields their classic cron meaning: "0 0 1 * MON" runs on
+// the 1st and on every Monday, as in crontab(5), not only on Mondays that
+// fall on the 1st.
+var cronParser = cron.MustNewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor | cron.DowOrDom)
+
+// ParseSchedule reads a schedule: a five-field cron expression (minute,
+// hour, day of month, month, day of week), one of @hourly, @daily,
+// @midnight, @weekly, @monthly, @yearly and @annually, or "@every 5m".
+// Times are in UTC.
+func ParseSchedule(expr string) (Schedule, error) {
+	expr = strings.Join(strings.Fields(expr), " ")
+	switch {
+	case expr == "":
+		return nil, fmt.Errorf("empty schedule; leave schedule: out for a DAG that runs only when triggered")
+	case strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ="):
+		return nil, fmt.Errorf("schedule %q names a time zone; schedules are in UTC, so remove it and give the times in UTC", expr)
+	case strings.HasPrefix(expr, "@every"):
+		return parseEvery(expr)
+	case strings.HasPrefix(expr, "@"):
+		// Checked here so the message lists what is accepted.
+		switch expr {
+		case "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually":
+		default:
+			return nil, fmt.Errorf("unknown schedule %q; use @hourly, @daily, @weekly, @monthly, @yearly, \"@every <duration>\" or a cron expression", expr)
+		}
+	case len(strings.Fields(expr)) != 5:
+		return nil, fmt.Errorf("schedule %q has %d fields; a cron expression has 5: minute hour day-of-month month day-of-week, like \"30 2 * * *\"", expr, len(strings.Fields(expr)))
+	}
+	// The parser reads times in the process's zone unless told otherwise.
+	s, err := cronParser.Parse("TZ=UTC " + expr)
+	if err != nil {
+		return nil, fmt.Errorf("bad schedule %q: %v; write 5 fields: minute hour day-of-month month day-of-week, like \"30 2 * * *\"", expr, err)
+	}
+	sched := utcSchedule{s}
+	// A date that does not exist ("0 0 30 2 *") parses but never fires.
+	if sched.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return nil, fmt.Errorf("schedule %q never fires; check the day of month against the month", expr)
+	}
+	return sched, nil
+}
+
+func parseEvery(expr string) (Schedule, error) {
+	arg, ok := strings.CutPrefix(expr, "@every ")
+	if !ok {
+		return nil, fmt.Errorf("schedule %q needs an interval, like \"@every 5m\"", expr)
+	}
+	d, err := time.ParseDuration(arg)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: bad interval %q; write it like 30s, 5m or 1h30m", expr, arg)
+	}
+	if d < time.Second || d%time.Second != 0 {
+		return nil, fmt.Errorf("schedule %q: the interval must be whole seconds, at least 1s", expr)
+	}
+	return utcSchedule{cron.Every(d)}, nil
+}
+
+type utcSchedule struct{ s cron.Schedule }
+
+func (u utcSchedule) Next(t time.Time) time.Time {
+	next := u.s.Next(t.UTC())
+	if next.IsZero() {
+		return next
+	}
+	return next.UTC()
+}

@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// CreateRun inserts a run, its task instances and one transition record
+// ("" → scheduled) for each, in one transaction. Only the key and spec of
+// each given instance are used: it is stored in state scheduled, try 0,
+// Version 0, updated at the run's CreatedAt, as scheduler.NewRun builds it;
+// the records are stamped with the run's CreatedAt and CreatedBy. It
+// returns created=false, and changes nothing, if the run exists, and
+// scheduler.ErrNotFound if its DAG does not.
+func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []scheduler.TaskInstance, reason string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	wrap := func(err error) error { return fmt.Errorf("create run %s/%s: %w", run.DAGID, run.RunID, err) }
+	if reason == "" {
+		return false, wrap(errors.New("a reason is required"))
+	}
+	// Encoded before the transaction, which holds the write lock.
+	specs := make([]string, len(tasks))
+	for i, ti := range tasks {
+		if ti.DAGID != run.DAGID || ti.RunID != run.RunID {
+			return false, wrap(fmt.Errorf("task %s does not belong to this run", ti.TaskKey))
+		}
+		b, err := dag.EncodeSpec(ti.Spec)
+		if err != nil {
+			return false, wrap(fmt.Errorf("task %s: %w", ti.TaskID, err))
+		}
+		specs[i] = string(b)
+	}
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dags WHERE id = ?`, run.DAGID).Scan(&one)
+		if err != nil {
+			return fmt.Errorf("dag %s: %w", run.DAGID, notFound(err))
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO runs (dag_id, run_id, logical_date, manual, state, created_at, ended_at,
+				created_by_component, created_by_instance)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (dag_id, run_id) DO NOTHING`,
+			run.DAGID, run.RunID, timeArg(run.LogicalDate), run.Manual, run.State,
+			timeArg(run.CreatedAt), timeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // the run exists: leave it and its instances alone
+		}
+		created = true
+		return insertInstances(ctx, tx, run, tasks, specs, reason)
+	})
+	if err != nil {
+		return false, wrap(err)
+	}
+	return created, nil
+}
+
+func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, tasks []scheduler.TaskInstance, specs []string, reason string) error {
+	insert, err := tx.PrepareContext(ctx, `
+		INSERT INTO task_instances (dag_id, run_id, task_id, state, try, spec, external_id, updated_at, version)
+		VALUES (?, ?, ?, ?, 0, ?, '', ?, 0)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	record, err := tx.PrepareContext(ctx, insertTransition)
+	if err != nil {
+		return err
+	}
+	defer record.Close()
+	for i, ti := range tasks {
+		if _, err := insert.ExecContext(ctx, run.DAGID, run.RunID, ti.TaskID, scheduler.StateScheduled,
+			specs[i], timeArg(run.CreatedAt)); err != nil {
+			return fmt.Errorf("task %s: %w", ti.TaskID, err)
+		}
+		rec := scheduler.Transition{
+			Key: ti.TaskKey, To: scheduler.StateScheduled,
+			At: run.CreatedAt, Actor: run.CreatedBy, Reason: reason,
+		}
+		if _, err := record.ExecContext(ctx, transitionArgs(rec)...); err != nil {
+			return fmt.Errorf("task %s: %w", ti.TaskID, err)
+		}
+	}
+	return nil
+}
+
+const runColumns = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
+
+// GetRun returns a run, or scheduler.ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	run, err := scanRun(s.read.QueryRowContext(ctx,
+		`SELECT `+runColumns+` FROM runs WHERE dag_id = ? AND run_id = ?`, dagID, runID))
+	if err != nil {
+		return scheduler.Run{}, fmt.Errorf("get run %s/%s: %w", dagID, runID, notFound(err))
+	}
+	return run, nil
+}
+
+// ListRuns returns the runs f selects, newest logical date first (then by
+// DAG and run id).
+func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var where []string
+	var args []any
+	if f.DAGID != "" {
+		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	q := `SELECT ` + runColumns + ` FROM runs` + whereClause(where) + ` ORDER BY logical_date DESC, dag_id, run_id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var runs []scheduler.Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		runs = append(runs, run)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// LatestScheduledRun returns the DAG's non-manual run with the latest
+// logical date, or scheduler.ErrNotFound.
+func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler.Run, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	run, err := scanRun(s.read.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
+		WHERE dag_id = ? AND manual = 0 ORDER BY logical_date DESC, run_id DESC LIMIT 1`, dagID))
+	if err != nil {
+		return scheduler.Run{}, fmt.Errorf("latest scheduled run of %s: %w", dagID, notFound(err))
+	}
+	return run, nil
+}
+
+// SetRunState sets a run's state. A run that ends (any state but running)
+// gets EndedAt = at; one set running again has its EndedAt cleared.
+func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state scheduler.RunState, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	ended := at
+	if state == scheduler.RunRunning {
+		ended = time.Time{}
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE runs SET state = ?, ended_at = ? WHERE dag_id = ? AND run_id = ?`,
+		state, timeArg(ended), dagID, runID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return fmt.Errorf("set run %s/%s %s: %w", dagID, runID, state, err)
+	}
+	return nil
+}
+
+func scanRun(r rowScanner) (scheduler.Run, error) {
+	var run scheduler.Run
+	err := r.Scan(&run.DAGID, &run.RunID, timeDest{&run.LogicalDate}, &run.Manual, &run.State,
+		timeDest{&run.CreatedAt}, timeDest{&run.EndedAt}, &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	return run, err
+}
+
+// placeholders returns "?, ?, …" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}

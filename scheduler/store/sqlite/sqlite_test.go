@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) scheduler.Store {
+		return open(t, filepath.Join(t.TempDir(), "vigil.db"), Options{})
+	})
+}
+
+func open(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func testDAG(id string) scheduler.DAGRecord {
+	return scheduler.DAGRecord{
+		ID: id, File: id + ".yaml", Source: []byte("id: " + id),
+		Specs: map[string]dag.TaskSpec{"t": {Command: []string{"true"}}},
+	}
+}
+
+type migrationRow struct {
+	version   int
+	appliedAt int64
+}
+
+func appliedMigrations(t *testing.T, s *Store) []migrationRow {
+	t.Helper()
+	rows, err := s.read.QueryContext(t.Context(), `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	var ms []migrationRow
+	for rows.Next() {
+		var m migrationRow
+		if err := rows.Scan(&m.version, &m.appliedAt); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	clock := func(at time.Time) func() time.Time { return func() time.Time { return at } }
+	s := open(t, path, Options{Now: clock(time.Unix(1000, 0))})
+	if err := s.SaveDAG(t.Context(), testDAG("etl")); err != nil {
+		t.Fatal(err)
+	}
+	first := appliedMigrations(t, s)
+	if len(first) == 0 {
+		t.Fatal("no migration recorded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, path, Options{Now: clock(time.Unix(2000, 0))})
+	rec, err := s.GetDAG(t.Context(), "etl")
+	if err != nil {
+		t.Fatalf("GetDAG after reopen: %v", err)
+	}
+	if rec.File != "etl.yaml" {
+		t.Errorf("DAG after reopen = %+v", rec)
+	}
+	// A second run of a migration would have been stamped with the new
+	// clock (and would have failed on its existing tables).
+	if again := appliedMigrations(t, s); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Errorf("migrations after reopen = %v, want %v", again, first)
+	}
+}
+
+func TestFutureSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	s := open(t, path, Options{})
+	latest := appliedMigrations(t, s)[len(appliedMigrations(t, s))-1].version
+	future := latest + 7
+	if _, err := s.write.ExecContext(t.Context(),
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)`, future); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	_, err := Open(t.Context(), path, Options{})
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer schema: %v; want ErrSchemaTooNew", err)
+	}
+	for _, want := range []string{path, fmt.Sprint(future), fmt.Sprint(latest), "upgrade vigil"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// TestTwoProcesses opens the file twice, as the daemon and the CLI do, and
+// writes from both at once.
+func TestTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	daemon := open(t, path, Options{})
+	cli := open(t, path, Options{})
+	ctx := t.Context()
+
+	if err := daemon.SaveDAG(ctx, testDAG("etl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.SetDAGPaused(ctx, "etl", true); err != nil {
+		t.Fatalf("CLI write: %v", err)
+	}
+	if rec, err := daemon.GetDAG(ctx, "etl"); err != nil || !rec.Paused {
+		t.Fatalf("daemon reads %+v, %v; want the CLI's pause", rec, err)
+	}
+
+	var wg sync.WaitGroup
+	for _, st := range []*Store{daemon, cli} {
+		wg.Go(func() {
+			for i := range 50 {
+				id := fmt.Sprintf("dag-%p-%d", st, i)
+				if err := st.SaveDAG(ctx, testDAG(id)); err != nil {
+					t.Errorf("SaveDAG %s: %v", id, err)
+					return
+				}
+				if _, err := st.CreateRun(ctx, scheduler.Run{DAGID: id, RunID: "r", State: scheduler.RunRunning},
+					[]scheduler.TaskInstance{{TaskKey: scheduler.TaskKey{DAGID: id, RunID: "r", TaskID: "t"}}}, "test"); err != nil {
+					t.Errorf("CreateRun %s: %v", id, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	dags, err := cli.ListDAGs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dags) != 101 {
+		t.Errorf("%d DAGs after concurrent writes, want 101", len(dags))
+	}
+}
+
+// TestLockWaitBounded holds the write lock from one store, as a stuck
+// process would, and checks that a write from another gives up at its
+// deadline instead of waiting out the busy timeout.
+func TestLockWaitBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	holder := open(t, path, Options{})
+	s := open(t, path, Options{DefaultTimeout: 200 * time.Millisecond})
+	if err := s.SaveDAG(t.Context(), testDAG("etl")); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := holder.write.BeginTx(t.Context(), nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+
+	start := time.Now()
+	err = s.SetDAGPaused(context.Background(), "etl", true) // no deadline: DefaultTimeout applies
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("write while another store holds the lock: %v; want a deadline error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("write gave up after %v; want about 200ms", d)
+	}
+	// Readers do not wait for the writer.
+	if _, err := s.GetDAG(t.Context(), "etl"); err != nil {
+		t.Errorf("read while another store holds the write lock: %v", err)
+	}
+}
+
+func TestTimeOutOfRange(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "vigil.db"), Options{})
+	rec := testDAG("etl")
+	rec.UpdatedAt = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.SaveDAG(t.Context(), rec); err == nil || !strings.Contains(err.Error(), "2262") {
+		t.Errorf("SaveDAG with a time in 2300: %v; want an error naming the range", err)
+	}
+}
+
+func TestOpenNeedsFile(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file:x.db?mode=memory"} {
+		if _, err := Open(t.Context(), path, Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded; want an error", path)
+		}
+	}
+}
+
+func TestPathWithQueryCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a?b%20c#d")
+	path := filepath.Join(dir, "vigil.db")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path, Options{})
+	if err := s.SaveDAG(t.Context(), testDAG("etl")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the store is not where it was asked to be: %v", err)
+	}
+}
