@@ -48,10 +48,12 @@
 //
 // # Resources
 //
-// A task's resources are resolved in three layers, each overriding the one
-// before field by field: the values of the preset (the task's preset if it
-// names one, else the defaults'), then the fields of the defaults'
-// resources, then the task's own fields. Presets come from the config;
+// A task's resources are resolved in layers, each overriding the one before
+// field by field. A task that names its own preset gets that preset's
+// values, then its own fields. A task that does not gets the defaults'
+// preset, then the defaults' fields, then its own fields: the defaults'
+// fields customise the default preset, not a preset a task chose. Presets
+// come from the config;
 // DefaultPresets has small, medium and large. Parse checks that a limit is
 // not below its request once the layers are merged.
 //

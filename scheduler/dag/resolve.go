@@ -37,9 +37,8 @@ func (d *DAG) Downstream() map[string][]string {
 
 // Spec returns the effective configuration of one task: its own fields,
 // then the DAG defaults for those it leaves unset. Resources are resolved
-// in three layers, each overriding the one before field by field: the
-// values of the preset (the task's, else the defaults'), then the fields
-// of the default resources, then the task's own fields.
+// as the package doc says: the task's own preset and fields, or, when it
+// names no preset, the defaults' preset and fields under its own fields.
 func (d *DAG) Spec(taskID string, presets Presets) (TaskSpec, error) {
 	t := d.Task(taskID)
 	if t == nil {
@@ -117,7 +116,14 @@ func resolveResources(presets Presets, def Resources, task *Resources) (Resource
 			*out.field(key) = text
 		}
 	}
-	for _, layer := range []*Resources{&def, task} {
+	// A task that names its own preset asked for that preset: the DAG
+	// default's field overrides customise the default preset, not every
+	// preset, so they do not apply.
+	layers := []*Resources{&def, task}
+	if task != nil && task.Preset != "" {
+		layers = []*Resources{task}
+	}
+	for _, layer := range layers {
 		if layer == nil {
 			continue
 		}

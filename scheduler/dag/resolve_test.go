@@ -52,9 +52,10 @@ func TestSpec(t *testing.T) {
 			Env: []EnvVar{{"A", "1"}}, Image: "busybox:1.36",
 			Retries: 0, RetryDelay: 10 * time.Second, RetryExponential: true,
 			MaxRetryDelay: time.Minute, ExecutionTimeout: time.Hour,
-			// The task's preset replaces the defaults' one; the defaults'
-			// memory_limit still applies; the task's fields win.
-			Resources: Resources{Preset: "large", CPU: "3", Memory: "4Gi", MemoryLimit: "8Gi", EphemeralDisk: "1Gi"},
+			// The task names its own preset, so the defaults' memory_limit
+			// (a customisation of the default preset) does not apply; the
+			// task's fields win over its preset.
+			Resources: Resources{Preset: "large", CPU: "3", Memory: "4Gi", EphemeralDisk: "1Gi"},
 		}},
 		{"fields_only", TaskSpec{
 			DependsOn: []string{"plain"}, Command: []string{"echo"}, Retries: 2, RetryDelay: 10 * time.Second,
@@ -83,7 +84,7 @@ func TestSpecsAllTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(specs) != 3 || specs["custom"].Resources.MemoryLimit != "8Gi" {
+	if len(specs) != 3 || specs["custom"].Resources.MemoryLimit != "" || specs["plain"].Resources.MemoryLimit != "8Gi" {
 		t.Errorf("Specs = %+v", specs)
 	}
 	// A spec is a copy: changing it leaves the DAG alone.
