@@ -6,28 +6,33 @@ import (
 )
 
 // Store is the scheduler's persistent state. Every method must return by the
-// context's deadline. Implementations live under scheduler/store and pass
+// context's deadline. Times come back in UTC. Implementations live under scheduler/store and pass
 // the contract suite in scheduler/store/storetest.
 type Store interface {
-	// SaveDAG inserts or updates a DAG. The paused flag of an existing DAG
-	// is kept; rec.Paused is used only on insert.
+	// SaveDAG inserts or updates a DAG, including its missing mark. The
+	// paused flag of an existing DAG is kept; rec.Paused is used only on
+	// insert.
 	SaveDAG(ctx context.Context, rec DAGRecord) error
 	// SetDAGMissing marks a DAG whose file no longer defines it (or clears
 	// the mark).
 	SetDAGMissing(ctx context.Context, id string, missing bool) error
 	SetDAGPaused(ctx context.Context, id string, paused bool) error
 	GetDAG(ctx context.Context, id string) (DAGRecord, error)
+	// ListDAGs returns every DAG, ordered by id.
 	ListDAGs(ctx context.Context) ([]DAGRecord, error)
 
 	// SetLoadErrors replaces the set of DAG files that failed to load. The
 	// Since time of a file whose error was already recorded is kept.
 	SetLoadErrors(ctx context.Context, errs []LoadError) error
+	// ListLoadErrors returns the load errors, ordered by file.
 	ListLoadErrors(ctx context.Context) ([]LoadError, error)
 
 	// CreateRun inserts a run and its task instances (all in state
 	// scheduled) in one transaction, and appends a transition record for
-	// each instance with the given reason. It returns created=false, and
-	// changes nothing, if the run already exists.
+	// each instance with the given reason (From empty, To scheduled).
+	// Instances are stored as NewRun builds them: try 0, version 0. It
+	// returns created=false, and changes nothing, if the run already
+	// exists; ErrNotFound if the DAG is unknown.
 	CreateRun(ctx context.Context, run Run, tasks []TaskInstance, reason string) (created bool, err error)
 	GetRun(ctx context.Context, dagID, runID string) (Run, error)
 	// ListRuns returns runs, newest logical date first.
@@ -35,6 +40,8 @@ type Store interface {
 	// LatestScheduledRun returns the scheduled (not manual) run with the
 	// latest logical date, or ErrNotFound.
 	LatestScheduledRun(ctx context.Context, dagID string) (Run, error)
+	// SetRunState sets a run's state; EndedAt becomes at for an ended
+	// state and zero for running.
 	SetRunState(ctx context.Context, dagID, runID string, state RunState, at time.Time) error
 
 	GetTaskInstance(ctx context.Context, key TaskKey) (TaskInstance, error)
@@ -46,10 +53,13 @@ type Store interface {
 	// the result and does not stop the others; err is for failures of the
 	// store itself, after which nothing was applied.
 	Apply(ctx context.Context, changes []Change) (results []ChangeResult, err error)
-	// History returns a task instance's transitions, oldest first.
+	// History returns a task instance's transitions, oldest first, or
+	// ErrNotFound for an unknown instance.
 	History(ctx context.Context, key TaskKey) ([]Transition, error)
 
 	WriteHeartbeat(ctx context.Context, hb HeartbeatRecord) error
+	// ListHeartbeats returns heartbeats ordered by component, then
+	// instance.
 	ListHeartbeats(ctx context.Context) ([]HeartbeatRecord, error)
 
 	Close() error

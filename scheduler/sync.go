@@ -100,11 +100,6 @@ func (s *Scheduler) saveDAG(ctx context.Context, d *dag.DAG, now time.Time) erro
 	if err := s.opts.Store.SaveDAG(cctx, rec); err != nil {
 		return err
 	}
-	if cur != nil && cur.rec.Missing {
-		if err := s.opts.Store.SetDAGMissing(cctx, d.ID, false); err != nil {
-			return err
-		}
-	}
 	stored, err := s.opts.Store.GetDAG(cctx, d.ID)
 	if err != nil {
 		return err

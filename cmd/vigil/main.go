@@ -132,7 +132,7 @@ func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	defer cancel()
 	st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
+		return nil, err
 	}
 	return st, nil
 }

@@ -94,7 +94,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	store, err := sqlite.Open(openCtx, cfg.DB, sqlite.Options{})
 	cancel()
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.DB, err)
+		return err
 	}
 	defer store.Close()
 
