@@ -152,4 +152,7 @@ type HeartbeatRecord struct {
 	Period    time.Duration `json:"period_ns"`
 	LastBeat  time.Time     `json:"last_beat"`
 	StartedAt time.Time     `json:"started_at"`
+	// StoppedAt is set by the last beat of a process that stopped cleanly,
+	// so its silence afterwards is not mistaken for a hang.
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
 }

@@ -83,6 +83,10 @@ func TestShutdownDrainStopsAndRecords(t *testing.T) {
 		"→scheduled", "scheduled→queued", "queued→running",
 		"running→up_for_retry: stopped: scheduler shutting down (",
 	)
+	hbs, err := h.store.ListHeartbeats(h.ctx())
+	if err != nil || len(hbs) != 1 || hbs[0].StoppedAt.IsZero() {
+		t.Fatalf("heartbeats after a clean stop = %+v (%v), want one marked stopped", hbs, err)
+	}
 }
 
 func TestDAGFolderChanges(t *testing.T) {

@@ -243,6 +243,9 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 		select {
 		case <-ctx.Done():
 			s.drain(ctx, events)
+			// The last beat says this process stopped on purpose, so
+			// `vigil status` does not report its silence as a hang.
+			s.writeHeartbeat(context.WithoutCancel(ctx), s.opts.Now(), true)
 			return nil
 		case ev := <-events:
 			batch = append(batch, ev)
@@ -287,7 +290,7 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event) {
 	s.dispatch(ctx, now)
 	s.finishRuns(ctx, now)
 	if !now.Before(s.nextStore) {
-		s.writeHeartbeat(ctx, now)
+		s.writeHeartbeat(ctx, now, false)
 		s.nextStore = now.Add(s.opts.StoreHeartbeatEvery)
 	}
 	s.stats.iterations.Add(1)
@@ -332,11 +335,11 @@ func (s *Scheduler) execCtx(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, s.opts.ExecutorTimeout)
 }
 
-func (s *Scheduler) writeHeartbeat(ctx context.Context, now time.Time) {
+func (s *Scheduler) writeHeartbeat(ctx context.Context, now time.Time, stopped bool) {
 	host, _ := os.Hostname()
 	cctx, cancel := s.storeCtx(ctx)
 	defer cancel()
-	err := s.opts.Store.WriteHeartbeat(cctx, HeartbeatRecord{
+	hb := HeartbeatRecord{
 		Component: "scheduler",
 		Instance:  s.opts.Instance,
 		Host:      host,
@@ -344,8 +347,11 @@ func (s *Scheduler) writeHeartbeat(ctx context.Context, now time.Time) {
 		Period:    s.opts.StoreHeartbeatEvery,
 		LastBeat:  now,
 		StartedAt: s.stats.started,
-	})
-	if err != nil {
+	}
+	if stopped {
+		hb.StoppedAt = now
+	}
+	if err := s.opts.Store.WriteHeartbeat(cctx, hb); err != nil {
 		s.log.Warn("write heartbeat to store", zap.Error(err))
 	}
 }

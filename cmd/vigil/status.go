@@ -28,8 +28,8 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show every scheduler's heartbeat and the task counts",
 		Long: `Show the heartbeat each scheduler process writes to the database, with its
 age, and how many task instances are in each state. A heartbeat older than
-three periods is STALE: that scheduler is stopped or stuck. The exit status is
-3 when the newest scheduler heartbeat is stale.`,
+three periods is STALE: that scheduler is stuck or was killed (a scheduler
+that stops cleanly says so). The exit status is 3 when no scheduler is live.`,
 		Example: `  vigil status
   vigil status -o json`,
 		Args: cobra.NoArgs,
@@ -59,7 +59,7 @@ three periods is STALE: that scheduler is stopped or stuck. The exit status is
 			var newest *statusItem
 			for _, hb := range hbs {
 				age := now.Sub(hb.LastBeat)
-				it := statusItem{HeartbeatRecord: hb, Age: age, Stale: age > watchdog.DefaultFactor*hb.Period}
+				it := statusItem{HeartbeatRecord: hb, Age: age, Stale: hb.StoppedAt.IsZero() && age > watchdog.DefaultFactor*hb.Period}
 				rep.Heartbeats = append(rep.Heartbeats, it)
 				if newest == nil || hb.LastBeat.After(newest.LastBeat) {
 					newest = &rep.Heartbeats[len(rep.Heartbeats)-1]
@@ -72,7 +72,10 @@ three periods is STALE: that scheduler is stopped or stuck. The exit status is
 				row(w, "COMPONENT", "HOST", "PID", "LAST HEARTBEAT", "STATUS")
 				for _, h := range rep.Heartbeats {
 					status := "ok"
-					if h.Stale {
+					switch {
+					case !h.StoppedAt.IsZero():
+						status = "stopped " + ago(now, h.StoppedAt)
+					case h.Stale:
 						status = "STALE"
 					}
 					row(w, h.Component, h.Host, h.PID, ago(now, h.LastBeat), status)
@@ -85,11 +88,13 @@ three periods is STALE: that scheduler is stopped or stuck. The exit status is
 					rep.Tasks[scheduler.StateScheduled], rep.Tasks[scheduler.StateQueued], rep.Tasks[scheduler.StateRunning], rep.Tasks[scheduler.StateUpForRetry])
 				if newest == nil {
 					fmt.Fprintln(a.out, "no scheduler has written a heartbeat yet; is 'vigil run' running on this database?")
+				} else if !newest.StoppedAt.IsZero() {
+					fmt.Fprintf(a.out, "no scheduler running: the last one (host %s, pid %d) stopped cleanly %s\n", newest.Host, newest.PID, ago(now, newest.StoppedAt))
 				} else if newest.Stale {
-					fmt.Fprintf(a.out, "scheduler on host %s (pid %d): last heartbeat %s, STALE; it is stopped or stuck\n", newest.Host, newest.PID, ago(now, newest.LastBeat))
+					fmt.Fprintf(a.out, "scheduler on host %s (pid %d): last heartbeat %s, STALE; it is stuck or was killed\n", newest.Host, newest.PID, ago(now, newest.LastBeat))
 				}
 			}
-			if newest == nil || newest.Stale {
+			if newest == nil || newest.Stale || !newest.StoppedAt.IsZero() {
 				return &problemError{"no live scheduler"}
 			}
 			return nil

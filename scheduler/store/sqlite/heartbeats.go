@@ -13,12 +13,13 @@ func (s *Store) WriteHeartbeat(ctx context.Context, hb scheduler.HeartbeatRecord
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO heartbeats (component, instance, host, pid, period, last_beat, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO heartbeats (component, instance, host, pid, period, last_beat, started_at, stopped_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (component, instance) DO UPDATE SET
 			host = excluded.host, pid = excluded.pid, period = excluded.period,
-			last_beat = excluded.last_beat, started_at = excluded.started_at`,
-		hb.Component, hb.Instance, hb.Host, hb.PID, int64(hb.Period), timeArg(hb.LastBeat), timeArg(hb.StartedAt))
+			last_beat = excluded.last_beat, started_at = excluded.started_at,
+			stopped_at = excluded.stopped_at`,
+		hb.Component, hb.Instance, hb.Host, hb.PID, int64(hb.Period), timeArg(hb.LastBeat), timeArg(hb.StartedAt), timeArg(hb.StoppedAt))
 	if err != nil {
 		return fmt.Errorf("write heartbeat of %s@%s: %w", hb.Component, hb.Instance, err)
 	}
@@ -30,7 +31,7 @@ func (s *Store) WriteHeartbeat(ctx context.Context, hb scheduler.HeartbeatRecord
 func (s *Store) ListHeartbeats(ctx context.Context) ([]scheduler.HeartbeatRecord, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rows, err := s.read.QueryContext(ctx, `SELECT component, instance, host, pid, period, last_beat, started_at
+	rows, err := s.read.QueryContext(ctx, `SELECT component, instance, host, pid, period, last_beat, started_at, stopped_at
 		FROM heartbeats ORDER BY component, instance`)
 	if err != nil {
 		return nil, fmt.Errorf("list heartbeats: %w", err)
@@ -40,7 +41,7 @@ func (s *Store) ListHeartbeats(ctx context.Context) ([]scheduler.HeartbeatRecord
 	for rows.Next() {
 		var hb scheduler.HeartbeatRecord
 		if err := rows.Scan(&hb.Component, &hb.Instance, &hb.Host, &hb.PID, &hb.Period,
-			timeDest{&hb.LastBeat}, timeDest{&hb.StartedAt}); err != nil {
+			timeDest{&hb.LastBeat}, timeDest{&hb.StartedAt}, timeDest{&hb.StoppedAt}); err != nil {
 			return nil, fmt.Errorf("list heartbeats: %w", err)
 		}
 		hbs = append(hbs, hb)

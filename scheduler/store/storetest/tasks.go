@@ -68,6 +68,7 @@ func testHeartbeats(t *testing.T, s scheduler.Store) {
 	}
 	other := sched
 	other.Instance, other.Host, other.PID = "host-b:7", "host-b", 7
+	other.StoppedAt = t0.Add(time.Minute) // a process that stopped cleanly
 	for _, hb := range []scheduler.HeartbeatRecord{sched, exec, other} {
 		if err := s.WriteHeartbeat(ctx, hb); err != nil {
 			t.Fatalf("WriteHeartbeat: %v", err)

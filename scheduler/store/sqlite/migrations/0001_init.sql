@@ -87,5 +87,6 @@ CREATE TABLE heartbeats (
 	period     INTEGER NOT NULL,
 	last_beat  INTEGER,
 	started_at INTEGER,
+	stopped_at INTEGER,
 	PRIMARY KEY (component, instance)
 ) STRICT;
