@@ -17,22 +17,25 @@ import (
 // config is `vigil run`'s configuration: embedded defaults, then the
 // config file (--config), then flags.
 type config struct {
-	DAGs        string        `yaml:"dags"`
-	DB          string        `yaml:"db"`
-	Executor    string        `yaml:"executor"`
-	DataDir     string        `yaml:"data_dir"`
-	HealthAddr  string        `yaml:"health_addr"`
-	Parallelism int           `yaml:"parallelism"`
-	LogFormat   string        `yaml:"log_format"`
-	LogLevel    string        `yaml:"log_level"`
-	KillGrace   time.Duration `yaml:"kill_grace"`
-	Presets     map[string]struct {
-		CPU           string `yaml:"cpu"`
-		Memory        string `yaml:"memory"`
-		CPULimit      string `yaml:"cpu_limit"`
-		MemoryLimit   string `yaml:"memory_limit"`
-		EphemeralDisk string `yaml:"ephemeral_disk"`
-	} `yaml:"presets"`
+	DAGs        string                  `yaml:"dags"`
+	DB          string                  `yaml:"db"`
+	Executor    string                  `yaml:"executor"`
+	DataDir     string                  `yaml:"data_dir"`
+	HealthAddr  string                  `yaml:"health_addr"`
+	Parallelism int                     `yaml:"parallelism"`
+	LogFormat   string                  `yaml:"log_format"`
+	LogLevel    string                  `yaml:"log_level"`
+	KillGrace   time.Duration           `yaml:"kill_grace"`
+	Presets     map[string]presetConfig `yaml:"presets"`
+}
+
+// presetConfig is one resource preset in the config file.
+type presetConfig struct {
+	CPU           string `yaml:"cpu"`
+	Memory        string `yaml:"memory"`
+	CPULimit      string `yaml:"cpu_limit"`
+	MemoryLimit   string `yaml:"memory_limit"`
+	EphemeralDisk string `yaml:"ephemeral_disk"`
 }
 
 func defaultConfig() config {

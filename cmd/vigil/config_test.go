@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		file    string
+		args    []string
+		check   func(t *testing.T, c config)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c config) {
+			if c.DB != "vigil.db" || c.DAGs != "./dags" || c.HealthAddr != ":8974" || c.Executor != "local" {
+				t.Errorf("defaults: %+v", c)
+			}
+		}},
+		{name: "file over defaults, flags over file",
+			file: write("a.yaml", "dags: /srv/dags\nparallelism: 8\nkill_grace: 3s\n"),
+			args: []string{"--parallelism", "4"},
+			check: func(t *testing.T, c config) {
+				if c.DAGs != "/srv/dags" || c.Parallelism != 4 || c.KillGrace != 3*time.Second || c.DB != "vigil.db" {
+					t.Errorf("layers: %+v", c)
+				}
+			}},
+		{name: "empty file means defaults", file: write("empty.yaml", ""), check: func(t *testing.T, c config) {
+			if c.Parallelism != 32 {
+				t.Errorf("empty file: %+v", c)
+			}
+		}},
+		{name: "unknown key names the file and line", file: write("typo.yaml", "dags: x\nparalelism: 3\n"),
+			wantErr: "typo.yaml: yaml: unmarshal errors:\n  line 2: field paralelism not found"},
+		{name: "missing file", file: filepath.Join(dir, "nope.yaml"), wantErr: "nope.yaml: no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("VIGIL_CONFIG", "")
+			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			o := bindRunFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			c, err := loadConfig(tt.file)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.apply(&c)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestConfigPresets(t *testing.T) {
+	var c config
+	c.Presets = map[string]presetConfig{"gpu": {CPU: "8", Memory: "32Gi"}, "bad": {Memory: "lots"}}
+	if _, err := c.presets(); err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Fatalf("a bad preset quantity was accepted or not named: %v", err)
+	}
+	delete(c.Presets, "bad")
+	p, err := c.presets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p["gpu"].Memory != "32Gi" || p["small"].CPU == "" {
+		t.Fatalf("presets = %+v, want gpu added to the defaults", p)
+	}
+}
