@@ -2,7 +2,6 @@ package executortest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 var _ scheduler.Executor = (*Memory)(nil)
 
 // ErrNoCommand is returned (wrapped) by Memory.Start for a spec without a
-// command, as a real executor would.
-var ErrNoCommand = errors.New("task has no command")
+// command. Like a real executor's, it wraps scheduler.ErrTaskInvalid.
+var ErrNoCommand = fmt.Errorf("%w: no command", scheduler.ErrTaskInvalid)
 
 // Outcome scripts how a try run by Memory ends.
 type Outcome struct {
@@ -144,7 +143,7 @@ func (m *Memory) Start(ctx context.Context, t scheduler.Try) error {
 	if !ok {
 		o = commandOutcome(append(append([]string(nil), t.Spec.Command...), t.Spec.Args...))
 	}
-	tr := &memTry{key: t.Key, id: fmt.Sprintf("memory:%d", len(mach.ran)+1), watchers: []*Memory{m}}
+	tr := &memTry{key: t.Key, id: "memory:" + strconv.Itoa(len(mach.ran)+1), watchers: []*Memory{m}}
 	mach.tries[t.Key] = tr
 	mach.ran = append(mach.ran, t.Key)
 	m.queue.Push(m.event(tr, scheduler.EventStarted, 0, "started"))

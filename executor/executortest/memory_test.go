@@ -163,7 +163,12 @@ func BenchmarkMemoryStart(b *testing.B) {
 	ch := make(chan scheduler.Event, 1024)
 	go func() { _ = m.Run(ctx, ch) }()
 	go func() {
-		for range ch {
+		for {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	spec := dag.TaskSpec{Command: []string{"true"}}

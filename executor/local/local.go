@@ -51,8 +51,9 @@ var (
 )
 
 // ErrNoCommand is returned (wrapped) by Start for a task spec without a
-// command. Starting the try again cannot succeed.
-var ErrNoCommand = errors.New("task has no command")
+// command. It wraps scheduler.ErrTaskInvalid: starting the try again cannot
+// succeed, so the scheduler fails the task at once.
+var ErrNoCommand = fmt.Errorf("%w: no command", scheduler.ErrTaskInvalid)
 
 // Options configure an Executor. Only Dir is required.
 type Options struct {
@@ -107,7 +108,7 @@ func New(opts Options) (*Executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("local executor: create state folder: %w", err)
 	}
 	if _, _, err := procStat(os.Getpid()); err != nil {

@@ -2,10 +2,7 @@ package local_test
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,6 +134,24 @@ func logs(t *testing.T, ex *local.Executor, k scheduler.TryKey) string {
 	return string(b)
 }
 
+func waitForOutput(t *testing.T, ex *local.Executor, k scheduler.TryKey, want string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		if r, err := ex.Logs(ctxFor(t), k); err == nil {
+			b, _ := io.ReadAll(r)
+			r.Close()
+			if string(b) == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("output of %s is not %q after %s", k, want, wait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestEnvironmentAndOutput(t *testing.T) {
 	work := t.TempDir()
 	ex := newExecutor(t, t.TempDir(), local.Options{WorkDir: work})
@@ -179,153 +194,6 @@ func TestExitReasons(t *testing.T) {
 				t.Errorf("exit = %d %q, want %d %q", ev.ExitCode, ev.Reason, c.code, c.reason)
 			}
 		})
-	}
-}
-
-func TestStopReasons(t *testing.T) {
-	ex := newExecutor(t, t.TempDir(), local.Options{KillGrace: 300 * time.Millisecond})
-	ch := events(t, ex)
-	cases := []struct {
-		name   string
-		argv   []string
-		code   int
-		reason string
-	}{
-		{"ends on SIGTERM", []string{"sleep", "30"}, 143, "stopped: user asked (SIGTERM)"},
-		// An ignored signal stays ignored across exec, so sleep ignores it too.
-		{"ignores SIGTERM", []string{"sh", "-c", "trap '' TERM; sleep 30"}, 137, "stopped: user asked (SIGKILL after 300ms grace)"},
-		{"exits cleanly on SIGTERM", []string{"sh", "-c", "trap 'exit 0' TERM; sleep 30 & wait"}, 0, "stopped: user asked (SIGTERM, then exit code 0)"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			tr := try(strings.ReplaceAll(c.name, " ", "-"), 1, c.argv...)
-			if err := ex.Start(ctxFor(t), tr); err != nil {
-				t.Fatal(err)
-			}
-			next(t, ch, scheduler.EventStarted)
-			// Let the shell install its trap before the signal comes.
-			time.Sleep(200 * time.Millisecond)
-			if err := ex.Stop(ctxFor(t), tr.Key, "user asked"); err != nil {
-				t.Fatal(err)
-			}
-			ev := next(t, ch, scheduler.EventExited)
-			if ev.ExitCode != c.code || ev.Reason != c.reason {
-				t.Errorf("exit = %d %q, want %d %q", ev.ExitCode, ev.Reason, c.code, c.reason)
-			}
-		})
-	}
-}
-
-// TestAdoptAbandoned simulates a scheduler crash: a first executor starts a
-// try and is abandoned without Stop; a second one on the same Dir adopts the
-// still-running process and reports its exit code.
-func TestAdoptAbandoned(t *testing.T) {
-	dir := t.TempDir()
-	first := newExecutor(t, dir, local.Options{})
-	tr := try("slow", 1, "sh", "-c", "sleep 0.5; exit 7")
-	if err := first.Start(ctxFor(t), tr); err != nil {
-		t.Fatal(err)
-	}
-	second := newExecutor(t, dir, local.Options{})
-	obs, err := second.Adopt(ctxFor(t), tr.Key, "")
-	if err != nil || obs.Phase != scheduler.PhaseRunning || !strings.HasPrefix(obs.ExternalID, "pid:") {
-		t.Fatalf("Adopt = %+v, %v; want running with a pid", obs, err)
-	}
-	ch := events(t, second)
-	if ev := next(t, ch, scheduler.EventExited); ev.ExitCode != 7 || ev.Reason != "exit code 7" || ev.ExternalID != obs.ExternalID {
-		t.Errorf("exit = %+v, want exit code 7 of %s", ev, obs.ExternalID)
-	}
-}
-
-// TestStopAbandoned stops a try an earlier executor started, without an
-// Adopt first: Stop finds it in its folder.
-func TestStopAbandoned(t *testing.T) {
-	dir := t.TempDir()
-	first := newExecutor(t, dir, local.Options{})
-	tr := try("long", 1, "sleep", "30")
-	if err := first.Start(ctxFor(t), tr); err != nil {
-		t.Fatal(err)
-	}
-	second := newExecutor(t, dir, local.Options{})
-	ch := events(t, second)
-	if err := second.Stop(ctxFor(t), tr.Key, "operator"); err != nil {
-		t.Fatal(err)
-	}
-	if ev := next(t, ch, scheduler.EventExited); ev.ExitCode != 143 || ev.Reason != "stopped: operator (SIGTERM)" {
-		t.Errorf("exit = %+v, want 143 stopped by the operator", ev)
-	}
-}
-
-// TestRecycledPid: a pid file whose pid now belongs to another process (here
-// the test itself, with another start time) must not be taken for the try.
-func TestRecycledPid(t *testing.T) {
-	dir := t.TempDir()
-	ex := newExecutor(t, dir, local.Options{})
-	tr := try("recycled", 1, "true")
-	tryDir := filepath.Join(dir, "dag", "run", "recycled", "try-1")
-	if err := os.MkdirAll(tryDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pid := os.Getpid()
-	if err := os.WriteFile(filepath.Join(tryDir, "pid"), fmt.Appendf(nil, "%d 1\n", pid), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	obs, err := ex.Adopt(ctxFor(t), tr.Key, fmt.Sprintf("pid:%d", pid))
-	want := fmt.Sprintf("process %d ended without recording an exit status", pid)
-	if err != nil || obs.Phase != scheduler.PhaseLost || obs.Reason != want {
-		t.Errorf("Adopt = %+v, %v; want lost: %s", obs, err, want)
-	}
-	// Stop must not signal the process that now has the pid: this one.
-	if err := ex.Stop(ctxFor(t), tr.Key, "no"); err != nil {
-		t.Errorf("Stop: %v", err)
-	}
-	// Start does not run a try whose process vanished; it reports it lost.
-	ch := events(t, ex)
-	if err := ex.Start(ctxFor(t), tr); err != nil {
-		t.Fatal(err)
-	}
-	if ev := next(t, ch, scheduler.EventLost); ev.Reason != want {
-		t.Errorf("lost event = %+v, want reason %q", ev, want)
-	}
-}
-
-// TestInterruptedStart: a folder with no pid is a start that never got to
-// run its command; it counts as missing and a Start runs it.
-func TestInterruptedStart(t *testing.T) {
-	dir := t.TempDir()
-	ex := newExecutor(t, dir, local.Options{})
-	tr := try("interrupted", 1, "sh", "-c", "echo ran")
-	if err := os.MkdirAll(filepath.Join(dir, "dag", "run", "interrupted", "try-1"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if obs, err := ex.Adopt(ctxFor(t), tr.Key, ""); err != nil || obs.Phase != scheduler.PhaseMissing {
-		t.Errorf("Adopt = %+v, %v; want missing", obs, err)
-	}
-	ch := events(t, ex)
-	if err := ex.Start(ctxFor(t), tr); err != nil {
-		t.Fatal(err)
-	}
-	next(t, ch, scheduler.EventExited)
-	if got := logs(t, ex, tr.Key); got != "ran\n" {
-		t.Errorf("output = %q", got)
-	}
-}
-
-func TestStopAll(t *testing.T) {
-	ex := newExecutor(t, t.TempDir(), local.Options{})
-	ch := events(t, ex)
-	for i := 1; i <= 3; i++ {
-		if err := ex.Start(ctxFor(t), try("long", i, "sleep", "30")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := ex.StopAll(ctxFor(t), "shutdown"); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3; i++ {
-		if ev := next(t, ch, scheduler.EventExited); ev.Reason != "stopped: shutdown (SIGTERM)" {
-			t.Errorf("exit = %+v", ev)
-		}
 	}
 }
 
@@ -377,9 +245,12 @@ func BenchmarkLocalTrue(b *testing.B) {
 		if err := ex.Start(ctx, try("true", i, "true")); err != nil {
 			b.Fatal(err)
 		}
-		for ev := range ch {
-			if ev.Kind == scheduler.EventExited {
-				break
+		for exited := false; !exited; {
+			select {
+			case ev := <-ch:
+				exited = ev.Kind == scheduler.EventExited
+			case <-time.After(wait):
+				b.Fatalf("try %d did not exit within %s", i, wait)
 			}
 		}
 	}

@@ -33,6 +33,7 @@ type proc struct {
 	done chan struct{}
 
 	// Guarded by Executor.mu.
+	reaped     bool // our child has been waited for: its pid may be reused
 	ended      bool
 	stopping   bool
 	stopReason string
@@ -97,7 +98,7 @@ func (e *Executor) start(p *proc, t scheduler.Try) error {
 	}
 	switch {
 	case st.exited:
-		e.end(p, scheduler.EventExited, st.code, exitReason(st.code)+" (recorded before this scheduler started)")
+		e.end(p, scheduler.EventExited, st.code, exitReason(st.code)+" (the try had already run; not run again)")
 		return nil
 	case st.alive:
 		p.pid, p.start = st.pid, st.start
@@ -126,13 +127,14 @@ func (e *Executor) spawn(p *proc, t scheduler.Try) (err error) {
 			err = fmt.Errorf("start %s: %w", t.Key, err)
 		}
 	}()
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(filepath.Join(p.dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	out, err := os.OpenFile(filepath.Join(p.dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
+	// Owner-only (0700 folders, 0600 log), as task output may hold secrets.
 	// The child gets its own copy of the descriptor, so the output keeps
 	// going to the file if this process dies: a pipe to us would not.
 	defer out.Close()
@@ -202,6 +204,9 @@ func taskEnv(t scheduler.Try) []string {
 // reap waits for a child and reports its end.
 func (e *Executor) reap(p *proc, cmd *exec.Cmd) {
 	_ = cmd.Wait() // the status is in ProcessState
+	e.mu.Lock()
+	p.reaped = true
+	e.mu.Unlock()
 	code, ok, err := readExit(p.dir)
 	if err != nil {
 		e.log.Warn("unreadable exit status, using the wrapper's", zap.Stringer("try", p.key), zap.Error(err))

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -31,14 +30,22 @@ const (
 // being ignored, because ignored signals would be inherited by the command;
 // with a handler the shell survives the group's SIGTERM, still waits for its
 // foreground child, and records the child's status (128+n for signal n) with
-// a rename, so a reader never sees half a file.
-const wrapperScript = `trap : TERM INT
+// a rename, so a reader never sees half a file. A signal that comes before
+// the command is started is recorded as if the command had received it.
+// mv is looked up in the system's default PATH (command -p): the task's
+// environment, which the wrapper shares, may set PATH to anything. The
+// script spells out exitFile: keep the two in step.
+//
+// One window remains that the script cannot close: a signal that reaches
+// the forked child before it execs the command is taken by the inherited
+// handler and lost. Stop therefore waits for the exec (see awaitExec).
+const wrapperScript = `trap 's=143' TERM
+trap 's=130' INT
 IFS= read -r go || exit 125
 [ "$go" = go ] || exit 125
 d=$1; shift
-"$@" </dev/null
-c=$?
-printf '%d\n' "$c" >"$d/exitcode.tmp" && mv -f "$d/exitcode.tmp" "$d/exitcode"
+if [ -z "$s" ]; then "$@" </dev/null; c=$?; else c=$s; fi
+printf '%d\n' "$c" >"$d/exitcode.tmp" && command -p mv -f "$d/exitcode.tmp" "$d/exitcode"
 exit "$c"`
 
 // tryDir is the folder of one try. Each id becomes one path component, so no
@@ -159,36 +166,4 @@ func writeAtomic(path, content string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// procStat reads a process's start time (field 22 of /proc/<pid>/stat, in
-// clock ticks since boot) and state (field 3).
-func procStat(pid int) (start uint64, state byte, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// Field 2 is the command name in parentheses and may itself hold spaces
-	// and parentheses; the fields after the last ')' are plain.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 > len(data) {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(data[i+2:]))
-	if len(f) < 20 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %d fields after the name", pid, len(f))
-	}
-	start, err = strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat start time: %w", pid, err)
-	}
-	return start, f[0][0], nil
-}
-
-// sameProcess reports whether pid is still the process that started at
-// start, and has not ended. A zombie has ended: after a scheduler crash the
-// wrapper may be reparented to a PID 1 that never reaps it.
-func sameProcess(pid int, start uint64) bool {
-	got, state, err := procStat(pid)
-	return err == nil && got == start && state != 'Z' && state != 'X'
 }

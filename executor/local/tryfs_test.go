@@ -93,6 +93,19 @@ func TestWrapperNeedsGoAhead(t *testing.T) {
 	}
 }
 
+// TestWrapperIgnoresTaskPath: a task that sets PATH must not keep the
+// wrapper from recording its status.
+func TestWrapperIgnoresTaskPath(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("/bin/sh", "-c", wrapperScript, "vigil-try", dir, "/bin/sh", "-c", "exit 5")
+	cmd.Stdin = strings.NewReader("go\n")
+	cmd.Env = []string{"PATH=/nonexistent"}
+	_ = cmd.Run()
+	if code, ok, err := readExit(dir); err != nil || !ok || code != 5 {
+		t.Errorf("recorded exit = %d, %v, %v; want 5", code, ok, err)
+	}
+}
+
 func TestProcStat(t *testing.T) {
 	// A command name with spaces and parentheses must not shift the fields.
 	dir := t.TempDir()

@@ -153,6 +153,7 @@ func (e *Executor) Stop(ctx context.Context, k scheduler.TryKey, reason string) 
 			return err
 		}
 	}
+	e.awaitExec(ctx, p)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if p.ended || p.stopping {
@@ -166,6 +167,33 @@ func (e *Executor) Stop(ctx context.Context, k scheduler.TryKey, reason string) 
 	e.log.Info("stopping try", zap.Stringer("try", k), zap.Int("pid", p.pid), zap.String("reason", reason))
 	return nil
 }
+
+// awaitExec waits, a few milliseconds at most in practice, until a try
+// started moments ago has exec'd its command, so that Stop's SIGTERM reaches
+// the command and is not lost in the wrapper's forked copy (see
+// wrapperScript). Past execWait it gives up and lets SIGKILL after the grace
+// period be the backstop. Most tries, adopted ones above all, are long past
+// this point and cost one look at /proc.
+func (e *Executor) awaitExec(ctx context.Context, p *proc) {
+	deadline := time.NewTimer(execWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !execed(p.pid) {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			e.log.Warn("try's command has not started; signalling anyway", zap.Stringer("try", p.key), zap.Int("pid", p.pid))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// execWait bounds awaitExec. A shell forks and execs in well under a
+// millisecond; a whole second means a machine too loaded to wait longer on.
+const execWait = time.Second
 
 // kill ends a try that outlived its grace period.
 func (e *Executor) kill(p *proc) {
@@ -185,10 +213,10 @@ func (e *Executor) kill(p *proc) {
 // signalLocked signals p's process group. A group already gone is no error:
 // its end is on its way.
 func (e *Executor) signalLocked(p *proc, sig syscall.Signal) error {
-	// An adopted pid may have ended and been handed to another process
-	// since the last poll; never signal a stranger. Our own child cannot be
-	// reused before we reap it.
-	if !p.child && !sameProcess(p.pid, p.start) {
+	// Never signal a stranger: an adopted pid may have ended and been handed
+	// to another process since the last poll, and so may our own child's
+	// once we have reaped it (before that the kernel keeps it).
+	if p.reaped || !p.child && !sameProcess(p.pid, p.start) {
 		return nil
 	}
 	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
