@@ -92,9 +92,9 @@ func (c config) presets() (dag.Presets, error) {
 type overrides struct {
 	fs *pflag.FlagSet
 	// the flag values, applied only when Changed
-	dags, db, executor, dataDir, healthAddr, logFormat, logLevel string
-	parallelism                                                  int
-	killGrace                                                    time.Duration
+	dags, executor, dataDir, healthAddr, logFormat, logLevel string
+	parallelism                                              int
+	killGrace                                                time.Duration
 }
 
 func bindRunFlags(fs *pflag.FlagSet) *overrides {
