@@ -21,7 +21,7 @@ eval "$cmd" | tee "$raw"
   echo
   cat "$raw"
   echo
-  echo "# Where the CPU time goes (all benchmarks together, set-up included):"
-  go tool pprof -top -nodecount=25 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
+  echo "# Where the CPU time goes (all benchmarks together, set-up included; cumulative):"
+  go tool pprof -top -cum -nodecount=35 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
 } > "$out"
 echo "wrote $out"
