@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -43,59 +44,50 @@ func (a *app) dagsListCmd() *cobra.Command {
   vigil dags list -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			recs, err := st.ListDAGs(ctx)
-			if err != nil {
-				return err
-			}
-			errs, err := st.ListLoadErrors(ctx)
-			if err != nil {
-				return err
-			}
-			presets, err := cfg.presets()
-			if err != nil {
-				return err
-			}
-			fileErr := map[string]string{}
-			for _, e := range errs {
-				fileErr[e.File] = e.Message
-			}
-			out := dagList{DAGs: []dagListItem{}, Errors: errs}
-			for _, r := range recs {
-				item := dagListItem{ID: r.ID, File: r.File, Tasks: len(r.Specs), Paused: r.Paused, Missing: r.Missing, LoadError: fileErr[r.File]}
-				if d, err := dag.Parse(r.File, r.Source, presets); err == nil {
-					item.Schedule = d.Schedule
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				recs, err := st.ListDAGs(ctx)
+				if err != nil {
+					return err
 				}
-				out.DAGs = append(out.DAGs, item)
-			}
-			if out.Errors == nil {
-				out.Errors = []scheduler.LoadError{}
-			}
-			if err := a.render(out, func(w io.Writer) {
-				row(w, "DAG", "SCHEDULE", "TASKS", "STATUS", "FILE")
-				for _, d := range out.DAGs {
-					row(w, d.ID, orDash(d.Schedule), d.Tasks, dagStatus(d), d.File)
+				errs, err := st.ListLoadErrors(ctx)
+				if err != nil {
+					return err
 				}
-			}); err != nil {
-				return err
-			}
-			if a.output != "json" && len(errs) > 0 {
-				fmt.Fprintf(a.out, "\n%d DAG file(s) fail to load; their DAGs keep their last good version:\n", len(errs))
+				presets, err := cfg.presets()
+				if err != nil {
+					return err
+				}
+				fileErr := map[string]string{}
 				for _, e := range errs {
-					fmt.Fprintf(a.out, "\n  %s (since %s)\n    %s\n", e.File, stamp(e.Since), indent(e.Message, "    "))
+					fileErr[e.File] = e.Message
 				}
-			}
-			return nil
+				out := dagList{DAGs: []dagListItem{}, Errors: errs}
+				for _, r := range recs {
+					item := dagListItem{ID: r.ID, File: r.File, Tasks: len(r.Specs), Paused: r.Paused, Missing: r.Missing, LoadError: fileErr[r.File]}
+					if d, err := dag.Parse(r.File, r.Source, presets); err == nil {
+						item.Schedule = d.Schedule
+					}
+					out.DAGs = append(out.DAGs, item)
+				}
+				if out.Errors == nil {
+					out.Errors = []scheduler.LoadError{}
+				}
+				if err := a.render(out, func(w io.Writer) {
+					row(w, "DAG", "SCHEDULE", "TASKS", "STATUS", "FILE")
+					for _, d := range out.DAGs {
+						row(w, d.ID, orDash(d.Schedule), d.Tasks, dagStatus(d), d.File)
+					}
+				}); err != nil {
+					return err
+				}
+				if a.output != "json" && len(errs) > 0 {
+					fmt.Fprintf(a.out, "\n%d DAG file(s) fail to load; their DAGs keep their last good version:\n", len(errs))
+					for _, e := range errs {
+						fmt.Fprintf(a.out, "\n  %s (since %s)\n    %s\n", e.File, stamp(e.Since), indent(e.Message, "    "))
+					}
+				}
+				return nil
+			})
 		},
 	}
 	a.addOutputFlag(c)
@@ -197,35 +189,26 @@ interval (2s by default) and runs it like a scheduled one.`,
 		Example: `  vigil dags trigger hello`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			rec, err := st.GetDAG(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("dag %s: %w (see 'vigil dags list')", args[0], err)
-			}
-			if rec.Missing {
-				return fmt.Errorf("dag %s is no longer defined by any file (%s); restore the file to run it", rec.ID, rec.File)
-			}
-			now := time.Now()
-			actor := scheduler.Actor{Component: "cli", Instance: cliInstance()}
-			run, tis, err := scheduler.NewRun(rec, scheduler.ManualRunID(now), now, true, actor, now)
-			if err != nil {
-				return err
-			}
-			if _, err := st.CreateRun(ctx, run, tis, "run triggered by hand ("+actor.String()+")"); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "triggered %s run %s (%d tasks)\n", run.DAGID, run.RunID, len(tis))
-			return nil
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				rec, err := st.GetDAG(ctx, args[0])
+				if err != nil {
+					return fmt.Errorf("dag %s: %w (see 'vigil dags list')", args[0], err)
+				}
+				if rec.Missing {
+					return fmt.Errorf("dag %s is no longer defined by any file (%s); restore the file to run it", rec.ID, rec.File)
+				}
+				now := time.Now()
+				actor := scheduler.Actor{Component: "cli", Instance: cliInstance()}
+				run, tis, err := scheduler.NewRun(rec, scheduler.ManualRunID(now), now, true, actor, now)
+				if err != nil {
+					return err
+				}
+				if _, err := st.CreateRun(ctx, run, tis, "run triggered by hand ("+actor.String()+")"); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "triggered %s run %s (%d tasks)\n", run.DAGID, run.RunID, len(tis))
+				return nil
+			})
 		},
 	}
 	return c
@@ -241,26 +224,17 @@ func (a *app) dagsPauseCmd(pause bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			if err := st.SetDAGPaused(ctx, args[0], pause); err != nil {
-				return fmt.Errorf("dag %s: %w (see 'vigil dags list')", args[0], err)
-			}
-			state := "paused"
-			if !pause {
-				state = "unpaused"
-			}
-			fmt.Fprintf(a.out, "%s %s\n", state, args[0])
-			return nil
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				if err := st.SetDAGPaused(ctx, args[0], pause); err != nil {
+					return fmt.Errorf("dag %s: %w (see 'vigil dags list')", args[0], err)
+				}
+				state := "paused"
+				if !pause {
+					state = "unpaused"
+				}
+				fmt.Fprintf(a.out, "%s %s\n", state, args[0])
+				return nil
+			})
 		},
 	}
 }

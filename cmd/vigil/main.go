@@ -137,7 +137,19 @@ func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	return st, nil
 }
 
-// callCtx bounds one admin command's store calls.
-func (a *app) callCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(a.ctx, 15*time.Second)
+// withStore runs one admin command's work on the configured store, with a
+// deadline on the whole of it.
+func (a *app) withStore(f func(ctx context.Context, cfg config, st scheduler.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
+	defer cancel()
+	return f(ctx, cfg, st)
 }

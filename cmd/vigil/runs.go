@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -22,29 +23,20 @@ func (a *app) runsCmd() *cobra.Command {
 			if state != "" {
 				f.States = []scheduler.RunState{scheduler.RunState(state)}
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			runs, err := st.ListRuns(ctx, f)
-			if err != nil {
-				return err
-			}
-			if runs == nil {
-				runs = []scheduler.Run{}
-			}
-			return a.render(runs, func(w io.Writer) {
-				row(w, "DAG", "RUN", "STATE", "LOGICAL DATE", "CREATED", "ENDED")
-				for _, r := range runs {
-					row(w, r.DAGID, r.RunID, r.State, stamp(r.LogicalDate), stamp(r.CreatedAt), stamp(r.EndedAt))
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				runs, err := st.ListRuns(ctx, f)
+				if err != nil {
+					return err
 				}
+				if runs == nil {
+					runs = []scheduler.Run{}
+				}
+				return a.render(runs, func(w io.Writer) {
+					row(w, "DAG", "RUN", "STATE", "LOGICAL DATE", "CREATED", "ENDED")
+					for _, r := range runs {
+						row(w, r.DAGID, r.RunID, r.State, stamp(r.LogicalDate), stamp(r.CreatedAt), stamp(r.EndedAt))
+					}
+				})
 			})
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -34,70 +35,61 @@ that stops cleanly says so). The exit status is 3 when no scheduler is live.`,
   vigil status -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			hbs, err := st.ListHeartbeats(ctx)
-			if err != nil {
-				return err
-			}
-			tis, err := st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{
-				scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateRunning, scheduler.StateUpForRetry}})
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			rep := statusReport{Heartbeats: []statusItem{}, Tasks: map[scheduler.State]int{}}
-			var newest *statusItem
-			for _, hb := range hbs {
-				age := now.Sub(hb.LastBeat)
-				it := statusItem{HeartbeatRecord: hb, Age: age, Stale: hb.StoppedAt.IsZero() && age > watchdog.DefaultFactor*hb.Period}
-				rep.Heartbeats = append(rep.Heartbeats, it)
-				if newest == nil || hb.LastBeat.After(newest.LastBeat) {
-					newest = &rep.Heartbeats[len(rep.Heartbeats)-1]
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				hbs, err := st.ListHeartbeats(ctx)
+				if err != nil {
+					return err
 				}
-			}
-			for _, ti := range tis {
-				rep.Tasks[ti.State]++
-			}
-			if err := a.render(rep, func(w io.Writer) {
-				row(w, "COMPONENT", "HOST", "PID", "LAST HEARTBEAT", "STATUS")
-				for _, h := range rep.Heartbeats {
-					status := "ok"
-					switch {
-					case !h.StoppedAt.IsZero():
-						status = "stopped " + ago(now, h.StoppedAt)
-					case h.Stale:
-						status = "STALE"
+				tis, err := st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{
+					scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateRunning, scheduler.StateUpForRetry}})
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				rep := statusReport{Heartbeats: []statusItem{}, Tasks: map[scheduler.State]int{}}
+				var newest *statusItem
+				for _, hb := range hbs {
+					age := now.Sub(hb.LastBeat)
+					it := statusItem{HeartbeatRecord: hb, Age: age, Stale: hb.StoppedAt.IsZero() && age > watchdog.DefaultFactor*hb.Period}
+					rep.Heartbeats = append(rep.Heartbeats, it)
+					if newest == nil || hb.LastBeat.After(newest.LastBeat) {
+						newest = &rep.Heartbeats[len(rep.Heartbeats)-1]
 					}
-					row(w, h.Component, h.Host, h.PID, ago(now, h.LastBeat), status)
 				}
-			}); err != nil {
-				return err
-			}
-			if a.output != "json" {
-				fmt.Fprintf(a.out, "\ntasks: %d scheduled, %d queued, %d running, %d up for retry\n",
-					rep.Tasks[scheduler.StateScheduled], rep.Tasks[scheduler.StateQueued], rep.Tasks[scheduler.StateRunning], rep.Tasks[scheduler.StateUpForRetry])
-				if newest == nil {
-					fmt.Fprintln(a.out, "no scheduler has written a heartbeat yet; is 'vigil run' running on this database?")
-				} else if !newest.StoppedAt.IsZero() {
-					fmt.Fprintf(a.out, "no scheduler running: the last one (host %s, pid %d) stopped cleanly %s\n", newest.Host, newest.PID, ago(now, newest.StoppedAt))
-				} else if newest.Stale {
-					fmt.Fprintf(a.out, "scheduler on host %s (pid %d): last heartbeat %s, STALE; it is stuck or was killed\n", newest.Host, newest.PID, ago(now, newest.LastBeat))
+				for _, ti := range tis {
+					rep.Tasks[ti.State]++
 				}
-			}
-			if newest == nil || newest.Stale || !newest.StoppedAt.IsZero() {
-				return &problemError{"no live scheduler"}
-			}
-			return nil
+				if err := a.render(rep, func(w io.Writer) {
+					row(w, "COMPONENT", "HOST", "PID", "LAST HEARTBEAT", "STATUS")
+					for _, h := range rep.Heartbeats {
+						status := "ok"
+						switch {
+						case !h.StoppedAt.IsZero():
+							status = "stopped " + ago(now, h.StoppedAt)
+						case h.Stale:
+							status = "STALE"
+						}
+						row(w, h.Component, h.Host, h.PID, ago(now, h.LastBeat), status)
+					}
+				}); err != nil {
+					return err
+				}
+				if a.output != "json" {
+					fmt.Fprintf(a.out, "\ntasks: %d scheduled, %d queued, %d running, %d up for retry\n",
+						rep.Tasks[scheduler.StateScheduled], rep.Tasks[scheduler.StateQueued], rep.Tasks[scheduler.StateRunning], rep.Tasks[scheduler.StateUpForRetry])
+					if newest == nil {
+						fmt.Fprintln(a.out, "no scheduler has written a heartbeat yet; is 'vigil run' running on this database?")
+					} else if !newest.StoppedAt.IsZero() {
+						fmt.Fprintf(a.out, "no scheduler running: the last one (host %s, pid %d) stopped cleanly %s\n", newest.Host, newest.PID, ago(now, newest.StoppedAt))
+					} else if newest.Stale {
+						fmt.Fprintf(a.out, "scheduler on host %s (pid %d): last heartbeat %s, STALE; it is stuck or was killed\n", newest.Host, newest.PID, ago(now, newest.LastBeat))
+					}
+				}
+				if newest == nil || newest.Stale || !newest.StoppedAt.IsZero() {
+					return &problemError{"no live scheduler"}
+				}
+				return nil
+			})
 		},
 	}
 	a.addOutputFlag(c)

@@ -36,35 +36,28 @@ func (a *app) tasksListCmd() *cobra.Command {
 					return &usageError{fmt.Errorf("--state %q: use one of %v", state, scheduler.States)}
 				}
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			if f.RunID == "latest" {
-				if f.RunID, err = latestRun(ctx, st, f.DAGID); err != nil {
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				if f.RunID == "latest" {
+					runID, err := latestRun(ctx, st, f.DAGID)
+					if err != nil {
+						return err
+					}
+					f.RunID = runID
+				}
+				tis, err := st.ListTaskInstances(ctx, f)
+				if err != nil {
 					return err
 				}
-			}
-			tis, err := st.ListTaskInstances(ctx, f)
-			if err != nil {
-				return err
-			}
-			if tis == nil {
-				tis = []scheduler.TaskInstance{}
-			}
-			now := time.Now()
-			return a.render(tis, func(w io.Writer) {
-				row(w, "DAG", "RUN", "TASK", "STATE", "TRY", "UPDATED")
-				for _, ti := range tis {
-					row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, fmt.Sprintf("%d/%d", ti.Try, ti.Spec.Retries+1), ago(now, ti.UpdatedAt))
+				if tis == nil {
+					tis = []scheduler.TaskInstance{}
 				}
+				now := time.Now()
+				return a.render(tis, func(w io.Writer) {
+					row(w, "DAG", "RUN", "TASK", "STATE", "TRY", "UPDATED")
+					for _, ti := range tis {
+						row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, fmt.Sprintf("%d/%d", ti.Try, ti.Spec.Retries+1), ago(now, ti.UpdatedAt))
+					}
+				})
 			})
 		},
 	}
@@ -76,13 +69,11 @@ func (a *app) tasksListCmd() *cobra.Command {
 }
 
 // taskKey reads DAG RUN TASK arguments; RUN may be "latest".
-func (a *app) taskKey(st scheduler.Store, args []string) (scheduler.TaskKey, error) {
+func taskKey(ctx context.Context, st scheduler.Store, args []string) (scheduler.TaskKey, error) {
 	k := scheduler.TaskKey{DAGID: args[0], RunID: args[1], TaskID: args[2]}
 	if k.RunID != "latest" {
 		return k, nil
 	}
-	ctx, cancel := a.callCtx()
-	defer cancel()
 	var err error
 	k.RunID, err = latestRun(ctx, st, k.DAGID)
 	return k, err
@@ -112,45 +103,36 @@ to which state, which component decided it, and why. RUN may be "latest".`,
   vigil tasks history etl scheduled__2026-11-23T00:00:00Z load -o json`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			k, err := a.taskKey(st, args)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			ti, err := st.GetTaskInstance(ctx, k)
-			if err != nil {
-				return fmt.Errorf("task %s: %w (see 'vigil tasks list --dag %s')", k, err, k.DAGID)
-			}
-			hist, err := st.History(ctx, k)
-			if err != nil {
-				return err
-			}
-			out := struct {
-				Task        scheduler.TaskInstance `json:"task"`
-				Transitions []scheduler.Transition `json:"transitions"`
-			}{ti, hist}
-			if err := a.render(out, func(w io.Writer) {
-				row(w, "AT", "TRY", "FROM", "TO", "BY", "REASON")
-				for _, t := range hist {
-					row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason)
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				k, err := taskKey(ctx, st, args)
+				if err != nil {
+					return err
 				}
-			}); err != nil {
-				return err
-			}
-			if a.output != "json" {
-				fmt.Fprintf(a.out, "\n%s is %s (try %d of %d)\n", k, ti.State, ti.Try, ti.Spec.Retries+1)
-			}
-			return nil
+				ti, err := st.GetTaskInstance(ctx, k)
+				if err != nil {
+					return fmt.Errorf("task %s: %w (see 'vigil tasks list --dag %s')", k, err, k.DAGID)
+				}
+				hist, err := st.History(ctx, k)
+				if err != nil {
+					return err
+				}
+				out := struct {
+					Task        scheduler.TaskInstance `json:"task"`
+					Transitions []scheduler.Transition `json:"transitions"`
+				}{ti, hist}
+				if err := a.render(out, func(w io.Writer) {
+					row(w, "AT", "TRY", "FROM", "TO", "BY", "REASON")
+					for _, t := range hist {
+						row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason)
+					}
+				}); err != nil {
+					return err
+				}
+				if a.output != "json" {
+					fmt.Fprintf(a.out, "\n%s is %s (try %d of %d)\n", k, ti.State, ti.Try, ti.Spec.Retries+1)
+				}
+				return nil
+			})
 		},
 	}
 	a.addOutputFlag(c)
@@ -166,42 +148,33 @@ func (a *app) tasksLogsCmd() *cobra.Command {
   vigil tasks logs retry latest flaky --try 1`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			k, err := a.taskKey(st, args)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callCtx()
-			defer cancel()
-			if try == 0 {
-				ti, err := st.GetTaskInstance(ctx, k)
+			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				k, err := taskKey(ctx, st, args)
 				if err != nil {
-					return fmt.Errorf("task %s: %w", k, err)
+					return err
 				}
-				if ti.Try == 0 {
-					return fmt.Errorf("task %s has not run yet (state %s)", k, ti.State)
+				if try == 0 {
+					ti, err := st.GetTaskInstance(ctx, k)
+					if err != nil {
+						return fmt.Errorf("task %s: %w", k, err)
+					}
+					if ti.Try == 0 {
+						return fmt.Errorf("task %s has not run yet (state %s)", k, ti.State)
+					}
+					try = ti.Try
 				}
-				try = ti.Try
-			}
-			exec, err := local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
-			if err != nil {
+				exec, err := local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
+				if err != nil {
+					return err
+				}
+				rc, err := exec.Logs(ctx, scheduler.TryKey{TaskKey: k, Try: try})
+				if err != nil {
+					return err
+				}
+				defer rc.Close()
+				_, err = io.Copy(a.out, rc)
 				return err
-			}
-			rc, err := exec.Logs(ctx, scheduler.TryKey{TaskKey: k, Try: try})
-			if err != nil {
-				return err
-			}
-			defer rc.Close()
-			_, err = io.Copy(a.out, rc)
-			return err
+			})
 		},
 	}
 	c.Flags().IntVar(&try, "try", 0, "try number (default: the latest)")

@@ -87,6 +87,5 @@ CREATE TABLE heartbeats (
 	period     INTEGER NOT NULL,
 	last_beat  INTEGER,
 	started_at INTEGER,
-	stopped_at INTEGER,
 	PRIMARY KEY (component, instance)
 ) STRICT;
