@@ -16,7 +16,9 @@ type Executor interface {
 	Name() string
 	// Start submits one try and returns once it is submitted, not when it
 	// ends. Submitting the same try again must not start a second process
-	// or pod. Start must return by the context's deadline.
+	// or pod; for a try that already ended, its end event is sent again,
+	// possibly with no started event before it. Start must return by the
+	// context's deadline.
 	Start(ctx context.Context, t Try) error
 	// Stop asks a try to end (SIGTERM, then SIGKILL after a grace period;
 	// or a pod delete). Its end is reported as an event.
@@ -24,10 +26,11 @@ type Executor interface {
 	// Adopt is called on start-up for a try the store says is queued or
 	// running: if the try is still alive the executor takes over watching
 	// it and will report its end as an event; in every case it reports
-	// what it found.
+	// what it found. externalID is a hint; the executor's own records win.
 	Adopt(ctx context.Context, k TryKey, externalID string) (Observation, error)
 	// Run delivers events until ctx ends, then returns nil. Events for
-	// tries started before Run is called are kept until it is.
+	// tries started before Run is called are kept until it is. Run has one
+	// caller at a time.
 	Run(ctx context.Context, events chan<- Event) error
 }
 
