@@ -10,8 +10,8 @@ BENCH_OUT   ?= bench/results.txt
 .PHONY: run build test unit lint fmt bench fuzz clean
 
 ## run: run the scheduler on the embedded defaults (SQLite, local executor, example DAGs)
-run:
-	$(GO) run ./cmd/vigil run --dags examples/dags
+run: build
+	./bin/vigil run --dags examples/dags
 
 ## build: build the vigil binary into ./bin
 build:
