@@ -35,7 +35,7 @@ type stream struct {
 func runEvents(t *testing.T, ex scheduler.Executor) *stream {
 	t.Helper()
 	s := &stream{t: t, ch: make(chan scheduler.Event, 16)}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ex.Run(ctx, s.ch) }()
 	t.Cleanup(func() {
@@ -138,7 +138,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // testCtx bounds one executor call.
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	ctx, cancel := context.WithTimeout(t.Context(), eventWait)
 	t.Cleanup(cancel)
 	return ctx
 }

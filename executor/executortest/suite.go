@@ -266,7 +266,7 @@ func testAdoptOwn(t *testing.T, h Harness) {
 
 func testRunCancel(t *testing.T, h Harness) {
 	ex := h.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ex.Run(ctx, make(chan scheduler.Event)) }()
 	cancel()
