@@ -113,9 +113,13 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		}
 	}
 	if _, err := s.commit(ctx, failed); err != nil {
-		// The tries stay queued; start-up reconciliation or the lost-task
-		// check requeues them.
-		s.log.Warn("record failed submits", zap.Int("tasks", len(failed)), zap.Error(err))
+		// The tries stay queued in the store with nothing running them:
+		// the next sync asks the executor about them and requeues them as
+		// lost.
+		s.log.Warn("record failed submits; reconciling them at the next sync", zap.Int("tasks", len(failed)), zap.Error(err))
+		for _, c := range failed {
+			s.unresolved[c.Key] = struct{}{}
+		}
 	}
 }
 

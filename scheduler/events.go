@@ -152,13 +152,16 @@ func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
 			continue
 		}
 		tk := ti.TryKey()
-		if _, ok := s.stopping[tk]; ok {
+		reason := fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout)
+		if !s.stop(ctx, tk, stopRequest{reason: reason}) {
+			// Ask again in a second; a past deadline left in the map would
+			// make the loop spin.
+			s.deadlines[k] = now.Add(time.Second)
 			continue
 		}
-		reason := fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout)
-		if s.stop(ctx, tk, stopRequest{reason: reason}) {
-			s.log.Info("stopping task past its execution timeout", zap.Stringer("try", tk), zap.Duration("timeout", ti.Spec.ExecutionTimeout))
-		}
+		// The try's end comes as an event; until then nothing is due.
+		delete(s.deadlines, k)
+		s.log.Info("stopping task past its execution timeout", zap.Stringer("try", tk), zap.Duration("timeout", ti.Spec.ExecutionTimeout))
 	}
 }
 

@@ -31,6 +31,9 @@ func (s *Scheduler) nextTick(d *dagState, now time.Time) time.Time {
 // createScheduledRuns creates the runs whose tick has come.
 func (s *Scheduler) createScheduledRuns(ctx context.Context, now time.Time) {
 	for _, d := range s.dags {
+		if now.Before(d.notBefore) {
+			continue
+		}
 		for range maxRunsPerTurn {
 			tick := s.nextTick(d, now)
 			if tick.IsZero() || tick.After(now) {
@@ -42,6 +45,9 @@ func (s *Scheduler) createScheduledRuns(ctx context.Context, now time.Time) {
 			reason := fmt.Sprintf("scheduled run for %s (schedule %q)", tick.Format(time.RFC3339), d.expr)
 			if err := s.createRun(ctx, d, ScheduledRunID(tick), tick, false, reason); err != nil {
 				s.log.Warn("create scheduled run; will try again", zap.String("dag", d.rec.ID), zap.Time("tick", tick), zap.Error(err))
+				// A due tick left as it is would wake the loop at once,
+				// again and again, while the store is down.
+				d.notBefore = now.Add(time.Second)
 				break
 			}
 			d.lastTick = tick

@@ -157,6 +157,15 @@ type dagState struct {
 	maxRuns   int
 	maxTasks  int
 	activeRun int
+	// notBefore delays run creation after a failure.
+	notBefore time.Time
+}
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // New returns a Scheduler; Run starts it.
@@ -311,7 +320,9 @@ func (s *Scheduler) nextWake() time.Time {
 	earlier(s.nextSync)
 	earlier(s.nextStore)
 	for _, d := range s.dags {
-		earlier(s.nextTick(d, now))
+		if t := s.nextTick(d, now); !t.IsZero() {
+			earlier(later(t, d.notBefore))
+		}
 	}
 	for _, t := range s.timed {
 		earlier(t)
