@@ -99,6 +99,13 @@ func (s *Scheduler) changeFor(ti TaskInstance, ev Event) (Change, bool) {
 		}
 		s.failOrRetry(&c, ti, reason, stopped && stop.retry)
 		return c, true
+	case EventFailed:
+		reason := orDefault(ev.Reason, "the executor reports the try failed")
+		if stopped {
+			reason = stop.reason + " (" + reason + ")"
+		}
+		s.failOrRetry(&c, ti, reason, stopped && stop.retry)
+		return c, true
 	case EventLost:
 		reason := "lost: " + orDefault(ev.Reason, "the executor lost track of the try")
 		if stopped {

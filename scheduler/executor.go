@@ -57,6 +57,10 @@ const (
 	// EventLost: the try ended and its status cannot be known (the process
 	// vanished, the pod was deleted); Reason says what was seen.
 	EventLost EventKind = "lost"
+	// EventFailed: the try failed without an exit status of its own: it
+	// could not start (image pull backoff, unschedulable, pending too
+	// long) or was ended by its platform (evicted). Reason says why.
+	EventFailed EventKind = "failed"
 )
 
 // Event is something an executor saw happen to a try.

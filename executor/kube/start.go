@@ -1,0 +1,144 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// Start creates the try's pod. A pod that already exists for the same try
+// (an earlier create that timed out on the client but succeeded on the
+// server) is the try's pod: no second one is made. A spec the API rejects
+// (400, 422) can never run and is returned wrapping ErrTaskInvalid; other
+// failures (timeouts, 5xx, 429, conflicts) are returned for the scheduler
+// to requeue the try.
+func (e *Executor) Start(ctx context.Context, t scheduler.Try) error {
+	pod, err := e.buildPod(t)
+	if err != nil {
+		return err
+	}
+	// Track before creating, so informer events that beat Create's reply
+	// are not dropped; report afresh, since an earlier submit of this try
+	// may have been requeued after its events were sent.
+	e.track(t.Key, pod.Name, true)
+
+	cctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Create)
+	_, err = e.pods().Create(cctx, pod, metav1.CreateOptions{})
+	cancel()
+	switch {
+	case err == nil:
+		e.log.Debug("pod created", zap.String("pod", pod.Name), zap.Stringer("try", t.Key))
+		return nil
+	case apierrors.IsAlreadyExists(err):
+		return e.existing(ctx, t.Key, pod.Name)
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		e.untrack(t.Key)
+		return fmt.Errorf("%w: the API rejected pod %s: %v", scheduler.ErrTaskInvalid, pod.Name, apiMessage(err))
+	}
+	return fmt.Errorf("create pod %s/%s: %w", e.opts.Namespace, pod.Name, err)
+}
+
+// existing handles AlreadyExists: the pod is ours if it runs this try.
+func (e *Executor) existing(ctx context.Context, k scheduler.TryKey, name string) error {
+	gctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Get)
+	pod, err := e.pods().Get(gctx, name, metav1.GetOptions{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("pod %s exists but cannot be read: %w", name, err)
+	}
+	if got, ok := tryKeyOf(pod); !ok || got != k {
+		e.untrack(k)
+		return fmt.Errorf("%w: pod %s/%s exists and does not belong to try %s (its annotations say %v); delete it or rename the task", scheduler.ErrTaskInvalid, e.opts.Namespace, name, k, got)
+	}
+	e.log.Info("pod for this try already exists (an earlier create succeeded); not creating another", zap.String("pod", name), zap.Stringer("try", k))
+	e.observe(pod, false)
+	return nil
+}
+
+func apiMessage(err error) string {
+	if s, ok := err.(apierrors.APIStatus); ok {
+		return s.Status().Message
+	}
+	return err.Error()
+}
+
+func (e *Executor) track(k scheduler.TryKey, name string, fresh bool) *podTry {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tr := e.tries[k]
+	if tr == nil {
+		tr = &podTry{name: name}
+		e.tries[k] = tr
+	}
+	if fresh {
+		tr.reported = ""
+	}
+	return tr
+}
+
+func (e *Executor) untrack(k scheduler.TryKey) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.tries, k)
+}
+
+// Stop deletes the try's pod (with the pod's grace period: SIGTERM, then
+// SIGKILL). Its end comes as an event from the informer.
+func (e *Executor) Stop(ctx context.Context, k scheduler.TryKey, reason string) error {
+	e.mu.Lock()
+	tr := e.tries[k]
+	if tr != nil {
+		tr.stopReason = reason
+	}
+	e.mu.Unlock()
+	if tr == nil {
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Delete)
+	defer cancel()
+	err := e.pods().Delete(dctx, tr.name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s/%s: %w", e.opts.Namespace, tr.name, err)
+	}
+	return nil
+}
+
+// Adopt looks up a try's pod after a scheduler restart and takes over
+// watching it.
+func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, _ string) (scheduler.Observation, error) {
+	name := PodName(k)
+	gctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Get)
+	pod, err := e.pods().Get(gctx, name, metav1.GetOptions{})
+	cancel()
+	if apierrors.IsNotFound(err) {
+		return scheduler.Observation{Phase: scheduler.PhaseMissing, ExternalID: "pod/" + name}, nil
+	}
+	if err != nil {
+		return scheduler.Observation{}, fmt.Errorf("get pod %s/%s: %w", e.opts.Namespace, name, err)
+	}
+	obs := scheduler.Observation{ExternalID: "pod/" + name}
+	ev, done := e.outcome(pod)
+	switch {
+	case done && ev.Kind == scheduler.EventExited:
+		obs.Phase, obs.ExitCode, obs.Reason = scheduler.PhaseExited, ev.ExitCode, ev.Reason
+	case done:
+		obs.Phase, obs.Reason = scheduler.PhaseLost, ev.Reason
+	case pod.DeletionTimestamp != nil:
+		obs.Phase, obs.Reason = scheduler.PhaseLost, fmt.Sprintf("pod %s is being deleted", name)
+	default:
+		obs.Phase = scheduler.PhaseRunning
+		tr := e.track(k, name, false)
+		e.mu.Lock()
+		if pod.Status.Phase == corev1.PodRunning {
+			tr.reported = scheduler.EventStarted // the scheduler records the adoption
+		}
+		e.mu.Unlock()
+	}
+	return obs, nil
+}

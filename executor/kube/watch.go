@@ -1,0 +1,275 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// Run watches Vigil's pods and delivers events until ctx ends.
+func (e *Executor) Run(ctx context.Context, events chan<- scheduler.Event) error {
+	selector := labels.Set{LabelManagedBy: ManagedBy}.AsSelector().String()
+	factory := informers.NewSharedInformerFactoryWithOptions(e.cs, e.opts.Resync,
+		informers.WithNamespace(e.opts.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+	podInf := factory.Core().V1().Pods()
+	informer := podInf.Informer()
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { e.handle(obj, false) },
+		UpdateFunc: func(_, obj any) { e.handle(obj, false) },
+		DeleteFunc: func(obj any) { e.handle(obj, true) },
+	}); err != nil {
+		return fmt.Errorf("watch pods: %w", err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+
+	go e.housekeep(ctx, podInf.Lister())
+	syncCtx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Sync)
+	if !cache.WaitForCacheSync(syncCtx.Done(), informer.HasSynced) && ctx.Err() == nil {
+		e.log.Warn("pod informer not synced yet; events follow once it is", zap.Duration("waited", e.opts.Timeouts.Sync))
+	}
+	cancel()
+	return e.events.Run(ctx, events, e.opts.Beat)
+}
+
+func (e *Executor) handle(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	e.observe(pod, deleted)
+}
+
+// observe turns what a pod shows into at most one new event for its try.
+func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
+	k, ok := tryKeyOf(pod)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tr := e.tries[k]
+	if tr != nil && deleted && isEnd(tr.reported) {
+		delete(e.tries, k) // ended and gone: nothing more to say about it
+		return
+	}
+	if tr == nil || isEnd(tr.reported) {
+		return
+	}
+	ev, done := e.outcome(pod)
+	switch {
+	case done:
+	case deleted:
+		ev = e.event(pod, scheduler.EventLost, 0, fmt.Sprintf("pod %s was deleted before it finished", pod.Name))
+		if tr.stopReason != "" {
+			ev.Reason = fmt.Sprintf("pod %s deleted", pod.Name)
+		} else {
+			ev.Reason += " (deleted by someone else)"
+		}
+	case pod.Status.Phase == corev1.PodRunning && tr.reported == "":
+		ev = e.event(pod, scheduler.EventStarted, 0, fmt.Sprintf("pod %s running on %s", pod.Name, pod.Spec.NodeName))
+	case pod.Status.Phase == corev1.PodPending:
+		reason, bad := pendingProblem(pod)
+		if !bad {
+			return
+		}
+		// housekeep deletes the pod, so it stops pulling or waiting.
+		ev = e.event(pod, scheduler.EventFailed, 0, reason)
+	default:
+		return
+	}
+	tr.reported = ev.Kind
+	e.events.Push(ev)
+}
+
+func isEnd(k scheduler.EventKind) bool {
+	return k == scheduler.EventExited || k == scheduler.EventLost || k == scheduler.EventFailed
+}
+
+func (e *Executor) event(pod *corev1.Pod, kind scheduler.EventKind, code int, reason string) scheduler.Event {
+	k, _ := tryKeyOf(pod)
+	return scheduler.Event{Key: k, Kind: kind, ExternalID: "pod/" + pod.Name, ExitCode: code, Reason: reason, At: e.opts.Now()}
+}
+
+// outcome reports a finished pod's end: exit code and terminated reason
+// from the task container, or the pod's own reason (evicted) when the
+// container has none.
+func (e *Executor) outcome(pod *corev1.Pod) (scheduler.Event, bool) {
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded:
+		return e.event(pod, scheduler.EventExited, 0, "exit code 0"), true
+	case corev1.PodFailed:
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.Name != ContainerName || cs.State.Terminated == nil {
+				continue
+			}
+			t := cs.State.Terminated
+			reason := fmt.Sprintf("exit code %d", t.ExitCode)
+			if t.Reason != "" {
+				reason += " (" + t.Reason + ")"
+			}
+			if t.ExitCode == 0 {
+				// A failed pod whose container says 0: report it as a
+				// failure, never as a success.
+				return e.event(pod, scheduler.EventFailed, 0, "pod failed: "+orDash(pod.Status.Reason)+" "+pod.Status.Message), true
+			}
+			return e.event(pod, scheduler.EventExited, int(t.ExitCode), reason), true
+		}
+		return e.event(pod, scheduler.EventFailed, 0, fmt.Sprintf("pod failed: %s: %s", orDash(pod.Status.Reason), pod.Status.Message)), true
+	}
+	return scheduler.Event{}, false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// waitingFailures are container waiting reasons that will not fix
+// themselves: the try fails now instead of at the pending timeout.
+var waitingFailures = map[string]bool{
+	"ImagePullBackOff":           true,
+	"ErrImagePull":               true,
+	"InvalidImageName":           true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+}
+
+// pendingProblem says whether a pending pod has failed to start.
+func pendingProblem(pod *corev1.Pod) (string, bool) {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && waitingFailures[w.Reason] {
+			return fmt.Sprintf("container %s: %s: %s", cs.Name, w.Reason, w.Message), true
+		}
+	}
+	return "", false
+}
+
+// housekeep fails tries pending too long and collects finished pods per
+// the garbage collection policy, until ctx ends.
+func (e *Executor) housekeep(ctx context.Context, lister listersv1.PodLister) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if e.opts.Beat != nil {
+			e.opts.Beat()
+		}
+		pods, err := lister.List(labels.Everything())
+		if err != nil {
+			continue
+		}
+		now := e.opts.Now()
+		for _, pod := range pods {
+			e.pendingTimeout(pod, now)
+			e.collect(ctx, pod, now)
+		}
+	}
+}
+
+func (e *Executor) pendingTimeout(pod *corev1.Pod, now time.Time) {
+	if pod.Status.Phase != corev1.PodPending || pod.DeletionTimestamp != nil {
+		return
+	}
+	waited := now.Sub(pod.CreationTimestamp.Time)
+	if waited < e.opts.PendingTimeout {
+		return
+	}
+	k, ok := tryKeyOf(pod)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	tr := e.tries[k]
+	if tr == nil || isEnd(tr.reported) {
+		e.mu.Unlock()
+		return
+	}
+	why := "not scheduled"
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			why = c.Reason + ": " + c.Message
+		}
+	}
+	if pod.Spec.NodeName != "" {
+		why = "on node " + pod.Spec.NodeName + ", containers not started"
+	}
+	ev := e.event(pod, scheduler.EventFailed, 0, fmt.Sprintf("pod %s pending for %s, longer than the %s limit (%s)", pod.Name, waited.Round(time.Second), e.opts.PendingTimeout, why))
+	tr.reported = ev.Kind
+	e.events.Push(ev)
+	e.mu.Unlock()
+}
+
+// collect deletes pods per policy: a pod whose try failed before it
+// started (so it stops pulling or waiting), a succeeded one at once if
+// DeleteSucceeded, a failed one after KeepFailed.
+func (e *Executor) collect(ctx context.Context, pod *corev1.Pod, now time.Time) {
+	if pod.DeletionTimestamp != nil {
+		return
+	}
+	switch pod.Status.Phase {
+	case corev1.PodPending, corev1.PodRunning:
+		k, ok := tryKeyOf(pod)
+		if !ok {
+			return
+		}
+		e.mu.Lock()
+		tr := e.tries[k]
+		failed := tr != nil && tr.reported == scheduler.EventFailed
+		e.mu.Unlock()
+		if failed {
+			e.deleteQuietly(ctx, pod.Name, "its try failed before it started")
+		}
+	case corev1.PodSucceeded:
+		if e.opts.DeleteSucceeded {
+			e.deleteQuietly(ctx, pod.Name, "succeeded")
+		}
+	case corev1.PodFailed:
+		if e.opts.KeepFailed > 0 && now.Sub(finishedAt(pod)) > e.opts.KeepFailed {
+			e.deleteQuietly(ctx, pod.Name, fmt.Sprintf("failed more than %s ago", e.opts.KeepFailed))
+		}
+	}
+}
+
+func finishedAt(pod *corev1.Pod) time.Time {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return t.FinishedAt.Time
+		}
+	}
+	return pod.CreationTimestamp.Time
+}
+
+// deleteQuietly deletes a pod with a bounded call; a failure is logged and
+// the next housekeeping turn tries again.
+func (e *Executor) deleteQuietly(ctx context.Context, name, why string) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Delete)
+	defer cancel()
+	err := e.pods().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		e.log.Warn("delete pod", zap.String("pod", name), zap.String("why", why), zap.Error(err))
+		return
+	}
+	e.log.Debug("pod deleted", zap.String("pod", name), zap.String("why", why))
+}
