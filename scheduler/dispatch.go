@@ -53,7 +53,10 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		if ti == nil {
 			continue
 		}
-		c := Change{Key: k, From: ti.State, Actor: s.actor, At: now}
+		// Stamp with the clock now, not the turn's start: runs created
+		// earlier in this turn must not appear to come after their tasks
+		// were queued.
+		c := Change{Key: k, From: ti.State, Actor: s.actor, At: s.opts.Now()}
 		switch ti.State {
 		case StateScheduled:
 			verdict, upstream := upstreamVerdict(rs, ti)

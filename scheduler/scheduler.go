@@ -66,8 +66,7 @@ func (o *Options) setDefaults() error {
 		o.Watchdog = watchdog.New(watchdog.Options{})
 	}
 	if o.Instance == "" {
-		host, _ := os.Hostname()
-		o.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+		o.Instance = DefaultInstance()
 	}
 	if o.Presets == nil {
 		o.Presets = dag.DefaultPresets()
@@ -96,6 +95,12 @@ func (o *Options) setDefaults() error {
 		o.Now = time.Now
 	}
 	return nil
+}
+
+// DefaultInstance names this process: host:pid.
+func DefaultInstance() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // Scheduler is the scheduling loop: it creates runs on their schedule,

@@ -27,6 +27,7 @@ type config struct {
 	LogLevel    string                  `yaml:"log_level"`
 	KillGrace   time.Duration           `yaml:"kill_grace"`
 	Presets     map[string]presetConfig `yaml:"presets"`
+	Kube        kubeConfig              `yaml:"kube"`
 }
 
 // presetConfig is one resource preset in the config file.
@@ -49,6 +50,7 @@ func defaultConfig() config {
 		LogFormat:   "console",
 		LogLevel:    "info",
 		KillGrace:   10 * time.Second,
+		Kube:        defaultKubeConfig(),
 	}
 }
 
@@ -95,13 +97,19 @@ type overrides struct {
 	dags, executor, dataDir, healthAddr, logFormat, logLevel string
 	parallelism                                              int
 	killGrace                                                time.Duration
+	kubeconfig, kubeContext, namespace, image, podTemplate   string
 }
 
 func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	d := defaultConfig()
 	o := &overrides{fs: fs}
 	fs.StringVar(&o.dags, "dags", d.DAGs, "folder of DAG files (reloaded when they change)")
-	fs.StringVar(&o.executor, "executor", d.Executor, "where tasks run: local")
+	fs.StringVar(&o.executor, "executor", d.Executor, "where tasks run: local or kubernetes")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file for --executor=kubernetes (default $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	fs.StringVar(&o.kubeContext, "context", "", "kubeconfig context to use")
+	fs.StringVarP(&o.namespace, "namespace", "n", d.Kube.Namespace, "namespace the task pods run in")
+	fs.StringVar(&o.image, "default-image", "", "image for tasks that name none")
+	fs.StringVar(&o.podTemplate, "pod-template", "", "Pod manifest every task pod starts from (node selector, tolerations, annotations...)")
 	fs.StringVar(&o.dataDir, "data-dir", d.DataDir, "folder for task logs and local executor state")
 	fs.StringVar(&o.healthAddr, "health-addr", d.HealthAddr, "address of the health server (/livez, /readyz, /healthz, /metrics)")
 	fs.IntVar(&o.parallelism, "parallelism", d.Parallelism, "most task instances queued or running at once")
@@ -125,4 +133,9 @@ func (o *overrides) apply(cfg *config) {
 	set("log-format", func() { cfg.LogFormat = o.logFormat })
 	set("log-level", func() { cfg.LogLevel = o.logLevel })
 	set("kill-grace", func() { cfg.KillGrace = o.killGrace })
+	set("kubeconfig", func() { cfg.Kube.Kubeconfig = o.kubeconfig })
+	set("context", func() { cfg.Kube.Context = o.kubeContext })
+	set("namespace", func() { cfg.Kube.Namespace = o.namespace })
+	set("default-image", func() { cfg.Kube.DefaultImage = o.image })
+	set("pod-template", func() { cfg.Kube.PodTemplate = o.podTemplate })
 }

@@ -82,9 +82,6 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Executor != "local" {
-		return &usageError{fmt.Errorf("--executor %q: this build knows only \"local\"", cfg.Executor)}
-	}
 	if dir := filepath.Dir(cfg.DB); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create database folder: %w", err)
@@ -99,15 +96,10 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	defer store.Close()
 
 	wd := watchdog.New(watchdog.Options{})
-	execBeat := wd.Register("executor.local.events", 2*time.Second)
-	exec, err := local.New(local.Options{
-		Dir:       filepath.Join(cfg.DataDir, "tasks"),
-		KillGrace: cfg.KillGrace,
-		Logger:    log.Named("executor"),
-		Beat:      execBeat.Beat,
-	})
+	instance := scheduler.DefaultInstance()
+	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd)
 	if err != nil {
-		return fmt.Errorf("local executor: %w", err)
+		return err
 	}
 	sched, err := scheduler.New(scheduler.Options{
 		Store:               store,
@@ -116,8 +108,9 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		Watchdog:            wd,
 		DAGDir:              cfg.DAGs,
 		Presets:             presets,
+		Instance:            instance,
 		Parallelism:         cfg.Parallelism,
-		StopTasksOnShutdown: true,
+		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 	})
 	if err != nil {
@@ -130,6 +123,34 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log) })
 	return g.Wait()
+}
+
+// newExecutor builds the configured executor and says whether its tries
+// are stopped at shutdown: local processes are (nothing would watch them),
+// pods are not (the next scheduler adopts them).
+func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watchdog) (scheduler.Executor, bool, error) {
+	switch cfg.Executor {
+	case "local":
+		beat := wd.Register("executor.local.events", 2*time.Second)
+		ex, err := local.New(local.Options{
+			Dir:       filepath.Join(cfg.DataDir, "tasks"),
+			KillGrace: cfg.KillGrace,
+			Logger:    log,
+			Beat:      beat.Beat,
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("local executor: %w", err)
+		}
+		return ex, true, nil
+	case "kubernetes":
+		beat := wd.Register("executor.kube.events", 2*time.Second)
+		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat)
+		if err != nil {
+			return nil, false, err
+		}
+		return ex, false, nil
+	}
+	return nil, false, &usageError{fmt.Errorf("--executor %q: use local or kubernetes", cfg.Executor)}
 }
 
 // serveHealth serves the probes and metrics until ctx ends.

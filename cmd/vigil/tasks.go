@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/vigilhq/vigil/executor/local"
 	"github.com/vigilhq/vigil/scheduler"
@@ -163,11 +164,11 @@ func (a *app) tasksLogsCmd() *cobra.Command {
 					}
 					try = ti.Try
 				}
-				exec, err := local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
+				logs, err := logReader(cfg)
 				if err != nil {
 					return err
 				}
-				rc, err := exec.Logs(ctx, scheduler.TryKey{TaskKey: k, Try: try})
+				rc, err := logs.Logs(ctx, scheduler.TryKey{TaskKey: k, Try: try})
 				if err != nil {
 					return err
 				}
@@ -179,4 +180,13 @@ func (a *app) tasksLogsCmd() *cobra.Command {
 	}
 	c.Flags().IntVar(&try, "try", 0, "try number (default: the latest)")
 	return c
+}
+
+// logReader returns the configured executor's log reader: files for local
+// tries, the pod log API for Kubernetes ones.
+func logReader(cfg config) (scheduler.LogReader, error) {
+	if cfg.Executor == "kubernetes" {
+		return newKubeExecutor(cfg.Kube, cliInstance(), zap.NewNop(), nil)
+	}
+	return local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
 }
