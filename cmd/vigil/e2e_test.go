@@ -49,6 +49,8 @@ type env struct {
 	data string
 	// ran is where the example tasks record each execution.
 	ran string
+	// extra are more `vigil run` flags (the executor's).
+	extra []string
 }
 
 func newEnv(t *testing.T, dags map[string]string) *env {
@@ -80,8 +82,9 @@ type daemon struct {
 func (e *env) start() *daemon {
 	e.t.Helper()
 	logs := &bytes.Buffer{}
-	cmd := exec.Command(vigilBin, "run", "--dags", e.dags, "--db", e.db, "--data-dir", e.data,
-		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug")
+	args := append([]string{"run", "--dags", e.dags, "--db", e.db, "--data-dir", e.data,
+		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug"}, e.extra...)
+	cmd := exec.Command(vigilBin, args...)
 	cmd.Dir = e.dir
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
