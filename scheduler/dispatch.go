@@ -106,14 +106,59 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		s.timedRetry(now)
 		return
 	}
+	for _, r := range results {
+		if r.Err == nil && r.Instance.State == StateQueued {
+			s.startSubmit(ctx, r.Instance)
+		}
+	}
+}
+
+// submitResult is the outcome of one Executor.Start, made off the loop.
+type submitResult struct {
+	ti  TaskInstance
+	err error
+}
+
+// startSubmit hands a queued try to the executor on a goroutine of its
+// own, so a slow or hanging API (incident 1: a pod create that never
+// returned) holds up only that try, for at most ExecutorTimeout, and never
+// the loop. The result comes back to the loop through s.submits.
+func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
+	s.submitting.Add(1)
+	go func() {
+		defer s.submitting.Done()
+		var err error
+		select {
+		case s.submitSlots <- struct{}{}:
+			cctx, cancel := s.execCtx(ctx)
+			err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
+			cancel()
+			<-s.submitSlots
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		select {
+		case s.submits <- submitResult{ti: ti, err: err}:
+		case <-s.stopped:
+		}
+	}()
+}
+
+// handleSubmits records the submits that failed: a requeue with backoff,
+// or a failure for a task the executor can never run.
+func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 	var failed []Change
 	for _, r := range results {
-		if r.Err != nil || r.Instance.State != StateQueued {
+		if r.err == nil {
 			continue
 		}
-		if c, ok := s.submit(ctx, r.Instance, now); !ok {
-			failed = append(failed, c)
+		// A create that timed out on our side may have succeeded on the
+		// server: if the try's events already moved it on, it is running.
+		if _, cur := s.instance(r.ti.TaskKey); cur == nil || cur.State != StateQueued || cur.Try != r.ti.Try {
+			s.log.Info("submit reported an error but the try already runs; keeping it", zap.Stringer("try", r.ti.TryKey()), zap.Error(r.err))
+			continue
 		}
+		failed = append(failed, s.submitFailure(r.ti, r.err))
 	}
 	if _, err := s.commit(ctx, failed); err != nil {
 		// The tries stay queued in the store with nothing running them:
@@ -135,28 +180,21 @@ func (s *Scheduler) timedRetry(now time.Time) {
 	clear(s.candidates)
 }
 
-// submit hands a queued try to the executor. When that fails it returns
-// the change that records why: a requeue with backoff, or a failure for a
-// task the executor can never run.
-func (s *Scheduler) submit(ctx context.Context, ti TaskInstance, now time.Time) (Change, bool) {
-	cctx, cancel := s.execCtx(ctx)
-	err := s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
-	cancel()
-	if err == nil {
-		return Change{}, true
-	}
+// submitFailure is the change that records a failed submit.
+func (s *Scheduler) submitFailure(ti TaskInstance, err error) Change {
 	s.stats.submitErrors.Add(1)
-	c := Change{Key: ti.TaskKey, From: StateQueued, Actor: s.actor, At: s.opts.Now()}
+	now := s.opts.Now()
+	c := Change{Key: ti.TaskKey, From: StateQueued, Actor: s.actor, At: now}
 	if errors.Is(err, ErrTaskInvalid) {
 		c.To, c.Reason = StateFailed, fmt.Sprintf("%s cannot run the task: %v", s.opts.Executor.Name(), err)
 		s.log.Error("task cannot be run", zap.Stringer("try", ti.TryKey()), zap.Error(err))
-		return c, false
+		return c
 	}
 	c.To = StateScheduled
 	c.Reason = fmt.Sprintf("submit of try %d failed: %v; requeued, next attempt in %s", ti.Try, err, s.opts.SubmitBackoff)
 	s.timed[ti.TaskKey] = now.Add(s.opts.SubmitBackoff)
 	s.log.Warn("submit failed; requeued", zap.Stringer("try", ti.TryKey()), zap.Error(err))
-	return c, false
+	return c
 }
 
 func (s *Scheduler) maxTasks(dagID string) int {

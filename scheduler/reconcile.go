@@ -109,6 +109,8 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 func (s *Scheduler) drain(ctx context.Context, events <-chan Event) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
+	// Submits in flight were cancelled with ctx; record their requeues.
+	s.awaitSubmits(dctx)
 	var batch []Event
 	batch = drainAvailable(events, batch)
 	s.handleEvents(dctx, batch)
@@ -140,4 +142,24 @@ func (s *Scheduler) drain(ctx context.Context, events <-chan Event) {
 		}
 	}
 	s.log.Info("scheduler stopped; running tasks were stopped and recorded")
+}
+
+// awaitSubmits waits, bounded by ctx, for the Start calls in flight and
+// records their outcomes.
+func (s *Scheduler) awaitSubmits(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.submitting.Wait(); close(done) }()
+	var results []submitResult
+	for {
+		select {
+		case r := <-s.submits:
+			results = append(results, r)
+			continue
+		case <-done:
+		case <-ctx.Done():
+			s.log.Warn("shutdown: submits still in flight; the next start reconciles them")
+		}
+		break
+	}
+	s.handleSubmits(ctx, drainSubmits(s.submits, results))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,9 @@ type Options struct {
 	StoreTimeout time.Duration
 	// ExecutorTimeout bounds every executor call (Start, Stop, Adopt).
 	ExecutorTimeout time.Duration
+	// SubmitConcurrency bounds the Start calls in flight at once; they
+	// run off the loop goroutine.
+	SubmitConcurrency int
 	// SubmitBackoff is the wait before a try whose submit failed is
 	// submitted again.
 	SubmitBackoff time.Duration
@@ -91,6 +95,9 @@ func (o *Options) setDefaults() error {
 	if o.Parallelism <= 0 {
 		o.Parallelism = 32
 	}
+	if o.SubmitConcurrency <= 0 {
+		o.SubmitConcurrency = 16
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -119,6 +126,12 @@ type Scheduler struct {
 	ready    atomic.Bool
 	stats    stats
 	triggers chan triggerRequest
+
+	// Submits run off the loop; results come back through submits.
+	submits     chan submitResult
+	submitSlots chan struct{}
+	submitting  sync.WaitGroup
+	stopped     chan struct{} // closed when Run returns
 
 	// Owned by the loop goroutine.
 	dags         map[string]*dagState
@@ -193,6 +206,10 @@ func New(opts Options) (*Scheduler, error) {
 		stopping:   map[TryKey]stopRequest{},
 		unresolved: map[TaskKey]struct{}{},
 		triggers:   make(chan triggerRequest),
+
+		submits:     make(chan submitResult, 64),
+		submitSlots: make(chan struct{}, opts.SubmitConcurrency),
+		stopped:     make(chan struct{}),
 	}
 	s.stats.started = opts.Now()
 	return s, nil
@@ -225,6 +242,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		execDone <- err
 	}()
 	loopErr := s.loop(loopCtx, events)
+	close(s.stopped)
 	stopExec()
 	execErr := <-execDone
 	if loopErr != nil {
@@ -248,10 +266,11 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var batch []Event
+	var submitted []submitResult
 	for {
 		s.hb.Beat()
-		s.iterate(ctx, batch)
-		batch = batch[:0]
+		s.iterate(ctx, batch, submitted)
+		batch, submitted = batch[:0], submitted[:0]
 
 		timer.Reset(s.nextWake().Sub(s.opts.Now()))
 		select {
@@ -264,6 +283,8 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 		case ev := <-events:
 			batch = append(batch, ev)
 			batch = drainAvailable(events, batch)
+		case r := <-s.submits:
+			submitted = drainSubmits(s.submits, append(submitted, r))
 		case req := <-s.triggers:
 			s.trigger(ctx, req)
 		case <-timer.C:
@@ -286,9 +307,20 @@ func drainAvailable(events <-chan Event, batch []Event) []Event {
 	return batch
 }
 
+func drainSubmits(ch <-chan submitResult, rs []submitResult) []submitResult {
+	for {
+		select {
+		case r := <-ch:
+			rs = append(rs, r)
+		default:
+			return rs
+		}
+	}
+}
+
 // iterate is one turn of the loop. Each step tolerates a failing store or
 // executor: what could not be done is kept and tried again next turn.
-func (s *Scheduler) iterate(ctx context.Context, batch []Event) {
+func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []submitResult) {
 	start := s.opts.Now()
 	now := start
 	if !now.Before(s.nextSync) {
@@ -299,6 +331,7 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event) {
 		}
 	}
 	s.handleEvents(ctx, batch)
+	s.handleSubmits(ctx, submitted)
 	s.createScheduledRuns(ctx, now)
 	s.enforceTimeouts(ctx, now)
 	s.dispatch(ctx, now)
