@@ -31,7 +31,7 @@ APISERVER_PORT="${APISERVER_PORT:-16443}"
 WITH_SCHEDULER="${WITH_SCHEDULER:-1}"; WITH_KCM="${WITH_KCM:-1}"; WITH_KWOK="${WITH_KWOK:-1}"
 KWOK_NODES="${KWOK_NODES:-1}"; KWOK_STAGES="${KWOK_STAGES:-$HERE/kwok-stages.yaml}"
 WITH_TOXIPROXY="${WITH_TOXIPROXY:-1}"; TOXIPROXY_PORT="${TOXIPROXY_PORT:-8474}"; PROXY_PORT="${PROXY_PORT:-$((APISERVER_PORT + 1))}"
-KUBECTL="${KUBECTL:-kubectl}"
+KUBECTL="${KUBECTL:-$(command -v kubectl || echo "$BIN_DIR/kubectl")}"
 
 T0=$(date +%s%N)
 ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }

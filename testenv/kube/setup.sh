@@ -44,6 +44,14 @@ build_toxiproxy() {
 
 K8S_COMPONENTS=(kube-apiserver kube-scheduler)
 [[ "$WITH_KCM" == 1 ]] && K8S_COMPONENTS+=(kube-controller-manager)
+# cluster-up.sh drives the cluster with kubectl; build one when the machine has none.
+command -v kubectl >/dev/null 2>&1 || K8S_COMPONENTS+=(kubectl)
+# gen-certs.sh needs openssl, cluster-up.sh curl: Debian packages, installed when missing.
+for tool in openssl curl; do
+  command -v "$tool" >/dev/null 2>&1 && continue
+  echo "[setup] installing $tool (apt-get)"
+  { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null
+done
 T0=$SECONDS
 step etcd "$ETCD_VERSION" "$HERE/build-etcd.sh" "$ETCD_VERSION" "$BIN_DIR"
 step k8s "$K8S_VERSION ${K8S_COMPONENTS[*]}" "$HERE/build-k8s.sh" "$K8S_VERSION" "$BIN_DIR" "${K8S_COMPONENTS[@]}"
