@@ -124,6 +124,7 @@ type submitResult struct {
 // returned) holds up only that try, for at most ExecutorTimeout, and never
 // the loop. The result comes back to the loop through s.submits.
 func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
+	s.inflight[ti.TaskKey] = struct{}{}
 	s.submitting.Add(1)
 	go func() {
 		defer s.submitting.Done()
@@ -149,6 +150,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 	var failed []Change
 	for _, r := range results {
+		delete(s.inflight, r.ti.TaskKey)
 		if r.err == nil {
 			continue
 		}
@@ -166,7 +168,7 @@ func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 		// lost.
 		s.log.Warn("record failed submits; reconciling them at the next sync", zap.Int("tasks", len(failed)), zap.Error(err))
 		for _, c := range failed {
-			s.unresolved[c.Key] = struct{}{}
+			s.unresolved[c.Key] = false
 		}
 	}
 }

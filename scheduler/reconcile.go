@@ -21,6 +21,7 @@ func (s *Scheduler) start(ctx context.Context) error {
 		s.sync(ctx, now)
 		if s.stats.storeErrors.Load() == errsBefore {
 			s.nextSync = now.Add(s.opts.SyncInterval)
+			s.nextResync = now.Add(s.opts.ResyncInterval)
 			break
 		}
 		s.log.Warn("start-up: store not usable yet; retrying", zap.Duration("backoff", backoff))
@@ -37,22 +38,27 @@ func (s *Scheduler) start(ctx context.Context) error {
 	return nil
 }
 
-// reconcile asks the executor about every try the store says is queued or
-// running that this process did not start, and records what it decides,
-// with the reason, as a transition:
+// reconcile asks the executor about tries the store says are queued or
+// running and records what it decides, with the reason, as a transition.
+// A try left by a previous process (unresolved[k] true: after a restart):
 //   - alive: adopted, watched to its end;
 //   - ended while nobody watched: its outcome is recorded;
 //   - queued but never started: requeued (a lost task);
 //   - running but gone without a status: failed or retried (a zombie).
 //
+// A try of this process that has not changed for a resync interval
+// (unresolved[k] false) is checked the same way, so an end the executor
+// never reported (a watch that silently stopped delivering, a lost event)
+// is found: a live try is left alone.
+//
 // A try the executor cannot answer for stays unresolved and is asked about
 // again on the next sync.
 func (s *Scheduler) reconcile(ctx context.Context) {
 	var changes []Change
-	now := s.opts.Now()
-	for k := range s.unresolved {
+	restarted := map[TaskKey]bool{}
+	for k, afterRestart := range s.unresolved {
 		_, ti := s.instance(k)
-		if ti == nil || !ti.State.Active() {
+		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy {
 			delete(s.unresolved, k)
 			continue
 		}
@@ -64,41 +70,91 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 			continue
 		}
 		delete(s.unresolved, k)
-		c := Change{Key: k, From: ti.State, At: now, ExternalID: obs.ExternalID,
-			Actor: Actor{Component: "reconciler", Instance: s.opts.Instance}}
-		switch obs.Phase {
-		case PhaseRunning:
-			c.To = StateRunning
-			c.Reason = fmt.Sprintf("adopted after restart: try %d is still running (%s)", ti.Try, orDefault(obs.ExternalID, ti.ExternalID))
-		case PhaseExited:
-			code := obs.ExitCode
-			c.ExitCode = &code
-			what := fmt.Sprintf("finished while no scheduler watched: %s", orDefault(obs.Reason, fmt.Sprintf("exit code %d", code)))
-			if code == 0 {
-				c.To, c.Reason = StateSuccess, what
-			} else {
-				s.failOrRetry(&c, *ti, what, false)
-			}
-		case PhaseMissing:
-			if ti.State == StateQueued {
-				c.To = StateScheduled
-				c.Reason = fmt.Sprintf("lost: try %d was queued but the executor never started it (scheduler stopped before the submit); requeued", ti.Try)
-				break
-			}
-			s.failOrRetry(&c, *ti, fmt.Sprintf("zombie: try %d was running but the executor has no trace of it (scheduler restarted while it ran)", ti.Try), false)
-		case PhaseLost:
-			s.failOrRetry(&c, *ti, fmt.Sprintf("zombie: try %d ended without a recorded exit status while no scheduler watched: %s", ti.Try, orDefault(obs.Reason, "status unknown")), false)
-		default:
-			s.log.Warn("reconcile: unknown phase from executor", zap.String("phase", string(obs.Phase)), zap.Stringer("try", ti.TryKey()))
+		c, ok := s.decide(*ti, obs, afterRestart)
+		if !ok {
 			continue
 		}
+		restarted[k] = afterRestart
 		s.log.Info("reconcile", zap.Stringer("try", ti.TryKey()), zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.String("reason", c.Reason))
 		changes = append(changes, c)
 	}
 	if _, err := s.commit(ctx, changes); err != nil {
 		s.log.Warn("reconcile: record decisions; will decide again", zap.Error(err))
 		for _, c := range changes {
-			s.unresolved[c.Key] = struct{}{}
+			s.unresolved[c.Key] = restarted[c.Key]
+		}
+	}
+}
+
+// decide maps what the executor observed of a try to the transition that
+// records it, if any.
+func (s *Scheduler) decide(ti TaskInstance, obs Observation, afterRestart bool) (Change, bool) {
+	now := s.opts.Now()
+	c := Change{Key: ti.TaskKey, From: ti.State, At: now, ExternalID: obs.ExternalID,
+		Actor: Actor{Component: "reconciler", Instance: s.opts.Instance}}
+	unseen := "while no scheduler watched"
+	if !afterRestart {
+		unseen = "and its end was never reported (found at resync)"
+	}
+	switch obs.Phase {
+	case PhaseRunning:
+		switch {
+		case afterRestart:
+			c.To = StateRunning
+			c.Reason = fmt.Sprintf("adopted after restart: try %d is still running (%s)", ti.Try, orDefault(obs.ExternalID, ti.ExternalID))
+		case ti.State == StateQueued:
+			c.To = StateRunning
+			c.Reason = fmt.Sprintf("try %d is running; its start was never reported (found at resync)", ti.Try)
+		default:
+			return c, false // alive and known: nothing to record
+		}
+	case PhaseExited:
+		code := obs.ExitCode
+		c.ExitCode = &code
+		what := fmt.Sprintf("finished %s: %s", unseen, orDefault(obs.Reason, fmt.Sprintf("exit code %d", code)))
+		if code == 0 {
+			c.To, c.Reason = StateSuccess, what
+		} else {
+			s.failOrRetry(&c, ti, what, false)
+		}
+	case PhaseMissing:
+		if ti.State == StateQueued {
+			if !afterRestart && now.Sub(ti.QueuedAt) < s.opts.ResyncInterval {
+				return c, false // its submit may still be landing
+			}
+			why := "scheduler stopped before the submit"
+			if !afterRestart {
+				why = fmt.Sprintf("nothing runs it %s after it was queued", now.Sub(ti.QueuedAt).Round(time.Second))
+			}
+			c.To = StateScheduled
+			c.Reason = fmt.Sprintf("lost: try %d was queued but the executor never started it (%s); requeued", ti.Try, why)
+			return c, true
+		}
+		why := "scheduler restarted while it ran"
+		if !afterRestart {
+			why = "its end was never reported; found at resync"
+		}
+		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d was running but the executor has no trace of it (%s)", ti.Try, why), false)
+	case PhaseLost:
+		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d ended without a recorded exit status %s: %s", ti.Try, unseen, orDefault(obs.Reason, "status unknown")), false)
+	default:
+		s.log.Warn("reconcile: unknown phase from executor", zap.String("phase", string(obs.Phase)), zap.Stringer("try", ti.TryKey()))
+		return c, false
+	}
+	return c, true
+}
+
+// markStale queues for reconciliation the active tries of this process
+// that have not changed for a resync interval.
+func (s *Scheduler) markStale(now time.Time) {
+	for _, rs := range s.runs {
+		for _, ti := range rs.tis {
+			if !ti.State.Active() || now.Sub(ti.UpdatedAt) < s.opts.ResyncInterval {
+				continue
+			}
+			if _, ok := s.unresolved[ti.TaskKey]; !ok {
+				s.unresolved[ti.TaskKey] = false
+			}
 		}
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	HeartbeatPeriod time.Duration
 	// StoreHeartbeatEvery is how often the loop writes its heartbeat row.
 	StoreHeartbeatEvery time.Duration
+	// ResyncInterval is how often the loop asks the executor about tries
+	// that have not changed for that long, to find ends it never heard of.
+	ResyncInterval time.Duration
 	// StoreTimeout bounds every store call.
 	StoreTimeout time.Duration
 	// ExecutorTimeout bounds every executor call (Start, Stop, Adopt).
@@ -82,6 +85,7 @@ func (o *Options) setDefaults() error {
 		{&o.SyncInterval, 2 * time.Second},
 		{&o.HeartbeatPeriod, 2 * time.Second},
 		{&o.StoreHeartbeatEvery, 5 * time.Second},
+		{&o.ResyncInterval, 30 * time.Second},
 		{&o.StoreTimeout, 10 * time.Second},
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
@@ -143,8 +147,10 @@ type Scheduler struct {
 	timed        map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
 	deadlines    map[TaskKey]time.Time  // execution timeouts of running instances
 	stopping     map[TryKey]stopRequest // why the loop asked a try to stop
-	unresolved   map[TaskKey]struct{}   // adoption failed; try again
-	pending      []Event                // events whose transition could not be stored yet
+	unresolved   map[TaskKey]bool       // to reconcile; true: left by a previous process
+	inflight     map[TaskKey]struct{}   // submits not yet answered
+	nextResync   time.Time
+	pending      []Event // events whose transition could not be stored yet
 	nextSync     time.Time
 	nextStore    time.Time
 	lastLoadErrs map[string]string // file → error last logged
@@ -204,7 +210,8 @@ func New(opts Options) (*Scheduler, error) {
 		timed:      map[TaskKey]time.Time{},
 		deadlines:  map[TaskKey]time.Time{},
 		stopping:   map[TryKey]stopRequest{},
-		unresolved: map[TaskKey]struct{}{},
+		unresolved: map[TaskKey]bool{},
+		inflight:   map[TaskKey]struct{}{},
 		triggers:   make(chan triggerRequest),
 
 		submits:     make(chan submitResult, 64),
@@ -326,6 +333,10 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	if !now.Before(s.nextSync) {
 		s.sync(ctx, now)
 		s.nextSync = now.Add(s.opts.SyncInterval)
+		if !now.Before(s.nextResync) {
+			s.markStale(now)
+			s.nextResync = now.Add(s.opts.ResyncInterval)
+		}
 		if len(s.unresolved) > 0 {
 			s.reconcile(ctx)
 		}

@@ -169,7 +169,7 @@ func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 		s.addRun(run, tis)
 		for _, ti := range tis {
 			if ti.State.Active() {
-				s.unresolved[ti.TaskKey] = struct{}{}
+				s.unresolved[ti.TaskKey] = true
 			}
 		}
 		s.log.Info("run picked up from the store", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("tasks", len(tis)))
