@@ -192,9 +192,14 @@ func (s *Scheduler) submitFailure(ti TaskInstance, err error) Change {
 		s.log.Error("task cannot be run", zap.Stringer("try", ti.TryKey()), zap.Error(err))
 		return c
 	}
+	backoff := s.opts.SubmitBackoff
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > backoff {
+		backoff = ra.RetryAfter() // the server said when (429 Retry-After)
+	}
 	c.To = StateScheduled
-	c.Reason = fmt.Sprintf("submit of try %d failed: %v; requeued, next attempt in %s", ti.Try, err, s.opts.SubmitBackoff)
-	s.timed[ti.TaskKey] = now.Add(s.opts.SubmitBackoff)
+	c.Reason = fmt.Sprintf("submit of try %d failed: %v; requeued, next attempt in %s", ti.Try, err, backoff)
+	s.timed[ti.TaskKey] = now.Add(backoff)
 	s.log.Warn("submit failed; requeued", zap.Stringer("try", ti.TryKey()), zap.Error(err))
 	return c
 }

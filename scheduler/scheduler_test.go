@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,10 +340,9 @@ func TestParallelismLimit(t *testing.T) {
 
 func TestSubmitFailureRequeues(t *testing.T) {
 	h := newHarness(t, map[string]string{"sub.yaml": "id: sub\ntasks:\n  - id: x\n    command: [\"true\"]\n"})
-	calls := 0
+	var calls atomic.Int32
 	h.exec = executortest.NewMemory(executortest.MemoryOptions{StartError: func(scheduler.Try) error {
-		calls++ // Start is called from the loop goroutine only
-		if calls == 1 {
+		if calls.Add(1) == 1 {
 			return errors.New("connection reset by peer")
 		}
 		return nil
@@ -378,5 +378,39 @@ func (h *harness) removeDAG(name string) {
 	h.t.Helper()
 	if err := os.Remove(filepath.Join(h.dagDir, name)); err != nil {
 		h.t.Fatal(err)
+	}
+}
+
+type throttled struct{ after time.Duration }
+
+func (e throttled) Error() string             { return "429 Too Many Requests" }
+func (e throttled) RetryAfter() time.Duration { return e.after }
+
+func TestSubmitHonoursRetryAfter(t *testing.T) {
+	h := newHarness(t, map[string]string{"sub.yaml": "id: sub\ntasks:\n  - id: x\n    command: [\"true\"]\n"})
+	var calls atomic.Int32
+	h.exec = executortest.NewMemory(executortest.MemoryOptions{StartError: func(scheduler.Try) error {
+		if calls.Add(1) == 1 {
+			return throttled{after: 300 * time.Millisecond}
+		}
+		return nil
+	}})
+	h.start(nil) // submit backoff 50ms: the server's 300ms wins
+	runID := h.trigger("sub")
+	h.waitRun("sub", runID)
+	wantHistory(t, h.history("sub", runID, "x"),
+		"→scheduled", "scheduled→queued",
+		"queued→scheduled: submit of try 1 failed: ",
+		"scheduled→queued", "queued→running", "running→success",
+	)
+	if line := h.history("sub", runID, "x")[2]; !strings.Contains(line, "429 Too Many Requests; requeued, next attempt in 300ms") {
+		t.Fatalf("requeue reason %q does not give the server's delay", line)
+	}
+	hist, err := h.store.History(h.ctx(), scheduler.TaskKey{DAGID: "sub", RunID: runID, TaskID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gap := hist[3].At.Sub(hist[2].At); gap < 300*time.Millisecond {
+		t.Fatalf("resubmitted %s after the throttle, before the server's 300ms", gap)
 	}
 }

@@ -159,11 +159,12 @@ func TestStartErrors(t *testing.T) {
 		createErr   error
 		existing    *corev1.Pod
 		wantInvalid bool
+		retryAfter  time.Duration
 	}{
 		{name: "rejected spec fails the task", createErr: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "x", nil), wantInvalid: true},
 		{name: "bad request fails the task", createErr: apierrors.NewBadRequest("spec.containers[0].image: Required value"), wantInvalid: true},
-		{name: "timeout requeues", createErr: apierrors.NewTimeoutError("create took too long", 1)},
-		{name: "throttled requeues", createErr: apierrors.NewTooManyRequests("slow down", 5)},
+		{name: "timeout requeues", createErr: apierrors.NewTimeoutError("create took too long", 1), retryAfter: time.Second},
+		{name: "throttled requeues after the server's Retry-After", createErr: apierrors.NewTooManyRequests("slow down", 5), retryAfter: 5 * time.Second},
 		{name: "server error requeues", createErr: apierrors.NewInternalError(errors.New("etcd leader changed"))},
 		{name: "a pod of another try under our name", createErr: apierrors.NewAlreadyExists(gr, PodName(tryKey("etl", "r1", "load", 1))),
 			existing: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: PodName(tryKey("etl", "r1", "load", 1)), Namespace: "vigil"}}, wantInvalid: true},
@@ -185,6 +186,10 @@ func TestStartErrors(t *testing.T) {
 			}
 			if got := errors.Is(err, scheduler.ErrTaskInvalid); got != tt.wantInvalid {
 				t.Fatalf("ErrTaskInvalid = %v, want %v (err %v)", got, tt.wantInvalid, err)
+			}
+			var ra interface{ RetryAfter() time.Duration }
+			if gotRA := errors.As(err, &ra); gotRA != (tt.retryAfter > 0) || (gotRA && ra.RetryAfter() != tt.retryAfter) {
+				t.Fatalf("retry after: %v %v, want %v", gotRA, ra, tt.retryAfter)
 			}
 		})
 	}

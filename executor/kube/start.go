@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +42,25 @@ func (e *Executor) Start(ctx context.Context, t scheduler.Try) error {
 		e.untrack(t.Key)
 		return fmt.Errorf("%w: the API rejected pod %s: %v", scheduler.ErrTaskInvalid, pod.Name, apiMessage(err))
 	}
-	return fmt.Errorf("create pod %s/%s: %w", e.opts.Namespace, pod.Name, err)
+	err = fmt.Errorf("create pod %s/%s: %w", e.opts.Namespace, pod.Name, err)
+	if secs, ok := apierrors.SuggestsClientDelay(err); ok && secs > 0 {
+		return retryAfter{err: err, after: time.Duration(secs) * time.Second}
+	}
+	return err
 }
+
+// retryAfter carries the server's Retry-After (429, some 5xx) to the
+// scheduler, which waits at least that long before the next submit.
+type retryAfter struct {
+	err   error
+	after time.Duration
+}
+
+func (r retryAfter) Error() string {
+	return fmt.Sprintf("%v (server asks to retry after %s)", r.err, r.after)
+}
+func (r retryAfter) Unwrap() error             { return r.err }
+func (r retryAfter) RetryAfter() time.Duration { return r.after }
 
 // existing handles AlreadyExists: the pod is ours if it runs this try.
 func (e *Executor) existing(ctx context.Context, k scheduler.TryKey, name string) error {
