@@ -37,16 +37,29 @@ type faultRun struct {
 
 func newFaultRun(t *testing.T, n int) *faultRun {
 	t.Helper()
-	toxicCfg := kubetest.Config(t, "KUBECONFIG_TOXIC")
-	toxicCS, err := kubernetes.NewForConfig(toxicCfg)
+	var dagText strings.Builder
+	fmt.Fprintf(&dagText, "id: fault\ntasks:\n")
+	for i := range n {
+		fmt.Fprintf(&dagText, "  - id: t%d\n    command: [\"true\"]\n", i)
+	}
+	return newSchedRun(t, "KUBECONFIG_TOXIC", map[string]string{"sim.kwok.local/run-duration": "1s"}, dagText.String())
+}
+
+// newSchedRun runs a scheduler with the Kubernetes executor, reaching the
+// apiserver through the kubeconfig in $env, whose pods carry annotations,
+// on one DAG file.
+func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string) *faultRun {
+	t.Helper()
+	cfg := kubetest.Config(t, env)
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &faultRun{t: t, direct: kubetest.Client(t), ended: make(chan scheduler.Run, 1)}
 	f.ns = kubetest.Namespace(t, f.direct)
-	ex, err := kube.New(toxicCS, kube.Options{
-		Namespace: f.ns, DefaultImage: "busybox:1.36", Instance: "fault-test",
-		Template: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"sim.kwok.local/run-duration": "1s"}}},
+	ex, err := kube.New(cs, kube.Options{
+		Namespace: f.ns, DefaultImage: "busybox:1.36", Instance: "sched-test",
+		Template: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: annotations}},
 		Timeouts: kube.Timeouts{Create: createDeadline, Get: createDeadline, Delete: createDeadline},
 		Logger:   zaptest.NewLogger(t).Named("executor"),
 	})
@@ -54,15 +67,10 @@ func newFaultRun(t *testing.T, n int) *faultRun {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var dagText strings.Builder
-	fmt.Fprintf(&dagText, "id: fault\ntasks:\n")
-	for i := range n {
-		fmt.Fprintf(&dagText, "  - id: t%d\n    command: [\"true\"]\n", i)
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "dags"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "dags", "fault.yaml"), []byte(dagText.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dags", "dag.yaml"), []byte(dagText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -141,7 +149,7 @@ func (f *faultRun) requeues(runID string, n int) int {
 	count := 0
 	for i := range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		hist, err := f.store.History(ctx, scheduler.TaskKey{DAGID: "fault", RunID: runID, TaskID: fmt.Sprintf("t%d", i)})
+		hist, err := f.store.History(ctx, scheduler.TaskKey{DAGID: "fault", RunID: runID, TaskID: fmt.Sprintf("t%d", i)}) // the fault DAG's tasks
 		cancel()
 		if err != nil {
 			f.t.Fatal(err)

@@ -1,0 +1,121 @@
+package kube_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigilhq/vigil/executor/kube"
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// The scheduler and the Kubernetes executor together on the real test
+// control plane: what `vigil tasks history` says for each way a pod ends.
+
+func (f *faultRun) history(runID, task string) []string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hist, err := f.store.History(ctx, scheduler.TaskKey{DAGID: "d", RunID: runID, TaskID: task})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, tr := range hist {
+		out = append(out, string(tr.From)+"→"+string(tr.To)+": "+tr.Reason)
+	}
+	return out
+}
+
+func (f *faultRun) waitEnd() scheduler.Run {
+	f.t.Helper()
+	select {
+	case run := <-f.ended:
+		return run
+	case <-time.After(2 * time.Minute):
+		f.t.Fatal("run did not end within 2 minutes")
+		return scheduler.Run{}
+	}
+}
+
+func (f *faultRun) trigger() string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runID, err := f.sched.Trigger(ctx, "d")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return runID
+}
+
+func hasLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRealRetryAfterFailure(t *testing.T) {
+	f := newSchedRun(t, "KUBECONFIG",
+		map[string]string{"sim.kwok.local/outcome": "failed", "sim.kwok.local/exit-code": "3", "sim.kwok.local/run-duration": "500ms"},
+		"id: d\ntasks:\n  - id: x\n    command: [\"true\"]\n    retries: 1\n    retry_delay: 1s\n")
+	runID := f.trigger()
+	if run := f.waitEnd(); run.State != scheduler.RunFailed {
+		t.Fatalf("run ended %s, want failed", run.State)
+	}
+	hist := f.history(runID, "x")
+	for _, want := range []string{
+		"running→up_for_retry: exit code 3 (Error); retry 1 of 1 in 1s",
+		"up_for_retry→queued: retry delay elapsed; try 2 of 2",
+		"running→failed: exit code 3 (Error); no retries left (2 tries)",
+	} {
+		if !hasLine(hist, want) {
+			t.Errorf("history lacks %q:\n%s", want, strings.Join(hist, "\n"))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pods, err := f.direct.CoreV1().Pods(f.ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelTask + "=x"})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("%d pods (err %v), want one per try: 2", len(pods.Items), err)
+	}
+}
+
+func TestRealZombiePodDeleted(t *testing.T) {
+	f := newSchedRun(t, "KUBECONFIG", map[string]string{"sim.kwok.local/outcome": "running"},
+		"id: d\ntasks:\n  - id: x\n    command: [\"true\"]\n    retries: 1\n    retry_delay: 1s\n")
+	runID := f.trigger()
+	key := scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "d", RunID: runID, TaskID: "x"}, Try: 1}
+	f.waitState(key.TaskKey, scheduler.StateRunning, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.direct.CoreV1().Pods(f.ns).Delete(ctx, kube.PodName(key), metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitState(key.TaskKey, scheduler.StateRunning, 2)
+	if hist := f.history(runID, "x"); !hasLine(hist, "running→up_for_retry: lost: pod "+kube.PodName(key)+" was deleted before it finished (deleted by someone else)") {
+		t.Fatalf("history does not record the external delete:\n%s", strings.Join(hist, "\n"))
+	}
+}
+
+// waitState waits until the instance is in state on the given try.
+func (f *faultRun) waitState(k scheduler.TaskKey, state scheduler.State, try int) {
+	f.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ti, err := f.store.GetTaskInstance(ctx, k)
+		cancel()
+		if err == nil && ti.State == state && ti.Try == try {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.t.Fatalf("%s not %s on try %d within a minute", k, state, try)
+}
