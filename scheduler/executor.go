@@ -34,6 +34,18 @@ type Executor interface {
 	Run(ctx context.Context, events chan<- Event) error
 }
 
+// OrphanFinder is implemented by executors whose tries can outlive every
+// record of them (pods): the scheduler asks at each resync for live tries
+// the executor does not track, adopts those the store says are live, and
+// has the others removed.
+type OrphanFinder interface {
+	// Untracked lists tries alive on the executor's platform that it does
+	// not track, started at least minAge ago.
+	Untracked(ctx context.Context, minAge time.Duration) ([]TryKey, error)
+	// RemoveOrphan ends an untracked try that belongs to no live task.
+	RemoveOrphan(ctx context.Context, k TryKey, reason string) error
+}
+
 // LogReader is implemented by executors that can show a try's output.
 type LogReader interface {
 	Logs(ctx context.Context, k TryKey) (io.ReadCloser, error)

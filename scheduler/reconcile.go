@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -218,4 +219,50 @@ func (s *Scheduler) awaitSubmits(ctx context.Context) {
 		break
 	}
 	s.handleSubmits(ctx, drainSubmits(s.submits, results))
+}
+
+// sweepOrphans asks an executor that can outlive its records for live
+// tries it does not track: one the store says is live is adopted; any
+// other (its task ended, moved to another try, or is unknown) is removed,
+// with the reason logged.
+func (s *Scheduler) sweepOrphans(ctx context.Context) {
+	finder, ok := s.opts.Executor.(OrphanFinder)
+	if !ok {
+		return
+	}
+	cctx, cancel := s.execCtx(ctx)
+	keys, err := finder.Untracked(cctx, s.opts.OrphanGrace)
+	cancel()
+	if err != nil {
+		s.log.Warn("orphan sweep: list untracked tries", zap.Error(err))
+		return
+	}
+	for _, k := range keys {
+		cctx, cancel := s.storeCtx(ctx)
+		ti, err := s.opts.Store.GetTaskInstance(cctx, k.TaskKey)
+		cancel()
+		var reason string
+		switch {
+		case errors.Is(err, ErrNotFound):
+			reason = "orphan: the store has no such task instance"
+		case err != nil:
+			s.log.Warn("orphan sweep: look up task", zap.Stringer("try", k), zap.Error(err))
+			continue
+		case ti.State.Active() && ti.Try == k.Try:
+			if _, tracked := s.unresolved[k.TaskKey]; !tracked {
+				s.unresolved[k.TaskKey] = false // live: adopt it at this sync
+			}
+			continue
+		default:
+			reason = fmt.Sprintf("orphan: task is %s on try %d", ti.State, ti.Try)
+		}
+		cctx, cancel = s.execCtx(ctx)
+		err = finder.RemoveOrphan(cctx, k, reason)
+		cancel()
+		if err != nil {
+			s.log.Warn("orphan sweep: remove", zap.Stringer("try", k), zap.String("reason", reason), zap.Error(err))
+			continue
+		}
+		s.log.Warn("removed an orphaned try", zap.Stringer("try", k), zap.String("reason", reason))
+	}
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// ResyncInterval is how often the loop asks the executor about tries
 	// that have not changed for that long, to find ends it never heard of.
 	ResyncInterval time.Duration
+	// OrphanGrace is how old an untracked try must be before the orphan
+	// sweep considers it (a create may still be landing).
+	OrphanGrace time.Duration
 	// StoreTimeout bounds every store call.
 	StoreTimeout time.Duration
 	// ExecutorTimeout bounds every executor call (Start, Stop, Adopt).
@@ -86,6 +89,7 @@ func (o *Options) setDefaults() error {
 		{&o.HeartbeatPeriod, 2 * time.Second},
 		{&o.StoreHeartbeatEvery, 5 * time.Second},
 		{&o.ResyncInterval, 30 * time.Second},
+		{&o.OrphanGrace, 5 * time.Minute},
 		{&o.StoreTimeout, 10 * time.Second},
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
@@ -334,6 +338,7 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 		s.sync(ctx, now)
 		s.nextSync = now.Add(s.opts.SyncInterval)
 		if !now.Before(s.nextResync) {
+			s.sweepOrphans(ctx)
 			s.markStale(now)
 			s.nextResync = now.Add(s.opts.ResyncInterval)
 		}

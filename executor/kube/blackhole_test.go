@@ -48,7 +48,7 @@ func newFaultRun(t *testing.T, n int) *faultRun {
 // newSchedRun runs a scheduler with the Kubernetes executor, reaching the
 // apiserver through the kubeconfig in $env, whose pods carry annotations,
 // on one DAG file.
-func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string) *faultRun {
+func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string, adjust ...func(*scheduler.Options)) *faultRun {
 	t.Helper()
 	cfg := kubetest.Config(t, env)
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -80,12 +80,16 @@ func newSchedRun(t *testing.T, env string, annotations map[string]string, dagTex
 	}
 	t.Cleanup(func() { f.store.Close() })
 	f.wd = watchdog.New(watchdog.Options{})
-	f.sched, err = scheduler.New(scheduler.Options{
+	opts := scheduler.Options{
 		Store: f.store, Executor: ex, Logger: zaptest.NewLogger(t).Named("scheduler"), Watchdog: f.wd,
 		DAGDir: filepath.Join(dir, "dags"), SyncInterval: 200 * time.Millisecond,
 		HeartbeatPeriod: 500 * time.Millisecond, ExecutorTimeout: 2 * createDeadline, SubmitBackoff: time.Second,
 		OnRunEnd: func(r scheduler.Run) { f.ended <- r },
-	})
+	}
+	for _, a := range adjust {
+		a(&opts)
+	}
+	f.sched, err = scheduler.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

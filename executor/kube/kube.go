@@ -29,14 +29,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	listersv1 "k8s.io/client-go/listers/core/v1"
 
 	"github.com/vigilhq/vigil/executor/internal/eventq"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
 var (
-	_ scheduler.Executor  = (*Executor)(nil)
-	_ scheduler.LogReader = (*Executor)(nil)
+	_ scheduler.Executor     = (*Executor)(nil)
+	_ scheduler.LogReader    = (*Executor)(nil)
+	_ scheduler.OrphanFinder = (*Executor)(nil)
 )
 
 // Timeouts bound each kind of API call.
@@ -117,8 +119,10 @@ type Executor struct {
 	log    *zap.Logger
 	events eventq.Queue
 
-	mu    sync.Mutex // guards tries
+	mu    sync.Mutex // guards tries and lister
 	tries map[scheduler.TryKey]*podTry
+	// lister reads the informer's cache once Run has started it.
+	lister listersv1.PodLister
 }
 
 // podTry is what the executor knows of one try's pod.

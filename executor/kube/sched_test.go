@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vigilhq/vigil/executor/kube"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // The scheduler and the Kubernetes executor together on the real test
@@ -118,4 +120,36 @@ func (f *faultRun) waitState(k scheduler.TaskKey, state scheduler.State, try int
 		time.Sleep(100 * time.Millisecond)
 	}
 	f.t.Fatalf("%s not %s on try %d within a minute", k, state, try)
+}
+
+// TestRealOrphanPodRemoved: a running pod of a try no store knows (left by
+// a scheduler whose database was lost, say) is deleted by the orphan
+// sweep once it is older than the grace period.
+func TestRealOrphanPodRemoved(t *testing.T) {
+	f := newSchedRun(t, "KUBECONFIG", map[string]string{"sim.kwok.local/outcome": "running"},
+		"id: d\ntasks:\n  - id: x\n    command: [\"true\"]\n",
+		func(o *scheduler.Options) { o.ResyncInterval, o.OrphanGrace = time.Second, time.Second })
+	// Another executor on the same namespace makes the pod; the
+	// scheduler's executor does not track it.
+	other, err := kube.New(f.direct, kube.Options{Namespace: f.ns, DefaultImage: "busybox:1.36",
+		Template: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"sim.kwok.local/outcome": "running"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "ghost", RunID: "manual__2026-01-01T00:00:00Z", TaskID: "x"}, Try: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := other.Start(ctx, scheduler.Try{Key: ghost, Spec: dag.TaskSpec{Command: []string{"true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		pod, err := f.direct.CoreV1().Pods(f.ns).Get(ctx, kube.PodName(ghost), metav1.GetOptions{})
+		if err != nil || pod.DeletionTimestamp != nil {
+			return // removed
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the orphaned pod was not removed within a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

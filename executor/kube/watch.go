@@ -32,6 +32,9 @@ func (e *Executor) Run(ctx context.Context, events chan<- scheduler.Event) error
 	}); err != nil {
 		return fmt.Errorf("watch pods: %w", err)
 	}
+	e.mu.Lock()
+	e.lister = podInf.Lister()
+	e.mu.Unlock()
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
@@ -272,4 +275,45 @@ func (e *Executor) deleteQuietly(ctx context.Context, name, why string) {
 		return
 	}
 	e.log.Debug("pod deleted", zap.String("pod", name), zap.String("why", why))
+}
+
+// Untracked lists tries whose pods are pending or running, older than
+// minAge, that this executor does not track (from the informer's cache).
+func (e *Executor) Untracked(_ context.Context, minAge time.Duration) ([]scheduler.TryKey, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lister == nil {
+		return nil, nil
+	}
+	pods, err := e.lister.List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("list pods from cache: %w", err)
+	}
+	now := e.opts.Now()
+	var keys []scheduler.TryKey
+	for _, pod := range pods {
+		k, ok := tryKeyOf(pod)
+		if !ok || pod.DeletionTimestamp != nil || now.Sub(pod.CreationTimestamp.Time) < minAge {
+			continue
+		}
+		if pod.Status.Phase != corev1.PodPending && pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		if _, tracked := e.tries[k]; !tracked {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// RemoveOrphan deletes the pod of a try no live task owns.
+func (e *Executor) RemoveOrphan(ctx context.Context, k scheduler.TryKey, reason string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeouts.Delete)
+	defer cancel()
+	name := PodName(k)
+	if err := e.pods().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete orphaned pod %s/%s (%s): %w", e.opts.Namespace, name, reason, err)
+	}
+	e.log.Warn("deleted orphaned pod", zap.String("pod", name), zap.Stringer("try", k), zap.String("reason", reason))
+	return nil
 }
