@@ -153,3 +153,25 @@ func TestRealOrphanPodRemoved(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestRealStuckTerminating: a try past its timeout whose pod never finishes
+// terminating (a finalizer, a dead node) is not left running forever: the
+// resync sees the pod being deleted and ends the try with that reason.
+func TestRealStuckTerminating(t *testing.T) {
+	f := newSchedRun(t, "KUBECONFIG", map[string]string{"sim.kwok.local/outcome": "running", "sim.kwok.local/undeletable": "true"},
+		"id: d\ntasks:\n  - id: x\n    command: [\"true\"]\n    execution_timeout: 2s\n",
+		func(o *scheduler.Options) { o.ResyncInterval = time.Second })
+	runID := f.trigger()
+	if run := f.waitEnd(); run.State != scheduler.RunFailed {
+		t.Fatalf("run ended %s, want failed", run.State)
+	}
+	hist := f.history(runID, "x")
+	if !hasLine(hist, "running→failed: zombie: try 1 ended without a recorded exit status and its end was never reported (found at resync): pod "+kube.PodName(scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "d", RunID: runID, TaskID: "x"}, Try: 1})+" is being deleted") {
+		t.Fatalf("history does not say the pod is stuck being deleted:\n%s", strings.Join(hist, "\n"))
+	}
+	// The finalizer-like stage never lets it go: clear it so the namespace
+	// can be deleted.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = f.direct.CoreV1().Pods(f.ns).Delete(ctx, kube.PodName(scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "d", RunID: runID, TaskID: "x"}, Try: 1}), metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+}
