@@ -48,7 +48,7 @@ func defaultKubeConfig() kubeConfig {
 // $KUBECONFIG, then ~/.kube/config) or the in-cluster config, with a
 // timeout on every request as a backstop to the executor's per-call
 // deadlines.
-func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat func()) (*kube.Executor, error) {
+func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watchBeat func()) (*kube.Executor, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kc.Kubeconfig
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kc.Context})
@@ -85,5 +85,6 @@ func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat func(
 		KeepFailed:      kc.KeepFailed,
 		Logger:          log,
 		Beat:            beat,
+		WatchBeat:       watchBeat,
 	})
 }

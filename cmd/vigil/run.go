@@ -144,7 +144,11 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 		return ex, true, nil
 	case "kubernetes":
 		beat := wd.Register("executor.kube.events", 2*time.Second)
-		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat)
+		// Advisory: a watch that stops delivering shows in /healthz and
+		// the diag tools, but restarting the scheduler would not fix the
+		// apiserver, so it does not fail /livez.
+		watch := wd.RegisterAdvisory("executor.kube.watch", 30*time.Second)
+		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat, watch.Beat)
 		if err != nil {
 			return nil, false, err
 		}

@@ -31,7 +31,7 @@ func (w *Watchdog) LivezHandler() http.Handler {
 
 // HealthReport is the JSON body of the /healthz endpoint.
 type HealthReport struct {
-	Status     string    `json:"status"` // "ok" or "stale"
+	Status     string    `json:"status"` // "ok", "degraded" (an advisory heartbeat is stale) or "stale"
 	Time       time.Time `json:"time"`
 	Heartbeats []Status  `json:"heartbeats"`
 }
@@ -43,8 +43,11 @@ func (w *Watchdog) HealthzHandler() http.Handler {
 		rep := HealthReport{Status: "ok", Time: w.now().UTC(), Heartbeats: w.Snapshot()}
 		code := http.StatusOK
 		for _, s := range rep.Heartbeats {
-			if s.Stale {
+			switch {
+			case s.Stale && !s.Advisory:
 				rep.Status, code = "stale", http.StatusServiceUnavailable
+			case s.Stale && rep.Status == "ok":
+				rep.Status = "degraded"
 			}
 		}
 		rw.Header().Set("Content-Type", "application/json")

@@ -48,3 +48,34 @@ func TestHandlers(t *testing.T) {
 		t.Errorf("healthz heartbeat: %+v", hb)
 	}
 }
+
+func TestAdvisoryHeartbeatDoesNotFailLiveness(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	wd := New(Options{Now: clk.Now})
+	loop := wd.Register("scheduler.loop", time.Second)
+	watch := wd.RegisterAdvisory("executor.kube.watch", time.Second)
+	loop.Beat()
+	watch.Beat()
+	clk.Advance(10 * time.Second)
+	loop.Beat()
+
+	rec := httptest.NewRecorder()
+	wd.LivezHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("livez = %d with only an advisory heartbeat stale, want 200", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	wd.HealthzHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	var rep HealthReport
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusOK || rep.Status != "degraded" {
+		t.Fatalf("healthz = %d %q, want 200 degraded", rec.Code, rep.Status)
+	}
+	for _, hb := range rep.Heartbeats {
+		if hb.Name == "executor.kube.watch" && (!hb.Stale || !hb.Advisory) {
+			t.Fatalf("watch heartbeat %+v, want stale and advisory", hb)
+		}
+	}
+}

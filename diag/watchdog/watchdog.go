@@ -57,12 +57,13 @@ func New(opts Options) *Watchdog {
 
 // Heartbeat is one named heartbeat. Its methods are safe for concurrent use.
 type Heartbeat struct {
-	name    string
-	period  time.Duration
-	now     func() time.Time
-	created time.Time
-	last    atomic.Int64 // unix nanos of the last beat; 0 before the first
-	beats   atomic.Int64
+	name     string
+	period   time.Duration
+	advisory bool
+	now      func() time.Time
+	created  time.Time
+	last     atomic.Int64 // unix nanos of the last beat; 0 before the first
+	beats    atomic.Int64
 }
 
 // Register returns the heartbeat called name, creating it with period if
@@ -76,6 +77,18 @@ func (w *Watchdog) Register(name string, period time.Duration) *Heartbeat {
 	}
 	hb := &Heartbeat{name: name, period: period, now: w.now, created: w.now()}
 	w.beats[name] = hb
+	return hb
+}
+
+// RegisterAdvisory is Register for a heartbeat whose staleness is worth
+// showing but must not fail the liveness probe: one that tracks something
+// outside the process (a watch on the apiserver), which a restart would
+// not fix.
+func (w *Watchdog) RegisterAdvisory(name string, period time.Duration) *Heartbeat {
+	hb := w.Register(name, period)
+	w.mu.Lock()
+	hb.advisory = true
+	w.mu.Unlock()
 	return hb
 }
 
@@ -108,6 +121,8 @@ type Status struct {
 	Age   time.Duration `json:"age_ns"`
 	Beats int64         `json:"beats"`
 	Stale bool          `json:"stale"`
+	// Advisory heartbeats are shown but do not fail the liveness probe.
+	Advisory bool `json:"advisory,omitempty"`
 }
 
 // Snapshot returns every heartbeat's status, sorted by name.
@@ -121,17 +136,22 @@ func (w *Watchdog) Snapshot() []Status {
 	now := w.now()
 	out := make([]Status, 0, len(hbs))
 	for _, hb := range hbs {
-		out = append(out, hb.status(now, w.factor))
+		st := hb.status(now, w.factor)
+		w.mu.Lock()
+		st.Advisory = hb.advisory
+		w.mu.Unlock()
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// Stale returns the stale heartbeats, sorted by name.
+// Stale returns the stale heartbeats that fail liveness (not advisory
+// ones), sorted by name.
 func (w *Watchdog) Stale() []Status {
 	var stale []Status
 	for _, s := range w.Snapshot() {
-		if s.Stale {
+		if s.Stale && !s.Advisory {
 			stale = append(stale, s)
 		}
 	}

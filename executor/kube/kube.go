@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -79,7 +80,12 @@ type Options struct {
 	// Beat is called on every turn of the executor's housekeeping loop and
 	// at least once a second while Run runs.
 	Beat func()
-	Now  func() time.Time
+	// WatchBeat is called each time the informer sees the watch canary
+	// come back (see canary.go): it proves the watch still delivers.
+	WatchBeat func()
+	// CanaryPeriod is how often the canary is written. Default 20s.
+	CanaryPeriod time.Duration
+	Now          func() time.Time
 }
 
 func (o *Options) setDefaults() error {
@@ -97,6 +103,7 @@ func (o *Options) setDefaults() error {
 		{&o.Timeouts.Sync, 60 * time.Second},
 		{&o.Resync, 30 * time.Second},
 		{&o.PendingTimeout, 10 * time.Minute},
+		{&o.CanaryPeriod, 20 * time.Second},
 	}
 	for _, d := range defaults {
 		if *d.d <= 0 {
@@ -123,6 +130,8 @@ type Executor struct {
 	tries map[scheduler.TryKey]*podTry
 	// lister reads the informer's cache once Run has started it.
 	lister listersv1.PodLister
+	// canaryBusy is set while a canary write is in flight.
+	canaryBusy atomic.Bool
 }
 
 // podTry is what the executor knows of one try's pod.

@@ -32,6 +32,15 @@ func (e *Executor) Run(ctx context.Context, events chan<- scheduler.Event) error
 	}); err != nil {
 		return fmt.Errorf("watch pods: %w", err)
 	}
+	if e.opts.WatchBeat != nil {
+		canaries := factory.Core().V1().ConfigMaps().Informer()
+		if _, err := canaries.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    e.handleCanary,
+			UpdateFunc: func(_, obj any) { e.handleCanary(obj) },
+		}); err != nil {
+			return fmt.Errorf("watch canary: %w", err)
+		}
+	}
 	e.mu.Lock()
 	e.lister = podInf.Lister()
 	e.mu.Unlock()
@@ -170,11 +179,18 @@ func pendingProblem(pod *corev1.Pod) (string, bool) {
 func (e *Executor) housekeep(ctx context.Context, lister listersv1.PodLister) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var nextCanary time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		// The write goes on its own goroutine so a hanging API delays
+		// neither pending timeouts nor collection; one at a time.
+		if now := e.opts.Now(); e.opts.WatchBeat != nil && !now.Before(nextCanary) && e.canaryBusy.CompareAndSwap(false, true) {
+			go func() { defer e.canaryBusy.Store(false); e.writeCanary(ctx) }()
+			nextCanary = now.Add(e.opts.CanaryPeriod)
 		}
 		if e.opts.Beat != nil {
 			e.opts.Beat()
