@@ -52,14 +52,16 @@ func Client(t testing.TB) kubernetes.Interface {
 // the test ends.
 func Namespace(t testing.TB, cs kubernetes.Interface) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vigil-test-"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
+	// Cleanups run after t.Context() is cancelled: detach from it.
+	cleanupCtx := context.WithoutCancel(t.Context())
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := context.WithTimeout(cleanupCtx, 15*time.Second)
 		defer cancel()
 		if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			t.Logf("delete namespace %s: %v", ns.Name, err)

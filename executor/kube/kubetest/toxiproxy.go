@@ -24,6 +24,8 @@ func Toxic(t testing.TB, name, kind, stream string, attributes map[string]int) (
 		t.Skip("TOXIPROXY_API is not set: this test needs toxiproxy in front of the test apiserver; run it through `make test`")
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	// remove also runs as a cleanup, after t.Context() is cancelled.
+	base := context.WithoutCancel(t.Context())
 	call := func(method, path string, body any) {
 		t.Helper()
 		var r io.Reader
@@ -34,7 +36,7 @@ func Toxic(t testing.TB, name, kind, stream string, attributes map[string]int) (
 			}
 			r = bytes.NewReader(b)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(base, 10*time.Second)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, method, "http://"+api+path, r)
 		if err != nil {
