@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -149,6 +150,7 @@ func orDefault(s, def string) string {
 // timeout. The try's end comes back as an event and is recorded with the
 // timeout as its reason.
 func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
+	var due []TaskInstance
 	for k, deadline := range s.deadlines {
 		if now.Before(deadline) {
 			continue
@@ -158,17 +160,32 @@ func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
 			delete(s.deadlines, k)
 			continue
 		}
-		tk := ti.TryKey()
-		reason := fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout)
-		if !s.stop(ctx, tk, stopRequest{reason: reason}) {
+		due = append(due, *ti)
+	}
+	// Stop them all at once, under one deadline, so a hanging API costs
+	// the loop one ExecutorTimeout however many tries are due.
+	errs := make([]error, len(due))
+	cctx, cancel := s.execCtx(ctx)
+	var wg sync.WaitGroup
+	for i, ti := range due {
+		wg.Go(func() {
+			errs[i] = s.opts.Executor.Stop(cctx, ti.TryKey(), fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout))
+		})
+	}
+	wg.Wait()
+	cancel()
+	for i, ti := range due {
+		if errs[i] != nil {
 			// Ask again in a second; a past deadline left in the map would
 			// make the loop spin.
-			s.deadlines[k] = now.Add(time.Second)
+			s.log.Warn("stop task; will try again", zap.Stringer("try", ti.TryKey()), zap.Error(errs[i]))
+			s.deadlines[ti.TaskKey] = now.Add(time.Second)
 			continue
 		}
 		// The try's end comes as an event; until then nothing is due.
-		delete(s.deadlines, k)
-		s.log.Info("stopping task past its execution timeout", zap.Stringer("try", tk), zap.Duration("timeout", ti.Spec.ExecutionTimeout))
+		delete(s.deadlines, ti.TaskKey)
+		s.stopping[ti.TryKey()] = stopRequest{reason: fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout)}
+		s.log.Info("stopping task past its execution timeout", zap.Stringer("try", ti.TryKey()), zap.Duration("timeout", ti.Spec.ExecutionTimeout))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,23 +56,26 @@ func (s *Scheduler) start(ctx context.Context) error {
 // A try the executor cannot answer for stays unresolved and is asked about
 // again on the next sync.
 func (s *Scheduler) reconcile(ctx context.Context) {
-	var changes []Change
-	restarted := map[TaskKey]bool{}
-	for k, afterRestart := range s.unresolved {
+	var asks []TaskInstance
+	for k := range s.unresolved {
 		_, ti := s.instance(k)
 		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy {
 			delete(s.unresolved, k)
 			continue
 		}
-		cctx, cancel := s.execCtx(ctx)
-		obs, err := s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
-		cancel()
-		if err != nil {
-			s.log.Warn("reconcile: executor cannot say what became of a try; asking again later", zap.Stringer("try", ti.TryKey()), zap.Error(err))
+		asks = append(asks, *ti)
+	}
+	var changes []Change
+	restarted := map[TaskKey]bool{}
+	for _, a := range s.adoptAll(ctx, asks) {
+		ti, k := a.ti, a.ti.TaskKey
+		if a.err != nil {
+			s.log.Warn("reconcile: executor cannot say what became of a try; asking again later", zap.Stringer("try", ti.TryKey()), zap.Error(a.err))
 			continue
 		}
+		afterRestart := s.unresolved[k]
 		delete(s.unresolved, k)
-		c, ok := s.decide(*ti, obs, afterRestart)
+		c, ok := s.decide(ti, a.obs, afterRestart)
 		if !ok {
 			continue
 		}
@@ -265,4 +269,40 @@ func (s *Scheduler) sweepOrphans(ctx context.Context) {
 		}
 		s.log.Warn("removed an orphaned try", zap.Stringer("try", k), zap.String("reason", reason))
 	}
+}
+
+type adoptAnswer struct {
+	ti  TaskInstance
+	obs Observation
+	err error
+}
+
+// adoptAll asks the executor about many tries at once, under one deadline
+// for the whole batch: an apiserver that stopped answering costs the loop
+// one ExecutorTimeout, not one per try. Unanswered tries come back with
+// their error and stay unresolved.
+func (s *Scheduler) adoptAll(ctx context.Context, tis []TaskInstance) []adoptAnswer {
+	answers := make([]adoptAnswer, len(tis))
+	if len(tis) == 0 {
+		return answers
+	}
+	cctx, cancel := s.execCtx(ctx)
+	defer cancel()
+	slots := make(chan struct{}, s.opts.SubmitConcurrency)
+	var wg sync.WaitGroup
+	for i, ti := range tis {
+		wg.Go(func() {
+			answers[i].ti = ti
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-cctx.Done():
+				answers[i].err = cctx.Err()
+				return
+			}
+			answers[i].obs, answers[i].err = s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
+		})
+	}
+	wg.Wait()
+	return answers
 }

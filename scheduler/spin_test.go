@@ -3,6 +3,8 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,4 +85,42 @@ func TestFailingRunCreationBacksOff(t *testing.T) {
 		runs, err := h.store.ListRuns(h.ctx(), scheduler.RunFilter{DAGID: "tick"})
 		return err == nil && len(runs) > 0
 	})
+}
+
+// hangingAdopt is an executor whose Adopt never answers before its
+// deadline, as an apiserver that stopped answering.
+type hangingAdopt struct {
+	*executortest.Memory
+	asked atomic.Int32
+}
+
+func (h *hangingAdopt) Adopt(ctx context.Context, _ scheduler.TryKey, _ string) (scheduler.Observation, error) {
+	h.asked.Add(1)
+	<-ctx.Done()
+	return scheduler.Observation{}, ctx.Err()
+}
+
+// TestResyncAgainstAHangingAPI: asking about many tries when nothing
+// answers costs the loop one executor deadline, not one per try.
+func TestResyncAgainstAHangingAPI(t *testing.T) {
+	const tries = 8
+	var tasks strings.Builder
+	tasks.WriteString("id: many\ntasks:\n")
+	for i := range tries {
+		fmt.Fprintf(&tasks, "  - id: t%d\n    command: [sleep, \"60\"]\n", i)
+	}
+	h := newHarness(t, map[string]string{"many.yaml": tasks.String()})
+	ex := &hangingAdopt{Memory: executortest.NewMemory(executortest.MemoryOptions{})}
+	const deadline = 300 * time.Millisecond
+	h.start(func(o *scheduler.Options) {
+		o.Executor, o.ExecutorTimeout, o.ResyncInterval = ex, deadline, 200*time.Millisecond
+	})
+	h.trigger("many")
+	h.waitFor("the resync to ask about every try", func() bool { return ex.asked.Load() >= tries })
+	time.Sleep(2 * deadline) // let that turn finish
+	// Asked one after another, the turn would take tries × deadline
+	// (2.4s); asked together, one deadline.
+	if longest := h.sched.Stats().MaxIteration; longest > 3*deadline {
+		t.Fatalf("longest loop turn %s while the executor hung: the asks were not bounded together", longest)
+	}
 }
