@@ -327,3 +327,69 @@ func TestAdopt(t *testing.T) {
 		})
 	}
 }
+
+func TestGarbageCollection(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       func(*Options)
+		status     corev1.PodStatus
+		wantDelete bool
+	}{
+		{"succeeded pod deleted when asked", func(o *Options) { o.DeleteSucceeded = true }, corev1.PodStatus{Phase: corev1.PodSucceeded}, true},
+		{"succeeded pod kept by default", nil, corev1.PodStatus{Phase: corev1.PodSucceeded}, false},
+		{"failed pod kept for KeepFailed, then deleted", func(o *Options) { o.KeepFailed = time.Minute },
+			func() corev1.PodStatus {
+				s := terminated(2, "Error")
+				s.ContainerStatuses[0].State.Terminated.FinishedAt = metav1.NewTime(time.Now().Add(-2 * time.Minute))
+				return s
+			}(), true},
+		{"recently failed pod kept", func(o *Options) { o.KeepFailed = time.Hour },
+			func() corev1.PodStatus {
+				s := terminated(2, "Error")
+				s.ContainerStatuses[0].State.Terminated.FinishedAt = metav1.NewTime(time.Now().Add(-time.Minute))
+				return s
+			}(), false},
+		{"failed pod with no finish time kept", func(o *Options) { o.KeepFailed = time.Second }, terminated(2, "Error"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := fake.NewClientset()
+			ex := newTestExecutor(t, cs, tt.opts)
+			next := events(t, ex)
+			k := tryKey("etl", "r1", "load", 1)
+			if err := ex.Start(t.Context(), scheduler.Try{Key: k, Spec: spec()}); err != nil {
+				t.Fatal(err)
+			}
+			setStatus(t, cs, PodName(k), tt.status)
+			next()                                      // the end event: the pod is finished and seen
+			deadline := time.Now().Add(3 * time.Second) // housekeeping runs every second
+			for time.Now().Before(deadline) {
+				_, err := cs.CoreV1().Pods("vigil").Get(t.Context(), PodName(k), metav1.GetOptions{})
+				if apierrors.IsNotFound(err) {
+					if !tt.wantDelete {
+						t.Fatal("pod deleted, want it kept")
+					}
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if tt.wantDelete {
+				t.Fatal("pod not deleted within 3s")
+			}
+		})
+	}
+}
+
+func TestLogsThroughTheAPI(t *testing.T) {
+	ex := newTestExecutor(t, fake.NewClientset(), nil)
+	rc, err := ex.Logs(t.Context(), tryKey("etl", "r1", "load", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b := make([]byte, 64)
+	n, _ := rc.Read(b)
+	if got := string(b[:n]); got != "fake logs" { // what the fake clientset serves
+		t.Fatalf("logs = %q", got)
+	}
+}

@@ -265,19 +265,21 @@ func (e *Executor) collect(ctx context.Context, pod *corev1.Pod, now time.Time) 
 			e.deleteQuietly(ctx, pod.Name, "succeeded")
 		}
 	case corev1.PodFailed:
-		if e.opts.KeepFailed > 0 && now.Sub(finishedAt(pod)) > e.opts.KeepFailed {
+		if at, known := finishedAt(pod); known && e.opts.KeepFailed > 0 && now.Sub(at) > e.opts.KeepFailed {
 			e.deleteQuietly(ctx, pod.Name, fmt.Sprintf("failed more than %s ago", e.opts.KeepFailed))
 		}
 	}
 }
 
-func finishedAt(pod *corev1.Pod) time.Time {
+// finishedAt is when the task container ended; false when the pod does
+// not say (such a pod is kept: collection never guesses).
+func finishedAt(pod *corev1.Pod) (time.Time, bool) {
 	for _, cs := range pod.Status.ContainerStatuses {
-		if t := cs.State.Terminated; t != nil {
-			return t.FinishedAt.Time
+		if t := cs.State.Terminated; t != nil && !t.FinishedAt.IsZero() {
+			return t.FinishedAt.Time, true
 		}
 	}
-	return pod.CreationTimestamp.Time
+	return time.Time{}, false
 }
 
 // deleteQuietly deletes a pod with a bounded call; a failure is logged and
