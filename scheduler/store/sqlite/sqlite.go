@@ -112,9 +112,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	// The write connection is opened first, by the migration, so the file
 	// is in WAL mode before any reader opens it.
-	if err := migrate(ctx, s.write, migrations, s.now); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	// Two processes opening a new file at once (a daemon starting while
+	// `vigil dags list` polls) can meet SQLITE_BUSY outside the busy
+	// handler's reach: switching a fresh file to WAL needs an exclusive
+	// lock. Such a clash is retried until ctx's deadline, not returned.
+	for backoff := 20 * time.Millisecond; ; backoff = min(2*backoff, 500*time.Millisecond) {
+		err := migrate(ctx, s.write, migrations, s.now)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || ctx.Err() != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		case <-time.After(backoff):
+		}
 	}
 	if s.applier, err = prepareApplier(ctx, s.write); err != nil {
 		s.Close()
@@ -207,4 +223,17 @@ func mustAffect(res sql.Result) error {
 		return scheduler.ErrNotFound
 	}
 	return nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY
+// or SQLITE_LOCKED, with any extended code).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return false
 }

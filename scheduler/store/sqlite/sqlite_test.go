@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -221,5 +222,41 @@ func TestPathWithQueryCharacters(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("the store is not where it was asked to be: %v", err)
+	}
+}
+
+// TestConcurrentOpenOfANewFile: a daemon and admin commands, separate
+// processes, opening a fresh database at the same moment all succeed (the
+// WAL switch of a new file can answer SQLITE_BUSY outside the busy
+// handler). The test binary runs itself as the other processes.
+func TestConcurrentOpenOfANewFile(t *testing.T) {
+	if path := os.Getenv("VIGIL_TEST_OPEN"); path != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := Open(ctx, path, Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "open:", err)
+			os.Exit(3)
+		}
+		st.Close()
+		os.Exit(0)
+	}
+	const procs = 6
+	for round := range 15 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("race-%d.db", round))
+		for range procs {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentOpenOfANewFile$")
+			cmd.Env = append(os.Environ(), "VIGIL_TEST_OPEN="+path)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("round %d: a process failed to open the new store: %v\n%s", round, err, out.String())
+				}
+			}()
+		}
 	}
 }
