@@ -184,8 +184,8 @@ func TestRealStopEndsTheTry(t *testing.T) {
 	if err := r.ex.Stop(ctx, k, "execution timeout 1s exceeded"); err != nil {
 		t.Fatal(err)
 	}
-	ev := r.until(k, scheduler.EventLost, 60*time.Second)
-	if strings.Contains(ev.Reason, "someone else") {
-		t.Fatalf("a stop the executor asked for is reported as an external delete: %q", ev.Reason)
+	ev := r.until(k, scheduler.EventExited, 60*time.Second)
+	if ev.ExitCode != 143 || !strings.Contains(ev.Reason, "stopped: execution timeout 1s exceeded") {
+		t.Fatalf("stopped try reported as %+v, want exit 143 and a reason that says it was stopped and why", ev)
 	}
 }

@@ -63,6 +63,9 @@ type Options struct {
 	ServiceAccount string
 	// DefaultImage runs tasks that name no image.
 	DefaultImage string
+	// Mutate, if set, adjusts each try's pod after it is built from the
+	// template and the task (a sidecar, per-task annotations).
+	Mutate func(*corev1.Pod, scheduler.Try)
 	// Instance names the scheduler in the pods' annotations.
 	Instance string
 	Timeouts Timeouts

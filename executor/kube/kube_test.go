@@ -246,10 +246,10 @@ func TestPodStatesBecomeEvents(t *testing.T) {
 			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventExited}, reason: "exit code 0"},
 		{name: "failure with exit code", statuses: []corev1.PodStatus{{Phase: corev1.PodRunning}, terminated(3, "Error")},
 			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventExited}, reason: "exit code 3 (Error)", code: 3},
-		{name: "out of memory", statuses: []corev1.PodStatus{terminated(137, "OOMKilled")},
-			want: []scheduler.EventKind{scheduler.EventExited}, reason: "exit code 137 (OOMKilled)", code: 137},
+		{name: "out of memory, unseen while running", statuses: []corev1.PodStatus{terminated(137, "OOMKilled")},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventExited}, reason: "exit code 137 (OOMKilled)", code: 137},
 		{name: "evicted", statuses: []corev1.PodStatus{{Phase: corev1.PodFailed, Reason: "Evicted", Message: "node low on memory"}},
-			want: []scheduler.EventKind{scheduler.EventFailed}, reason: "pod failed: Evicted: node low on memory"},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventFailed}, reason: "pod failed: Evicted: node low on memory"},
 		{name: "image pull backoff", statuses: []corev1.PodStatus{{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
 			Name: ContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}}}}},
 			want: []scheduler.EventKind{scheduler.EventFailed}, reason: "container task: ImagePullBackOff: Back-off pulling image"},
@@ -274,6 +274,9 @@ func TestPodStatesBecomeEvents(t *testing.T) {
 				if err := cs.CoreV1().Pods("vigil").Delete(t.Context(), PodName(k), metav1.DeleteOptions{}); err != nil {
 					t.Fatal(err)
 				}
+				got = append(got, next())
+			}
+			for len(got) < len(tt.want) { // one status can say two things: started, then ended
 				got = append(got, next())
 			}
 			for i, ev := range got {

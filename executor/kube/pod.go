@@ -164,16 +164,27 @@ func (e *Executor) buildPod(t scheduler.Try) (*corev1.Pod, error) {
 	if len(res.Requests) > 0 || len(res.Limits) > 0 {
 		c.Resources = res
 	}
+	if e.opts.Mutate != nil {
+		e.opts.Mutate(pod, t)
+	}
 	return pod, nil
 }
 
-// labelValue fits an id into a label value; ids that are valid DAG and
-// task ids already fit, this guards the rest.
+// labelValue fits an id into a label value: at most 63 characters of
+// [A-Za-z0-9_.-], starting and ending with an alphanumeric. Valid DAG and
+// task ids already fit; anything else is mapped (the exact id is in the
+// annotations).
 func labelValue(id string) string {
-	if len(id) > 63 {
-		id = id[:63]
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
 	}
-	return strings.Trim(id, "-_.")
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	return strings.Trim(string(b), "-_.")
 }
 
 // resources turns the task's effective resources (preset and overrides,

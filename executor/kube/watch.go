@@ -86,13 +86,12 @@ func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
 	ev, done := e.outcome(pod)
 	switch {
 	case done:
+	case deleted && tr.stopReason != "":
+		// We stopped it: report it as the local executor reports a
+		// SIGTERM, with the conventional 128+15.
+		ev = e.event(pod, scheduler.EventExited, 143, fmt.Sprintf("stopped: %s (pod %s deleted)", tr.stopReason, pod.Name))
 	case deleted:
-		ev = e.event(pod, scheduler.EventLost, 0, fmt.Sprintf("pod %s was deleted before it finished", pod.Name))
-		if tr.stopReason != "" {
-			ev.Reason = fmt.Sprintf("pod %s deleted", pod.Name)
-		} else {
-			ev.Reason += " (deleted by someone else)"
-		}
+		ev = e.event(pod, scheduler.EventLost, 0, fmt.Sprintf("pod %s was deleted before it finished (deleted by someone else)", pod.Name))
 	case pod.Status.Phase == corev1.PodRunning && tr.reported == "":
 		ev = e.event(pod, scheduler.EventStarted, 0, fmt.Sprintf("pod %s running on %s", pod.Name, pod.Spec.NodeName))
 	case pod.Status.Phase == corev1.PodPending:
@@ -104,6 +103,11 @@ func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
 		ev = e.event(pod, scheduler.EventFailed, 0, reason)
 	default:
 		return
+	}
+	if isEnd(ev.Kind) && tr.reported == "" && pod.Status.Phase != corev1.PodPending {
+		// The pod ran and ended between two looks: say it started first,
+		// as the executor contract has it.
+		e.events.Push(e.event(pod, scheduler.EventStarted, 0, fmt.Sprintf("pod %s ran on %s", pod.Name, pod.Spec.NodeName)))
 	}
 	tr.reported = ev.Kind
 	e.events.Push(ev)
