@@ -151,11 +151,16 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, _ string) (sch
 		obs.Phase, obs.Reason = scheduler.PhaseLost, fmt.Sprintf("pod %s is being deleted", name)
 	default:
 		obs.Phase = scheduler.PhaseRunning
-		tr := e.track(k, name, false)
 		e.mu.Lock()
-		if pod.Status.Phase == corev1.PodRunning {
-			tr.reported = scheduler.EventStarted // the scheduler records the adoption
+		if _, known := e.tries[k]; !known {
+			tr := &podTry{name: name}
+			if pod.Status.Phase == corev1.PodRunning {
+				tr.reported = scheduler.EventStarted // the scheduler records the adoption
+			}
+			e.tries[k] = tr
 		}
+		// A try this executor already tracks is left as it is: Adopt of
+		// one's own try changes nothing (the executor contract).
 		e.mu.Unlock()
 	}
 	return obs, nil
