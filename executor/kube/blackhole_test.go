@@ -23,9 +23,10 @@ import (
 
 const createDeadline = 2 * time.Second
 
-// faultRun is a scheduler whose executor reaches the apiserver through
-// toxiproxy, on a SQLite store, with a DAG of n independent tasks.
-type faultRun struct {
+// schedRun is a scheduler with the Kubernetes executor on a SQLite store,
+// running one DAG file; newFaultRun reaches the apiserver through
+// toxiproxy, newSchedRun directly or through either kubeconfig.
+type schedRun struct {
 	t      *testing.T
 	direct kubernetes.Interface
 	ns     string
@@ -35,7 +36,7 @@ type faultRun struct {
 	ended  chan scheduler.Run
 }
 
-func newFaultRun(t *testing.T, n int) *faultRun {
+func newFaultRun(t *testing.T, n int) *schedRun {
 	t.Helper()
 	var dagText strings.Builder
 	fmt.Fprintf(&dagText, "id: fault\ntasks:\n")
@@ -48,14 +49,14 @@ func newFaultRun(t *testing.T, n int) *faultRun {
 // newSchedRun runs a scheduler with the Kubernetes executor, reaching the
 // apiserver through the kubeconfig in $env, whose pods carry annotations,
 // on one DAG file.
-func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string, adjust ...func(*scheduler.Options)) *faultRun {
+func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string, adjust ...func(*scheduler.Options)) *schedRun {
 	t.Helper()
 	cfg := kubetest.Config(t, env)
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &faultRun{t: t, direct: kubetest.Client(t), ended: make(chan scheduler.Run, 1)}
+	f := &schedRun{t: t, direct: kubetest.Client(t), ended: make(chan scheduler.Run, 1)}
 	f.ns = kubetest.Namespace(t, f.direct)
 	ex, err := kube.New(cs, kube.Options{
 		Namespace: f.ns, DefaultImage: "busybox:1.36", Instance: "sched-test",
@@ -104,7 +105,7 @@ func newSchedRun(t *testing.T, env string, annotations map[string]string, dagTex
 }
 
 // watchHeartbeats fails the test if any heartbeat goes stale during d.
-func (f *faultRun) watchHeartbeats(d time.Duration) {
+func (f *schedRun) watchHeartbeats(d time.Duration) {
 	f.t.Helper()
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
@@ -117,7 +118,7 @@ func (f *faultRun) watchHeartbeats(d time.Duration) {
 
 // finish waits for the run to end and checks one pod per task, all on
 // try 1 or later but never two for one try.
-func (f *faultRun) finish(n int) {
+func (f *schedRun) finish(n int) {
 	f.t.Helper()
 	select {
 	case run := <-f.ended:
@@ -148,12 +149,12 @@ func (f *faultRun) finish(n int) {
 }
 
 // requeues counts transitions that requeued a try after a failed submit.
-func (f *faultRun) requeues(runID string, n int) int {
+func (f *schedRun) requeues(runID string, n int) int {
 	f.t.Helper()
 	count := 0
 	for i := range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		hist, err := f.store.History(ctx, scheduler.TaskKey{DAGID: "fault", RunID: runID, TaskID: fmt.Sprintf("t%d", i)}) // the fault DAG's tasks
+		hist, err := f.store.History(ctx, scheduler.TaskKey{DAGID: "fault", RunID: runID, TaskID: fmt.Sprintf("t%d", i)})
 		cancel()
 		if err != nil {
 			f.t.Fatal(err)

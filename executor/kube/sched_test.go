@@ -17,7 +17,7 @@ import (
 // The scheduler and the Kubernetes executor together on the real test
 // control plane: what `vigil tasks history` says for each way a pod ends.
 
-func (f *faultRun) history(runID, task string) []string {
+func (f *schedRun) history(runID, task string) []string {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -32,7 +32,7 @@ func (f *faultRun) history(runID, task string) []string {
 	return out
 }
 
-func (f *faultRun) waitEnd() scheduler.Run {
+func (f *schedRun) waitEnd() scheduler.Run {
 	f.t.Helper()
 	select {
 	case run := <-f.ended:
@@ -43,7 +43,7 @@ func (f *faultRun) waitEnd() scheduler.Run {
 	}
 }
 
-func (f *faultRun) trigger() string {
+func (f *schedRun) trigger() string {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -107,7 +107,7 @@ func TestRealZombiePodDeleted(t *testing.T) {
 }
 
 // waitState waits until the instance is in state on the given try.
-func (f *faultRun) waitState(k scheduler.TaskKey, state scheduler.State, try int) {
+func (f *schedRun) waitState(k scheduler.TaskKey, state scheduler.State, try int) {
 	f.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
