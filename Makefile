@@ -26,9 +26,9 @@ test: lint testbin
 unit:
 	$(GO) test -race -count=1 ./...
 
-## testbin: build etcd, kube-apiserver, kube-scheduler, kube-controller-manager, KWOK and
-## toxiproxy from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
-## pinned versions are already there; ~11 min cold on 2 cores)
+## testbin: build etcd, kube-apiserver, kube-scheduler, kube-controller-manager, KWOK,
+## toxiproxy and Pyroscope from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
+## pinned versions are already there; ~16 min cold on 2 cores)
 testbin:
 	./testenv/kube/setup.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # with-cluster.sh CMD... -- build the test binaries if their versions changed, start a
 # loopback-only control plane (etcd, kube-apiserver, kube-scheduler, kube-controller-manager,
-# KWOK, toxiproxy), run CMD with KUBECONFIG, KUBECONFIG_TOXIC and TOXIPROXY_API exported,
+# KWOK, toxiproxy) and a Pyroscope server, run CMD with KUBECONFIG, KUBECONFIG_TOXIC,
+# TOXIPROXY_API and PYROSCOPE_URL exported,
 # and always stop the cluster afterwards.   e.g.  testenv/kube/with-cluster.sh go test ./...
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,4 +11,6 @@ export STATE_DIR="$(realpath -m "${STATE_DIR:-$(mktemp -d /tmp/vigil-kube.XXXXXX
 trap '"$HERE/cluster-down.sh"; rm -rf "$STATE_DIR"' EXIT
 KUBECONFIG="$("$HERE/cluster-up.sh")" || { tail -n 30 "$STATE_DIR"/logs/*.log; exit 1; }
 export KUBECONFIG KUBECONFIG_TOXIC="$STATE_DIR/kubeconfig-toxic" TOXIPROXY_API="127.0.0.1:${TOXIPROXY_PORT:-8474}"
+PYROSCOPE_URL="$("$HERE/../pyroscope/up.sh")" || exit 1
+export PYROSCOPE_URL
 "$@"

@@ -1,0 +1,249 @@
+// Package inflight keeps a registry of the outbound calls a process is
+// making right now: HTTP requests (through diag/wiretrace), database calls
+// (through the store) and executor calls (through the scheduler).
+//
+// Each call is registered for as long as it runs, with its start time, its
+// deadline or the lack of one, its target and the pprof labels of the
+// goroutine that made it (loop, dag, task):
+//
+//	end := reg.Begin(ctx, inflight.Call{Kind: "db", Target: "sqlite", Op: "Apply"})
+//	defer end()
+//
+// Snapshot lists the calls oldest first. A call with no deadline is the
+// shape of the incident Vigil exists for (a pod create that waited nine
+// minutes on a dead connection), so the watchdog names the oldest call of
+// a stale loop in its bundle, and `diag hangs` lists calls with no
+// deadline. The registry knows each call's wait time exactly, which a
+// goroutine dump can only estimate.
+//
+// A nil *Registry is valid and records nothing, so instrumented code needs
+// no branches when instrumentation is off.
+package inflight
+
+import (
+	"context"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Call describes one outbound call.
+type Call struct {
+	// ID is unique within the registry, assigned by Begin.
+	ID uint64 `json:"id"`
+	// Kind is the family of call: "http", "db", "executor".
+	Kind string `json:"kind"`
+	// Target is what is called: a host:port, a database, an executor name.
+	Target string `json:"target"`
+	// Op is the operation: "POST /api/v1/namespaces/x/pods", "Apply",
+	// "Start dag/run/task".
+	Op string `json:"op"`
+	// Detail is optional: a Kubernetes verb and resource ("create pods").
+	Detail string `json:"detail,omitempty"`
+	// Start is when the call began.
+	Start time.Time `json:"start"`
+	// Deadline is the earliest of the context's deadline and any deadline
+	// the caller gave (a client timeout); zero means NO DEADLINE.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Labels are the pprof labels of the calling goroutine's context.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Site is the first caller frame outside the instrumentation and the
+	// libraries below it, "function file:line".
+	Site string `json:"site,omitempty"`
+	// Stack is the calling goroutine's stack at Begin, innermost first,
+	// as "function file:line" lines.
+	Stack []string `json:"stack,omitempty"`
+	// Age is how long the call has been running, set by Snapshot.
+	Age time.Duration `json:"age_ns"`
+
+	pcs []uintptr
+}
+
+// NoDeadline reports whether the call can wait forever.
+func (c Call) NoDeadline() bool { return c.Deadline.IsZero() }
+
+// Options configure a Registry.
+type Options struct {
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+	// LibraryPrefixes are function-name prefixes skipped when choosing a
+	// call's Site (the library frames between the caller and the wire).
+	// DefaultLibraryPrefixes when nil.
+	LibraryPrefixes []string
+}
+
+// DefaultLibraryPrefixes skip the standard library's network and database
+// layers, client-go, the SQL drivers and Vigil's own instrumentation.
+var DefaultLibraryPrefixes = []string{
+	"runtime.", "net/", "net.", "crypto/", "database/sql", "context.", "sync.",
+	"k8s.io/client-go/", "k8s.io/apimachinery/", "golang.org/x/net/",
+	"modernc.org/", "github.com/jackc/",
+	"github.com/vigilhq/vigil/diag/",
+}
+
+// Registry is the set of calls in flight. Its methods are safe for
+// concurrent use.
+type Registry struct {
+	now    func() time.Time
+	prefix []string
+	nextID atomic.Uint64
+	total  atomic.Int64
+
+	mu    sync.Mutex // guards calls
+	calls map[uint64]*Call
+}
+
+// New returns an empty Registry.
+func New(opts Options) *Registry {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LibraryPrefixes == nil {
+		opts.LibraryPrefixes = DefaultLibraryPrefixes
+	}
+	return &Registry{now: opts.Now, prefix: opts.LibraryPrefixes, calls: map[uint64]*Call{}}
+}
+
+func noop() {}
+
+// maxDepth bounds the stack kept per call: enough to reach the scheduler's
+// frames through client-go's request machinery.
+const maxDepth = 48
+
+// Begin registers c as started now and returns the function that ends it.
+// The deadline is the earlier of ctx's deadline and c.Deadline. The
+// returned function must be called exactly once; it is cheap.
+func (r *Registry) Begin(ctx context.Context, c Call) (end func()) {
+	if r == nil {
+		return noop
+	}
+	c.Start = r.now()
+	if d, ok := ctx.Deadline(); ok && (c.Deadline.IsZero() || d.Before(c.Deadline)) {
+		c.Deadline = d
+	}
+	pprof.ForLabels(ctx, func(k, v string) bool {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[k] = v
+		return true
+	})
+	var pcs [maxDepth]uintptr
+	n := runtime.Callers(2, pcs[:])
+	c.pcs = append([]uintptr(nil), pcs[:n]...)
+	c.ID = r.nextID.Add(1)
+	r.total.Add(1)
+	r.mu.Lock()
+	r.calls[c.ID] = &c
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.calls, c.ID)
+		r.mu.Unlock()
+	}
+}
+
+// Snapshot returns the calls in flight, oldest first, with their Age,
+// Site and Stack filled in.
+func (r *Registry) Snapshot() []Call {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	out := make([]Call, 0, len(r.calls))
+	for _, c := range r.calls {
+		out = append(out, *c)
+	}
+	r.mu.Unlock()
+	now := r.now()
+	for i := range out {
+		out[i].Age = now.Sub(out[i].Start)
+		out[i].Stack, out[i].Site = r.symbolize(out[i].pcs)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Stats are the registry's numbers for metrics.
+type Stats struct {
+	InFlight   int
+	NoDeadline int
+	Oldest     time.Duration
+	Total      int64 // calls begun since start
+}
+
+// Stats returns the count of calls in flight and the oldest one's age,
+// without symbolizing stacks (cheap enough for every scrape).
+func (r *Registry) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
+	now := r.now()
+	var st Stats
+	r.mu.Lock()
+	for _, c := range r.calls {
+		st.InFlight++
+		if c.Deadline.IsZero() {
+			st.NoDeadline++
+		}
+		if age := now.Sub(c.Start); age > st.Oldest {
+			st.Oldest = age
+		}
+	}
+	r.mu.Unlock()
+	st.Total = r.total.Load()
+	return st
+}
+
+// symbolize turns pcs into "function file:line" lines and picks the site:
+// the first frame that is not in a library prefix.
+func (r *Registry) symbolize(pcs []uintptr) (stack []string, site string) {
+	if len(pcs) == 0 {
+		return nil, ""
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		line := f.Function + " " + f.File + ":" + itoa(f.Line)
+		stack = append(stack, line)
+		if site == "" && !r.library(f.Function) {
+			site = line
+		}
+		if !more {
+			break
+		}
+	}
+	return stack, site
+}
+
+func (r *Registry) library(fn string) bool {
+	for _, p := range r.prefix {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
