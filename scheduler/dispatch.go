@@ -126,13 +126,15 @@ type submitResult struct {
 func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 	s.inflight[ti.TaskKey] = struct{}{}
 	s.submitting.Add(1)
-	go func() {
+	go withTry(ctx, ti.TaskKey, "submit", func(ctx context.Context) {
 		defer s.submitting.Done()
 		var err error
 		select {
 		case s.submitSlots <- struct{}{}:
 			cctx, cancel := s.execCtx(ctx)
+			end := s.execCall(cctx, "Start", ti.TryKey())
 			err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
+			end()
 			cancel()
 			<-s.submitSlots
 		case <-ctx.Done():
@@ -142,7 +144,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 		case s.submits <- submitResult{ti: ti, err: err}:
 		case <-s.stopped:
 		}
-	}()
+	})
 }
 
 // handleSubmits records the submits that failed: a requeue with backoff,

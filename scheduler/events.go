@@ -169,7 +169,10 @@ func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
 	var wg sync.WaitGroup
 	for i, ti := range due {
 		wg.Go(func() {
-			errs[i] = s.opts.Executor.Stop(cctx, ti.TryKey(), fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout))
+			withTry(cctx, ti.TaskKey, "timeouts", func(cctx context.Context) {
+				defer s.execCall(cctx, "Stop", ti.TryKey())()
+				errs[i] = s.opts.Executor.Stop(cctx, ti.TryKey(), fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout))
+			})
 		})
 	}
 	wg.Wait()
@@ -193,7 +196,10 @@ func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
 func (s *Scheduler) stop(ctx context.Context, tk TryKey, req stopRequest) bool {
 	cctx, cancel := s.execCtx(ctx)
 	defer cancel()
-	if err := s.opts.Executor.Stop(cctx, tk, req.reason); err != nil {
+	end := s.execCall(cctx, "Stop", tk)
+	err := s.opts.Executor.Stop(cctx, tk, req.reason)
+	end()
+	if err != nil {
 		s.log.Warn("stop task; will try again", zap.Stringer("try", tk), zap.Error(err))
 		return false
 	}

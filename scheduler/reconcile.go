@@ -300,7 +300,10 @@ func (s *Scheduler) adoptAll(ctx context.Context, tis []TaskInstance) []adoptAns
 				answers[i].err = cctx.Err()
 				return
 			}
-			answers[i].obs, answers[i].err = s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
+			withTry(cctx, ti.TaskKey, "reconcile", func(cctx context.Context) {
+				defer s.execCall(cctx, "Adopt", ti.TryKey())()
+				answers[i].obs, answers[i].err = s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
+			})
 		})
 	}
 	wg.Wait()

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/scheduler/dag"
 )
@@ -64,6 +66,9 @@ type Options struct {
 	// OnRunEnd, if set, is called by the loop when a run ends. It must not
 	// block.
 	OnRunEnd func(Run)
+	// Inflight, if set, registers every executor call while it runs (the
+	// store and the executor register their own network calls).
+	Inflight *inflight.Registry
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 }
@@ -140,6 +145,7 @@ type Scheduler struct {
 	submitSlots chan struct{}
 	submitting  sync.WaitGroup
 	stopped     chan struct{} // closed when Run returns
+	labels      *phaseLabels  // set when the loop starts
 
 	// Owned by the loop goroutine.
 	dags         map[string]*dagState
@@ -266,7 +272,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
-	if err := s.start(ctx); err != nil {
+	s.labels = newPhaseLabels(ctx)
+	pprof.SetGoroutineLabels(s.labels.base)
+	defer pprof.SetGoroutineLabels(ctx)
+	ctx = s.labels.base
+	var err error
+	s.phase(ctx, "start", func(ctx context.Context) { err = s.start(ctx) })
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -286,7 +298,7 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 		timer.Reset(s.nextWake().Sub(s.opts.Now()))
 		select {
 		case <-ctx.Done():
-			s.drain(ctx, events)
+			s.phase(ctx, "drain", func(ctx context.Context) { s.drain(ctx, events) })
 			// The last beat says this process stopped on purpose, so
 			// `vigil status` does not report its silence as a hang.
 			s.writeHeartbeat(context.WithoutCancel(ctx), s.opts.Now(), true)
@@ -297,7 +309,7 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 		case r := <-s.submits:
 			submitted = drainSubmits(s.submits, append(submitted, r))
 		case req := <-s.triggers:
-			s.trigger(ctx, req)
+			s.phase(ctx, "trigger", func(ctx context.Context) { s.trigger(ctx, req) })
 		case <-timer.C:
 		}
 	}
@@ -335,25 +347,27 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	start := s.opts.Now()
 	now := start
 	if !now.Before(s.nextSync) {
-		s.sync(ctx, now)
+		s.phase(ctx, "sync", func(ctx context.Context) { s.sync(ctx, now) })
 		s.nextSync = now.Add(s.opts.SyncInterval)
 		if !now.Before(s.nextResync) {
-			s.sweepOrphans(ctx)
-			s.markStale(now)
+			s.phase(ctx, "reconcile", func(ctx context.Context) {
+				s.sweepOrphans(ctx)
+				s.markStale(now)
+			})
 			s.nextResync = now.Add(s.opts.ResyncInterval)
 		}
 		if len(s.unresolved) > 0 {
-			s.reconcile(ctx)
+			s.phase(ctx, "reconcile", func(ctx context.Context) { s.reconcile(ctx) })
 		}
 	}
-	s.handleEvents(ctx, batch)
-	s.handleSubmits(ctx, submitted)
-	s.createScheduledRuns(ctx, now)
-	s.enforceTimeouts(ctx, now)
-	s.dispatch(ctx, now)
-	s.finishRuns(ctx, now)
+	s.phase(ctx, "events", func(ctx context.Context) { s.handleEvents(ctx, batch) })
+	s.phase(ctx, "submits", func(ctx context.Context) { s.handleSubmits(ctx, submitted) })
+	s.phase(ctx, "schedule", func(ctx context.Context) { s.createScheduledRuns(ctx, now) })
+	s.phase(ctx, "timeouts", func(ctx context.Context) { s.enforceTimeouts(ctx, now) })
+	s.phase(ctx, "dispatch", func(ctx context.Context) { s.dispatch(ctx, now) })
+	s.phase(ctx, "finish", func(ctx context.Context) { s.finishRuns(ctx, now) })
 	if !now.Before(s.nextStore) {
-		s.writeHeartbeat(ctx, now, false)
+		s.phase(ctx, "heartbeat", func(ctx context.Context) { s.writeHeartbeat(ctx, now, false) })
 		s.nextStore = now.Add(s.opts.StoreHeartbeatEvery)
 	}
 	s.stats.iterations.Add(1)

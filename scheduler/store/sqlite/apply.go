@@ -16,7 +16,7 @@ import (
 // than once. An illegal, conflicting or unknown change gets its own error
 // in the results; err is for a failing store, and then nothing was applied.
 func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]scheduler.ChangeResult, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "Apply")
 	defer cancel()
 	results := make([]scheduler.ChangeResult, len(changes))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

@@ -11,7 +11,7 @@ import (
 
 // SaveDAG inserts or updates a DAG. An existing DAG keeps its paused flag.
 func (s *Store) SaveDAG(ctx context.Context, rec scheduler.DAGRecord) error {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "SaveDAG")
 	defer cancel()
 	specs, err := encodeSpecs(rec.Specs)
 	if err != nil {
@@ -47,7 +47,7 @@ func (s *Store) SetDAGPaused(ctx context.Context, id string, paused bool) error 
 // setDAGFlag sets one boolean column of a DAG; column is one of the two
 // constants above, never outside text.
 func (s *Store) setDAGFlag(ctx context.Context, column, id string, v bool) error {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "SetDAG "+column)
 	defer cancel()
 	res, err := s.write.ExecContext(ctx, `UPDATE dags SET `+column+` = ? WHERE id = ?`, v, id)
 	if err == nil {
@@ -63,7 +63,7 @@ const dagColumns = `id, file, source, specs, paused, missing, updated_at`
 
 // GetDAG returns a DAG, or scheduler.ErrNotFound.
 func (s *Store) GetDAG(ctx context.Context, id string) (scheduler.DAGRecord, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "GetDAG")
 	defer cancel()
 	rec, err := scanDAG(s.read.QueryRowContext(ctx, `SELECT `+dagColumns+` FROM dags WHERE id = ?`, id))
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Store) GetDAG(ctx context.Context, id string) (scheduler.DAGRecord, err
 
 // ListDAGs returns every DAG, ordered by id.
 func (s *Store) ListDAGs(ctx context.Context) ([]scheduler.DAGRecord, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "ListDAGs")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `SELECT `+dagColumns+` FROM dags ORDER BY id`)
 	if err != nil {
@@ -117,7 +117,7 @@ func scanDAG(r rowScanner) (scheduler.DAGRecord, error) {
 // SetLoadErrors replaces the set of files that failed to load. A file
 // already in the set keeps its Since and takes the new message.
 func (s *Store) SetLoadErrors(ctx context.Context, errs []scheduler.LoadError) error {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "SetLoadErrors")
 	defer cancel()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var stale []string
@@ -161,7 +161,7 @@ func (s *Store) SetLoadErrors(ctx context.Context, errs []scheduler.LoadError) e
 
 // ListLoadErrors returns the files that failed to load, ordered by file.
 func (s *Store) ListLoadErrors(ctx context.Context) ([]scheduler.LoadError, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "ListLoadErrors")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `SELECT file, message, since FROM load_errors ORDER BY file`)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // WriteHeartbeat inserts or replaces the beat of hb's component and
 // instance.
 func (s *Store) WriteHeartbeat(ctx context.Context, hb scheduler.HeartbeatRecord) error {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "WriteHeartbeat")
 	defer cancel()
 	_, err := s.write.ExecContext(ctx, `
 		INSERT INTO heartbeats (component, instance, host, pid, period, last_beat, started_at, stopped_at)
@@ -29,7 +29,7 @@ func (s *Store) WriteHeartbeat(ctx context.Context, hb scheduler.HeartbeatRecord
 // ListHeartbeats returns every recorded beat, ordered by component and
 // instance.
 func (s *Store) ListHeartbeats(ctx context.Context) ([]scheduler.HeartbeatRecord, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "ListHeartbeats")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `SELECT component, instance, host, pid, period, last_beat, started_at, stopped_at
 		FROM heartbeats ORDER BY component, instance`)

@@ -20,7 +20,7 @@ import (
 // returns created=false, and changes nothing, if the run exists, and
 // scheduler.ErrNotFound if its DAG does not.
 func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []scheduler.TaskInstance, reason string) (bool, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "CreateRun")
 	defer cancel()
 	wrap := func(err error) error { return fmt.Errorf("create run %s/%s: %w", run.DAGID, run.RunID, err) }
 	if reason == "" {
@@ -104,7 +104,7 @@ const runColumns = `dag_id, run_id, logical_date, manual, state, created_at, end
 
 // GetRun returns a run, or scheduler.ErrNotFound.
 func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "GetRun")
 	defer cancel()
 	run, err := scanRun(s.read.QueryRowContext(ctx,
 		`SELECT `+runColumns+` FROM runs WHERE dag_id = ? AND run_id = ?`, dagID, runID))
@@ -117,7 +117,7 @@ func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run,
 // ListRuns returns the runs f selects, newest logical date first (then by
 // DAG and run id).
 func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "ListRuns")
 	defer cancel()
 	var where []string
 	var args []any
@@ -157,7 +157,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 // LatestScheduledRun returns the DAG's non-manual run with the latest
 // logical date, or scheduler.ErrNotFound.
 func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler.Run, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "LatestScheduledRun")
 	defer cancel()
 	run, err := scanRun(s.read.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
 		WHERE dag_id = ? AND manual = 0 ORDER BY logical_date DESC, run_id DESC LIMIT 1`, dagID))
@@ -170,7 +170,7 @@ func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler
 // SetRunState sets a run's state. A run that ends (any state but running)
 // gets EndedAt = at; one set running again has its EndedAt cleared.
 func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state scheduler.RunState, at time.Time) error {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "SetRunState")
 	defer cancel()
 	ended := at
 	if state == scheduler.RunRunning {

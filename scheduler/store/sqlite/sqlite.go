@@ -40,6 +40,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/scheduler"
 
 	// The driver registers itself as "sqlite" with database/sql.
@@ -56,6 +57,9 @@ type Options struct {
 	// Now is the clock; time.Now if nil. The store stamps only its own
 	// bookkeeping with it: the domain's times come from the caller.
 	Now func() time.Time
+	// Inflight, if set, registers every call while it runs, so a call
+	// stuck on the database shows in the debug API and bundles.
+	Inflight *inflight.Registry
 }
 
 // Store is a scheduler.Store in a SQLite file. It is safe for concurrent use.
@@ -69,8 +73,10 @@ type Store struct {
 	// applier holds Apply's statements, prepared on write.
 	applier *applier
 
-	timeout time.Duration
-	now     func() time.Time
+	timeout  time.Duration
+	now      func() time.Time
+	inflight *inflight.Registry
+	target   string // the file's base name, shown as the in-flight target
 }
 
 // busyTimeout is how long SQLite waits for another process's lock. It is
@@ -88,7 +94,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now}
+	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, target: "sqlite:" + filepath.Base(abs)}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
 	}
@@ -180,6 +186,14 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, s.timeout)
+}
+
+// call bounds ctx like bound and registers the call op as in flight
+// until the returned function is called.
+func (s *Store) call(ctx context.Context, op string) (context.Context, context.CancelFunc) {
+	ctx, cancel := s.bound(ctx)
+	end := s.inflight.Begin(ctx, inflight.Call{Kind: "db", Target: s.target, Op: op})
+	return ctx, func() { end(); cancel() }
 }
 
 // inTx runs f in a write transaction and commits it if f returns nil.

@@ -13,7 +13,7 @@ const instanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id,
 
 // GetTaskInstance returns a task instance, or scheduler.ErrNotFound.
 func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (scheduler.TaskInstance, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "GetTaskInstance")
 	defer cancel()
 	ti, spec, err := scanInstance(s.read.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
 		WHERE dag_id = ? AND run_id = ? AND task_id = ?`, key.DAGID, key.RunID, key.TaskID))
@@ -29,7 +29,7 @@ func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (sch
 // ListTaskInstances returns the instances f selects, ordered by DAG, run
 // and task.
 func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) ([]scheduler.TaskInstance, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "ListTaskInstances")
 	defer cancel()
 	var where []string
 	var args []any
@@ -81,7 +81,7 @@ func scanInstance(r rowScanner) (ti scheduler.TaskInstance, spec []byte, err err
 // History returns a task instance's transitions, oldest first, or
 // scheduler.ErrNotFound if there is no such instance.
 func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler.Transition, error) {
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.call(ctx, "History")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT seq, try, from_state, to_state, at, actor_component, actor_instance, reason, external_id, exit_code

@@ -1,0 +1,72 @@
+package scheduler
+
+import (
+	"context"
+	"runtime/pprof"
+
+	"github.com/vigilhq/vigil/diag/inflight"
+)
+
+// Goroutine labels. The loop labels itself with the phase it is in, and
+// the goroutines it starts for one try with that try's DAG, run and task,
+// through runtime/pprof labels. They appear in CPU profiles (locally and
+// in Pyroscope), in the goroutine profile the diag tools group stacks
+// from, and on every in-flight call made under them, so "the loop is
+// stuck" becomes "the loop is stuck in dispatch, in a pod create for
+// etl/extract".
+const (
+	labelLoop  = "loop"
+	labelPhase = "phase"
+	labelDAG   = "dag"
+	labelRun   = "run"
+	labelTask  = "task"
+)
+
+// loopPhases are the phases of one loop iteration, as labelled.
+var loopPhases = []string{"start", "sync", "reconcile", "events", "submits", "schedule", "timeouts", "dispatch", "finish", "heartbeat", "trigger", "drain"}
+
+// phaseLabels holds a labelled context per loop phase, built once so that
+// switching phase costs one goroutine-label store and no allocation.
+type phaseLabels struct {
+	base   context.Context
+	phases map[string]context.Context
+}
+
+func newPhaseLabels(ctx context.Context) *phaseLabels {
+	base := pprof.WithLabels(ctx, pprof.Labels(labelLoop, "scheduler"))
+	p := &phaseLabels{base: base, phases: make(map[string]context.Context, len(loopPhases))}
+	for _, ph := range loopPhases {
+		p.phases[ph] = pprof.WithLabels(base, pprof.Labels(labelPhase, ph))
+	}
+	return p
+}
+
+// phase runs f with the goroutine and the context f gets labelled with
+// the loop phase name, then puts the loop's own labels back. The phase
+// contexts derive from the loop's, so they end when it does. Outside the
+// loop (tests that call steps directly) f just gets ctx.
+func (s *Scheduler) phase(ctx context.Context, name string, f func(ctx context.Context)) {
+	if s.labels == nil {
+		f(ctx)
+		return
+	}
+	pctx, ok := s.labels.phases[name]
+	if !ok {
+		panic("scheduler: unknown loop phase " + name)
+	}
+	pprof.SetGoroutineLabels(pctx)
+	defer pprof.SetGoroutineLabels(s.labels.base)
+	f(pctx)
+}
+
+// withTry labels ctx, and the goroutine running f, with the try's DAG, run
+// and task, for work done for one try off the loop.
+func withTry(ctx context.Context, k TaskKey, loop string, f func(ctx context.Context)) {
+	pprof.Do(ctx, pprof.Labels(labelLoop, loop, labelDAG, k.DAGID, labelRun, k.RunID, labelTask, k.TaskID), f)
+}
+
+// execCall registers an executor call as in flight until the returned
+// function is called.
+func (s *Scheduler) execCall(ctx context.Context, op string, tk TryKey) func() {
+	return s.opts.Inflight.Begin(ctx, inflight.Call{Kind: "executor", Target: s.opts.Executor.Name(), Op: op + " " + tk.String()})
+}
