@@ -33,6 +33,9 @@ type Options struct {
 	Factor float64
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// EvidenceTimeout bounds how long Run's OnStale may hold back the
+	// liveness failure; 20s by default.
+	EvidenceTimeout time.Duration
 }
 
 // Watchdog is a set of named heartbeats.
@@ -40,8 +43,14 @@ type Watchdog struct {
 	factor float64
 	now    func() time.Time
 
-	mu    sync.Mutex // guards beats
+	evidenceTimeout time.Duration
+
+	mu    sync.Mutex // guards beats, gated and evidenced
 	beats map[string]*Heartbeat
+	// gated is set while Run watches: a stale heartbeat fails liveness
+	// only once it is in evidenced (its evidence was written).
+	gated     bool
+	evidenced map[string]bool
 }
 
 // New returns an empty Watchdog.
@@ -52,7 +61,11 @@ func New(opts Options) *Watchdog {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Watchdog{factor: opts.Factor, now: opts.Now, beats: map[string]*Heartbeat{}}
+	if opts.EvidenceTimeout <= 0 {
+		opts.EvidenceTimeout = 20 * time.Second
+	}
+	return &Watchdog{factor: opts.Factor, now: opts.Now, evidenceTimeout: opts.EvidenceTimeout,
+		beats: map[string]*Heartbeat{}, evidenced: map[string]bool{}}
 }
 
 // Heartbeat is one named heartbeat. Its methods are safe for concurrent use.
@@ -146,9 +159,27 @@ func (w *Watchdog) Snapshot() []Status {
 	return out
 }
 
-// Stale returns the stale heartbeats that fail liveness (not advisory
-// ones), sorted by name.
+// Stale returns the stale heartbeats that fail liveness, sorted by name:
+// not advisory ones, and while Run watches, only those whose evidence has
+// been written.
 func (w *Watchdog) Stale() []Status {
+	stale := w.staleRaw()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.gated {
+		return stale
+	}
+	var out []Status
+	for _, s := range stale {
+		if w.evidenced[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// staleRaw returns the stale non-advisory heartbeats.
+func (w *Watchdog) staleRaw() []Status {
 	var stale []Status
 	for _, s := range w.Snapshot() {
 		if s.Stale && !s.Advisory {

@@ -1,0 +1,323 @@
+// Package bundle writes diagnostic bundles: one tar.gz holding everything
+// needed to understand a stuck or misbehaving process after it is gone.
+//
+// The watchdog writes one before it lets the liveness probe fail (the
+// restart that follows throws away everything in memory: incident 4 in
+// DESIGN.md), `diag bundle` asks for one through the debug API, and
+// `diag restart` writes one before restarting anything.
+//
+// A bundle is made of parts, each a file in the archive written by a
+// function of the process's own (stacks, in-flight calls, profiles, ...).
+// Parts run concurrently under one deadline, so two 2-second profiles cost
+// two seconds; a part that fails or times out leaves an error file
+// (NAME.error.txt) instead of stopping the others. The first file,
+// SUMMARY.txt, says why the bundle was written and what was found, and
+// MANIFEST.json lists every part with its size, time taken and error.
+//
+// Bundles live in one directory, named
+// vigil-bundle-20261123T120501Z-stale.tar.gz; the writer keeps the newest
+// Keep of them and truncates a part past MaxPartBytes, so the directory
+// stays bounded however often the watchdog fires.
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Part is one file of a bundle.
+type Part struct {
+	// Name is the file name in the archive, e.g. "stacks.txt".
+	Name string
+	// Write writes the part's content; it should honour ctx.
+	Write func(ctx context.Context, w io.Writer) error
+}
+
+// Options configure a Writer.
+type Options struct {
+	// Dir is where bundles are written; created with mode 0700.
+	Dir string
+	// Keep is how many bundles are kept; the oldest are removed. 10 by default.
+	Keep int
+	// MaxPartBytes truncates a part past this size; 64 MiB by default.
+	MaxPartBytes int64
+	// Timeout bounds the parts of one bundle; 30s by default.
+	Timeout time.Duration
+	// Parts are the files of every bundle, in archive order.
+	Parts []Part
+	// Summary returns the summary's findings, written after the reason
+	// line. It runs before the parts, so it sees the state that caused
+	// the bundle, not the state the parts' profiling left.
+	Summary func() string
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+}
+
+// Writer writes bundles into a directory. One bundle is written at a time;
+// a request that arrives while one is being written waits for it.
+type Writer struct {
+	opts Options
+	mu   sync.Mutex // serialises Write and the pruning of Dir
+}
+
+// New returns a Writer; it creates Dir.
+func New(opts Options) (*Writer, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("bundle: Dir is required")
+	}
+	if opts.Keep <= 0 {
+		opts.Keep = 10
+	}
+	if opts.MaxPartBytes <= 0 {
+		opts.MaxPartBytes = 64 << 20
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bundle directory: %w", err)
+	}
+	return &Writer{opts: opts}, nil
+}
+
+// Dir returns the bundle directory.
+func (w *Writer) Dir() string { return w.opts.Dir }
+
+// Info describes a written bundle.
+type Info struct {
+	Name    string    `json:"name"`
+	Path    string    `json:"path"`
+	Size    int64     `json:"size"`
+	Time    time.Time `json:"time"`
+	Reason  string    `json:"reason,omitempty"`
+	Summary string    `json:"summary,omitempty"`
+	// Took is how long writing it took.
+	Took time.Duration `json:"took_ns,omitempty"`
+	// Errors are the parts that failed.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ManifestEntry is one part as recorded in MANIFEST.json.
+type ManifestEntry struct {
+	Name      string        `json:"name"`
+	Size      int64         `json:"size"`
+	Took      time.Duration `json:"took_ns"`
+	Truncated bool          `json:"truncated,omitempty"`
+	Error     string        `json:"error,omitempty"`
+}
+
+type partResult struct {
+	data      []byte
+	took      time.Duration
+	truncated bool
+	err       error
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// Write writes a bundle now. reason is a short word for the file name and
+// the first line of the summary ("stale", "on-demand", "restart").
+func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	start := w.opts.Now()
+	summary := fmt.Sprintf("bundle written %s, reason: %s\n", start.UTC().Format(time.RFC3339), reason)
+	if w.opts.Summary != nil {
+		summary += w.opts.Summary()
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	defer cancel()
+	results := make([]partResult, len(w.opts.Parts))
+	var wg sync.WaitGroup
+	for i, p := range w.opts.Parts {
+		wg.Go(func() { results[i] = w.runPart(ctx, p) })
+	}
+	wg.Wait()
+
+	tag := strings.Trim(unsafeChars.ReplaceAllString(reason, "-"), "-")
+	if tag == "" {
+		tag = "bundle"
+	}
+	name := fmt.Sprintf("vigil-bundle-%s-%s.tar.gz", start.UTC().Format("20060102T150405.000Z"), tag)
+	name = strings.Replace(name, ".", "", 1) // 20261123T120501.123Z -> 20261123T120501123Z
+	info := Info{Name: name, Path: filepath.Join(w.opts.Dir, name), Time: start, Reason: reason, Summary: summary}
+
+	var manifest []ManifestEntry
+	files := []file{{name: "SUMMARY.txt", data: []byte(summary)}}
+	for i, p := range w.opts.Parts {
+		r := results[i]
+		m := ManifestEntry{Name: p.Name, Size: int64(len(r.data)), Took: r.took, Truncated: r.truncated}
+		if len(r.data) > 0 || r.err == nil {
+			files = append(files, file{name: p.Name, data: r.data})
+		}
+		if r.err != nil {
+			m.Error = r.err.Error()
+			info.Errors = append(info.Errors, p.Name+": "+m.Error)
+			files = append(files, file{name: p.Name + ".error.txt", data: []byte(m.Error + "\n")})
+		}
+		manifest = append(manifest, m)
+	}
+	mj, _ := json.MarshalIndent(struct {
+		Reason string          `json:"reason"`
+		Time   time.Time       `json:"time"`
+		Parts  []ManifestEntry `json:"parts"`
+	}{reason, start.UTC(), manifest}, "", "  ")
+	files = append(files[:1], append([]file{{name: "MANIFEST.json", data: mj}}, files[1:]...)...)
+
+	size, err := writeArchive(info.Path, strings.TrimSuffix(name, ".tar.gz"), start, files)
+	if err != nil {
+		return Info{}, err
+	}
+	info.Size = size
+	info.Took = w.opts.Now().Sub(start)
+	if err := w.prune(); err != nil {
+		return info, err
+	}
+	return info, nil
+}
+
+func (w *Writer) runPart(ctx context.Context, p Part) (r partResult) {
+	start := time.Now()
+	buf := &capped{max: w.opts.MaxPartBytes}
+	defer func() {
+		if v := recover(); v != nil {
+			r.err = fmt.Errorf("part %s panicked: %v", p.Name, v)
+		}
+		r.data, r.truncated, r.took = buf.Bytes(), buf.truncated, time.Since(start)
+	}()
+	if err := p.Write(ctx, buf); err != nil {
+		r.err = err
+	}
+	return r
+}
+
+type file struct {
+	name string
+	data []byte
+}
+
+// writeArchive writes files into a tar.gz at path, through a temporary
+// file renamed into place, so a reader never sees half a bundle.
+func writeArchive(path, root string, mod time.Time, files []file) (int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".partial-*")
+	if err != nil {
+		return 0, fmt.Errorf("write bundle: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	gz := gzip.NewWriter(tmp)
+	tw := tar.NewWriter(gz)
+	for _, f := range files {
+		hdr := &tar.Header{Name: root + "/" + f.name, Mode: 0o600, Size: int64(len(f.data)), ModTime: mod, Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			tmp.Close()
+			return 0, fmt.Errorf("write bundle: %w", err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			tmp.Close()
+			return 0, fmt.Errorf("write bundle: %w", err)
+		}
+	}
+	err = errors.Join(tw.Close(), gz.Close(), tmp.Sync())
+	st, statErr := tmp.Stat()
+	err = errors.Join(err, statErr, tmp.Close())
+	if err != nil {
+		return 0, fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return 0, fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, fmt.Errorf("write bundle: %w", err)
+	}
+	return st.Size(), nil
+}
+
+// List returns the bundles in the directory, newest first.
+func (w *Writer) List() ([]Info, error) { return List(w.opts.Dir) }
+
+// List returns the bundles in dir, newest first. Anyone holding the
+// directory (a restarted process, `diag bundle ls`) can list it.
+func List(dir string) ([]Info, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list bundles: %w", err)
+	}
+	var out []Info
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), "vigil-bundle-") || !strings.HasSuffix(e.Name(), ".tar.gz") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, Info{Name: e.Name(), Path: filepath.Join(dir, e.Name()), Size: fi.Size(), Time: fi.ModTime()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
+	return out, nil
+}
+
+// Open opens the bundle called name in the directory. The name must be
+// one List returns: a path outside the directory is refused.
+func (w *Writer) Open(name string) (*os.File, error) {
+	if name != filepath.Base(name) || !strings.HasPrefix(name, "vigil-bundle-") || !strings.HasSuffix(name, ".tar.gz") {
+		return nil, fmt.Errorf("bundle %q: not a bundle name (see the list)", name)
+	}
+	return os.Open(filepath.Join(w.opts.Dir, name))
+}
+
+func (w *Writer) prune() error {
+	all, err := w.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, b := range all[min(len(all), w.opts.Keep):] {
+		if err := os.Remove(b.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("prune bundles: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// capped is a buffer that keeps its first max bytes and counts the rest.
+// (Not an embedded bytes.Buffer: its WriteString would bypass the cap.)
+type capped struct {
+	buf       bytes.Buffer
+	max       int64
+	truncated bool
+}
+
+func (c *capped) Bytes() []byte { return c.buf.Bytes() }
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - int64(c.buf.Len())
+	if int64(len(p)) > room {
+		c.truncated = true
+		if room > 0 {
+			c.buf.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	return c.buf.Write(p)
+}
