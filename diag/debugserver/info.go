@@ -1,0 +1,73 @@
+package debugserver
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+)
+
+// Info is what GET /debug/v1/info returns: which binary, which process,
+// for how long.
+type Info struct {
+	Service    string            `json:"service"`
+	Instance   string            `json:"instance,omitempty"`
+	Version    string            `json:"version"`
+	Revision   string            `json:"revision,omitempty"`
+	Modified   bool              `json:"modified,omitempty"`
+	GoVersion  string            `json:"go_version"`
+	PID        int               `json:"pid"`
+	Host       string            `json:"host"`
+	Args       []string          `json:"args"`
+	Started    time.Time         `json:"started"`
+	Uptime     time.Duration     `json:"uptime_ns"`
+	Goroutines int               `json:"goroutines"`
+	GOMAXPROCS int               `json:"gomaxprocs"`
+	HeapBytes  uint64            `json:"heap_bytes"`
+	Socket     string            `json:"socket,omitempty"`
+	BundleDir  string            `json:"bundle_dir,omitempty"`
+	Extra      map[string]string `json:"extra,omitempty"`
+	// Modules are the binary's dependencies and their versions.
+	Modules []Module `json:"modules,omitempty"`
+}
+
+// Module is one dependency from the binary's build info.
+type Module struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// processInfo fills Info from the running process.
+func processInfo(service, instance string, started time.Time, extra map[string]string) Info {
+	host, _ := os.Hostname()
+	var ms runtime.MemStats
+	// ReadMemStats stops the world only briefly (no heap walk).
+	runtime.ReadMemStats(&ms)
+	info := Info{
+		Service: service, Instance: instance, Version: "(devel)", GoVersion: runtime.Version(),
+		PID: os.Getpid(), Host: host, Args: os.Args, Started: started, Uptime: time.Since(started),
+		Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0), HeapBytes: ms.HeapAlloc,
+		Extra: extra,
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			info.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				info.Revision = s.Value
+			case "vcs.modified":
+				info.Modified = s.Value == "true"
+			}
+		}
+		for _, m := range bi.Deps {
+			v := m.Version
+			if m.Replace != nil {
+				v += " => " + m.Replace.Path + " " + m.Replace.Version
+			}
+			info.Modules = append(info.Modules, Module{Path: m.Path, Version: v})
+		}
+	}
+	return info
+}
