@@ -169,7 +169,7 @@ func (s *Scheduler) enforceTimeouts(ctx context.Context, now time.Time) {
 	var wg sync.WaitGroup
 	for i, ti := range due {
 		wg.Go(func() {
-			withTry(cctx, ti.TaskKey, "timeouts", func(cctx context.Context) {
+			withTry(cctx, ti.TaskKey, "scheduler", func(cctx context.Context) {
 				defer s.execCall(cctx, "Stop", ti.TryKey())()
 				errs[i] = s.opts.Executor.Stop(cctx, ti.TryKey(), fmt.Sprintf("execution timeout %s exceeded", ti.Spec.ExecutionTimeout))
 			})

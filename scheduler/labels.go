@@ -59,7 +59,9 @@ func (s *Scheduler) phase(ctx context.Context, name string, f func(ctx context.C
 	f(pctx)
 }
 
-// withTry labels ctx, and the goroutine running f, with the try's DAG, run
+// withTry labels ctx, and the goroutine running f, with the loop that waits
+// for the work ("scheduler" when the loop waits for it, "submit" for a
+// submit that runs on its own) and the try's DAG, run
 // and task, for work done for one try off the loop.
 func withTry(ctx context.Context, k TaskKey, loop string, f func(ctx context.Context)) {
 	pprof.Do(ctx, pprof.Labels(labelLoop, loop, labelDAG, k.DAGID, labelRun, k.RunID, labelTask, k.TaskID), f)

@@ -300,7 +300,7 @@ func (s *Scheduler) adoptAll(ctx context.Context, tis []TaskInstance) []adoptAns
 				answers[i].err = cctx.Err()
 				return
 			}
-			withTry(cctx, ti.TaskKey, "reconcile", func(cctx context.Context) {
+			withTry(cctx, ti.TaskKey, "scheduler", func(cctx context.Context) {
 				defer s.execCall(cctx, "Adopt", ti.TryKey())()
 				answers[i].obs, answers[i].err = s.opts.Executor.Adopt(cctx, ti.TryKey(), ti.ExternalID)
 			})

@@ -28,6 +28,37 @@ type config struct {
 	KillGrace   time.Duration           `yaml:"kill_grace"`
 	Presets     map[string]presetConfig `yaml:"presets"`
 	Kube        kubeConfig              `yaml:"kube"`
+	Debug       debugConfig             `yaml:"debug"`
+}
+
+// debugConfig is the `debug:` section: the debug API, bundles, wire
+// tracing, the flight recorder and continuous profiling.
+type debugConfig struct {
+	// RuntimeDir holds the debug socket (default: see debugserver.DefaultDir).
+	RuntimeDir string `yaml:"runtime_dir"`
+	// Addr also serves the debug API on this loopback address, with the
+	// bearer token in TokenFile.
+	Addr      string `yaml:"addr"`
+	TokenFile string `yaml:"token_file"`
+	// BundleDir is where diagnostic bundles go (default <data_dir>/bundles):
+	// in a pod, a volume that outlives the container.
+	BundleDir  string `yaml:"bundle_dir"`
+	BundleKeep int    `yaml:"bundle_keep"`
+	// BundleProfile is the length of the CPU and wall-clock profiles in a bundle.
+	BundleProfile time.Duration `yaml:"bundle_profile"`
+	// WireTrace is the initial wire-trace mode: off, summary, headers or bodies.
+	WireTrace string `yaml:"wire_trace"`
+	// FlightRecorder is the flight recorder's window; 0 turns it off.
+	FlightRecorder time.Duration   `yaml:"flight_recorder"`
+	Pyroscope      pyroscopeConfig `yaml:"pyroscope"`
+}
+
+// pyroscopeConfig turns on continuous profiling when ServerAddress is set.
+type pyroscopeConfig struct {
+	ServerAddress string        `yaml:"server_address"`
+	TokenFile     string        `yaml:"token_file"`
+	UploadRate    time.Duration `yaml:"upload_rate"`
+	MutexBlock    bool          `yaml:"mutex_block"`
 }
 
 // presetConfig is one resource preset in the config file.
@@ -51,6 +82,13 @@ func defaultConfig() config {
 		LogLevel:    "info",
 		KillGrace:   10 * time.Second,
 		Kube:        defaultKubeConfig(),
+		Debug: debugConfig{
+			BundleKeep:     10,
+			BundleProfile:  2 * time.Second,
+			WireTrace:      "summary",
+			FlightRecorder: 10 * time.Second,
+			Pyroscope:      pyroscopeConfig{UploadRate: 15 * time.Second},
+		},
 	}
 }
 
@@ -98,6 +136,8 @@ type overrides struct {
 	parallelism                                              int
 	killGrace                                                time.Duration
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
+	runtimeDir, debugAddr, debugToken, bundleDir, pyroscope  string
+	wireTrace                                                string
 }
 
 func bindRunFlags(fs *pflag.FlagSet) *overrides {
@@ -116,6 +156,12 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.logFormat, "log-format", d.LogFormat, "log format: console or json")
 	fs.StringVar(&o.logLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&o.killGrace, "kill-grace", d.KillGrace, "wait between SIGTERM and SIGKILL when a task is stopped")
+	fs.StringVar(&o.runtimeDir, "runtime-dir", "", "folder of the debug socket that diag finds (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "also serve the debug API on this loopback address (127.0.0.1:PORT); needs --debug-token-file")
+	fs.StringVar(&o.debugToken, "debug-token-file", "", "file holding the bearer token the --debug-addr listener requires")
+	fs.StringVar(&o.bundleDir, "bundle-dir", "", "folder for diagnostic bundles (default DATA_DIR/bundles)")
+	fs.StringVar(&o.pyroscope, "pyroscope-url", "", "push continuous profiles to this Pyroscope server (http://host:4040)")
+	fs.StringVar(&o.wireTrace, "wire-trace", d.Debug.WireTrace, "initial wire-trace mode: off, summary, headers or bodies (diag trace changes it at runtime)")
 	return o
 }
 
@@ -138,4 +184,10 @@ func (o *overrides) apply(cfg *config) {
 	set("namespace", func() { cfg.Kube.Namespace = o.namespace })
 	set("default-image", func() { cfg.Kube.DefaultImage = o.image })
 	set("pod-template", func() { cfg.Kube.PodTemplate = o.podTemplate })
+	set("runtime-dir", func() { cfg.Debug.RuntimeDir = o.runtimeDir })
+	set("debug-addr", func() { cfg.Debug.Addr = o.debugAddr })
+	set("debug-token-file", func() { cfg.Debug.TokenFile = o.debugToken })
+	set("bundle-dir", func() { cfg.Debug.BundleDir = o.bundleDir })
+	set("pyroscope-url", func() { cfg.Debug.Pyroscope.ServerAddress = o.pyroscope })
+	set("wire-trace", func() { cfg.Debug.WireTrace = o.wireTrace })
 }

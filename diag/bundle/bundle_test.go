@@ -49,7 +49,10 @@ func TestWriteKeepsGoingPastAFailedPart(t *testing.T) {
 		Summary:      func() string { return "scheduler.loop stale 41s\n" },
 		Parts: []bundle.Part{
 			{Name: "ok.txt", Write: func(ctx context.Context, w io.Writer) error { _, err := io.WriteString(w, "hello"); return err }},
-			{Name: "big.txt", Write: func(ctx context.Context, w io.Writer) error { _, err := io.WriteString(w, strings.Repeat("x", 100)); return err }},
+			{Name: "big.txt", Write: func(ctx context.Context, w io.Writer) error {
+				_, err := io.WriteString(w, strings.Repeat("x", 100))
+				return err
+			}},
 			{Name: "fails.txt", Write: func(ctx context.Context, w io.Writer) error { return errors.New("no flight recorder") }},
 			{Name: "hangs.txt", Write: func(ctx context.Context, w io.Writer) error { <-ctx.Done(); return ctx.Err() }},
 			{Name: "panics.txt", Write: func(ctx context.Context, w io.Writer) error { panic("boom") }},
