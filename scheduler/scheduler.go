@@ -66,6 +66,9 @@ type Options struct {
 	// OnRunEnd, if set, is called by the loop when a run ends. It must not
 	// block.
 	OnRunEnd func(Run)
+	// ObserveIteration, if set, is called with the duration of every loop
+	// iteration (for a histogram). It must be cheap.
+	ObserveIteration func(time.Duration)
 	// Inflight, if set, registers every executor call while it runs (the
 	// store and the executor register their own network calls).
 	Inflight *inflight.Registry
@@ -371,7 +374,12 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 		s.nextStore = now.Add(s.opts.StoreHeartbeatEvery)
 	}
 	s.stats.iterations.Add(1)
-	s.stats.observeIteration(s.opts.Now().Sub(start))
+	took := s.opts.Now().Sub(start)
+	s.stats.observeIteration(took)
+	s.publishGauges()
+	if s.opts.ObserveIteration != nil {
+		s.opts.ObserveIteration(took)
+	}
 }
 
 // nextWake is the earliest instant something is due: a schedule tick, a

@@ -15,6 +15,8 @@ type stats struct {
 	submitErrors  atomic.Int64
 	lastIteration atomic.Int64 // nanoseconds
 	maxIteration  atomic.Int64 // nanoseconds
+	// Gauges the loop sets at the end of each iteration.
+	active, blocked, waiting, submitting, runsOpen atomic.Int64
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -36,6 +38,14 @@ type Stats struct {
 	SubmitErrors  int64
 	LastIteration time.Duration
 	MaxIteration  time.Duration
+	// Active is the task instances queued or running.
+	Active int64
+	// Blocked is the instances ready to run but waiting for a
+	// parallelism slot; Waiting those waiting out a retry delay or a
+	// submit backoff; Submitting the submits not yet answered.
+	Blocked, Waiting, Submitting int64
+	// RunsOpen is the runs not yet ended.
+	RunsOpen int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
@@ -48,5 +58,19 @@ func (s *Scheduler) Stats() Stats {
 		SubmitErrors:  s.stats.submitErrors.Load(),
 		LastIteration: time.Duration(s.stats.lastIteration.Load()),
 		MaxIteration:  time.Duration(s.stats.maxIteration.Load()),
+		Active:        s.stats.active.Load(),
+		Blocked:       s.stats.blocked.Load(),
+		Waiting:       s.stats.waiting.Load(),
+		Submitting:    s.stats.submitting.Load(),
+		RunsOpen:      s.stats.runsOpen.Load(),
 	}
+}
+
+// publishGauges copies the loop's queue sizes into the stats.
+func (s *Scheduler) publishGauges() {
+	s.stats.active.Store(int64(s.active))
+	s.stats.blocked.Store(int64(len(s.blocked)))
+	s.stats.waiting.Store(int64(len(s.timed)))
+	s.stats.submitting.Store(int64(len(s.inflight)))
+	s.stats.runsOpen.Store(int64(len(s.runs)))
 }

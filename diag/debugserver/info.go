@@ -37,17 +37,21 @@ type Module struct {
 	Version string `json:"version"`
 }
 
-// processInfo fills Info from the running process.
-func processInfo(service, instance string, started time.Time, extra map[string]string) Info {
+// ProcessInfo describes the running process; started is its start time
+// (the uptime is counted from it; zero leaves both empty).
+func ProcessInfo(service, instance string, started time.Time, extra map[string]string) Info {
 	host, _ := os.Hostname()
 	var ms runtime.MemStats
 	// ReadMemStats stops the world only briefly (no heap walk).
 	runtime.ReadMemStats(&ms)
 	info := Info{
 		Service: service, Instance: instance, Version: "(devel)", GoVersion: runtime.Version(),
-		PID: os.Getpid(), Host: host, Args: os.Args, Started: started, Uptime: time.Since(started),
+		PID: os.Getpid(), Host: host, Args: os.Args, Started: started,
 		Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0), HeapBytes: ms.HeapAlloc,
 		Extra: extra,
+	}
+	if !started.IsZero() {
+		info.Uptime = time.Since(started)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {

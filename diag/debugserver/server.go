@@ -258,7 +258,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	info := processInfo(s.src.Service, s.src.Instance, s.started, s.src.Extra)
+	info := ProcessInfo(s.src.Service, s.src.Instance, s.started, s.src.Extra)
 	info.Socket = s.socket
 	if s.src.Bundles != nil {
 		info.BundleDir = s.src.Bundles.Dir()
