@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vigilhq/vigil/diag/wiretrace"
 	"github.com/vigilhq/vigil/executor/kube"
 )
 
@@ -48,7 +50,7 @@ func defaultKubeConfig() kubeConfig {
 // $KUBECONFIG, then ~/.kube/config) or the in-cluster config, with a
 // timeout on every request as a backstop to the executor's per-call
 // deadlines.
-func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watchBeat func()) (*kube.Executor, error) {
+func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watchBeat func(), tracer *wiretrace.Tracer) (*kube.Executor, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kc.Kubeconfig
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kc.Context})
@@ -59,6 +61,15 @@ func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watc
 	rc.Timeout = kc.RequestTimeout
 	rc.QPS, rc.Burst = kc.QPS, kc.Burst
 	rc.UserAgent = "vigil/" + instance
+	// Every API call goes through the wire tracer and the in-flight
+	// registry; client-go enforces rc.Timeout outside the request's
+	// context, so the tracer is told it is the deadline.
+	if tracer != nil {
+		timeout := rc.Timeout
+		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return tracer.Wrap(rt, wiretrace.WithName("kube"), wiretrace.WithClientTimeout(timeout))
+		})
+	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)

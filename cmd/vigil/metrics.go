@@ -15,6 +15,7 @@ type schedulerCollector struct {
 
 	iterations, transitions, runs, storeErrors, submitErrors *prometheus.Desc
 	lastIter, maxIter, hbAge, hbStale, ready                 *prometheus.Desc
+	tasks, runsOpen                                          *prometheus.Desc
 }
 
 func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
@@ -34,11 +35,14 @@ func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *sched
 		hbAge:        d("heartbeat_age_seconds", "Time since each heartbeat last beat.", "name"),
 		hbStale:      d("heartbeat_stale", "1 if the heartbeat is stale.", "name"),
 		ready:        d("ready", "1 once start-up reconciliation is done."),
+		tasks: d("tasks", "Task instances this scheduler tracks, by where they are: active (queued or running), "+
+			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight).", "state"),
+		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
 	}
 }
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready} {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen} {
 		ch <- d
 	}
 }
@@ -63,6 +67,11 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 		ready = 1
 	}
 	gauge(c.ready, ready)
+	gauge(c.tasks, float64(st.Active), "active")
+	gauge(c.tasks, float64(st.Blocked), "blocked")
+	gauge(c.tasks, float64(st.Waiting), "waiting")
+	gauge(c.tasks, float64(st.Submitting), "submitting")
+	gauge(c.runsOpen, float64(st.RunsOpen))
 	for _, hb := range c.wd.Snapshot() {
 		stale := 0.0
 		if hb.Stale {

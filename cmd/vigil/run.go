@@ -73,7 +73,7 @@ func newLogger(format, level string) (*zap.Logger, zap.AtomicLevel, error) {
 }
 
 func (a *app) runDaemon(ctx context.Context, cfg config) error {
-	log, _, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	log, lvl, err := newLogger(cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -87,17 +87,26 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 			return fmt.Errorf("create database folder: %w", err)
 		}
 	}
+	wd := watchdog.New(watchdog.Options{})
+	instance := scheduler.DefaultInstance()
+	in, err := newInstruments(cfg, instance, log, lvl, wd)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := sqlite.Open(openCtx, cfg.DB, sqlite.Options{})
+	store, err := sqlite.Open(openCtx, cfg.DB, sqlite.Options{Inflight: in.reg})
 	cancel()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	in.tasks = func(ctx context.Context) ([]scheduler.TaskInstance, error) {
+		return store.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
+	}
 
-	wd := watchdog.New(watchdog.Options{})
-	instance := scheduler.DefaultInstance()
-	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd)
+	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd, in)
 	if err != nil {
 		return err
 	}
@@ -112,23 +121,27 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		Parallelism:         cfg.Parallelism,
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
+		Inflight:            in.reg,
+		ObserveIteration:    in.metrics.observeIteration,
 	})
 	if err != nil {
 		return err
 	}
 	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", cfg.DB),
-		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr))
+		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
+		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
-	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log) })
+	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log, in.collectors()...) })
+	g.Go(func() error { return in.run(gctx) })
 	return g.Wait()
 }
 
 // newExecutor builds the configured executor and says whether its tries
 // are stopped at shutdown: local processes are (nothing would watch them),
 // pods are not (the next scheduler adopts them).
-func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watchdog) (scheduler.Executor, bool, error) {
+func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
 	switch cfg.Executor {
 	case "local":
 		beat := wd.Register("executor.local.events", 2*time.Second)
@@ -148,7 +161,7 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 		// the diag tools, but restarting the scheduler would not fix the
 		// apiserver, so it does not fail /livez.
 		watch := wd.RegisterAdvisory("executor.kube.watch", 30*time.Second)
-		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat, watch.Beat)
+		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat, watch.Beat, in.tracer)
 		if err != nil {
 			return nil, false, err
 		}
@@ -158,10 +171,11 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 }
 
 // serveHealth serves the probes and metrics until ctx ends.
-func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, sched *scheduler.Scheduler, log *zap.Logger) error {
+func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, sched *scheduler.Scheduler, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newSchedulerCollector(sched, wd))
+	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())
 	mux.Handle("GET /healthz", wd.HealthzHandler())

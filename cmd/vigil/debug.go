@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vigilhq/vigil/diag/bundle"
+	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/diag/inflight"
+	"github.com/vigilhq/vigil/diag/stacks"
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/profiles"
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// instruments are the always-on diagnostics of `vigil run`: the in-flight
+// registry, the wire tracer, the flight recorder, continuous profiling,
+// the bundle writer, and the debug API that serves them.
+type instruments struct {
+	log      *zap.Logger
+	wd       *watchdog.Watchdog
+	reg      *inflight.Registry
+	tracer   *wiretrace.Tracer
+	fr       *profiles.FlightRecorder
+	pusher   *profiles.Pusher
+	bundles  *bundle.Writer
+	server   *debugserver.Server
+	tracker  *stacks.Tracker
+	metrics  *instrumentMetrics
+	cfg      debugConfig
+	redacted []byte // the config as written into bundles
+	// tasks returns the queued and running task instances for a bundle;
+	// set once the store is open.
+	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
+}
+
+func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.AtomicLevel, wd *watchdog.Watchdog) (*instruments, error) {
+	dc := cfg.Debug
+	mode, err := wiretrace.ParseMode(dc.WireTrace)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--wire-trace: %w", err)}
+	}
+	in := &instruments{log: log, wd: wd, cfg: dc, metrics: newInstrumentMetrics(), tracker: stacks.NewTracker()}
+	in.reg = inflight.New(inflight.Options{})
+	in.tracer = wiretrace.New(wiretrace.Options{Mode: mode, Registry: in.reg, Observe: in.metrics.observeExchange})
+	in.redacted = redactedConfig(cfg)
+	ok := false
+	defer func() {
+		if !ok {
+			in.close()
+		}
+	}()
+	if dc.FlightRecorder > 0 {
+		in.fr, err = profiles.StartFlightRecorder(profiles.FlightRecorderOptions{Window: dc.FlightRecorder})
+		if err != nil {
+			return nil, fmt.Errorf("flight recorder: %w", err)
+		}
+	}
+	if p := dc.Pyroscope; p.ServerAddress != "" {
+		po := profiles.PushOptions{
+			ServerAddress: p.ServerAddress,
+			Service:       "vigil",
+			Instance:      instance,
+			UploadRate:    p.UploadRate,
+			MutexAndBlock: p.MutexBlock,
+			WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+				return in.tracer.Wrap(rt, wiretrace.WithName("pyroscope"))
+			},
+			Logger: log.Named("pyroscope"),
+		}
+		if p.TokenFile != "" {
+			tok, err := os.ReadFile(p.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("pyroscope token: %w", err)
+			}
+			po.AuthToken = strings.TrimSpace(string(tok))
+		}
+		in.pusher, err = profiles.StartPush(po)
+		if err != nil {
+			return nil, fmt.Errorf("continuous profiling: %w", err)
+		}
+		in.metrics.pusher = in.pusher
+	}
+	bundleDir := dc.BundleDir
+	if bundleDir == "" {
+		bundleDir = filepath.Join(cfg.DataDir, "bundles")
+	}
+	in.bundles, err = bundle.New(bundle.Options{
+		Dir:     bundleDir,
+		Keep:    dc.BundleKeep,
+		Parts:   in.bundleParts(),
+		Summary: func() string { return bundle.Findings(wd.Snapshot(), in.reg.Snapshot()) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	src := debugserver.Sources{
+		Service:     "vigil",
+		Instance:    instance,
+		Extra:       map[string]string{"executor": cfg.Executor, "db": cfg.DB, "dags": cfg.DAGs},
+		Watchdog:    wd,
+		Inflight:    in.reg,
+		Stacks:      in.stacksHandler(),
+		CPUProfile:  profiles.CPUProfileHandler(),
+		WallProfile: profiles.WallProfileHandler(),
+		WireEntries: in.tracer.EntriesHandler(),
+		WireMode:    in.tracer.ModeHandler(),
+		LogLevel:    lvl,
+		Bundles:     in.bundles,
+	}
+	if in.fr != nil {
+		src.FlightRecorder = in.fr.Handler()
+	}
+	src.Trace = profiles.TraceHandler(in.fr)
+	in.server, err = debugserver.New(debugserver.Options{
+		Dir: dc.RuntimeDir, TCPAddr: dc.Addr, TokenFile: dc.TokenFile, Logger: log.Named("debug"),
+	}, src)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return in, nil
+}
+
+// run serves the debug API and watches the heartbeats until ctx ends.
+func (in *instruments) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.server.Serve(gctx) })
+	g.Go(func() error { return in.wd.Run(gctx, time.Second, in.onStale) })
+	return g.Wait()
+}
+
+// onStale writes the bundle the liveness failure must not throw away.
+func (in *instruments) onStale(ctx context.Context, stale []watchdog.Status) {
+	names := make([]string, len(stale))
+	for i, s := range stale {
+		names[i] = s.Name
+	}
+	in.log.Error("heartbeat stale: writing a diagnostic bundle before /livez fails", zap.Strings("stale", names))
+	info, err := in.bundles.Write(ctx, "stale")
+	if err != nil {
+		in.log.Error("write diagnostic bundle", zap.Error(err))
+		return
+	}
+	first, _, _ := strings.Cut(strings.SplitN(info.Summary, "\n", 2)[1], "\n")
+	in.log.Error("diagnostic bundle written", zap.String("path", info.Path), zap.String("finding", first),
+		zap.Int64("bytes", info.Size), zap.Duration("took", info.Took), zap.Strings("part_errors", info.Errors))
+}
+
+func (in *instruments) close() {
+	if in.pusher != nil {
+		in.pusher.Stop()
+	}
+	if in.fr != nil {
+		in.fr.Stop()
+	}
+}
+
+func (in *instruments) captureStacks() (*stacks.Snapshot, error) {
+	snap, err := stacks.Capture(stacks.Options{Calls: in.reg.Snapshot, Tracker: in.tracker})
+	return snap, err
+}
+
+func (in *instruments) stacksHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		snap, err := in.captureStacks()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		q := r.URL.Query()
+		var minWait time.Duration
+		if v := q.Get("min_wait"); v != "" {
+			if minWait, err = time.ParseDuration(v); err != nil {
+				http.Error(w, fmt.Sprintf("min_wait=%q: %v", v, err), http.StatusBadRequest)
+				return
+			}
+		}
+		opts := stacks.TextOptions{MinWait: minWait, Match: q.Get("match")}
+		if q.Get("format") == "text" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if err := snap.WriteText(w, opts); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+			}
+			return
+		}
+		var match *regexp.Regexp
+		if v := q.Get("match"); v != "" {
+			if match, err = regexp.Compile(v); err != nil {
+				http.Error(w, fmt.Sprintf("match=%q: %v", v, err), http.StatusBadRequest)
+				return
+			}
+		}
+		filtered := snap.Filter(minWait, match)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(filtered)
+	})
+}
+
+// bundleParts are the files of every diagnostic bundle.
+func (in *instruments) bundleParts() []bundle.Part {
+	jsonPart := func(name string, v func(ctx context.Context) (any, error)) bundle.Part {
+		return bundle.Part{Name: name, Write: func(ctx context.Context, w io.Writer) error {
+			data, err := v(ctx)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(data)
+		}}
+	}
+	profileDur := in.cfg.BundleProfile
+	parts := []bundle.Part{
+		jsonPart("heartbeats.json", func(context.Context) (any, error) { return in.wd.Snapshot(), nil }),
+		jsonPart("inflight.json", func(context.Context) (any, error) { return in.reg.Snapshot(), nil }),
+		{Name: "stacks.txt", Write: func(ctx context.Context, w io.Writer) error {
+			snap, err := in.captureStacks()
+			if err != nil {
+				return err
+			}
+			return snap.WriteText(w, stacks.TextOptions{})
+		}},
+		{Name: "goroutine.pprof", Write: func(ctx context.Context, w io.Writer) error { return pprof.Lookup("goroutine").WriteTo(w, 0) }},
+		{Name: "heap.pprof", Write: func(ctx context.Context, w io.Writer) error { return pprof.Lookup("heap").WriteTo(w, 0) }},
+		jsonPart("wiretrace.json", func(context.Context) (any, error) { return in.tracer.Entries(0, 0), nil }),
+		{Name: "cpu.pprof", Write: func(ctx context.Context, w io.Writer) error { return profiles.CPUProfile(ctx, profileDur, w) }},
+		{Name: "wall.pprof", Write: func(ctx context.Context, w io.Writer) error { return profiles.WallProfile(ctx, profileDur, w) }},
+		{Name: "config.yaml", Write: func(ctx context.Context, w io.Writer) error { _, err := w.Write(in.redacted); return err }},
+		jsonPart("info.json", func(context.Context) (any, error) {
+			return debugserver.ProcessInfo("vigil", "", time.Time{}, nil), nil
+		}),
+		jsonPart("tasks.json", func(ctx context.Context) (any, error) {
+			if in.tasks == nil {
+				return nil, fmt.Errorf("the store is not open yet")
+			}
+			return in.tasks(ctx)
+		}),
+	}
+	if in.cfg.FlightRecorder > 0 {
+		parts = append(parts, bundle.Part{Name: "flightrecorder.trace", Write: func(ctx context.Context, w io.Writer) error {
+			if in.fr == nil {
+				return fmt.Errorf("the flight recorder is not running")
+			}
+			_, err := in.fr.WriteTo(w)
+			return err
+		}})
+	}
+	return parts
+}
+
+// redactedConfig is the configuration as a bundle shows it: file paths of
+// secrets stay (they say where to look), credentials in URLs do not.
+func redactedConfig(cfg config) []byte {
+	cfg.DB = redactURL(cfg.DB)
+	cfg.Debug.Pyroscope.ServerAddress = redactURL(cfg.Debug.Pyroscope.ServerAddress)
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return []byte("# config could not be encoded: " + err.Error() + "\n")
+	}
+	return out
+}
+
+// redactURL hides the password of a URL-shaped setting (a database DSN).
+func redactURL(s string) string {
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	userinfo := s[scheme+3 : at]
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return s[:scheme+3] + user + ":REDACTED" + s[at:]
+	}
+	return s
+}

@@ -1,0 +1,250 @@
+package wiretrace
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// A token and secret values shaped like real ones; no test output may
+// contain them.
+const (
+	testToken       = "eyJhbGciOiJSUzI1NiIsImtpZCI6InZpZ2lsLXRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6dmlnaWwifQ.Zm9vYmFyLXNpZ25hdHVyZQ"
+	testSecretPlain = "s3cr3t-hunter2-value"
+	testSecretB64   = "czNjcjN0LWh1bnRlcjItdmFsdWU=" // base64 of testSecretPlain
+)
+
+func TestRedactURL(t *testing.T) {
+	r := newRedactor()
+	tests := []struct {
+		name    string
+		url     string
+		want    string
+		mustNot []string
+	}{
+		{"plain", "https://10.0.0.1:6443/api/v1/pods?limit=500", "https://10.0.0.1:6443/api/v1/pods?limit=500", nil},
+		{"userinfo", "https://admin:hunter2@10.0.0.1/api", "https://redacted@10.0.0.1/api", []string{"hunter2", "admin"}},
+		{"credential params keep order",
+			"https://h/x?watch=true&access_token=AAA1&token=BBB2&password=CCC3&secret=DDD4&labelSelector=a%3Db",
+			"https://h/x?watch=true&access_token=REDACTED&token=REDACTED&password=REDACTED&secret=REDACTED&labelSelector=a%3Db",
+			[]string{"AAA1", "BBB2", "CCC3", "DDD4"}},
+		{"api key and escaped name", "https://h/x?api%2Dkey=EEE5&X-Amz-Signature=FFF6", "https://h/x?api%2Dkey=REDACTED&X-Amz-Signature=REDACTED", []string{"EEE5", "FFF6"}},
+		{"token in fragment", "https://h/cb#access_token=GGG7", "https://h/cb#access_token=REDACTED", []string{"GGG7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.url(u)
+			if got != tt.want {
+				t.Errorf("url(%s) = %s, want %s", tt.url, got, tt.want)
+			}
+			for _, s := range tt.mustNot {
+				if strings.Contains(got, s) {
+					t.Errorf("url(%s) = %s: still contains %q", tt.url, got, s)
+				}
+			}
+			if u.String() != tt.url && !strings.Contains(tt.url, "%2D") {
+				t.Errorf("url() modified its argument: %s", u)
+			}
+		})
+	}
+}
+
+func TestRedactHeader(t *testing.T) {
+	r := newRedactor()
+	in := http.Header{
+		"Authorization":       {"Bearer " + testToken},
+		"Proxy-Authorization": {"Basic dXNlcjpwYXNz"},
+		"Cookie":              {"session=abc"},
+		"Set-Cookie":          {"session=abc; HttpOnly", "other=def"},
+		"X-Auth-Token":        {"tok1"},
+		"X-Vault-Token":       {"tok2"},
+		"X-Client-Secret":     {"tok3"},
+		"X-Db-Password":       {"tok4"},
+		"X-Api-Key":           {"tok5"},
+		"X-Debug":             {"forwarded Bearer " + testToken},
+		"Location":            {"https://h/next?token=tok6"},
+		"Content-Type":        {"application/json"},
+	}
+	want := http.Header{
+		"Authorization":       {redacted},
+		"Proxy-Authorization": {redacted},
+		"Cookie":              {redacted},
+		"Set-Cookie":          {redacted, redacted},
+		"X-Auth-Token":        {redacted},
+		"X-Vault-Token":       {redacted},
+		"X-Client-Secret":     {redacted},
+		"X-Db-Password":       {redacted},
+		"X-Api-Key":           {redacted},
+		"X-Debug":             {"forwarded Bearer REDACTED"},
+		"Location":            {"https://h/next?token=REDACTED"},
+		"Content-Type":        {"application/json"},
+	}
+	got := r.header(in)
+	for k, v := range want {
+		if strings.Join(got[k], "|") != strings.Join(v, "|") {
+			t.Errorf("header %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d headers, want %d", len(got), len(want))
+	}
+	if in.Get("Authorization") != "Bearer "+testToken {
+		t.Error("header() modified its argument")
+	}
+}
+
+func TestRedactText(t *testing.T) {
+	r := newRedactor()
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"bearer", "401: Bearer " + testToken + " rejected", "401: Bearer REDACTED rejected"},
+		{"bearer lower case tabs", "authorization: bearer\t" + testToken, "authorization: bearer\tREDACTED"},
+		{"query in error", `Get "https://h/x?token=abc&a=1": EOF`, `Get "https://h/x?token=REDACTED&a=1": EOF`},
+		{"form body", "grant_type=refresh_token&refresh_token=r1&client_secret=c1", "grant_type=refresh_token&refresh_token=REDACTED&client_secret=REDACTED"},
+		{"flag", "--kubelet-token=xyz --v=2", "--kubelet-token=REDACTED --v=2"},
+		{"userinfo", "dial https://u:p@host:1/x failed", "dial https://redacted@host:1/x failed"},
+		{"nothing", "connection refused", "connection refused"},
+		{"bearer word alone", `{"type":"bearer"}`, `{"type":"bearer"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.text(tt.in); got != tt.want {
+				t.Errorf("text(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	r := newRedactor()
+	u, err := url.Parse("https://u:pw@h/x?access_token=AAA1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &url.Error{Op: "Get", URL: u.String(), Err: errors.New("server said Bearer " + testToken)}
+	got := r.error(e, u, r.url(u))
+	for _, s := range []string{"AAA1", "pw", testToken} {
+		if strings.Contains(got, s) {
+			t.Errorf("error text %q contains %q", got, s)
+		}
+	}
+	if !strings.Contains(got, "https://redacted@h/x?access_token=REDACTED") {
+		t.Errorf("error text %q lacks the redacted URL", got)
+	}
+}
+
+func TestRedactBody(t *testing.T) {
+	r := newRedactor()
+	secret := `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"ns"},"data":{"password":"` + testSecretB64 + `"},"stringData":{"plain":"` + testSecretPlain + `"},"type":"Opaque"}`
+	tests := []struct {
+		name     string
+		body     string
+		total    int64 // 0 means len(body)
+		ctype    string
+		want     string
+		contains []string
+	}{
+		{"secret keeps keys, not values", secret, 0, "application/json",
+			`{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"ns"},"data":{"password":"REDACTED"},"stringData":{"plain":"REDACTED"},"type":"Opaque"}`, nil},
+		{"secret list items carry no kind", `{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"a"},"data":{"k":"` + testSecretB64 + `"}}]}`, 0, "",
+			`{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"a"},"data":{"k":"REDACTED"}}]}`, nil},
+		{"generic list with a secret", `{"kind":"List","items":[{"kind":"ConfigMap","data":{"a":"b"}},{"kind":"Secret","data":{"k":"` + testSecretB64 + `"}}]}`, 0, "",
+			`{"kind":"List","items":[{"kind":"ConfigMap","data":{"a":"b"}},{"kind":"Secret","data":{"k":"REDACTED"}}]}`, nil},
+		{"watch events", `{"type":"ADDED","object":` + secret + "}\n" + `{"type":"DELETED","object":{"kind":"Secret","data":"` + testSecretB64 + `"}}`, 0, "",
+			"", []string{`"type":"ADDED"`, `"data":{"password":"REDACTED"}`, `{"type":"DELETED","object":{"kind":"Secret","data":"REDACTED"}}`}},
+		{"credential keys anywhere", `{"users":[{"user":{"token":"` + testToken + `","client-key-data":"LS0t","client-certificate-data":"LS0u"}}],"status":{"token":{"nested":"x"}},"spec":{"automountServiceAccountToken":true,"adminPassword":"` + testSecretPlain + `"}}`, 0, "",
+			`{"users":[{"user":{"token":"REDACTED","client-key-data":"REDACTED","client-certificate-data":"REDACTED"}}],"status":{"token":"REDACTED"},"spec":{"automountServiceAccountToken":true,"adminPassword":"REDACTED"}}`, nil},
+		{"configmap kept, bearer in a string redacted", `{"kind":"ConfigMap","data":{"greeting":"hello","curl":"curl -H 'Authorization: Bearer ` + testToken + `'"}}`, 0, "",
+			`{"kind":"ConfigMap","data":{"greeting":"hello","curl":"curl -H 'Authorization: Bearer REDACTED'"}}`, nil},
+		{"escapes survive", `{"a":"line\n\"quoted\" \u0001 <b>"}`, 0, "", `{"a":"line\n\"quoted\" \u0001 <b>"}`, nil},
+		{"numbers as written", `{"n":1.50,"big":12345678901234567890,"b":false,"z":null}`, 0, "", `{"n":1.50,"big":12345678901234567890,"b":false,"z":null}`, nil},
+		{"truncated secret withheld whole", secret[:60], 500, "application/json", secretWithheld + "…[truncated 440 bytes]", nil},
+		{"truncated credential key", `{"kind":"Config","users":[{"token":"` + testToken[:20], 300, "", "",
+			[]string{`"token":"REDACTED"`, "…[truncated "}},
+		{"truncated keeps the rest", `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"main","image":"alpine"`, 900, "", "",
+			[]string{`"image":"alpine"`, "…[truncated "}},
+		{"not JSON though it looks it", `{oops Bearer ` + testToken, 0, "", `{oops Bearer REDACTED`, nil},
+		{"protobuf", "k8s\x00\x0a\x02v1\x12\x06Secret" + testSecretPlain, 0, "application/vnd.kubernetes.protobuf",
+			"", []string{"[binary body: ", " bytes, application/vnd.kubernetes.protobuf]"}},
+		{"plain text", "token=" + testSecretPlain + " ok", 0, "text/plain", "token=REDACTED ok", nil},
+		{"cut inside a rune", "héllo", 9, "text/plain", "h…[truncated 7 bytes]", nil},
+		{"empty", "", 0, "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			total := tt.total
+			if total == 0 {
+				total = int64(len(tt.body))
+			}
+			body := tt.body
+			if tt.name == "cut inside a rune" {
+				body = body[:2] // "h" and half of "é"
+			}
+			got := r.body([]byte(body), total, tt.ctype)
+			if tt.want != "" && got != tt.want {
+				t.Errorf("body()\n got %s\nwant %s", got, tt.want)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(got, s) {
+					t.Errorf("body() = %s\nwant it to contain %s", got, s)
+				}
+			}
+			for _, s := range []string{testToken, testToken[:20], testSecretB64, testSecretPlain} {
+				if strings.Contains(got, s) {
+					t.Errorf("body() = %s\nleaks %q", got, s)
+				}
+			}
+		})
+	}
+}
+
+func TestWithheldBody(t *testing.T) {
+	tests := []struct {
+		name string
+		k    kubeCall
+		want string
+	}{
+		{"secret get", kubeCall{Verb: "get", Resource: "secrets", Name: "s"}, secretWithheld},
+		{"secret watch", kubeCall{Verb: "watch", Resource: "secrets"}, secretWithheld},
+		{"token request", kubeCall{Verb: "create", Resource: "serviceaccounts", Subresource: "token"}, credentialWithheld},
+		{"token review", kubeCall{Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"}, credentialWithheld},
+		{"service account", kubeCall{Verb: "get", Resource: "serviceaccounts"}, ""},
+		{"pods", kubeCall{Verb: "create", Resource: "pods"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withheldBody(tt.k); got != tt.want {
+				t.Errorf("withheldBody(%+v) = %q, want %q", tt.k, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzRedactBody checks that body rendering never panics and that a token
+// planted after a bearer prefix never survives.
+func FuzzRedactBody(f *testing.F) {
+	f.Add([]byte(`{"kind":"Secret","data":{"a":"b"}}`), 0)
+	f.Add([]byte(`{"a":[1,2,{"token":"x"}],"b":"Bearer q"}`), 10)
+	f.Add([]byte("plain text"), 3)
+	f.Add([]byte(`{"kind":"Secret","da`), 0)
+	r := newRedactor()
+	f.Fuzz(func(t *testing.T, body []byte, extra int) {
+		if extra < 0 {
+			extra = -extra
+		}
+		planted := append(append([]byte{}, body...), []byte(" Bearer PLANTEDTOKEN ")...)
+		got := r.body(planted, int64(len(planted)+extra%1000), "")
+		if strings.Contains(got, "PLANTEDTOKEN") {
+			t.Errorf("body(%q) = %q: planted token survived", planted, got)
+		}
+	})
+}
