@@ -70,5 +70,5 @@ func withTry(ctx context.Context, k TaskKey, loop string, f func(ctx context.Con
 // execCall registers an executor call as in flight until the returned
 // function is called.
 func (s *Scheduler) execCall(ctx context.Context, op string, tk TryKey) func() {
-	return s.opts.Inflight.Begin(ctx, inflight.Call{Kind: "executor", Target: s.opts.Executor.Name(), Op: op + " " + tk.String()})
+	return s.opts.Inflight.Begin(ctx, inflight.Call{Kind: "executor", Target: s.opts.Executor.Name(), Op: op + " " + tk.String(), CallerSkip: 1})
 }

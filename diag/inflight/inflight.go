@@ -59,6 +59,9 @@ type Call struct {
 	Stack []string `json:"stack,omitempty"`
 	// Age is how long the call has been running, set by Snapshot.
 	Age time.Duration `json:"age_ns"`
+	// CallerSkip is how many more frames Begin skips when it records the
+	// stack: 1 for a helper that calls Begin for its own caller.
+	CallerSkip int `json:"-"`
 
 	pcs []uintptr
 }
@@ -133,7 +136,7 @@ func (r *Registry) Begin(ctx context.Context, c Call) (end func()) {
 		return true
 	})
 	var pcs [maxDepth]uintptr
-	n := runtime.Callers(2, pcs[:])
+	n := runtime.Callers(2+max(c.CallerSkip, 0), pcs[:])
 	c.pcs = append([]uintptr(nil), pcs[:n]...)
 	c.ID = r.nextID.Add(1)
 	r.total.Add(1)

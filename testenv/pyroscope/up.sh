@@ -11,6 +11,12 @@ BIN_DIR="$(realpath -m "${BIN_DIR:-$HOME/.cache/vigil/testbin}")"
 export PYRO_HTTP_PORT="${PYRO_HTTP_PORT:-4040}" PYRO_GRPC_PORT="${PYRO_GRPC_PORT:-9095}"
 export PYRO_MEMBERLIST_PORT="${PYRO_MEMBERLIST_PORT:-7946}" PYRO_DATA="$STATE_DIR/pyroscope"
 mkdir -p "$PYRO_DATA" "$STATE_DIR/logs" "$STATE_DIR/pids"
+for port in "$PYRO_HTTP_PORT" "$PYRO_GRPC_PORT" "$PYRO_MEMBERLIST_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "pyroscope: port $port is already in use (another pyroscope?); stop it or set PYRO_HTTP_PORT/PYRO_GRPC_PORT/PYRO_MEMBERLIST_PORT" >&2
+    exit 1
+  fi
+done
 "$BIN_DIR/pyroscope" -config.file="$HERE/config.yaml" -config.expand-env=true \
   -usage-stats.enabled=false -ingester.min-ready-duration=0s \
   -compactor.ring.instance-addr=127.0.0.1 -distributor.ring.instance-addr=127.0.0.1 \
@@ -21,8 +27,8 @@ mkdir -p "$PYRO_DATA" "$STATE_DIR/logs" "$STATE_DIR/pids"
 echo $! > "$STATE_DIR/pids/pyroscope.pid"
 URL="http://127.0.0.1:$PYRO_HTTP_PORT"
 for _ in $(seq 1 150); do
-  if curl -fsS -m 2 "$URL/ready" >/dev/null 2>&1; then echo "$URL"; exit 0; fi
   kill -0 "$(cat "$STATE_DIR/pids/pyroscope.pid")" 2>/dev/null || break
+  if curl -fsS -m 2 "$URL/ready" >/dev/null 2>&1; then echo "$URL"; exit 0; fi
   sleep 0.2
 done
 echo "pyroscope did not become ready; log: $STATE_DIR/logs/pyroscope.log" >&2

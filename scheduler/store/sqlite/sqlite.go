@@ -192,7 +192,7 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // until the returned function is called.
 func (s *Store) call(ctx context.Context, op string) (context.Context, context.CancelFunc) {
 	ctx, cancel := s.bound(ctx)
-	end := s.inflight.Begin(ctx, inflight.Call{Kind: "db", Target: s.target, Op: op})
+	end := s.inflight.Begin(ctx, inflight.Call{Kind: "db", Target: s.target, Op: op, CallerSkip: 1})
 	return ctx, func() { end(); cancel() }
 }
 
