@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/executor/executortest"
 	"github.com/vigilhq/vigil/executor/local"
 	"github.com/vigilhq/vigil/scheduler"
@@ -38,6 +39,8 @@ func chain(n int) string {
 }
 
 type setup struct {
+	// inflight, if set, is given to the store and the scheduler (P1).
+	inflight    *inflight.Registry
 	dagText     string
 	executor    func(b *testing.B, dir string) scheduler.Executor
 	parallelism int
@@ -70,7 +73,7 @@ func runOnce(b *testing.B, s setup) time.Duration {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"), sqlite.Options{Inflight: s.inflight})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,6 +86,7 @@ func runOnce(b *testing.B, s setup) time.Duration {
 		DAGDir:      dags,
 		Parallelism: s.parallelism,
 		OnRunEnd:    func(r scheduler.Run) { ended <- r },
+		Inflight:    s.inflight,
 	})
 	if err != nil {
 		b.Fatal(err)

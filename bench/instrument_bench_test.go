@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vigilhq/vigil/diag/inflight"
+	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/profiles"
+)
+
+// P1 (issue 4): scheduler throughput with every instrument on, divided by
+// the throughput with all of them off, in the same benchmark run. Target
+// ≥ 0.99.
+//
+// "On" is what `vigil run` runs: the in-flight registry on every store and
+// executor call, the flight recorder (10 s window), and continuous
+// profiling (CPU, allocations, in-use memory, goroutines) pushed every
+// second to the real Pyroscope server at $PYROSCOPE_URL through the wire
+// tracer in summary mode. Without $PYROSCOPE_URL the push is left out and
+// the result says so. The loop's pprof labels are not switchable and are
+// in both arms.
+//
+// The arms alternate (on-off, off-on, ...) so drift in the machine hits
+// both alike; each run is 10,000 instant tasks, long enough to hold
+// several uploads. The figure is the median of the per-pair ratios.
+func BenchmarkInstrumentationOverhead(b *testing.B) {
+	const tasks = 10000
+	pairs := 12
+	if v := os.Getenv("P1_PAIRS"); v != "" {
+		if _, err := fmt.Sscan(v, &pairs); err != nil {
+			b.Fatalf("P1_PAIRS=%q: %v", v, err)
+		}
+	}
+	pyroURL := os.Getenv("PYROSCOPE_URL")
+	if pyroURL == "" {
+		b.Log("PYROSCOPE_URL is not set: measuring without the Pyroscope push (run through testenv/kube/with-cluster.sh for the full figure)")
+	}
+	base := setup{dagText: wide(tasks, `["true"]`), executor: memory, parallelism: 32, tasks: tasks}
+	var uploads, dropped uint64
+	on := func() time.Duration {
+		s := base
+		s.inflight = inflight.New(inflight.Options{})
+		tracer := wiretrace.New(wiretrace.Options{Mode: wiretrace.Summary, Registry: s.inflight})
+		fr, err := profiles.StartFlightRecorder(profiles.FlightRecorderOptions{Window: 10 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer fr.Stop()
+		if pyroURL != "" {
+			p, err := profiles.StartPush(profiles.PushOptions{
+				ServerAddress: pyroURL, Service: "vigil-bench", Instance: "p1", UploadRate: time.Second,
+				WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return tracer.Wrap(rt, wiretrace.WithName("pyroscope")) },
+				Logger:        zap.NewNop(),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				p.Stop()
+				st := p.Stats()
+				uploads += st.Uploaded
+				dropped += st.Dropped + st.Failed
+			}()
+		}
+		return runOnce(b, s)
+	}
+	off := func() time.Duration { return runOnce(b, base) }
+
+	var ratios []float64
+	var onTotal, offTotal time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		for i := range pairs {
+			var tOn, tOff time.Duration
+			if i%2 == 0 {
+				tOn, tOff = on(), off()
+			} else {
+				tOff, tOn = off(), on()
+			}
+			onTotal += tOn
+			offTotal += tOff
+			// throughput ratio = (tasks/tOn) / (tasks/tOff)
+			ratios = append(ratios, tOff.Seconds()/tOn.Seconds())
+		}
+		b.StartTimer()
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "P1-ratio")
+	b.ReportMetric(ratios[0], "min-ratio")
+	b.ReportMetric(ratios[len(ratios)-1], "max-ratio")
+	b.ReportMetric(float64(tasks)*float64(len(ratios))/onTotal.Seconds(), "on-tasks/s")
+	b.ReportMetric(float64(tasks)*float64(len(ratios))/offTotal.Seconds(), "off-tasks/s")
+	b.ReportMetric(float64(uploads), "uploads")
+	b.ReportMetric(float64(dropped), "dropped-uploads")
+}
