@@ -3,23 +3,33 @@ package wiretrace
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
 // body renders the captured head of a body, total bytes long, for the
-// ring: binary bodies (protobuf, CBOR, compressed) as a placeholder, JSON
-// with credential fields redacted, other text through r.text, and a
-// "…[truncated N bytes]" marker when the capture stopped at the limit.
+// ring: Kubernetes protobuf decoded to JSON when it was captured whole,
+// other binary bodies (protobuf cut short, CBOR, compressed) as a
+// placeholder, JSON with credential fields redacted, other text through
+// r.text, and a "…[truncated N bytes]" marker when the capture stopped
+// at the limit.
 func (r *redactor) body(buf []byte, total int64, contentType string) string {
 	if total == 0 && len(buf) == 0 {
 		return ""
 	}
 	cut := total - int64(len(buf))
+	if strings.HasPrefix(contentType, "application/vnd.kubernetes.protobuf") {
+		if cut > 0 {
+			return fmt.Sprintf("[protobuf body: %d bytes, more than BodyLimit, so not decoded]", total)
+		}
+		if obj, _, err := r.proto.Decode(buf, nil, nil); err == nil {
+			if j, err := json.Marshal(obj); err == nil {
+				return r.json(j)
+			}
+		}
+	}
 	b := buf
 	if cut > 0 {
 		b = trimPartialRune(b)
@@ -76,19 +86,15 @@ func looksJSON(b []byte) bool {
 // compact, keys in their original order. JSON that does not parse, most
 // often because the capture limit cut it, goes through jsonText.
 func (r *redactor) json(b []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
+	values, err := parseJSON(b)
+	if err != nil {
+		return r.jsonText(string(b))
+	}
 	var out strings.Builder
-	for {
-		n, err := readNode(dec)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return r.jsonText(string(b))
-		}
+	out.Grow(len(b))
+	for i, n := range values {
 		r.node(n)
-		if out.Len() > 0 {
+		if i > 0 {
 			out.WriteByte('\n')
 		}
 		n.write(&out)
@@ -120,7 +126,9 @@ func (r *redactor) jsonText(s string) string {
 func (r *redactor) node(n *jnode) {
 	switch n.kind {
 	case jString:
-		n.s = r.text(n.s)
+		if v := r.text(n.val); v != n.val {
+			n.val, n.changed = v, true
+		}
 	case jArray:
 		for _, v := range n.vals {
 			r.node(v)
@@ -138,7 +146,7 @@ func (r *redactor) node(n *jnode) {
 		}
 		for i, k := range n.keys {
 			if sensitiveKey(k, n.vals[i].kind == jString) {
-				n.vals[i] = &jnode{kind: jString, s: redacted}
+				n.vals[i] = redactedNode()
 				continue
 			}
 			r.node(n.vals[i])
@@ -159,11 +167,11 @@ func redactSecretData(n *jnode) {
 		}
 		v := n.vals[i]
 		if v.kind != jObject {
-			n.vals[i] = &jnode{kind: jString, s: redacted}
+			n.vals[i] = redactedNode()
 			continue
 		}
 		for j := range v.vals {
-			v.vals[j] = &jnode{kind: jString, s: redacted}
+			v.vals[j] = redactedNode()
 		}
 	}
 }
@@ -174,169 +182,20 @@ func redactSecretData(n *jnode) {
 // "bootstrapToken") only when the value is a string, so that booleans
 // such as automountServiceAccountToken stay readable.
 func sensitiveKey(key string, isString bool) bool {
-	k := strings.ToLower(key)
-	switch k {
-	case "token", "password", "passwd", "secret", "client-key-data", "client-certificate-data",
+	for _, k := range [...]string{"token", "password", "passwd", "secret", "client-key-data", "client-certificate-data",
 		"access_token", "refresh_token", "id_token", "client_secret", "api_key", "api-key", "apikey",
-		"private_key", "privatekey":
-		return true
+		"private_key", "privatekey"} {
+		if strings.EqualFold(key, k) {
+			return true
+		}
 	}
 	if !isString {
 		return false
 	}
 	for _, s := range [...]string{"password", "passwd", "token", "secret", "apikey", "api_key", "-key-data", "privatekey", "private_key"} {
-		if strings.HasSuffix(k, s) {
+		if len(key) >= len(s) && strings.EqualFold(key[len(key)-len(s):], s) {
 			return true
 		}
 	}
 	return false
-}
-
-// jnode is a parsed JSON value that keeps its object keys in order, so
-// a redacted body reads like the original.
-type jnode struct {
-	kind byte
-	s    string   // a string's value or a number, true, false or null as written
-	keys []string // an object's keys, parallel to vals
-	vals []*jnode // an object's values or an array's elements
-}
-
-const (
-	jString byte = iota + 1
-	jRaw
-	jObject
-	jArray
-)
-
-// get returns the value of key in an object, or nil.
-func (n *jnode) get(key string) *jnode {
-	for i, k := range n.keys {
-		if k == key {
-			return n.vals[i]
-		}
-	}
-	return nil
-}
-
-// str returns the string value of key in an object, or "".
-func (n *jnode) str(key string) string {
-	if v := n.get(key); v != nil && v.kind == jString {
-		return v.s
-	}
-	return ""
-}
-
-// readNode reads the next JSON value from dec; io.EOF when there is none.
-func readNode(dec *json.Decoder) (*jnode, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	return nodeFrom(dec, tok)
-}
-
-func nodeFrom(dec *json.Decoder, tok json.Token) (*jnode, error) {
-	switch v := tok.(type) {
-	case json.Delim:
-		n := &jnode{kind: jObject}
-		if v == '[' {
-			n.kind = jArray
-		} else if v != '{' {
-			return nil, fmt.Errorf("unexpected %q", rune(v))
-		}
-		for dec.More() {
-			if n.kind == jObject {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, noEOF(err)
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key %v is not a string", kt)
-				}
-				n.keys = append(n.keys, key)
-			}
-			child, err := readNode(dec)
-			if err != nil {
-				return nil, noEOF(err)
-			}
-			n.vals = append(n.vals, child)
-		}
-		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return nil, noEOF(err)
-		}
-		return n, nil
-	case string:
-		return &jnode{kind: jString, s: v}, nil
-	case json.Number:
-		return &jnode{kind: jRaw, s: v.String()}, nil
-	case bool:
-		return &jnode{kind: jRaw, s: strconv.FormatBool(v)}, nil
-	case nil:
-		return &jnode{kind: jRaw, s: "null"}, nil
-	}
-	return nil, fmt.Errorf("unexpected JSON token %T", tok)
-}
-
-// noEOF turns an EOF inside a value into ErrUnexpectedEOF, so only a
-// clean end between values reads as the end of the body.
-func noEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// write appends n to b as compact JSON.
-func (n *jnode) write(b *strings.Builder) {
-	switch n.kind {
-	case jString:
-		writeString(b, n.s)
-	case jRaw:
-		b.WriteString(n.s)
-	case jObject:
-		b.WriteByte('{')
-		for i, k := range n.keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			n.vals[i].write(b)
-		}
-		b.WriteByte('}')
-	case jArray:
-		b.WriteByte('[')
-		for i, v := range n.vals {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			v.write(b)
-		}
-		b.WriteByte(']')
-	}
-}
-
-// writeString writes s as a JSON string, escaping only what JSON
-// requires.
-func writeString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20:
-			fmt.Fprintf(b, `\u%04x`, c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	b.WriteByte('"')
 }

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // What replaces a redacted value.
@@ -39,6 +42,9 @@ type redactor struct {
 	userinfo *regexp.Regexp // scheme://user:password@ in text
 	jsonKV   *regexp.Regexp // "key": value in JSON that does not parse (truncated)
 	kind     *regexp.Regexp // "kind": "Secret" in JSON that does not parse
+	// proto decodes the Kubernetes protobuf that client-go's typed
+	// clients send and accept, so Bodies mode can show it as JSON.
+	proto runtime.Decoder
 }
 
 func newRedactor() *redactor {
@@ -48,6 +54,7 @@ func newRedactor() *redactor {
 		userinfo: regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/\s@"'<>]+@`),
 		jsonKV:   regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|-?[0-9][0-9.eE+-]*|true|false|null)`),
 		kind:     regexp.MustCompile(`"kind"\s*:\s*"Secret(?:List)?"`),
+		proto:    scheme.Codecs.UniversalDeserializer(),
 	}
 }
 
@@ -69,17 +76,24 @@ func (r *redactor) text(s string) string {
 }
 
 // url returns u as a string without its userinfo or the values of
-// credential query parameters.
+// credential query parameters. Only a fragment or an opaque URL, which
+// have no structure to go by, go through text.
 func (r *redactor) url(u *url.URL) string {
+	var s string
 	if u.User == nil && !suspectQuery(u.RawQuery) {
-		return r.text(u.String())
+		s = u.String()
+	} else {
+		cp := *u
+		if cp.User != nil {
+			cp.User = url.User("redacted")
+		}
+		cp.RawQuery = redactQuery(cp.RawQuery)
+		s = cp.String()
 	}
-	cp := *u
-	if cp.User != nil {
-		cp.User = url.User("redacted")
+	if u.Fragment != "" || u.Opaque != "" {
+		s = r.text(s)
 	}
-	cp.RawQuery = redactQuery(cp.RawQuery)
-	return r.text(cp.String())
+	return s
 }
 
 // error returns err's text with the request URL replaced by its redacted
@@ -136,11 +150,36 @@ func sensitiveName(n string) bool {
 	return false
 }
 
-// suspectQuery reports whether rawQuery may hold a credential parameter;
-// false means redactQuery would return it unchanged.
+// suspectQuery reports whether rawQuery has a credential parameter;
+// false means redactQuery would return it unchanged. It allocates only
+// for an escaped parameter name.
 func suspectQuery(rawQuery string) bool {
-	return rawQuery != "" && (containsFold(rawQuery, "token") || containsFold(rawQuery, "secret") ||
-		containsFold(rawQuery, "pass") || containsFold(rawQuery, "key") || containsFold(rawQuery, "sig"))
+	for rawQuery != "" {
+		var kv string
+		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.IndexByte(name, '%') >= 0 || strings.IndexByte(name, '+') >= 0 {
+			if u, err := url.QueryUnescape(name); err == nil {
+				name = u
+			}
+		}
+		if sensitiveParam(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveParam reports whether a query parameter name says its value is
+// a credential.
+func sensitiveParam(name string) bool {
+	for _, w := range [...]string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key"} {
+		if containsFold(name, w) {
+			return true
+		}
+	}
+	return strings.EqualFold(name, "key") || strings.EqualFold(name, "sig") || strings.EqualFold(name, "signature") ||
+		containsFold(name, "-signature")
 }
 
 // redactQuery replaces the values of credential parameters, keeping the
@@ -156,8 +195,7 @@ func redactQuery(rawQuery string) string {
 		if u, err := url.QueryUnescape(k); err == nil {
 			name = u
 		}
-		name = strings.ToLower(name)
-		if sensitiveName(name) || name == "key" || name == "sig" || name == "signature" {
+		if sensitiveParam(name) {
 			parts[i] = k + "=" + redacted
 		}
 	}

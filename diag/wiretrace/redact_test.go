@@ -1,11 +1,21 @@
 package wiretrace
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // A token and secret values shaped like real ones; no test output may
@@ -173,7 +183,7 @@ func TestRedactBody(t *testing.T) {
 		{"truncated keeps the rest", `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"main","image":"alpine"`, 900, "", "",
 			[]string{`"image":"alpine"`, "…[truncated "}},
 		{"not JSON though it looks it", `{oops Bearer ` + testToken, 0, "", `{oops Bearer REDACTED`, nil},
-		{"protobuf", "k8s\x00\x0a\x02v1\x12\x06Secret" + testSecretPlain, 0, "application/vnd.kubernetes.protobuf",
+		{"protobuf that does not decode", "k8s\x00\x0a\x02v1\x12\x06Secret" + testSecretPlain, 0, "application/vnd.kubernetes.protobuf",
 			"", []string{"[binary body: ", " bytes, application/vnd.kubernetes.protobuf]"}},
 		{"plain text", "token=" + testSecretPlain + " ok", 0, "text/plain", "token=REDACTED ok", nil},
 		{"cut inside a rune", "héllo", 9, "text/plain", "h…[truncated 7 bytes]", nil},
@@ -199,6 +209,57 @@ func TestRedactBody(t *testing.T) {
 				}
 			}
 			for _, s := range []string{testToken, testToken[:20], testSecretB64, testSecretPlain} {
+				if strings.Contains(got, s) {
+					t.Errorf("body() = %s\nleaks %q", got, s)
+				}
+			}
+		})
+	}
+}
+
+func TestRedactProtobufBody(t *testing.T) {
+	r := newRedactor()
+	enc := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	encode := func(obj runtime.Object) []byte {
+		var b bytes.Buffer
+		if err := enc.Encode(obj, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	pod := encode(&corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ci"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: "alpine", Args: []string{"--header=Authorization: Bearer " + testToken},
+		}}},
+	})
+	secret := encode(&corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{Kind: "Secret", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "s"},
+		Data:       map[string][]byte{"password": []byte(testSecretPlain)},
+	})
+	const ct = "application/vnd.kubernetes.protobuf"
+	tests := []struct {
+		name     string
+		body     []byte
+		total    int64
+		contains []string
+	}{
+		{"pod decoded as JSON", pod, int64(len(pod)),
+			[]string{`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","namespace":"ci"`, `"image":"alpine"`, "Bearer REDACTED"}},
+		{"secret decoded and redacted", secret, int64(len(secret)), []string{`"data":{"password":"REDACTED"}`}},
+		{"cut short", pod[:40], int64(len(pod)), []string{"[protobuf body: ", "not decoded]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.body(tt.body, tt.total, ct)
+			for _, s := range tt.contains {
+				if !strings.Contains(got, s) {
+					t.Errorf("body() = %s\nwant it to contain %s", got, s)
+				}
+			}
+			for _, s := range []string{testToken, testSecretB64, testSecretPlain} {
 				if strings.Contains(got, s) {
 					t.Errorf("body() = %s\nleaks %q", got, s)
 				}
@@ -245,6 +306,49 @@ func FuzzRedactBody(f *testing.F) {
 		got := r.body(planted, int64(len(planted)+extra%1000), "")
 		if strings.Contains(got, "PLANTEDTOKEN") {
 			t.Errorf("body(%q) = %q: planted token survived", planted, got)
+		}
+	})
+}
+
+// FuzzParseJSON holds the hand-written parser to encoding/json: valid JSON
+// parses, and what it writes back is valid JSON with the same meaning.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[1,-2.5e3,true,false,null,"x\"y\u00e9"],"b":{}}`, `[]`, `"s"`, `0`, `-0.1E+2`,
+		`{"kind":"Secret","data":{"k":"v"}}`, `01`, `1.`, `{"a" 1}`, `[1,]`, `{"a":1}{"b":2}`, "\"\\ud800\"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return
+		}
+		values, err := parseJSON(b)
+		if json.Valid(b) && (err != nil || len(values) != 1) {
+			t.Fatalf("parseJSON(%q) = %d values, %v; encoding/json says it is valid", b, len(values), err)
+		}
+		if err != nil {
+			return
+		}
+		for _, v := range values {
+			var out strings.Builder
+			v.write(&out)
+			if !json.Valid([]byte(out.String())) {
+				t.Fatalf("parseJSON(%q) wrote invalid JSON %q", b, out.String())
+			}
+			if len(values) != 1 {
+				continue
+			}
+			var want, got any
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatalf("parseJSON accepted %q, which encoding/json rejects: %v", b, err)
+			}
+			if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("parseJSON(%q) wrote %q: %v, want %v", b, out.String(), got, want)
+			}
 		}
 	})
 }

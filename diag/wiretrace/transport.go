@@ -15,71 +15,6 @@ import (
 	"github.com/vigilhq/vigil/diag/inflight"
 )
 
-// Exchange is one HTTP request and its response as the ring keeps it.
-// Everything in it is redacted (see the package doc).
-type Exchange struct {
-	// Seq numbers kept exchanges 1, 2, 3... in the order they finished;
-	// 0 for an exchange that was not kept (Off mode).
-	Seq uint64 `json:"seq"`
-	// Client is the name given with WithName.
-	Client string `json:"client,omitempty"`
-	// Start is when the request was handed to the transport.
-	Start  time.Time `json:"start"`
-	Method string    `json:"method"`
-	// URL is the redacted request URL.
-	URL string `json:"url"`
-	// Host is host:port as dialed.
-	Host string `json:"host"`
-
-	// Verb, Group, Version, Resource, Subresource, Namespace and Name
-	// describe a Kubernetes API call and are empty for any other request.
-	Verb        string `json:"verb,omitempty"`
-	Group       string `json:"group,omitempty"`
-	Version     string `json:"version,omitempty"`
-	Resource    string `json:"resource,omitempty"`
-	Subresource string `json:"subresource,omitempty"`
-	Namespace   string `json:"namespace,omitempty"`
-	Name        string `json:"name,omitempty"`
-
-	// Status is the response status code; 0 when there was no response.
-	Status int `json:"status"`
-	// Err is the transport error or the error that ended reading the
-	// body, redacted.
-	Err string `json:"error,omitempty"`
-	// Streaming marks a response recorded when its headers arrived (a
-	// watch, a followed log, an upgrade): Duration is the time to the
-	// headers and RespBytes does not count the stream.
-	Streaming bool `json:"streaming,omitempty"`
-	// Duration runs from Start to the end of the response body (or the
-	// error, or the headers of a streaming response).
-	Duration time.Duration `json:"duration_ns"`
-	// ReqBytes and RespBytes count body bytes as they crossed the
-	// wrapper: sent by the transport, read by the caller.
-	ReqBytes  int64  `json:"req_bytes"`
-	RespBytes int64  `json:"resp_bytes"`
-	Phases    Phases `json:"phases"`
-
-	// ReqHeaders and RespHeaders are kept in Headers and Bodies mode.
-	ReqHeaders  http.Header `json:"req_headers,omitempty"`
-	RespHeaders http.Header `json:"resp_headers,omitempty"`
-	// ReqBody and RespBody are kept in Bodies mode: the first BodyLimit
-	// bytes, then "…[truncated N bytes]".
-	ReqBody  string `json:"req_body,omitempty"`
-	RespBody string `json:"resp_body,omitempty"`
-}
-
-// Phases are the connection timings of an exchange from
-// net/http/httptrace, zero in Off mode and for phases that did not happen
-// (a reused connection has no DNS, Connect or TLS).
-type Phases struct {
-	DNS     time.Duration `json:"dns_ns"`
-	Connect time.Duration `json:"connect_ns"`
-	TLS     time.Duration `json:"tls_ns"`
-	// FirstByte is from Start to the first byte of the response.
-	FirstByte  time.Duration `json:"first_byte_ns"`
-	ConnReused bool          `json:"conn_reused"`
-}
-
 // transport is the RoundTripper Wrap returns.
 type transport struct {
 	t       *Tracer
@@ -104,26 +39,36 @@ func (w *transport) CloseIdleConnections() {
 // transport and arranges for the exchange to be recorded when the
 // response body ends.
 func (w *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t := w.t
-	mode := t.Mode()
-	c := &call{t: t, mode: mode, url: req.URL}
-	start := t.now()
-	c.start = start
+	c := w.begin(req)
+	resp, err := w.rt.RoundTrip(c.outgoing(req))
+	if err != nil {
+		c.finish(err)
+		return nil, err
+	}
+	c.response(req, resp)
+	return resp, nil
+}
 
-	var k kubeCall
+// begin starts the exchange of req: its summary and its in-flight entry.
+func (w *transport) begin(req *http.Request) *call {
+	t := w.t
+	start := t.now()
+	c := &call{t: t, mode: t.Mode(), url: req.URL, start: start}
 	if w.kube {
-		k = parseKubePath(req.Method, req.URL.Path, req.URL.RawQuery)
+		c.k = parseKubePath(req.Method, req.URL.Path, req.URL.RawQuery)
 	}
 	host := req.URL.Host
 	if host == "" {
 		host = req.Host
 	}
+	k := c.k
 	c.x = Exchange{
 		Client: w.name, Start: start, Method: req.Method, URL: t.red.url(req.URL), Host: host,
 		Verb: k.Verb, Group: k.Group, Version: k.Version, Resource: k.Resource,
 		Subresource: k.Subresource, Namespace: k.Namespace, Name: k.Name,
 	}
 	c.withheld = withheldBody(k)
+	c.capture = c.mode == Bodies && c.withheld == ""
 
 	var deadline time.Time
 	if w.timeout > 0 {
@@ -136,55 +81,87 @@ func (w *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.end = t.reg.Begin(req.Context(), inflight.Call{
 		Kind: "http", Target: host, Op: req.Method + " " + req.URL.Path, Detail: detail, Deadline: deadline,
 	})
+	return c
+}
 
+// outgoing returns the request to hand to the inner transport: req itself
+// in Off mode when its body needs no wrapper, otherwise a shallow copy
+// (the caller's request is never modified) carrying the httptrace hooks
+// and a counting body.
+func (c *call) outgoing(req *http.Request) *http.Request {
 	out := req
-	if mode != Off {
+	if c.mode != Off {
 		c.trace()
 		out = req.WithContext(httptrace.WithClientTrace(req.Context(), &c.ct))
 	}
-	if mode >= Headers {
-		c.x.ReqHeaders = t.red.header(req.Header)
-	}
-	if req.Body != nil && req.Body != http.NoBody {
-		if out == req {
-			out = req.WithContext(req.Context()) // a shallow copy: never modify the caller's request
-		}
-		capture := mode == Bodies && c.withheld == ""
-		out.Body = &reqBody{rc: req.Body, c: c, capture: capture}
-		if getBody := req.GetBody; getBody != nil {
-			// The transport rewinds with GetBody to retry on a new
-			// connection; count and capture the body it resends.
-			out.GetBody = func() (io.ReadCloser, error) {
-				rc, err := getBody()
-				if err != nil || rc == nil || rc == http.NoBody {
-					return rc, err
-				}
-				c.reqBytes.Store(0)
-				c.mu.Lock()
-				c.reqBuf = c.reqBuf[:0]
-				c.mu.Unlock()
-				return &reqBody{rc: rc, c: c, capture: capture}, nil
-			}
-		}
-	}
-
-	resp, err := w.rt.RoundTrip(out)
-	if err != nil {
-		c.finish(err)
-		return nil, err
-	}
-	c.x.Status = resp.StatusCode
-	if mode >= Headers {
-		c.x.RespHeaders = t.red.header(resp.Header)
-	}
-	if mode == Bodies {
-		c.respType = resp.Header.Get("Content-Type")
+	if c.mode >= Headers {
+		c.x.ReqHeaders = c.t.red.header(req.Header)
 		c.reqType = req.Header.Get("Content-Type")
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return out
+	}
+	if req.ContentLength > 0 && (!c.capture || req.GetBody != nil) {
+		// A body of known length is left as it is: net/http sends an
+		// in-memory body (client-go's always is) in the same packet as
+		// the headers, and a wrapper would cost it a separate write
+		// (golang/go#22088). Its size is declared; Bodies mode copies
+		// its head from a fresh copy made by GetBody.
+		c.reqBytes.Store(req.ContentLength)
+		if c.capture {
+			c.copyRequestBody(req)
+		}
+		return out
+	}
+	if out == req {
+		out = req.WithContext(req.Context())
+	}
+	out.Body = &reqBody{rc: req.Body, c: c}
+	if getBody := req.GetBody; getBody != nil {
+		// The transport rewinds with GetBody to retry on a new
+		// connection; count and capture the body it resends.
+		out.GetBody = func() (io.ReadCloser, error) {
+			rc, err := getBody()
+			if err != nil || rc == nil || rc == http.NoBody {
+				return rc, err
+			}
+			c.reqBytes.Store(0)
+			c.mu.Lock()
+			c.reqBuf = c.reqBuf[:0]
+			c.mu.Unlock()
+			return &reqBody{rc: rc, c: c}, nil
+		}
+	}
+	return out
+}
+
+// copyRequestBody keeps the head of req's body, read from a copy that
+// GetBody makes, so the body the transport sends is not touched.
+func (c *call) copyRequestBody(req *http.Request) {
+	rc, err := req.GetBody()
+	if err != nil || rc == nil {
+		return
+	}
+	defer rc.Close()
+	buf := make([]byte, min(int64(c.t.bodyLimit), req.ContentLength))
+	n, _ := io.ReadFull(rc, buf)
+	c.mu.Lock()
+	c.reqBuf = buf[:n]
+	c.mu.Unlock()
+}
+
+// response notes resp's status and headers and either finishes the
+// exchange now or wraps the body to finish it when the body ends.
+func (c *call) response(req *http.Request, resp *http.Response) {
+	c.x.Status = resp.StatusCode
+	if c.mode >= Headers {
+		c.x.RespHeaders = c.t.red.header(resp.Header)
+		c.respType = resp.Header.Get("Content-Type")
 	}
 	switch {
 	case resp.Body == nil || resp.Body == http.NoBody:
 		c.finish(nil)
-	case streaming(k, req, resp):
+	case streaming(c.k, req, resp):
 		// A watch open for ten minutes is not a hang: it leaves the
 		// in-flight registry and is recorded as soon as it is
 		// established, and its body is handed back untouched (an
@@ -192,9 +169,8 @@ func (w *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.x.Streaming = true
 		c.finish(nil)
 	default:
-		resp.Body = &respBody{rc: resp.Body, c: c, capture: mode == Bodies && c.withheld == ""}
+		resp.Body = &respBody{rc: resp.Body, c: c}
 	}
-	return resp, nil
 }
 
 // streaming reports whether resp is a stream that stays open for as long
@@ -227,7 +203,9 @@ type call struct {
 	url      *url.URL // the unredacted URL, to redact it out of error text
 	start    time.Time
 	end      func() // ends the in-flight registration
+	k        kubeCall
 	withheld string // placeholder that replaces both bodies, when set
+	capture  bool   // Bodies mode and nothing withheld: copy the bodies
 	reqType  string
 	respType string
 	ct       httptrace.ClientTrace
@@ -247,6 +225,7 @@ type call struct {
 	phases    Phases
 	reqBuf    []byte
 	respBuf   []byte
+	sealed    bool // finish took the buffers; a late write is not kept
 }
 
 // finish records the exchange once: the first of a transport error, the
@@ -268,6 +247,7 @@ func (c *call) finish(err error) {
 		c.mu.Lock()
 		x.Phases = c.phases
 		reqBuf, respBuf := c.reqBuf, c.respBuf
+		c.reqBuf, c.respBuf, c.sealed = nil, nil, true
 		c.mu.Unlock()
 		if c.mode == Bodies {
 			x.ReqBody = c.body(reqBuf, x.ReqBytes, c.reqType)
@@ -293,7 +273,7 @@ func (c *call) body(buf []byte, total int64, contentType string) string {
 // keep appends p to *buf up to the body limit.
 func (c *call) keep(buf *[]byte, p []byte) {
 	c.mu.Lock()
-	if room := c.t.bodyLimit - len(*buf); room > 0 {
+	if room := c.t.bodyLimit - len(*buf); room > 0 && !c.sealed {
 		*buf = append(*buf, p[:min(room, len(p))]...)
 	}
 	c.mu.Unlock()
@@ -342,16 +322,15 @@ func (c *call) trace() {
 // reqBody counts (and in Bodies mode captures) the request body as the
 // transport reads it, so nothing is read ahead of the transport.
 type reqBody struct {
-	rc      io.ReadCloser
-	c       *call
-	capture bool
+	rc io.ReadCloser
+	c  *call
 }
 
 func (b *reqBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
 		b.c.reqBytes.Add(int64(n))
-		if b.capture {
+		if b.c.capture {
 			b.c.keep(&b.c.reqBuf, p[:n])
 		}
 	}
@@ -364,16 +343,15 @@ func (b *reqBody) Close() error { return b.rc.Close() }
 // caller reads it, and finishes the exchange at EOF, a read error or
 // Close, whichever comes first.
 type respBody struct {
-	rc      io.ReadCloser
-	c       *call
-	capture bool
+	rc io.ReadCloser
+	c  *call
 }
 
 func (b *respBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
 		b.c.respBytes.Add(int64(n))
-		if b.capture {
+		if b.c.capture {
 			b.c.keep(&b.c.respBuf, p[:n])
 		}
 	}
