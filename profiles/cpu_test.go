@@ -245,3 +245,52 @@ func TestProfileHandlersRespectWriteTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestStopPusherDuringCPUProfile: Stop keeps its bound while an on-demand
+// profile holds the profiler, and the profiler is free once both end.
+func TestStopPusherDuringCPUProfile(t *testing.T) {
+	srv := newIngestServer(t, http.StatusOK)
+	const uploadTimeout = time.Second
+	p, err := StartPush(PushOptions{ServerAddress: srv.URL, ProfileTypes: []string{"cpu"},
+		UploadRate: 200 * time.Millisecond, UploadTimeout: uploadTimeout, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if !srv.waitFor(5*time.Second, isCPU) {
+		t.Fatal("the Pusher uploaded no CPU profile")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var buf bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- CPUProfile(ctx, time.Minute, &buf) }()
+	waitUntil(t, 5*time.Second, "the on-demand profile to start", func() bool {
+		return errors.Is(CPUProfile(context.Background(), time.Millisecond, io.Discard), ErrCPUProfilerBusy)
+	})
+
+	start := time.Now()
+	p.Stop()
+	if took, bound := time.Since(start), uploadTimeout+3*time.Second; took > bound {
+		t.Errorf("Stop took %s during an on-demand profile, want under %s", took, bound)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("on-demand profile: %v", err)
+	}
+	if _, err := profile.ParseData(buf.Bytes()); err != nil {
+		t.Errorf("on-demand profile is not pprof: %v", err)
+	}
+	select {
+	case <-p.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pyroscope-go did not stop within 5s of the on-demand profile's end")
+	}
+	waitUntil(t, 5*time.Second, "the CPU profiler to be free", func() bool {
+		if err := pprof.StartCPUProfile(io.Discard); err != nil {
+			return false
+		}
+		pprof.StopCPUProfile()
+		return true
+	})
+}

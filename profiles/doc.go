@@ -13,7 +13,7 @@
 //	p, err := profiles.StartPush(profiles.PushOptions{
 //		ServerAddress: "http://pyroscope.monitoring:4040",
 //		Instance:      podName,
-//		WrapTransport: wiretrace.Wrap,
+//		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return tracer.Wrap(rt) },
 //		Logger:        log,
 //	})
 //	if err != nil { ... }
@@ -38,18 +38,26 @@
 // CPU time per thread, typically well under 1% of CPU. Every UploadRate
 // (15s) the Pusher also takes a heap delta profile (godeltaprof: a read of
 // the runtime's memory profile, plus a forced runtime.GC when no GC ran in
-// the window, so the heap numbers are fresh) and a goroutine profile (a
-// stop-the-world pause that grows with the number of goroutines: about a
-// microsecond per goroutine). Each window is a handful of uploads of a few
-// tens of KiB, made by pyroscope-go's five upload goroutines through an
-// *http.Client with a hard timeout (UploadTimeout, 10s): a slow or
-// black-holed server delays only those goroutines, never the scheduler.
-// When the upload queue (20 profiles) is full, pyroscope-go drops a
-// profile rather than wait; PushStats counts these.
+// the window, so the heap numbers are fresh) and a goroutine profile (two
+// brief stop-the-world pauses around a walk of every goroutine's stack,
+// so its cost grows with the number of goroutines). Each window is a
+// handful of uploads of a few tens of KiB, made by pyroscope-go's five
+// upload goroutines through an *http.Client with a hard timeout
+// (UploadTimeout, 10s): a slow or black-holed server delays only those
+// goroutines, never the scheduler. When the upload queue (20 profiles) is
+// full, pyroscope-go drops a profile rather than wait.
+//
+// Upload failures. Pusher.Stats counts uploads accepted, failed (dial,
+// TLS, timeout, any status but 200) and dropped (queue full, or cut off
+// by Stop). The counting happens in the HTTP client handed to
+// pyroscope-go, which sees every upload's real outcome; only a full queue
+// never reaches the client, and it is counted from pyroscope-go's log
+// message. Failures are logged at Warn: the first at once, then at most
+// one line a minute with the count since the last line.
 //
 // With PushOptions.MutexAndBlock the runtime also samples contended
 // mutexes (1 in MutexProfileFraction, 10 by default) and blocking events
-// (one per BlockProfileRate nanoseconds blocked, 100µs by default). Both
+// (one per BlockProfileRate of time blocked, 100µs by default). Both
 // cost a stack walk per sampled event on the slow path of a lock or a
 // channel operation; leave them off unless you are looking for contention.
 //
@@ -66,8 +74,8 @@
 //
 // On demand. CPUProfile costs nothing extra while a Pusher runs (the
 // profiler is already on) and a CPU profiler otherwise. WallProfile
-// (fgprof) takes a goroutine profile at 99 Hz: a stop-the-world pause per
-// sample that grows with the number of goroutines, so use it for seconds,
+// (fgprof) takes a goroutine profile 99 times a second, each with brief
+// stop-the-world pauses and a walk of every stack, so use it for seconds,
 // not minutes, on a process with tens of thousands of goroutines.
 // TraceHandler runs the execution tracer for the requested seconds and
 // holds its output in memory until it is served.

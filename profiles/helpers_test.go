@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type ingestServer struct {
 
 	mu       sync.Mutex
 	profiles []*profile.Profile
+	auth     []string // the Authorization header of each upload
 	notify   chan struct{}
 }
 
@@ -59,6 +61,7 @@ func (s *ingestServer) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.profiles = append(s.profiles, p)
+	s.auth = append(s.auth, r.Header.Get("Authorization"))
 	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
@@ -88,6 +91,19 @@ func (s *ingestServer) waitFor(timeout time.Duration, match func(*profile.Profil
 			return false
 		}
 	}
+}
+
+// authHeaders returns the distinct Authorization headers seen so far.
+func (s *ingestServer) authHeaders() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var seen []string
+	for _, a := range s.auth {
+		if !slices.Contains(seen, a) {
+			seen = append(seen, a)
+		}
+	}
+	return seen
 }
 
 func isCPU(p *profile.Profile) bool {
@@ -124,13 +140,13 @@ func burnCPU(ctx context.Context, labels ...string) (rounds int) {
 }
 
 // startBurning runs burnCPU in a goroutine; the returned stop ends it and
-// returns its round count.
+// returns its round count. stop may be called more than once.
 func startBurning(labels ...string) (stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() { done <- burnCPU(ctx, labels...) }()
-	return func() int {
+	return sync.OnceValue(func() int {
 		cancel()
 		return <-done
-	}
+	})
 }

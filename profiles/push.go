@@ -153,6 +153,9 @@ type Pusher struct {
 
 	restoreRates func()
 	stopOnce     sync.Once
+	// stopped is closed when pyroscope-go has stopped, which may be after
+	// Stop returned.
+	stopped chan struct{}
 }
 
 // StartPush starts continuous profiling and returns once the profilers
@@ -195,6 +198,7 @@ func StartPush(opts PushOptions) (*Pusher, error) {
 		uploadTimeout: opts.UploadTimeout,
 		cancel:        cancel,
 		restoreRates:  func() {},
+		stopped:       make(chan struct{}),
 	}
 	if opts.MutexAndBlock {
 		p.restoreRates = setContentionRates(opts.MutexProfileFraction, opts.BlockProfileRate)
@@ -206,7 +210,7 @@ func StartPush(opts PushOptions) (*Pusher, error) {
 		ServerAddress:     opts.ServerAddress,
 		BasicAuthUser:     opts.BasicAuthUser,
 		BasicAuthPassword: opts.BasicAuthPassword,
-		AuthToken:         opts.AuthToken,
+		HTTPHeaders:       opts.headers(),
 		UploadRate:        opts.UploadRate,
 		Logger:            &pyroscopeLogger{log: opts.Logger.Named("pyroscope"), uploads: uploads},
 		ProfileTypes:      types,
@@ -235,7 +239,7 @@ func (p *Pusher) Stop() {
 		return
 	}
 	p.stopOnce.Do(func() {
-		done := make(chan struct{})
+		done := p.stopped
 		go func() {
 			defer close(done)
 			_ = p.profiler.Stop() // always nil in pyroscope-go v1.4
@@ -340,6 +344,15 @@ func (o *PushOptions) tags() map[string]string {
 		tags["instance"] = o.Instance
 	}
 	return tags
+}
+
+// headers sends AuthToken the way pyroscope-go recommends now that its
+// own AuthToken field is deprecated.
+func (o *PushOptions) headers() map[string]string {
+	if o.AuthToken == "" || (o.BasicAuthUser != "" && o.BasicAuthPassword != "") {
+		return nil
+	}
+	return map[string]string{"Authorization": "Bearer " + o.AuthToken}
 }
 
 // newUploadTransport bounds every phase of an upload by timeout, so no

@@ -152,6 +152,39 @@ func TestPushCountsRejectedUploads(t *testing.T) {
 	}
 }
 
+func TestPushAuthenticates(t *testing.T) {
+	tests := []struct {
+		name string
+		opts PushOptions
+		want string
+	}{
+		{name: "none", want: ""},
+		{name: "basic", opts: PushOptions{BasicAuthUser: "u", BasicAuthPassword: "p"}, want: "Basic dTpw"},
+		{name: "token", opts: PushOptions{AuthToken: "s3cret"}, want: "Bearer s3cret"},
+		{name: "basic wins over token", opts: PushOptions{BasicAuthUser: "u", BasicAuthPassword: "p", AuthToken: "s3cret"}, want: "Basic dTpw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newIngestServer(t, http.StatusOK)
+			opts := tt.opts
+			opts.ServerAddress, opts.ProfileTypes, opts.UploadRate = srv.URL, []string{"goroutines"}, 100*time.Millisecond
+			opts.Logger = zaptest.NewLogger(t)
+			p, err := StartPush(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Stop()
+			if !srv.waitFor(5*time.Second, func(*profile.Profile) bool { return true }) {
+				t.Fatal("nothing uploaded")
+			}
+			p.Stop()
+			if got := srv.authHeaders(); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("Authorization headers %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPushMutexAndBlockRatesRestored(t *testing.T) {
 	srv := newIngestServer(t, http.StatusOK)
 	prev := runtime.SetMutexProfileFraction(3)
@@ -219,6 +252,11 @@ func TestStopIsBoundedWhenServerIsBlackholed(t *testing.T) {
 	// machine without hiding a Stop that waits on the server.
 	if bound := uploadTimeout + 3*time.Second; took > bound {
 		t.Errorf("Stop took %s with a black-holed server, want under %s", took, bound)
+	}
+	select {
+	case <-p.stopped:
+	case <-time.After(5 * time.Second):
+		t.Error("pyroscope-go did not stop within 5s of Stop")
 	}
 	st := p.Stats()
 	if st.Failed < failed || st.Uploaded != 0 || !strings.Contains(st.LastError, "Client.Timeout") && !strings.Contains(st.LastError, "abandoned by Stop") {

@@ -54,51 +54,71 @@ func TestPushToPyroscope(t *testing.T) {
 	stop := startBurning("loop", "scheduler", "dag", dag)
 	defer stop()
 
-	start := time.Now().Add(-time.Minute)
+	// Ingested series are queryable within seconds; each poll takes
+	// another second of labelled CPU time.
+	from := time.Now().Add(-time.Minute)
 	q := &querier{t: t, base: base}
+	const cpuType = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
+
+	// The dag label must be a label of the service's CPU series (the
+	// goroutine profile carries pprof labels too, so name the type).
 	var values []string
-	deadline := time.Now().Add(60 * time.Second)
-	for !slices.Contains(values, dag) {
-		if time.Now().After(deadline) {
-			t.Fatalf("dag=%s not queryable for service_name=%s after 60s; label values seen: %v; push stats: %+v",
-				dag, service, values, p.Stats())
-		}
-		time.Sleep(time.Second)
+	eventually(t, 60*time.Second, func() (bool, string) {
 		var resp struct {
 			Names []string `json:"names"`
 		}
 		q.call("LabelValues", map[string]any{
 			"name":     "dag",
-			"matchers": []string{fmt.Sprintf(`{service_name=%q}`, service)},
-			"start":    start.UnixMilli(),
+			"matchers": []string{fmt.Sprintf(`{service_name=%q, __profile_type__=%q}`, service, cpuType)},
+			"start":    from.UnixMilli(),
 			"end":      time.Now().Add(time.Minute).UnixMilli(),
 		}, &resp)
 		values = resp.Names
-	}
-	stop()
-	if st := p.Stats(); st.Uploaded == 0 {
-		t.Errorf("the label is there but no upload was counted: %+v", st)
-	}
+		return slices.Contains(values, dag), fmt.Sprintf("dag values of service_name=%s's CPU series: %v; push stats: %+v", service, values, p.Stats())
+	})
 
-	var merged struct {
-		Flamegraph struct {
-			Names []string `json:"names"`
-			Total string   `json:"total"`
-		} `json:"flamegraph"`
-	}
-	q.call("SelectMergeStacktraces", map[string]any{
-		"profileTypeID": "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
-		"labelSelector": fmt.Sprintf(`{service_name=%q, dag=%q, loop="scheduler"}`, service, dag),
-		"start":         start.UnixMilli(),
-		"end":           time.Now().Add(time.Minute).UnixMilli(),
-		"maxNodes":      1024,
-	}, &merged)
-	if !slices.ContainsFunc(merged.Flamegraph.Names, func(n string) bool { return strings.HasSuffix(n, ".burnCPU.func1") }) {
-		t.Errorf("CPU time selected by dag=%s (total %s) does not show the labelled goroutine; frames: %v",
+	// Selecting CPU time by the label finds the labelled goroutine.
+	eventually(t, 30*time.Second, func() (bool, string) {
+		var merged struct {
+			Flamegraph struct {
+				Names []string `json:"names"`
+				Total string   `json:"total"`
+			} `json:"flamegraph"`
+		}
+		q.call("SelectMergeStacktraces", map[string]any{
+			"profileTypeID": cpuType,
+			"labelSelector": fmt.Sprintf(`{service_name=%q, dag=%q, loop="scheduler"}`, service, dag),
+			"start":         from.UnixMilli(),
+			"end":           time.Now().Add(time.Minute).UnixMilli(),
+			"maxNodes":      1024,
+		}, &merged)
+		found := slices.ContainsFunc(merged.Flamegraph.Names, func(n string) bool { return strings.HasSuffix(n, ".burnCPU.func1") })
+		return found, fmt.Sprintf("CPU time selected by dag=%s (total %q) does not show the labelled goroutine; frames: %v",
 			dag, merged.Flamegraph.Total, merged.Flamegraph.Names)
+	})
+	stop()
+	if st := p.Stats(); st.Uploaded == 0 || st.Failed != 0 {
+		t.Errorf("push stats after the server took the profiles: %+v", st)
 	}
 	p.Stop()
 	t.Logf("push stats: %+v", p.Stats())
+}
+
+// eventually polls cond every second until it holds, or fails the test
+// with cond's last description once timeout has passed.
+func eventually(t *testing.T, timeout time.Duration, cond func() (ok bool, desc string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, desc := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, desc)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // querier calls Pyroscope's querier.v1.QuerierService over Connect's JSON

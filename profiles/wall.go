@@ -29,12 +29,7 @@ func wallProfile(ctx context.Context, d time.Duration, w io.Writer, format fgpro
 		return fmt.Errorf("wall-clock profile duration %s: must be positive", d)
 	}
 	stop := fgprof.Start(w, format)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	sleep(ctx, d)
 	if err := stop(); err != nil {
 		return fmt.Errorf("write wall-clock profile: %w", err)
 	}

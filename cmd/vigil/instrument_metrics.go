@@ -95,7 +95,7 @@ func (c *inflightCollector) Collect(ch chan<- prometheus.Metric) {
 	var ok, dropped uint64
 	if c.m.pusher != nil {
 		ps := c.m.pusher.Stats()
-		ok, dropped = ps.Uploaded, ps.Dropped
+		ok, dropped = ps.Uploaded, ps.Failed+ps.Dropped
 	}
 	ch <- prometheus.MustNewConstMetric(c.upOK, prometheus.CounterValue, float64(ok))
 	ch <- prometheus.MustNewConstMetric(c.upFail, prometheus.CounterValue, float64(dropped))

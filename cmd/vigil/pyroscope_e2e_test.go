@@ -47,7 +47,7 @@ func TestContinuousProfilingFromVigilRun(t *testing.T) {
 		}
 		pyroscopeQuery(t, base, "LabelValues", map[string]any{
 			"name":     name,
-			"matchers": []string{`{service_name="vigil"}`},
+			"matchers": []string{`{service_name="vigil", __profile_type__="process_cpu:cpu:nanoseconds:cpu:nanoseconds"}`},
 			"start":    start.UnixMilli(),
 			"end":      time.Now().Add(time.Minute).UnixMilli(),
 		}, &resp)
