@@ -321,3 +321,35 @@ func (c *capped) Write(p []byte) (int, error) {
 	}
 	return c.buf.Write(p)
 }
+
+// ReadFiles returns the files of the bundle at path by their names inside
+// the bundle ("SUMMARY.txt", "stacks.txt", ...). It is for tests and
+// tools that inspect a bundle; it holds the whole bundle in memory.
+func ReadFiles(path string) (map[string][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle %s: %w", path, err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read bundle %s: %w", path, err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("read bundle %s: %s: %w", path, h.Name, err)
+		}
+		_, name, _ := strings.Cut(h.Name, "/")
+		out[name] = b
+	}
+}

@@ -1,8 +1,6 @@
 package bundle_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -16,28 +14,15 @@ import (
 
 func readBundle(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
+	files, err := bundle.ReadFiles(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
+	out := make(map[string]string, len(files))
+	for name, b := range files {
+		out[name] = string(b)
 	}
-	tr := tar.NewReader(gz)
-	out := map[string]string{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		out[h.Name[strings.Index(h.Name, "/")+1:]] = string(b)
-	}
+	return out
 }
 
 func TestWriteKeepsGoingPastAFailedPart(t *testing.T) {
