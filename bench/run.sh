@@ -4,7 +4,8 @@
 #   - the scheduler's own overhead (in-memory and local executors, SQLite), 5 runs each;
 #   - P4, pods through the Kubernetes executor against the ceiling of a bare client-go loop,
 #     on the real test control plane (testenv/kube), 3 runs;
-#   - P7, the longest loop turn while the apiserver is black-holed, 3 runs.
+#   - P7, the longest loop turn while the apiserver is black-holed, 3 runs;
+#   - P1 (instrument overhead), P2 (stack snapshot pause at 100k goroutines), P5 (stall -> bundle -> livez).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results.txt}
@@ -13,18 +14,27 @@ kube_count=${BENCH_KUBE_COUNT:-3}
 cmd="go test -run '^\$' -bench 'Independent|Chain|Local' -benchtime 1x -count $count -cpuprofile bench/cpu.prof ./bench/"
 kcmd="testenv/kube/with-cluster.sh go test -run '^\$' -bench KubePods -benchtime 1x -count $kube_count -timeout 30m ./bench/"
 pcmd="testenv/kube/with-cluster.sh go test -count=3 -run TestRealBlackHoleDuringCreates -v ./executor/kube/"
-raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp)
-trap 'rm -f "$raw" "$kraw" "$praw" bench/bench.test' EXIT
+p1cmd="P1_PAIRS=${P1_PAIRS:-12} testenv/kube/with-cluster.sh go test -run '^\$' -bench InstrumentationOverhead -benchtime 1x -timeout 30m ./bench/"
+p2cmd="go test -run '^\$' -bench 'Capture100k|RuntimeStackAll100k' -benchtime 3x -count 3 ./diag/stacks/"
+p5cmd="testenv/kube/with-cluster.sh go test -count=3 -run TestStalledLoopLeavesBundle -v ./cmd/vigil/"
+raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp)
+trap 'rm -f "$raw" "$kraw" "$praw" "$p1raw" "$p2raw" "$p5raw" bench/bench.test' EXIT
 eval "$cmd" | tee "$raw"
 eval "$kcmd" 2>/dev/null | grep -E '^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|FAIL)' | tee "$kraw"
 eval "$pcmd" 2>/dev/null | grep -E 'P7:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$praw"
+eval "$p1cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p1raw"
+eval "$p2cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p2raw"
+eval "$p5cmd" 2>/dev/null | grep -E 'P5:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$p5raw"
 {
-  echo "# Benchmarks (issues 2 and 3)"
+  echo "# Benchmarks (issues 2, 3 and 4)"
   echo "#"
   echo "# Produced by: make bench"
   echo "#   $cmd"
   echo "#   $kcmd"
   echo "#   $pcmd"
+  echo "#   $p1cmd"
+  echo "#   $p2cmd"
+  echo "#   $p5cmd"
   echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
   echo "#"
   echo "# s/run is the time from the run's creation (Scheduler.Trigger) to its end;"
@@ -41,6 +51,20 @@ eval "$pcmd" 2>/dev/null | grep -E 'P7:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "
   echo "# P7: while the apiserver is black-holed by toxiproxy during pod creates, the longest"
   echo "# scheduling-loop turn (Scheduler.Stats().MaxIteration); target <= the create deadline (2s here)."
   cat "$praw"
+  echo
+  echo "# P1: scheduler throughput with every instrument on (in-flight registry, flight recorder,"
+  echo "# Pyroscope push every 1s to the real server through the wire tracer) / all off; pairs of"
+  echo "# 10,000-task runs, alternating order; P1-ratio is the median per-pair ratio. Target >= 0.99."
+  cat "$p1raw"
+  echo
+  echo "# P2: grouped stack snapshot at 100k goroutines: pause-ms/op is the longest stop-the-world"
+  echo "# pause during the snapshot, took-ms/op the whole snapshot; RuntimeStackAll100k is"
+  echo "# runtime.Stack(all) for comparison. Targets: pause <= 1 ms, snapshot <= 500 ms."
+  cat "$p2raw"
+  echo
+  echo "# P5: loop blocked on a black-holed DELETE (toxiproxy) -> bundle written and /livez failing,"
+  echo "# default settings (2s loop heartbeat, stale after 3 periods, 1s watchdog tick). Target <= 15 s."
+  cat "$p5raw"
   echo
   echo "# Where the CPU time goes in the scheduler benchmarks (set-up included; cumulative):"
   go tool pprof -top -cum -nodecount=35 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
