@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +47,15 @@ tasks:
 		return err == nil
 	})
 	e.waitFor("the task to run", 60*time.Second, func() bool { return e.tasks("stall")["slow"].State == "running" })
+	if resp, err := http.Get("http://" + health + "/metrics"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `vigil_kube_api_request_duration_seconds_count{code="201",resource="pods",verb="create"}`) {
+			t.Errorf("/metrics lacks the pod create's API latency")
+		}
+	} else {
+		t.Fatal(err)
+	}
 	// Black-hole the apiserver connection before the execution timeout
 	// (4s after the pod started) makes the loop call Stop.
 	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
