@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,13 +76,13 @@ func newEnv(t *testing.T, dags map[string]string) *env {
 // daemon is a running `vigil run`.
 type daemon struct {
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan error
 }
 
 func (e *env) start() *daemon {
 	e.t.Helper()
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	args := append([]string{"run", "--dags", e.dags, "--db", e.db, "--data-dir", e.data,
 		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug"}, e.extra...)
 	cmd := exec.Command(vigilBin, args...)
@@ -100,6 +101,25 @@ func (e *env) start() *daemon {
 		}
 	})
 	return d
+}
+
+// syncBuffer is a bytes.Buffer a test may read while the daemon's
+// output is still being copied into it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // stop signals the daemon and waits for it to exit.

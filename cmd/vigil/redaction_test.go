@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -38,7 +37,7 @@ func TestSecretsNeverLeaveTheProcess(t *testing.T) {
 	}
 	token := strings.TrimSpace(string(tok))
 	rc.BearerToken, rc.CertFile, rc.KeyFile, rc.CertData, rc.KeyData = token, "", "", nil, nil
-	var logs bytes.Buffer
+	var logs syncBuffer
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logs), zap.DebugLevel))
 	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
