@@ -6,8 +6,10 @@ import (
 	"net"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,7 +134,9 @@ func TestCaptureMatchesInflightCalls(t *testing.T) {
 	time.Sleep(sleep)
 
 	snap, g := captureUntil(t, stacks.Options{Calls: reg.Snapshot},
-		func(g stacks.Group) bool { return hasFunc(g, ".blockedRead") && g.Count == readers && g.State == "IO wait" })
+		func(g stacks.Group) bool {
+			return hasFunc(g, ".blockedRead") && g.Count == readers && g.State == "IO wait"
+		})
 
 	if len(g.Calls) != readers {
 		t.Errorf("group of blockedRead has calls %v, want %d", g.Calls, readers)
@@ -170,9 +174,12 @@ func TestCaptureMatchesInflightCalls(t *testing.T) {
 
 func TestCaptureInfersState(t *testing.T) {
 	stop := make(chan struct{})
+	var stopped atomic.Bool
 	var mu sync.Mutex
+	entered := 0 // guarded by mu
 	mu.Lock()
 	var rw, rwWriter sync.RWMutex
+	var readers atomic.Int32 // the reader and the writer meet only at cleanup
 	rw.Lock()
 	rwWriter.RLock()
 	var wg sync.WaitGroup
@@ -182,6 +189,7 @@ func TestCaptureInfersState(t *testing.T) {
 	conn := silentPeer(t)
 	t.Cleanup(func() {
 		close(stop)
+		stopped.Store(true)
 		select {
 		case <-sendCh:
 		case <-time.After(time.Second):
@@ -209,9 +217,9 @@ func TestCaptureInfersState(t *testing.T) {
 			}
 		}, "select"},
 		{"sleep", func() { time.Sleep(time.Minute) }, "sleep"},
-		{"mutex", func() { mu.Lock(); mu.Unlock() }, "sync.Mutex.Lock"},
-		{"rwmutex read", func() { rw.RLock(); rw.RUnlock() }, "sync.RWMutex.RLock"},
-		{"rwmutex write", func() { rwWriter.Lock(); rwWriter.Unlock() }, "sync.RWMutex.Lock"},
+		{"mutex", func() { mu.Lock(); entered++; mu.Unlock() }, "sync.Mutex.Lock"},
+		{"rwmutex read", func() { rw.RLock(); readers.Add(1); rw.RUnlock() }, "sync.RWMutex.RLock"},
+		{"rwmutex write", func() { rwWriter.Lock(); readers.Add(1); rwWriter.Unlock() }, "sync.RWMutex.Lock"},
 		{"waitgroup", func() { wg.Wait() }, "sync.WaitGroup.Wait"},
 		{"cond", func() {
 			cond.L.Lock()
@@ -230,22 +238,19 @@ func TestCaptureInfersState(t *testing.T) {
 			_, _ = conn.Read(b[:])
 		}, "IO wait"},
 		{"running", func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for spins := 0; !stopped.Load(); spins++ {
 			}
 		}, stacks.StateRunning},
 	}
+	// Goroutines of an earlier -count run may still sleep: tell them apart.
+	run := strconv.FormatInt(time.Now().UnixNano(), 10)
 	for _, tt := range tests {
-		go pprof.Do(context.Background(), pprof.Labels("case", tt.name), func(context.Context) { tt.block() })
+		go pprof.Do(context.Background(), pprof.Labels("case", tt.name, "run", run), func(context.Context) { tt.block() })
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, g := captureUntil(t, stacks.Options{}, func(g stacks.Group) bool {
-				return g.Labels["case"] == tt.name && g.State == tt.want
+				return g.Labels["case"] == tt.name && g.Labels["run"] == run && g.State == tt.want
 			})
 			if g.Count != 1 {
 				t.Errorf("count = %d, want 1", g.Count)

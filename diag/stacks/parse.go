@@ -11,22 +11,28 @@ import (
 )
 
 // ErrTooLarge is returned, wrapped, by Parse when a dump exceeds the
-// limits that bound its memory: more than maxGroups distinct groups,
-// maxStoredFrames frames across them, or maxStringBytes of distinct
-// function and file names. Parse then returns the groups read so far.
+// limits that bound its memory: more than 262,144 distinct groups, 4M
+// frames across them, or 64 MiB of distinct function and file names.
+// Parse then returns the groups read so far with the error.
 var ErrTooLarge = errors.New("goroutine dump too large")
 
-// Limits on what Parse keeps. A dump of 100,000 goroutines has a few
-// thousand distinct stacks; these leave room for a hundred times that
-// while keeping a hostile input to a few hundred megabytes.
-const (
-	maxLineBytes    = 64 << 10 // longer lines are cut
-	maxFrames       = 1024     // per goroutine; the runtime prints at most 100 and markers
-	maxGroups       = 1 << 18
-	maxStoredFrames = 1 << 22 // across all groups
-	maxStringBytes  = 64 << 20
-	maxIDs          = 8 // goroutine IDs kept per group
-)
+// limits bound what Parse keeps. A dump of 100,000 goroutines has a few
+// thousand distinct stacks; the defaults leave room for a hundred times
+// that while keeping a hostile input to a few hundred megabytes.
+type limits struct {
+	lineBytes    int // longer lines are cut
+	frames       int // per goroutine; the runtime prints at most 100 and markers
+	groups       int
+	storedFrames int // across all groups
+	stringBytes  int // distinct names
+}
+
+func defaultLimits() limits {
+	return limits{lineBytes: 64 << 10, frames: 1024, groups: 1 << 18, storedFrames: 1 << 22, stringBytes: 64 << 20}
+}
+
+// maxIDs is how many goroutine IDs a group keeps.
+const maxIDs = 8
 
 // Parse reads a goroutine dump in the runtime's text form (panic and
 // SIGQUIT output, runtime.Stack(buf, true), /debug/pprof/goroutine?debug=2)
@@ -49,14 +55,19 @@ const (
 //
 // Parse never panics, and bounds its memory on any input (ErrTooLarge).
 func Parse(r io.Reader) (*Snapshot, error) {
+	return parse(r, defaultLimits())
+}
+
+func parse(r io.Reader, lim limits) (*Snapshot, error) {
 	p := &parser{
+		lim:   lim,
 		strs:  map[string]string{},
 		index: map[string]int{},
 		snap:  &Snapshot{},
 	}
-	br := bufio.NewReaderSize(r, maxLineBytes)
+	br := bufio.NewReaderSize(r, 4096)
 	for lineNo := 1; ; lineNo++ {
-		line, err := readLine(br)
+		line, err := p.readLine(br)
 		if len(line) > 0 || err == nil {
 			if perr := p.line(line); perr != nil {
 				p.finish()
@@ -82,17 +93,18 @@ func Parse(r io.Reader) (*Snapshot, error) {
 }
 
 // readLine returns the next line without its end of line, cut to
-// maxLineBytes.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		// Keep the start and skip the rest of the line.
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = br.ReadSlice('\n')
+// lim.lineBytes. The line is valid until the next call.
+func (p *parser) readLine(br *bufio.Reader) ([]byte, error) {
+	p.lineBuf = p.lineBuf[:0]
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if room := p.lim.lineBytes - len(p.lineBuf); room > 0 {
+			p.lineBuf = append(p.lineBuf, chunk[:min(len(chunk), room)]...)
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return trimEOL(p.lineBuf), err
 		}
 	}
-	line = trimEOL(line)
-	return line, err
 }
 
 func trimEOL(b []byte) []byte {
@@ -121,6 +133,7 @@ type goroutine struct {
 }
 
 type parser struct {
+	lim      limits
 	cur      *goroutine
 	strs     map[string]string // interned names
 	strBytes int
@@ -130,6 +143,7 @@ type parser struct {
 	waits    []waitAcc // per group
 	tooLarge bool
 	keyBuf   []byte
+	lineBuf  []byte
 }
 
 // waitAcc accumulates the minutes of a group's goroutines.
@@ -203,7 +217,7 @@ func (p *parser) flushPending(g *goroutine) {
 func (p *parser) addFrame(g *goroutine, f Frame) {
 	if g.inPending && g.inCreated {
 		g.created = &f
-	} else if len(g.stack) < maxFrames {
+	} else if len(g.stack) < p.lim.frames {
 		g.stack = append(g.stack, f)
 	}
 	g.pending, g.inPending, g.inCreated = "", false, false
@@ -223,7 +237,7 @@ func (p *parser) finish() error {
 	key := p.groupKey(g)
 	gi, ok := p.index[string(key)]
 	if !ok {
-		if len(p.snap.Groups) >= maxGroups || p.stored+len(g.stack) > maxStoredFrames || p.strBytes > maxStringBytes {
+		if len(p.snap.Groups) >= p.lim.groups || p.stored+len(g.stack) > p.lim.storedFrames {
 			p.tooLarge = true
 			return ErrTooLarge
 		}
@@ -288,7 +302,7 @@ func (p *parser) intern(s string) string {
 	if v, ok := p.strs[s]; ok {
 		return v
 	}
-	if p.strBytes+len(s) > maxStringBytes {
+	if p.strBytes+len(s) > p.lim.stringBytes {
 		p.tooLarge = true
 		return ""
 	}

@@ -29,27 +29,47 @@ func readPauses() pauseSample {
 	return p
 }
 
-// since returns the longest pause recorded between before and p (the
-// upper bound of the highest bucket whose count grew, or its lower bound
-// for the open last bucket) and how many pauses were recorded.
-func (p pauseSample) since(before pauseSample) (longest time.Duration, n int) {
+// pauseDelta is what the pause histograms recorded between two readings.
+type pauseDelta struct {
+	// longest is the upper bound of the highest bucket whose count grew
+	// (its lower bound for the open last bucket).
+	longest time.Duration
+	// longestOther and longestGC split longest by histogram.
+	longestOther, longestGC time.Duration
+	// sum is the sum of the pauses' upper bounds: at most a quarter more
+	// than the time the world was stopped.
+	sum time.Duration
+	// n is how many pauses were recorded.
+	n int
+}
+
+// since returns what was recorded between before and p.
+func (p pauseSample) since(before pauseSample) pauseDelta {
+	var d pauseDelta
 	for i := range p {
 		a, b := before[i], p[i]
 		if a == nil || b == nil || len(a.Counts) != len(b.Counts) {
 			continue
 		}
 		for j := range b.Counts {
-			d := b.Counts[j] - a.Counts[j]
-			if d == 0 {
+			grew := b.Counts[j] - a.Counts[j]
+			if grew == 0 {
 				continue
 			}
-			n += int(d)
 			edge := b.Buckets[j+1]
 			if math.IsInf(edge, 1) {
 				edge = b.Buckets[j]
 			}
-			longest = max(longest, time.Duration(edge*float64(time.Second)))
+			upper := time.Duration(edge * float64(time.Second))
+			d.n += int(grew)
+			d.sum += time.Duration(grew) * upper
+			d.longest = max(d.longest, upper)
+			if i == 0 {
+				d.longestOther = max(d.longestOther, upper)
+			} else {
+				d.longestGC = max(d.longestGC, upper)
+			}
 		}
 	}
-	return longest, n
+	return d
 }

@@ -113,6 +113,9 @@ func fromProfile(p *profile.Profile) (*Snapshot, error) {
 		}
 		snap.Groups[gi].Count += int(n)
 		snap.Goroutines += int(n)
+		if snap.Goroutines > 1<<40 {
+			return nil, fmt.Errorf("goroutine profile with more than %d goroutines", 1<<40)
+		}
 	}
 	return snap, nil
 }

@@ -139,7 +139,7 @@ func Capture(opts Options) (*Snapshot, error) {
 	if err := pprof.Lookup("goroutine").WriteTo(&buf, 0); err != nil {
 		return nil, fmt.Errorf("write goroutine profile: %w", err)
 	}
-	pause, pauses := readPauses().since(before)
+	pauses := readPauses().since(before)
 	var calls []inflight.Call
 	if opts.Calls != nil {
 		calls = opts.Calls()
@@ -153,7 +153,7 @@ func Capture(opts Options) (*Snapshot, error) {
 		return nil, err
 	}
 	snap.Taken = taken
-	snap.Pause, snap.Pauses = pause, pauses
+	snap.Pause, snap.Pauses = pauses.longest, pauses.n
 	matchCalls(snap.Groups, calls)
 	if opts.Tracker != nil {
 		opts.Tracker.Observe(snap)

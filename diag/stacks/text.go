@@ -190,18 +190,19 @@ func (g *Group) bracket() string {
 	return strings.Join(parts, ", ")
 }
 
-// text is "wait 41s (inflight)", "wait 12s to 41s (inflight)",
-// "wait >=2m (seen)", or "" when unknown.
+// text is "wait 41s (inflight)" or "wait 12s to 41s (inflight)" for an
+// exact wait, "wait >=2m (seen)" for a lower bound (the longest waiter's),
+// "" when unknown.
 func (w Wait) text() string {
 	switch {
 	case !w.Known():
 		return ""
 	case w.Exact && w.Min == w.Max:
 		return fmt.Sprintf("wait %s (%s)", formatDuration(w.Min), w.Source)
-	case w.Max > w.Min:
+	case w.Exact:
 		return fmt.Sprintf("wait %s to %s (%s)", formatDuration(w.Min), formatDuration(w.Max), w.Source)
 	default:
-		return fmt.Sprintf("wait >=%s (%s)", formatDuration(w.Min), w.Source)
+		return fmt.Sprintf("wait >=%s (%s)", formatDuration(w.Longest()), w.Source)
 	}
 }
 
