@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,16 +18,21 @@ import (
 // Both benchmarks report, from the runtime's pause histograms read
 // before and after each operation (see pause.go):
 //
-//	pause-ms/op      the longest single stop-the-world pause seen in any
-//	                 operation (GC or other), rounded up to its bucket
-//	pause-other-ms/op  the same, counting only non-GC pauses: those the
-//	                 goroutine profile or runtime.Stack itself takes
-//	pause-gc-ms/op   the same, counting only GC pauses (a GC that the
-//	                 operation's allocations triggered, or that was due)
-//	pause-sum-ms/op  the pauses of an operation added up, averaged
-//	pauses/op        how many pauses an operation recorded
-//	took-ms/op       the operation's wall time, averaged
-//	goroutines       how many goroutines there were
+//	pause-ms/op        the longest single stop-the-world pause seen in
+//	                   any operation (GC or other), rounded up to its
+//	                   histogram bucket: the worst case
+//	pause-p50-ms/op    the median over operations of each one's longest
+//	                   pause: what a typical snapshot costs (on a busy
+//	                   machine the worst is a stop that waited for a
+//	                   descheduled thread)
+//	pause-other-ms/op  pause-ms/op counting only non-GC pauses, those the
+//	                   goroutine profile or runtime.Stack itself takes
+//	pause-gc-ms/op     pause-ms/op counting only GC pauses (a GC that the
+//	                   operation's allocations triggered, or that was due)
+//	pause-sum-ms/op    the pauses of an operation added up, averaged
+//	pauses/op          how many pauses an operation recorded
+//	took-ms/op         the operation's wall time, averaged
+//	goroutines         how many goroutines there were
 const benchGoroutines = 100_000
 
 // parkIn parks on ch at the given extra depth, so that goroutines of
@@ -61,6 +67,7 @@ func startParked(b *testing.B, n int) (stop func()) {
 type pauseMeter struct {
 	ops     int
 	longest time.Duration
+	perOp   []time.Duration // each operation's longest pause
 	other   time.Duration
 	gc      time.Duration
 	sum     time.Duration
@@ -76,6 +83,7 @@ func (m *pauseMeter) measure(op func()) {
 	d := readPauses().since(before)
 	m.ops++
 	m.longest = max(m.longest, d.longest)
+	m.perOp = append(m.perOp, d.longest)
 	m.other = max(m.other, d.longestOther)
 	m.gc = max(m.gc, d.longestGC)
 	m.sum += d.sum
@@ -89,6 +97,8 @@ func (m *pauseMeter) report(b *testing.B, goroutines int) {
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(m.longest), "pause-ms/op")
+	slices.Sort(m.perOp)
+	b.ReportMetric(ms(m.perOp[len(m.perOp)/2]), "pause-p50-ms/op")
 	b.ReportMetric(ms(m.other), "pause-other-ms/op")
 	b.ReportMetric(ms(m.gc), "pause-gc-ms/op")
 	b.ReportMetric(ms(m.sum)/float64(m.ops), "pause-sum-ms/op")

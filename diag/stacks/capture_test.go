@@ -303,3 +303,19 @@ func TestCaptureWithTracker(t *testing.T) {
 		t.Errorf("tracked group wait = %+v, want >= 1m from seen", g.Wait)
 	}
 }
+
+func TestCaptureConcurrent(t *testing.T) {
+	tr := stacks.NewTracker()
+	reg := inflight.New(inflight.Options{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 3 {
+				if _, err := stacks.Capture(stacks.Options{Calls: reg.Snapshot, Tracker: tr}); err != nil {
+					t.Errorf("Capture: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
