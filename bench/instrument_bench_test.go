@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,17 +43,34 @@ func BenchmarkInstrumentationOverhead(b *testing.B) {
 	if pyroURL == "" {
 		b.Log("PYROSCOPE_URL is not set: measuring without the Pyroscope push (run through testenv/kube/with-cluster.sh for the full figure)")
 	}
+	// P1_PARTS (comma list of registry, flightrecorder, push) narrows
+	// "on" to some instruments, to find what costs.
+	parts := map[string]bool{"registry": true, "flightrecorder": true, "push": true}
+	if v := os.Getenv("P1_PARTS"); v != "" {
+		parts = map[string]bool{}
+		for _, p := range strings.Split(v, ",") {
+			parts[strings.TrimSpace(p)] = true
+		}
+	}
+	if !parts["push"] {
+		pyroURL = ""
+	}
 	base := setup{dagText: wide(tasks, `["true"]`), executor: memory, parallelism: 32, tasks: tasks}
 	var uploads, dropped uint64
 	on := func() time.Duration {
 		s := base
-		s.inflight = inflight.New(inflight.Options{})
-		tracer := wiretrace.New(wiretrace.Options{Mode: wiretrace.Summary, Registry: s.inflight})
-		fr, err := profiles.StartFlightRecorder(profiles.FlightRecorderOptions{Window: 10 * time.Second})
-		if err != nil {
-			b.Fatal(err)
+		reg := inflight.New(inflight.Options{})
+		if parts["registry"] {
+			s.inflight = reg
 		}
-		defer fr.Stop()
+		tracer := wiretrace.New(wiretrace.Options{Mode: wiretrace.Summary, Registry: reg})
+		if parts["flightrecorder"] {
+			fr, err := profiles.StartFlightRecorder(profiles.FlightRecorderOptions{Window: 10 * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fr.Stop()
+		}
 		if pyroURL != "" {
 			p, err := profiles.StartPush(profiles.PushOptions{
 				ServerAddress: pyroURL, Service: "vigil-bench", Instance: "p1", UploadRate: time.Second,
