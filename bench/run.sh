@@ -14,7 +14,7 @@ kube_count=${BENCH_KUBE_COUNT:-3}
 cmd="go test -run '^\$' -bench 'Independent|Chain|Local' -benchtime 1x -count $count -cpuprofile bench/cpu.prof ./bench/"
 kcmd="testenv/kube/with-cluster.sh go test -run '^\$' -bench KubePods -benchtime 1x -count $kube_count -timeout 30m ./bench/"
 pcmd="testenv/kube/with-cluster.sh go test -count=3 -run TestRealBlackHoleDuringCreates -v ./executor/kube/"
-p1cmd="P1_PAIRS=${P1_PAIRS:-12} testenv/kube/with-cluster.sh go test -run '^\$' -bench InstrumentationOverhead -benchtime 1x -timeout 30m ./bench/"
+p1cmd="TMPDIR=/dev/shm P1_PAIRS=${P1_PAIRS:-16} testenv/kube/with-cluster.sh go test -run '^\$' -bench InstrumentationOverhead -benchtime 1x -timeout 30m ./bench/"
 p2cmd="go test -run '^\$' -bench 'Capture100k|RuntimeStackAll100k' -benchtime 3x -count 3 ./diag/stacks/"
 p5cmd="testenv/kube/with-cluster.sh go test -count=3 -run TestStalledLoopLeavesBundle -v ./cmd/vigil/"
 raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp)
