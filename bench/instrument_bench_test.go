@@ -32,11 +32,12 @@ import (
 // both alike; each run is 10,000 instant tasks, long enough to hold
 // several uploads. The figure is the median of the per-pair ratios.
 func BenchmarkInstrumentationOverhead(b *testing.B) {
-	const tasks = 10000
-	pairs := 12
-	if v := os.Getenv("P1_PAIRS"); v != "" {
-		if _, err := fmt.Sscan(v, &pairs); err != nil {
-			b.Fatalf("P1_PAIRS=%q: %v", v, err)
+	tasks, pairs := 10000, 12
+	for env, p := range map[string]*int{"P1_TASKS": &tasks, "P1_PAIRS": &pairs} {
+		if v := os.Getenv(env); v != "" {
+			if _, err := fmt.Sscan(v, p); err != nil {
+				b.Fatalf("%s=%q: %v", env, v, err)
+			}
 		}
 	}
 	pyroURL := os.Getenv("PYROSCOPE_URL")
