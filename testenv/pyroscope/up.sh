@@ -17,6 +17,8 @@ for port in "$PYRO_HTTP_PORT" "$PYRO_GRPC_PORT" "$PYRO_MEMBERLIST_PORT"; do
     exit 1
   fi
 done
+# Run from the data folder: some components write relative paths (./data-compactor).
+cd "$PYRO_DATA"
 "$BIN_DIR/pyroscope" -config.file="$HERE/config.yaml" -config.expand-env=true \
   -usage-stats.enabled=false -ingester.min-ready-duration=0s \
   -compactor.ring.instance-addr=127.0.0.1 -distributor.ring.instance-addr=127.0.0.1 \
