@@ -171,6 +171,10 @@ func StartPush(opts PushOptions) (*Pusher, error) {
 		return nil, err
 	}
 
+	// ctx is the Pusher's lifetime, not a call's bound: Stop cancels it to
+	// abort an upload past its budget, and every upload is bounded by the
+	// client's Timeout (UploadTimeout) and the transport's dial, TLS and
+	// response-header timeouts.
 	ctx, cancel := context.WithCancel(context.Background())
 	transport := newUploadTransport(opts.UploadTimeout)
 	var rt http.RoundTripper = transport
