@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
@@ -19,12 +20,15 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 	ctx, cancel := s.call(ctx, "Apply")
 	defer cancel()
 	results := make([]scheduler.ChangeResult, len(changes))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		a := s.applier.in(ctx, tx)
 		defer a.close()
-		var err error
+		current, err := a.loadAll(ctx, changes)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
 		for i, c := range changes {
-			if results[i], err = a.apply(ctx, c); err != nil {
+			if results[i], err = a.apply(ctx, current, c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)
 			}
 		}
@@ -36,20 +40,34 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 	return results, nil
 }
 
+// loadChunk is how many instances one prepared load reads. A batch loads
+// its instances chunk by chunk instead of one query per change: each
+// query on a transaction starts a watcher goroutine in database/sql.
+const loadChunk = 32
+
 // applier holds Apply's statements. They are prepared once, on the write
 // connection, and bound to each transaction: preparing them in every call
 // was a quarter of the cost of a one-change Apply.
 type applier struct {
-	load, update, record *sql.Stmt
+	load, loadMany, update, record *sql.Stmt
+}
+
+// loaded is an instance as it stands in the transaction, or the error
+// that fails every change to it (a spec this build cannot read).
+type loaded struct {
+	ti  scheduler.TaskInstance
+	err error
 }
 
 func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 	a := &applier{}
+	keys := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", loadChunk), ", ")
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
 		{&a.load, `SELECT ` + instanceColumns + ` FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?`},
+		{&a.loadMany, `SELECT ` + instanceColumns + ` FROM task_instances WHERE (dag_id, run_id, task_id) IN (VALUES ` + keys + `)`},
 		// The version check makes the update a compare-and-swap. The
 		// immediate transaction already excludes other writers; the check
 		// keeps the update correct without relying on that.
@@ -70,12 +88,15 @@ func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 
 // in returns the statements bound to tx.
 func (a *applier) in(ctx context.Context, tx *sql.Tx) *applier {
-	return &applier{load: tx.StmtContext(ctx, a.load), update: tx.StmtContext(ctx, a.update), record: tx.StmtContext(ctx, a.record)}
+	return &applier{
+		load: tx.StmtContext(ctx, a.load), loadMany: tx.StmtContext(ctx, a.loadMany),
+		update: tx.StmtContext(ctx, a.update), record: tx.StmtContext(ctx, a.record),
+	}
 }
 
 func (a *applier) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{a.load, a.update, a.record} {
+	for _, stmt := range []*sql.Stmt{a.load, a.loadMany, a.update, a.record} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -83,19 +104,72 @@ func (a *applier) close() error {
 	return errors.Join(errs...)
 }
 
-// apply performs one change. A returned error is the store's; the change's
-// own failure is in the result.
-func (a *applier) apply(ctx context.Context, c scheduler.Change) (scheduler.ChangeResult, error) {
-	ti, spec, err := scanInstance(a.load.QueryRowContext(ctx, c.Key.DAGID, c.Key.RunID, c.Key.TaskID))
-	if errors.Is(err, sql.ErrNoRows) {
+// loadAll reads every instance the changes name, each once. An instance
+// that does not exist is absent from the map.
+func (a *applier) loadAll(ctx context.Context, changes []scheduler.Change) (map[scheduler.TaskKey]*loaded, error) {
+	var keys []scheduler.TaskKey
+	seen := make(map[scheduler.TaskKey]bool, len(changes))
+	for _, c := range changes {
+		if !seen[c.Key] {
+			seen[c.Key] = true
+			keys = append(keys, c.Key)
+		}
+	}
+	current := make(map[scheduler.TaskKey]*loaded, len(keys))
+	for len(keys) > 0 {
+		var rows *sql.Rows
+		var err error
+		if len(keys) == 1 {
+			rows, err = a.load.QueryContext(ctx, keys[0].DAGID, keys[0].RunID, keys[0].TaskID)
+			keys = nil
+		} else {
+			chunk := keys[:min(loadChunk, len(keys))]
+			keys = keys[len(chunk):]
+			args := make([]any, 0, 3*loadChunk)
+			for i := range loadChunk {
+				k := chunk[min(i, len(chunk)-1)] // a short chunk repeats its last key
+				args = append(args, k.DAGID, k.RunID, k.TaskID)
+			}
+			rows, err = a.loadMany.QueryContext(ctx, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := scanLoaded(rows, current); err != nil {
+			return nil, err
+		}
+	}
+	return current, nil
+}
+
+func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
+	defer rows.Close()
+	for rows.Next() {
+		ti, spec, err := scanInstance(rows)
+		if err != nil {
+			return err
+		}
+		l := &loaded{ti: ti}
+		// A spec this build cannot read fails its own changes, not the batch.
+		if l.ti.Spec, err = dag.DecodeSpec(spec); err != nil {
+			l.err = fmt.Errorf("task %s: %w", ti.TaskKey, err)
+		}
+		into[ti.TaskKey] = l
+	}
+	return rows.Err()
+}
+
+// apply performs one change on the instance as current holds it, and
+// keeps current up to date for the changes after it. A returned error is
+// the store's; the change's own failure is in the result.
+func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*loaded, c scheduler.Change) (scheduler.ChangeResult, error) {
+	l, ok := current[c.Key]
+	if !ok {
 		return scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w", c.Key, scheduler.ErrNotFound)}, nil
 	}
-	if err != nil {
-		return scheduler.ChangeResult{}, fmt.Errorf("load: %w", err)
-	}
-	// A spec this build cannot read fails its own change, not the batch.
-	if ti.Spec, err = dag.DecodeSpec(spec); err != nil {
-		return scheduler.ChangeResult{Instance: ti, Err: fmt.Errorf("task %s: %w", c.Key, err)}, nil
+	ti := l.ti
+	if l.err != nil {
+		return scheduler.ChangeResult{Instance: ti, Err: l.err}, nil
 	}
 	next, rec, err := scheduler.Apply(ti, c)
 	if err == nil {
@@ -121,5 +195,6 @@ func (a *applier) apply(ctx context.Context, c scheduler.Change) (scheduler.Chan
 	if _, err := a.record.ExecContext(ctx, transitionArgs(rec)...); err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("record transition: %w", err)
 	}
+	l.ti = next
 	return scheduler.ChangeResult{Instance: next}, nil
 }

@@ -119,7 +119,7 @@ func scanDAG(r rowScanner) (scheduler.DAGRecord, error) {
 func (s *Store) SetLoadErrors(ctx context.Context, errs []scheduler.LoadError) error {
 	ctx, cancel := s.call(ctx, "SetLoadErrors")
 	defer cancel()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var stale []string
 		rows, err := tx.QueryContext(ctx, `SELECT file FROM load_errors`)
 		if err != nil {

@@ -72,7 +72,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, now func() time.Time) 
 	if len(ms) > 0 {
 		latest = ms[len(ms)-1].version
 	}
-	return inTx(ctx, db, func(tx *sql.Tx) error {
+	return inTx(ctx, db, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT NOT NULL,

@@ -39,7 +39,7 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 		specs[i] = string(b)
 	}
 	var created bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dags WHERE id = ?`, run.DAGID).Scan(&one)
 		if err != nil {

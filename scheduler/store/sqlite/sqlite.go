@@ -18,8 +18,9 @@
 // deadlock upgrading a read lock.
 //
 // Every call is bounded: a context without a deadline gets
-// Options.DefaultTimeout, and a call waiting for another process's lock
-// gives up when its context ends.
+// Options.DefaultTimeout, a call waiting for another process's lock gives
+// up when its context ends, and a write transaction whose context ends is
+// rolled back before its next statement (see inTx).
 //
 // Open applies the schema migrations embedded in the binary, in order, and
 // refuses (ErrSchemaTooNew) a file written by a newer Vigil.
@@ -197,26 +198,50 @@ func (s *Store) call(ctx context.Context, op string) (context.Context, context.C
 }
 
 // inTx runs f in a write transaction and commits it if f returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, f func(ctx context.Context, tx *sql.Tx) error) error {
 	return inTx(ctx, s.write, f)
 }
 
-func inTx(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
+// inTx begins and commits the transaction under ctx, and runs f's
+// statements under ctx without its cancellation (the ctx f is given).
+//
+// BEGIN IMMEDIATE is where a writer waits for another process's lock, and
+// the driver ends that wait when ctx ends. Inside the transaction the
+// write lock is held, so a statement waits for nothing but the disk. For
+// every statement whose context can end, the driver and database/sql each
+// start a watcher goroutine; those were most of the goroutines a busy
+// scheduler started, and most of the events the always-on execution
+// tracer (the flight recorder) recorded. The statements stay bounded:
+// database/sql rolls the transaction back as soon as ctx ends, the next
+// statement fails, and inTx reports ctx's error. What is given up is
+// interrupting a statement already running when ctx ends; it finishes
+// first, and none of the store's statements is more than an indexed
+// lookup or a write of one row.
+func inTx(ctx context.Context, db *sql.DB, f func(ctx context.Context, tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := f(tx); err != nil {
+	if err := f(context.WithoutCancel(ctx), tx); err != nil {
 		// f's error is the one worth reporting; a failed rollback has
 		// committed nothing either, and SQLite drops the transaction when
 		// the connection is reused or closed.
 		_ = tx.Rollback()
-		return err
+		return txErr(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", txErr(ctx, err))
 	}
 	return nil
+}
+
+// txErr reports a statement failing because database/sql rolled the
+// transaction back at the end of ctx as ctx's error.
+func txErr(ctx context.Context, err error) error {
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		return fmt.Errorf("%w (the transaction was rolled back)", ctx.Err())
+	}
+	return err
 }
 
 // notFound turns sql.ErrNoRows into scheduler.ErrNotFound.
