@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -190,6 +191,43 @@ func TestLockWaitBounded(t *testing.T) {
 	// Readers do not wait for the writer.
 	if _, err := s.GetDAG(t.Context(), "etl"); err != nil {
 		t.Errorf("read while another store holds the write lock: %v", err)
+	}
+}
+
+// TestTxEndsWithContext checks that a write transaction whose context
+// ends while it runs commits nothing, even though its statements run
+// without the context's cancellation (see inTx).
+func TestTxEndsWithContext(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "vigil.db"), Options{})
+	if err := s.SaveDAG(t.Context(), testDAG("etl")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	err := s.inTx(ctx, func(sctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(sctx, `UPDATE dags SET paused = 1 WHERE id = 'etl'`); err != nil {
+			return err
+		}
+		cancel()
+		// database/sql rolls back as soon as it sees ctx end; from then on
+		// every statement fails.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := tx.ExecContext(sctx, `UPDATE dags SET paused = 1 WHERE id = 'etl'`); err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return errors.New("statements still ran 10s after the context ended")
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("transaction after its context ended: %v; want context.Canceled", err)
+	}
+	rec, err := s.GetDAG(t.Context(), "etl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Paused {
+		t.Error("the update of a rolled-back transaction is visible")
 	}
 }
 
