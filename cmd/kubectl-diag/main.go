@@ -1,0 +1,17 @@
+// Command kubectl-diag is diag installed as a kubectl plugin: with it on
+// $PATH, `kubectl diag attach --pod ...` works like `diag attach --pod ...`.
+package main
+
+import (
+	"os"
+
+	"github.com/vigilhq/vigil/diag/cli"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], iostreams.System(), version))
+}

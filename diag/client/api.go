@@ -1,0 +1,211 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/bundle"
+	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/diag/inflight"
+	"github.com/vigilhq/vigil/diag/stacks"
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/diag/wiretrace"
+)
+
+// Info returns the process's build and process information.
+func (c *Client) Info(ctx context.Context) (debugserver.Info, error) {
+	var info debugserver.Info
+	_, err := c.getJSON(ctx, "info", nil, &info)
+	return info, err
+}
+
+// Heartbeats returns the watchdog's report. A stale heartbeat is not an
+// error: the report says so (Status "stale").
+func (c *Client) Heartbeats(ctx context.Context) (watchdog.HealthReport, error) {
+	var rep watchdog.HealthReport
+	_, err := c.getJSON(ctx, "heartbeats", nil, &rep, http.StatusServiceUnavailable)
+	return rep, err
+}
+
+// InflightFilter narrows Inflight.
+type InflightFilter struct {
+	Older      time.Duration
+	NoDeadline bool
+}
+
+// Inflight returns the outbound calls in flight, oldest first.
+func (c *Client) Inflight(ctx context.Context, f InflightFilter) ([]inflight.Call, error) {
+	q := url.Values{}
+	if f.Older > 0 {
+		q.Set("older", f.Older.String())
+	}
+	if f.NoDeadline {
+		q.Set("nodeadline", "1")
+	}
+	var calls []inflight.Call
+	_, err := c.getJSON(ctx, "inflight", q, &calls)
+	return calls, err
+}
+
+// StacksFilter narrows Stacks; the server applies it.
+type StacksFilter struct {
+	MinWait time.Duration
+	Match   string
+}
+
+func (f StacksFilter) query() url.Values {
+	q := url.Values{}
+	if f.MinWait > 0 {
+		q.Set("min_wait", f.MinWait.String())
+	}
+	if f.Match != "" {
+		q.Set("match", f.Match)
+	}
+	return q
+}
+
+// Stacks returns the goroutines grouped by identical stack.
+func (c *Client) Stacks(ctx context.Context, f StacksFilter) (*stacks.Snapshot, error) {
+	var snap stacks.Snapshot
+	if _, err := c.getJSON(ctx, "stacks", f.query(), &snap); err != nil {
+		return nil, err
+	}
+	return &snap, nil
+}
+
+// RawStacks streams the runtime's own text dump of every goroutine
+// (goroutine?debug=2). It stops the world for the whole dump.
+func (c *Client) RawStacks(ctx context.Context) (io.ReadCloser, error) {
+	resp, err := c.Do(ctx, http.MethodGet, "pprof/goroutine", url.Values{"debug": {"2"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Profile names the kinds `diag profile` fetches and the path of each.
+var Profile = map[string]string{
+	"cpu":            "pprof/profile",
+	"wall":           "pprof/wall",
+	"trace":          "pprof/trace",
+	"heap":           "pprof/heap",
+	"allocs":         "pprof/allocs",
+	"mutex":          "pprof/mutex",
+	"block":          "pprof/block",
+	"goroutine":      "pprof/goroutine",
+	"threadcreate":   "pprof/threadcreate",
+	"flightrecorder": "flightrecorder",
+}
+
+// Timed reports whether a profile kind is collected over a duration.
+func Timed(kind string) bool { return kind == "cpu" || kind == "wall" || kind == "trace" }
+
+// FetchProfile streams a profile in the runtime's binary format (an
+// execution trace for "trace" and "flightrecorder"). seconds applies to
+// the timed kinds (Timed); for heap, allocs, mutex and block a positive
+// seconds asks for a delta profile over that time.
+func (c *Client) FetchProfile(ctx context.Context, kind string, seconds int) (io.ReadCloser, error) {
+	path, ok := Profile[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown profile %q", kind)
+	}
+	q := url.Values{}
+	if seconds > 0 && kind != "goroutine" && kind != "threadcreate" && kind != "flightrecorder" {
+		q.Set("seconds", strconv.Itoa(seconds))
+	}
+	resp, err := c.Do(ctx, http.MethodGet, path, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// WireEntries returns the exchanges after seq (at most max; 0 for the
+// server's default), waiting up to wait for one to arrive.
+func (c *Client) WireEntries(ctx context.Context, after uint64, max int, wait time.Duration) (wiretrace.EntriesResponse, error) {
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatUint(after, 10))
+	}
+	if max > 0 {
+		q.Set("max", strconv.Itoa(max))
+	}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var resp wiretrace.EntriesResponse
+	_, err := c.getJSON(ctx, "wiretrace", q, &resp)
+	return resp, err
+}
+
+// WireMode returns the wire tracer's mode.
+func (c *Client) WireMode(ctx context.Context) (wiretrace.ModeResponse, error) {
+	var resp wiretrace.ModeResponse
+	_, err := c.getJSON(ctx, "wiretrace/mode", nil, &resp)
+	return resp, err
+}
+
+// SetWireMode switches the wire tracer's mode and returns the old one.
+func (c *Client) SetWireMode(ctx context.Context, mode string) (wiretrace.ModeResponse, error) {
+	var resp wiretrace.ModeResponse
+	err := c.sendJSON(ctx, http.MethodPut, "wiretrace/mode", map[string]string{"mode": mode}, &resp)
+	return resp, err
+}
+
+// LogLevel returns the process's log level.
+func (c *Client) LogLevel(ctx context.Context) (string, error) {
+	var resp struct {
+		Level string `json:"level"`
+	}
+	_, err := c.getJSON(ctx, "loglevel", nil, &resp)
+	return resp.Level, err
+}
+
+// SetLogLevel changes the process's log level and returns the new one.
+func (c *Client) SetLogLevel(ctx context.Context, level string) (string, error) {
+	var resp struct {
+		Level string `json:"level"`
+	}
+	err := c.sendJSON(ctx, http.MethodPut, "loglevel", map[string]string{"level": level}, &resp)
+	return resp.Level, err
+}
+
+// Bundles lists the bundles in the process's bundle directory, newest
+// first.
+func (c *Client) Bundles(ctx context.Context) ([]bundle.Info, error) {
+	var list []bundle.Info
+	_, err := c.getJSON(ctx, "bundles", nil, &list)
+	return list, err
+}
+
+// WriteBundle asks the process to write a bundle now.
+func (c *Client) WriteBundle(ctx context.Context, reason string) (bundle.Info, error) {
+	q := url.Values{}
+	if reason != "" {
+		q.Set("reason", reason)
+	}
+	resp, err := c.Do(ctx, http.MethodPost, "bundles", q, nil)
+	if err != nil {
+		return bundle.Info{}, err
+	}
+	defer resp.Body.Close()
+	var info bundle.Info
+	if err := decode(resp.Body, &info); err != nil {
+		return bundle.Info{}, fmt.Errorf("%sbundles: decode: %w", debugserver.Prefix, err)
+	}
+	return info, nil
+}
+
+// GetBundle streams one bundle (a tar.gz) by name.
+func (c *Client) GetBundle(ctx context.Context, name string) (io.ReadCloser, error) {
+	resp, err := c.Do(ctx, http.MethodGet, "bundles/"+url.PathEscape(name), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,249 @@
+// Package client is the Go client of a Vigil process's debug API (see
+// package debugserver for the API itself). The diag CLI is built on it; it
+// imports nothing from the scheduler, so one diag binary can inspect a
+// scheduler of another version: it decodes only the fields it knows, and
+// an endpoint the server lacks comes back as an *APIError with status 404
+// and the server's explanation.
+//
+// A Client reaches the API in one of three ways:
+//
+//	client.New(client.Target{})                      // the only live socket in the default runtime dir
+//	client.New(client.Target{Socket: path})          // a given socket
+//	client.New(client.Target{Addr: "127.0.0.1:7070", Token: tok}) // loopback TCP with a bearer token
+//
+// or through any stream at all (Target.Dial): `diag --pod` dials by
+// running `diag bridge` in the pod through the Kubernetes exec API.
+//
+// Every method takes a context and the caller's deadline bounds it; the
+// client adds none of its own, because a 30-second CPU profile is as
+// legitimate as a 50-millisecond heartbeat read.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/debugserver"
+)
+
+// Target says where the debug API is. At most one of Socket, Addr and
+// Dial is set; none means "the live socket in the default runtime dir".
+type Target struct {
+	// Socket is the path of a unix socket.
+	Socket string
+	// Dir is the runtime directory to look in when no target is given;
+	// debugserver.DefaultDir() if empty.
+	Dir string
+	// Addr is a loopback TCP address; Token is sent as a bearer token.
+	Addr  string
+	Token string
+	// Dial opens a stream to the API by other means (a pod exec). Name
+	// describes it in messages ("pod vigil/vigil-scheduler-7c5d").
+	Dial func(ctx context.Context) (net.Conn, error)
+	Name string
+}
+
+// Client talks to one process's debug API.
+type Client struct {
+	http  *http.Client
+	base  string
+	token string
+	where string
+}
+
+// ErrNoScheduler is returned by New when no target is given and the
+// runtime directory holds no live socket.
+var ErrNoScheduler = errors.New("no running scheduler found")
+
+// New returns a client for t. With no target it looks in the runtime
+// directory and fails if there is no live socket, or more than one.
+func New(t Target) (*Client, error) {
+	var dial func(ctx context.Context) (net.Conn, error)
+	c := &Client{base: "http://vigil" + debugserver.Prefix, token: t.Token}
+	switch {
+	case t.Dial != nil:
+		dial, c.where = t.Dial, t.Name
+	case t.Addr != "":
+		host, _, err := net.SplitHostPort(t.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("--addr %q: %w (want HOST:PORT)", t.Addr, err)
+		}
+		c.base = "http://" + t.Addr + debugserver.Prefix
+		c.where = "http://" + t.Addr
+		var d net.Dialer
+		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", t.Addr) }
+		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+			// The server never listens elsewhere; a token sent to another
+			// host could be read on the way.
+			return nil, fmt.Errorf("--addr %s: the debug API listens on loopback only; use --pod to reach a scheduler on another machine", t.Addr)
+		}
+	default:
+		path := t.Socket
+		if path == "" {
+			found, err := FindSocket(t.Dir)
+			if err != nil {
+				return nil, err
+			}
+			path = found
+		}
+		c.where = path
+		var d net.Dialer
+		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) }
+	}
+	c.http = &http.Client{Transport: &http.Transport{
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+		MaxIdleConns:        2,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true, // profiles and bundles are already compressed
+		TLSHandshakeTimeout: 10 * time.Second,
+	}}
+	return c, nil
+}
+
+// FindSocket returns the one live socket in dir (the default runtime
+// directory if empty), or an error that says what to do.
+func FindSocket(dir string) (string, error) {
+	if dir == "" {
+		dir = debugserver.DefaultDir()
+	}
+	eps, err := debugserver.Discover(dir)
+	if err != nil {
+		return "", err
+	}
+	var live []string
+	for _, e := range eps {
+		if e.Alive {
+			live = append(live, e.Path)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return "", fmt.Errorf("%w: no live debug socket in %s (is `vigil run` running as this user? set --socket, $%s, or --pod)", ErrNoScheduler, dir, debugserver.EnvDir)
+	case 1:
+		return live[0], nil
+	default:
+		return "", fmt.Errorf("%d schedulers are running (%s); choose one with --socket", len(live), strings.Join(live, ", "))
+	}
+}
+
+// Where describes the target: a socket path, an address or a pod.
+func (c *Client) Where() string { return c.where }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// APIError is a response other than 2xx.
+type APIError struct {
+	Status  int
+	Message string
+	Path    string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s: %d %s: %s", e.Path, e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// IsNotFound reports whether err is the API saying an endpoint or item
+// does not exist (or its source is not configured in that process).
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+// Do sends a request to path (relative to /debug/v1/) and returns the
+// response if its status is 2xx or one of okStatus. The caller closes
+// the body.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body io.Reader, okStatus ...int) (*http.Response, error) {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.where, unwrapURL(err))
+	}
+	if resp.StatusCode/100 == 2 || contains(okStatus, resp.StatusCode) {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error string `json:"error"`
+	}
+	text := strings.TrimSpace(string(msg))
+	if json.Unmarshal(msg, &e) == nil && e.Error != "" {
+		text = e.Error
+	}
+	return nil, &APIError{Status: resp.StatusCode, Message: text, Path: debugserver.Prefix + path}
+}
+
+// getJSON decodes a JSON answer into v; a status in okStatus is decoded
+// too (the heartbeats endpoint answers 503 with its report when stale).
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, v any, okStatus ...int) (int, error) {
+	resp, err := c.Do(ctx, http.MethodGet, path, query, nil, okStatus...)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return resp.StatusCode, fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *Client) sendJSON(ctx context.Context, method, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(ctx, method, path, nil, strings.NewReader(string(b)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+	}
+	return nil
+}
+
+// unwrapURL drops *url.Error's repetition of the method and URL.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func decode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
