@@ -92,6 +92,11 @@ func NewFactory(ios *iostreams.IOStreams, ver string) *cmdutil.Factory {
 func Main(args []string, ios *iostreams.IOStreams, ver string, extras ...Extra) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return MainContext(ctx, args, ios, ver, extras...)
+}
+
+// MainContext is Main under ctx, without signal handling (for tests).
+func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, ver string, extras ...Extra) int {
 	f := NewFactory(ios, ver)
 	root := NewRootCmd(f, extras...)
 	root.SetArgs(args)

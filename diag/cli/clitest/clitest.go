@@ -1,0 +1,192 @@
+// Package clitest runs diag commands against a live `vigil run` process in
+// tests: Main builds the vigil binary once per test binary, Start runs it
+// on a throwaway folder with its own runtime and bundle directories, and
+// Run executes a diag command line in-process, as a user would type it,
+// with captured output and the exit status.
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/cli"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/debugserver"
+)
+
+var vigilBin string
+
+// Main builds vigil (with -race) for the tests of a package and runs
+// them: call it from TestMain.
+func Main(m *testing.M) {
+	dir, err := os.MkdirTemp("", "diag-clitest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	vigilBin = filepath.Join(dir, "vigil")
+	build := exec.Command("go", "build", "-race", "-o", vigilBin, "github.com/vigilhq/vigil/cmd/vigil")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build vigil:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Options configure Start.
+type Options struct {
+	// DAGs are file name -> YAML; a default one-task DAG if empty.
+	DAGs map[string]string
+	// Extra are more `vigil run` flags.
+	Extra []string
+}
+
+// Scheduler is a running `vigil run`.
+type Scheduler struct {
+	Dir        string
+	RuntimeDir string
+	BundleDir  string
+	Socket     string
+	HealthAddr string
+	Cmd        *exec.Cmd
+	logs       *syncBuffer
+	done       chan error
+}
+
+// Logs returns what the scheduler has logged so far.
+func (s *Scheduler) Logs() string { return s.logs.String() }
+
+// Start runs `vigil run` (local executor, SQLite) and waits for its debug
+// socket. It is killed when the test ends; its log is shown if the test
+// failed.
+func Start(t testing.TB, opts Options) *Scheduler {
+	t.Helper()
+	if vigilBin == "" {
+		t.Fatal("clitest.Start: call clitest.Main from the package's TestMain")
+	}
+	dir := t.TempDir()
+	s := &Scheduler{Dir: dir, RuntimeDir: filepath.Join(dir, "run"), BundleDir: filepath.Join(dir, "bundles"),
+		HealthAddr: freeAddr(t), logs: &syncBuffer{}, done: make(chan error, 1)}
+	dags := filepath.Join(dir, "dags")
+	if err := os.MkdirAll(dags, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if len(opts.DAGs) == 0 {
+		opts.DAGs = map[string]string{"hello.yaml": "id: hello\ntasks:\n  - id: say\n    command: [\"true\"]\n"}
+	}
+	for name, text := range opts.DAGs {
+		if err := os.WriteFile(filepath.Join(dags, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{"run", "--dags", dags, "--db", filepath.Join(dir, "vigil.db"),
+		"--data-dir", filepath.Join(dir, "data"), "--health-addr", s.HealthAddr,
+		"--runtime-dir", s.RuntimeDir, "--bundle-dir", s.BundleDir, "--log-level", "debug"}, opts.Extra...)
+	s.Cmd = exec.Command(vigilBin, args...)
+	s.Cmd.Dir = dir
+	s.Cmd.Stdout, s.Cmd.Stderr = s.logs, s.logs
+	if err := s.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.Cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.Cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("scheduler log:\n%s", s.logs.String())
+		}
+	})
+	s.Socket = debugserver.SocketPath(s.RuntimeDir, s.Cmd.Process.Pid)
+	deadline := time.Now().Add(60 * time.Second) // a -race binary on a busy 2-core machine
+	for {
+		if c, err := net.DialTimeout("unix", s.Socket, time.Second); err == nil {
+			c.Close()
+			return s
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("vigil run exited before its debug socket appeared: %v\n%s", err, s.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no debug socket at %s after 60s\n%s", s.Socket, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Result is one diag command's outcome.
+type Result struct {
+	Out, Err string
+	Code     int
+}
+
+// Run runs `diag args...` in-process against s (unless args name their
+// own target) and returns its output and exit status.
+func Run(t testing.TB, s *Scheduler, args ...string) Result {
+	t.Helper()
+	return RunContext(t, context.Background(), s, args...)
+}
+
+// RunContext is Run with a context that can end the command (--watch).
+func RunContext(t testing.TB, ctx context.Context, s *Scheduler, args ...string) Result {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	full := args
+	if s != nil && !hasTarget(args) {
+		full = append([]string{"--socket", s.Socket}, args...)
+	}
+	code := cli.MainContext(ctx, full, ios, "test")
+	return Result{Out: out.String(), Err: errOut.String(), Code: code}
+}
+
+func hasTarget(args []string) bool {
+	for _, a := range args {
+		for _, f := range []string{"--socket", "--addr", "--pod", "--runtime-dir"} {
+			if a == f || strings.HasPrefix(a, f+"=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
