@@ -8,6 +8,7 @@ package clitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -189,4 +190,52 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Vigil runs a `vigil` admin command (dags trigger, tasks list, ...)
+// against s's database and returns its combined output.
+func (s *Scheduler) Vigil(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vigilBin, append(args, "--db", filepath.Join(s.Dir, "vigil.db"))...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TaskState returns the state of task in the latest run of dag, or ""
+// while there is none.
+func (s *Scheduler) TaskState(t testing.TB, dag, task string) string {
+	t.Helper()
+	out, err := s.Vigil("tasks", "list", "--dag", dag, "-o", "json")
+	if err != nil {
+		return ""
+	}
+	var tis []struct {
+		TaskID string `json:"task_id"`
+		State  string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(out), &tis); err != nil {
+		t.Fatalf("vigil tasks list -o json: %v\n%s", err, out)
+	}
+	for _, ti := range tis {
+		if ti.TaskID == task {
+			return ti.State
+		}
+	}
+	return ""
+}
+
+// WaitFor polls cond every 100ms until it holds, failing the test after
+// within.
+func WaitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

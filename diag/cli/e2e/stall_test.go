@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/cli/clitest"
+	"github.com/vigilhq/vigil/diag/cli/hangs"
+	"github.com/vigilhq/vigil/executor/kube/kubetest"
+)
+
+// TestStalledLoopNamed is the page an on-call engineer gets, end to end:
+// the scheduler's loop blocks in a DELETE on a black-holed apiserver (the
+// task passes its execution timeout, so the loop stops its pod), and
+// `diag hangs` and `diag attach` must name that call, its pod and its
+// deadline, with nothing but the debug socket.
+func TestStalledLoopNamed(t *testing.T) {
+	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := clitest.Start(t, clitest.Options{
+		DAGs: map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"},
+		Extra: []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+			"--default-image", "busybox:1.36", "--pod-template", tmpl},
+	})
+	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
+		_, err := s.Vigil("dags", "trigger", "stall")
+		return err == nil
+	})
+	clitest.WaitFor(t, "the task to run", 60*time.Second, func() bool { return s.TaskState(t, "stall", "slow") == "running" })
+
+	// Healthy first: nothing can hang.
+	if r := clitest.Run(t, s, "hangs"); r.Code != 0 {
+		t.Fatalf("diag hangs on a healthy scheduler: exit %d\n%s%s", r.Code, r.Out, r.Err)
+	}
+	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+
+	// The loop calls Stop at the execution timeout and blocks in the
+	// DELETE; --older 2s reports it long before its own deadline.
+	var r clitest.Result
+	clitest.WaitFor(t, "diag hangs to report the blocked DELETE", 60*time.Second, func() bool {
+		r = clitest.Run(t, s, "hangs", "--older", "2s", "-o", "json")
+		return r.Code == 1 && strings.Contains(r.Out, `"op": "DELETE `)
+	})
+	var rep hangs.Report
+	if err := json.Unmarshal([]byte(r.Out), &rep); err != nil {
+		t.Fatalf("hangs -o json: %v\n%s", err, r.Out)
+	}
+	found := false
+	for _, c := range rep.Calls {
+		if strings.HasPrefix(c.Op, "DELETE ") && strings.Contains(c.Op, "/namespaces/"+ns+"/pods/") && c.Labels["loop"] == "scheduler" && c.Site != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("hangs does not name the DELETE under loop=scheduler with its site:\n%s", r.Out)
+	}
+	human := clitest.Run(t, s, "hangs", "--older", "2s")
+	if human.Code != 1 || !strings.Contains(human.Out, "CALLS THAT CAN HANG") || !strings.Contains(human.Out, "DELETE") {
+		t.Errorf("diag hangs (human): exit %d\n%s%s", human.Code, human.Out, human.Err)
+	}
+	t.Logf("diag hangs:\n%s", human.Out)
+
+	// attach: once the heartbeat is stale, its first lines say where the
+	// loop is blocked.
+	clitest.WaitFor(t, "attach to show the stale loop", 60*time.Second, func() bool {
+		r = clitest.Run(t, s, "attach")
+		return strings.Contains(r.Out, "STALE: ")
+	})
+	t.Logf("diag attach:\n%s", r.Out)
+	head := strings.SplitN(r.Out, "HEARTBEATS", 2)[0]
+	if !strings.Contains(head, "scheduler.loop stale") || !strings.Contains(head, "DELETE /api/v1/namespaces/"+ns+"/pods/") {
+		t.Errorf("attach's first lines do not name the stale loop and its DELETE:\n%s", head)
+	}
+	if !strings.Contains(r.Out, "loop=scheduler") {
+		t.Errorf("attach does not show the loop's labels")
+	}
+	if hr := clitest.Run(t, s, "health"); hr.Code != 1 || !strings.Contains(hr.Err, "scheduler.loop stale") {
+		t.Errorf("diag health on a stale loop: exit %d, stderr %q; want 1 naming scheduler.loop", hr.Code, hr.Err)
+	}
+}
