@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -176,39 +175,7 @@ func (in *instruments) captureStacks() (*stacks.Snapshot, error) {
 }
 
 func (in *instruments) stacksHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		snap, err := in.captureStacks()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		q := r.URL.Query()
-		var minWait time.Duration
-		if v := q.Get("min_wait"); v != "" {
-			if minWait, err = time.ParseDuration(v); err != nil {
-				http.Error(w, fmt.Sprintf("min_wait=%q: %v", v, err), http.StatusBadRequest)
-				return
-			}
-		}
-		opts := stacks.TextOptions{MinWait: minWait, Match: q.Get("match")}
-		if q.Get("format") == "text" {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			if err := snap.WriteText(w, opts); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-			}
-			return
-		}
-		var match *regexp.Regexp
-		if v := q.Get("match"); v != "" {
-			if match, err = regexp.Compile(v); err != nil {
-				http.Error(w, fmt.Sprintf("match=%q: %v", v, err), http.StatusBadRequest)
-				return
-			}
-		}
-		filtered := snap.Filter(minWait, match)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(filtered)
-	})
+	return stacks.Handler(stacks.Options{Calls: in.reg.Snapshot, Tracker: in.tracker})
 }
 
 // bundleParts are the files of every diagnostic bundle.
