@@ -111,3 +111,28 @@ type Observation struct {
 	ExitCode   int
 	Reason     string
 }
+
+// Inventory is implemented by executors that can list the tries on their
+// platform (pods), live or finished: the read-only reconciliation report
+// (Audit, `diag tasks`) compares it with the store.
+type Inventory interface {
+	Inventory(ctx context.Context) ([]Workload, error)
+}
+
+// Workload is one try's process or pod as its platform shows it.
+type Workload struct {
+	Key        TryKey `json:"try_key"`
+	ExternalID string `json:"external_id"`
+	// Phase is the platform's word: Pending, Running, Succeeded, Failed.
+	Phase   string    `json:"phase"`
+	Created time.Time `json:"created"`
+	// Ended is when the workload finished, if it did and the platform
+	// says when.
+	Ended    time.Time `json:"ended,omitzero"`
+	Deleting bool      `json:"deleting,omitempty"`
+	// Tracked is whether the executor is watching it for a try.
+	Tracked bool `json:"tracked"`
+}
+
+// Finished reports whether the workload has ended.
+func (w Workload) Finished() bool { return w.Phase == "Succeeded" || w.Phase == "Failed" }

@@ -45,6 +45,9 @@ type instruments struct {
 	// tasks returns the queued and running task instances for a bundle;
 	// set once the store is open.
 	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
+	// audit builds the reconciliation report; nil when the executor
+	// cannot list its workloads. Set before the server serves.
+	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
 }
 
 func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.AtomicLevel, wd *watchdog.Watchdog) (*instruments, error) {
@@ -119,6 +122,7 @@ func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.Atomic
 		WireEntries: in.tracer.EntriesHandler(),
 		WireMode:    in.tracer.ModeHandler(),
 		LogLevel:    lvl,
+		Tasks:       http.HandlerFunc(in.serveAudit),
 		Bundles:     in.bundles,
 	}
 	if in.fr != nil {
@@ -254,4 +258,33 @@ func redactURL(s string) string {
 		return s[:scheme+3] + user + ":REDACTED" + s[at:]
 	}
 	return s
+}
+
+// serveAudit serves /debug/v1/tasks: ?lost_after= (default 2m) and
+// ?grace= (default 30s).
+func (in *instruments) serveAudit(w http.ResponseWriter, r *http.Request) {
+	if in.audit == nil {
+		http.Error(w, `{"error": "no task report: the executor cannot list its workloads (the Kubernetes executor can)"}`, http.StatusNotFound)
+		return
+	}
+	opts := scheduler.AuditOptions{LostAfter: 2 * time.Minute, Grace: 30 * time.Second}
+	for name, d := range map[string]*time.Duration{"lost_after": &opts.LostAfter, "grace": &opts.Grace} {
+		if v := r.URL.Query().Get(name); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil || parsed < 0 {
+				http.Error(w, fmt.Sprintf(`{"error": %q}`, fmt.Sprintf("%s=%q: want a duration such as 2m", name, v)), http.StatusBadRequest)
+				return
+			}
+			*d = parsed
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	report, err := in.audit(ctx, opts)
+	if err != nil {
+		http.Error(w, fmt.Sprintf(`{"error": %q}`, err.Error()), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(report)
 }

@@ -110,6 +110,11 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	if inv, ok := exec.(scheduler.Inventory); ok {
+		in.audit = func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error) {
+			return scheduler.BuildAudit(ctx, store, exec, inv, opts)
+		}
+	}
 	sched, err := scheduler.New(scheduler.Options{
 		Store:               store,
 		Executor:            exec,

@@ -29,6 +29,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/health"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/cli/stacks"
+	"github.com/vigilhq/vigil/diag/cli/tasks"
 	"github.com/vigilhq/vigil/diag/cli/version"
 )
 
@@ -72,6 +73,7 @@ When you are paged for a stale heartbeat, start with:
 		attach.NewCmdAttach(f, nil),
 		bridge.NewCmdBridge(f, nil),
 		stacks.NewCmdStacks(f, nil),
+		tasks.NewCmdTasks(f, nil),
 		hangs.NewCmdHangs(f, nil),
 		health.NewCmdHealth(f, nil),
 		version.NewCmdVersion(f, nil),

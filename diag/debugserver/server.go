@@ -36,6 +36,9 @@
 //	GET  /debug/v1/wiretrace        recent HTTP exchanges: ?after=SEQ&max=N&wait=10s (long poll)
 //	GET|PUT /debug/v1/wiretrace/mode  {"mode":"off|summary|headers|bodies"}
 //	GET|PUT /debug/v1/loglevel      {"level":"debug"} (zap's AtomicLevel)
+//	GET  /debug/v1/tasks            read-only reconciliation report: zombies, orphans and lost
+//	                                task instances, each with its history (?lost_after=2m&grace=30s);
+//	                                needs an executor that lists its workloads (Kubernetes)
 //	GET  /debug/v1/bundles          bundles in the bundle directory, newest first
 //	POST /debug/v1/bundles          write a bundle now (?reason=TEXT); returns it (bundle.Info)
 //	GET  /debug/v1/bundles/{name}   download one (application/gzip)
@@ -101,7 +104,9 @@ type Sources struct {
 	WireMode    http.Handler
 	// LogLevel serves /loglevel; a zap.AtomicLevel is one.
 	LogLevel http.Handler
-	Bundles  *bundle.Writer
+	// Tasks serves /tasks, the reconciliation report.
+	Tasks   http.Handler
+	Bundles *bundle.Writer
 }
 
 // Options configure a Server.
@@ -206,6 +211,7 @@ func (s *Server) routes() {
 	mux.Handle("GET "+p+"wiretrace", orMissing(s.src.WireEntries != nil, func() http.Handler { return s.src.WireEntries }, "no wire tracer"))
 	mux.Handle(p+"wiretrace/mode", orMissing(s.src.WireMode != nil, func() http.Handler { return s.src.WireMode }, "no wire tracer"))
 	mux.Handle(p+"loglevel", orMissing(s.src.LogLevel != nil, func() http.Handler { return s.src.LogLevel }, "no adjustable log level"))
+	mux.Handle("GET "+p+"tasks", orMissing(s.src.Tasks != nil, func() http.Handler { return s.src.Tasks }, "no task report: the executor cannot list its workloads (the Kubernetes executor can)"))
 	mux.HandleFunc("GET "+p+"bundles", s.listBundles)
 	mux.HandleFunc("POST "+p+"bundles", s.writeBundle)
 	mux.HandleFunc("GET "+p+"bundles/{name}", s.getBundle)
@@ -246,7 +252,7 @@ func limitSeconds(h http.Handler) http.Handler {
 // endpoints is the index, kept beside routes.
 var endpoints = []string{
 	"info", "heartbeats", "inflight", "stacks", "pprof/", "pprof/profile", "pprof/wall", "pprof/trace",
-	"flightrecorder", "wiretrace", "wiretrace/mode", "loglevel", "bundles",
+	"flightrecorder", "wiretrace", "wiretrace/mode", "loglevel", "tasks", "bundles",
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {

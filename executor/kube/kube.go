@@ -40,6 +40,7 @@ var (
 	_ scheduler.Executor     = (*Executor)(nil)
 	_ scheduler.LogReader    = (*Executor)(nil)
 	_ scheduler.OrphanFinder = (*Executor)(nil)
+	_ scheduler.Inventory    = (*Executor)(nil)
 )
 
 // Timeouts bound each kind of API call.

@@ -339,3 +339,34 @@ func (e *Executor) RemoveOrphan(ctx context.Context, k scheduler.TryKey, reason 
 	e.log.Warn("deleted orphaned pod", zap.String("pod", name), zap.Stringer("try", k), zap.String("reason", reason))
 	return nil
 }
+
+// Inventory lists the pods of every try in the namespace from the
+// informer's cache (no API call), for the reconciliation report.
+func (e *Executor) Inventory(_ context.Context) ([]scheduler.Workload, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lister == nil {
+		return nil, fmt.Errorf("the pod watch has not started yet")
+	}
+	pods, err := e.lister.List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("list pods from cache: %w", err)
+	}
+	var out []scheduler.Workload
+	for _, pod := range pods {
+		k, ok := tryKeyOf(pod)
+		if !ok {
+			continue
+		}
+		w := scheduler.Workload{Key: k, ExternalID: "pod/" + pod.Name, Phase: string(pod.Status.Phase),
+			Created: pod.CreationTimestamp.Time, Deleting: pod.DeletionTimestamp != nil}
+		_, w.Tracked = e.tries[k]
+		for _, cs := range pod.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.FinishedAt.After(w.Ended) {
+				w.Ended = t.FinishedAt.Time
+			}
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}

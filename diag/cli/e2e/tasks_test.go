@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vigilhq/vigil/diag/cli/clitest"
+	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/executor/kube"
+	"github.com/vigilhq/vigil/executor/kube/kubetest"
+)
+
+// TestTasksReport runs `diag tasks` against a scheduler on the real
+// apiserver: a clean run adds up; a pod made behind the scheduler's back
+// for a try no task owns is reported as an orphan, with exit status 1.
+func TestTasksReport(t *testing.T) {
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	tmpl := filepath.Join(t.TempDir(), "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := clitest.Start(t, clitest.Options{
+		DAGs: map[string]string{"w.yaml": "id: w\ntasks:\n  - id: a\n    command: [\"true\"]\n"},
+		Extra: []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG"), "-n", ns,
+			"--default-image", "busybox:1.36", "--pod-template", tmpl},
+	})
+	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
+		_, err := s.Vigil("dags", "trigger", "w")
+		return err == nil
+	})
+	clitest.WaitFor(t, "the task to succeed", 60*time.Second, func() bool { return s.TaskState(t, "w", "a") == "success" })
+
+	if r := clitest.Run(t, s, "tasks", "--grace", "0s"); r.Code != 0 || !strings.Contains(r.Out, "Everything adds up") {
+		t.Fatalf("diag tasks after a clean run: exit %d\n%s%s", r.Code, r.Out, r.Err)
+	}
+
+	// A pod for try 7 of a task whose run does not exist.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns,
+			Labels: map[string]string{kube.LabelManagedBy: kube.ManagedBy, kube.LabelDAG: "w", kube.LabelTask: "a", kube.LabelTry: "7"},
+			Annotations: map[string]string{kube.AnnotationDAG: "w", kube.AnnotationRun: "no-such-run", kube.AnnotationTask: "a",
+				kube.AnnotationTry: "7", "sim.kwok.local/run-duration": "10m"}},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "task", Image: "busybox:1.36"}}},
+	}
+	if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var r clitest.Result
+	clitest.WaitFor(t, "diag tasks to report the stray pod", 30*time.Second, func() bool {
+		r = clitest.Run(t, s, "tasks", "--grace", "0s", "-o", "json")
+		return r.Code == 1
+	})
+	var a client.TaskAudit
+	if err := json.Unmarshal([]byte(r.Out), &a); err != nil {
+		t.Fatalf("tasks -o json: %v\n%s", err, r.Out)
+	}
+	if len(a.Orphans) != 1 || a.Orphans[0].Task.RunID != "no-such-run" || a.Orphans[0].Try != 7 ||
+		!strings.Contains(a.Orphans[0].Why, "pod/stray") || len(a.Zombies)+len(a.Lost) != 0 {
+		t.Errorf("report: %+v", a)
+	}
+	human := clitest.Run(t, s, "tasks", "--grace", "0s")
+	t.Logf("diag tasks:\n%s", human.Out)
+	if human.Code != 1 || !strings.Contains(human.Out, "ORPHANS (1)") || !strings.Contains(human.Out, "w/no-such-run/a try 7") {
+		t.Errorf("diag tasks (human): exit %d\n%s%s", human.Code, human.Out, human.Err)
+	}
+}

@@ -1,0 +1,135 @@
+// Package tasks is `diag tasks`: a read-only reconciliation report of the
+// store against the executor's pods: zombies, orphans and lost tasks, each
+// with the transitions that led there.
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/diag/cli/cmdutil"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/client"
+)
+
+// Options are `diag tasks`'s.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Factory   *cmdutil.Factory
+	LostAfter time.Duration
+	Grace     time.Duration
+	Output    string
+}
+
+// NewCmdTasks returns `diag tasks`.
+func NewCmdTasks(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "tasks",
+		Short: "Reconciliation report: zombie, orphaned and lost tasks; exit status 1 if any",
+		Long: `Compare the scheduler's store with the executor's pods and list what does not
+add up, each with the transition history that led there:
+
+  zombies  queued or running in the store, while the pod is gone or has
+           finished and its end was never recorded;
+  orphans  pods alive for a try that no live task instance owns;
+  lost     queued in the store for longer than --lost-after with no pod.
+
+The report changes nothing: the scheduler's resync (every 30s) adopts,
+requeues or removes what it can; a finding that stays is a bug or a
+platform problem to look at. Pods are read from the executor's watch cache.
+Nothing younger than --grace is reported, so transitions on their way are
+not mistaken for problems. Needs an executor that lists its workloads (the
+Kubernetes executor).
+
+Exit status 0 when everything adds up, 1 when something does not.`,
+		Args:    cmdutil.NoArgs,
+		Example: "  diag tasks\n  diag tasks --lost-after 10m -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().DurationVar(&opts.LostAfter, "lost-after", 2*time.Minute, "a queued task with no pod for this long is lost")
+	cmd.Flags().DurationVar(&opts.Grace, "grace", 30*time.Second, "report nothing younger than this")
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	ctx, cancel := opts.Factory.Context(ctx, 30*time.Second)
+	defer cancel()
+	c, err := opts.Factory.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	a, err := c.Tasks(ctx, opts.LostAfter, opts.Grace)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.Write(opts.IO.Out, opts.Output, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
+		return err
+	}
+	if n := len(a.Zombies) + len(a.Orphans) + len(a.Lost); n > 0 {
+		return &cmdutil.FoundError{}
+	}
+	return nil
+}
+
+// Write renders the report for a human.
+func Write(w io.Writer, a client.TaskAudit) error {
+	fmt.Fprintf(w, "%d live task instances against %d workloads of %s (lost after %s, grace %s)\n",
+		a.Live, a.Workloads, a.Executor, cmdutil.Age(a.LostAfter), cmdutil.Age(a.Grace))
+	if len(a.Zombies)+len(a.Orphans)+len(a.Lost) == 0 {
+		fmt.Fprintln(w, "Everything adds up: no zombie, orphaned or lost task.")
+		return nil
+	}
+	for _, sec := range []struct {
+		title string
+		list  []client.AuditFinding
+	}{{"ZOMBIES", a.Zombies}, {"ORPHANS", a.Orphans}, {"LOST", a.Lost}} {
+		if len(sec.list) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%d)\n", sec.title, len(sec.list))
+		for _, f := range sec.list {
+			writeFinding(w, a.Taken, f)
+		}
+	}
+	return nil
+}
+
+func writeFinding(w io.Writer, now time.Time, f client.AuditFinding) {
+	fmt.Fprintf(w, "  %s try %d", f.Task, f.Try)
+	if f.State != "" {
+		fmt.Fprintf(w, " [%s]", f.State)
+	}
+	fmt.Fprintf(w, ": %s\n", f.Why)
+	if wl := f.Workload; wl != nil {
+		tracked := "not watched"
+		if wl.Tracked {
+			tracked = "watched"
+		}
+		fmt.Fprintf(w, "    %s %s, created %s ago, %s\n", wl.ExternalID, wl.Phase, cmdutil.Age(now.Sub(wl.Created)), tracked)
+	}
+	for _, t := range f.History {
+		fmt.Fprintf(w, "    %s  try %d  %-14s -> %-14s by %s: %s\n", t.At.UTC().Format("15:04:05.000"), t.Try, orDash(t.From), t.To, t.Actor.Component, t.Reason)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

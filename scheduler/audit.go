@@ -1,0 +1,146 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Audit is a read-only reconciliation report: the store's live task
+// instances set against the executor's workloads (Inventory). It changes
+// nothing; the scheduler's own resync repairs what it can.
+type Audit struct {
+	Taken    time.Time `json:"taken"`
+	Executor string    `json:"executor"`
+	// LostAfter and Grace are the thresholds the report used.
+	LostAfter time.Duration `json:"lost_after_ns"`
+	Grace     time.Duration `json:"grace_ns"`
+	// Live and Workloads are how many instances and workloads were compared.
+	Live      int `json:"live"`
+	Workloads int `json:"workloads"`
+	// Zombies are live in the store while their workload is gone or has
+	// finished; orphans are workloads no live instance owns; lost are
+	// queued instances with no workload for longer than LostAfter.
+	Zombies []AuditFinding `json:"zombies"`
+	Orphans []AuditFinding `json:"orphans"`
+	Lost    []AuditFinding `json:"lost"`
+}
+
+// AuditFinding is one instance or workload that does not add up, with
+// the history that led there.
+type AuditFinding struct {
+	Task TaskKey `json:"task"`
+	Try  int     `json:"try"`
+	// State is the instance's state in the store; empty when the store
+	// has no such instance.
+	State    State        `json:"state,omitempty"`
+	Workload *Workload    `json:"workload,omitempty"`
+	Why      string       `json:"why"`
+	History  []Transition `json:"history,omitempty"`
+}
+
+// AuditOptions configure BuildAudit.
+type AuditOptions struct {
+	// LostAfter: a queued instance with no workload for this long is lost.
+	LostAfter time.Duration
+	// Grace: nothing younger than this is reported (a transition or a
+	// watch event may be on its way).
+	Grace time.Duration
+	// MaxHistory bounds how many findings get their history (one store
+	// call each).
+	MaxHistory int
+	Now        func() time.Time
+}
+
+// BuildAudit compares the store's queued and running instances with inv's
+// workloads.
+func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opts AuditOptions) (Audit, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxHistory <= 0 {
+		opts.MaxHistory = 50
+	}
+	now := opts.Now()
+	a := Audit{Taken: now, Executor: exec.Name(), LostAfter: opts.LostAfter, Grace: opts.Grace,
+		Zombies: []AuditFinding{}, Orphans: []AuditFinding{}, Lost: []AuditFinding{}}
+	live, err := st.ListTaskInstances(ctx, TaskFilter{States: []State{StateQueued, StateRunning}})
+	if err != nil {
+		return a, fmt.Errorf("list live task instances: %w", err)
+	}
+	wls, err := inv.Inventory(ctx)
+	if err != nil {
+		return a, fmt.Errorf("list %s workloads: %w", exec.Name(), err)
+	}
+	a.Live, a.Workloads = len(live), len(wls)
+	byTry := make(map[TryKey]*Workload, len(wls))
+	for i := range wls {
+		byTry[wls[i].Key] = &wls[i]
+	}
+	owned := make(map[TryKey]bool, len(live))
+	for _, ti := range live {
+		k := ti.TryKey()
+		owned[k] = true
+		since := ti.UpdatedAt
+		if now.Sub(since) < opts.Grace {
+			continue
+		}
+		f := AuditFinding{Task: ti.TaskKey, Try: ti.Try, State: ti.State}
+		w := byTry[k]
+		switch {
+		case w == nil && ti.State == StateRunning:
+			f.Why = fmt.Sprintf("running in the store for %s, but %s has no workload for try %d", roundAge(now.Sub(ti.StartedAt)), exec.Name(), ti.Try)
+			a.Zombies = append(a.Zombies, f)
+		case w == nil && now.Sub(ti.QueuedAt) >= opts.LostAfter:
+			f.Why = fmt.Sprintf("queued %s ago and %s has no workload for try %d", roundAge(now.Sub(ti.QueuedAt)), exec.Name(), ti.Try)
+			a.Lost = append(a.Lost, f)
+		case w != nil && w.Finished() && !w.Ended.IsZero() && now.Sub(w.Ended) >= opts.Grace:
+			f.Workload = w
+			f.Why = fmt.Sprintf("%s in the store, but %s %s %s ago and its end was never recorded", ti.State, w.ExternalID, w.Phase, roundAge(now.Sub(w.Ended)))
+			a.Zombies = append(a.Zombies, f)
+		}
+	}
+	for i := range wls {
+		w := &wls[i]
+		if owned[w.Key] || w.Finished() || w.Deleting || now.Sub(w.Created) < opts.Grace {
+			continue
+		}
+		f := AuditFinding{Task: w.Key.TaskKey, Try: w.Key.Try, Workload: w}
+		ti, err := st.GetTaskInstance(ctx, w.Key.TaskKey)
+		switch {
+		case err == nil:
+			f.State = ti.State
+			f.Why = fmt.Sprintf("%s %s for try %d, but the task is %s at try %d", w.ExternalID, w.Phase, w.Key.Try, ti.State, ti.Try)
+		case errors.Is(err, ErrNotFound):
+			f.Why = fmt.Sprintf("%s %s for a task instance the store does not have", w.ExternalID, w.Phase)
+		default:
+			return a, fmt.Errorf("get task instance %s: %w", w.Key.TaskKey, err)
+		}
+		a.Orphans = append(a.Orphans, f)
+	}
+	budget := opts.MaxHistory
+	for _, list := range [][]AuditFinding{a.Zombies, a.Lost, a.Orphans} {
+		sort.Slice(list, func(i, j int) bool { return list[i].Task.String() < list[j].Task.String() })
+		for i := range list {
+			if budget == 0 || list[i].State == "" {
+				continue
+			}
+			budget--
+			h, err := st.History(ctx, list[i].Task)
+			if err != nil {
+				return a, fmt.Errorf("history of %s: %w", list[i].Task, err)
+			}
+			list[i].History = h
+		}
+	}
+	return a, nil
+}
+
+func roundAge(d time.Duration) time.Duration {
+	if d > time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
