@@ -13,9 +13,11 @@ BENCH_OUT   ?= bench/results.txt
 run: build
 	./bin/vigil run --dags examples/dags
 
-## build: build the vigil binary into ./bin
+## build: build vigil, diag and kubectl-diag into ./bin
 build:
 	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
+	$(GO) build -trimpath -o bin/diag ./cmd/diag
+	$(GO) build -trimpath -o bin/kubectl-diag ./cmd/kubectl-diag
 
 ## test: lint, then every test with the race detector, against a real Kubernetes
 ## control plane (etcd, kube-apiserver, KWOK, toxiproxy) started on 127.0.0.1 for the run

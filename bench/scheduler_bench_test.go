@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,9 @@ func runOnce(b *testing.B, s setup) time.Duration {
 	for !sched.Ready() {
 		time.Sleep(time.Millisecond)
 	}
+	// Start every run from a collected heap, so one run's garbage is not
+	// the next one's GC work (it made pairs of runs differ by ±30%).
+	runtime.GC()
 	start := time.Now()
 	if _, err := sched.Trigger(ctx, "bench"); err != nil {
 		b.Fatal(err)
