@@ -5,7 +5,8 @@
 #   - P4, pods through the Kubernetes executor against the ceiling of a bare client-go loop,
 #     on the real test control plane (testenv/kube), 3 runs;
 #   - P7, the longest loop turn while the apiserver is black-holed, 3 runs;
-#   - P1 (instrument overhead), P2 (stack snapshot pause at 100k goroutines), P5 (stall -> bundle -> livez).
+#   - P1 (instrument overhead), P2 (stack snapshot pause at 100k goroutines), P5 (stall -> bundle -> livez),
+#     P6 (diag attach to first screen at 10k goroutines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results.txt}
@@ -14,19 +15,21 @@ kube_count=${BENCH_KUBE_COUNT:-3}
 cmd="go test -run '^\$' -bench 'Independent|Chain|Local' -benchtime 1x -count $count -cpuprofile bench/cpu.prof ./bench/"
 kcmd="testenv/kube/with-cluster.sh go test -run '^\$' -bench KubePods -benchtime 1x -count $kube_count -timeout 30m ./bench/"
 pcmd="testenv/kube/with-cluster.sh go test -count=3 -run TestRealBlackHoleDuringCreates -v ./executor/kube/"
-p1cmd="TMPDIR=/dev/shm P1_PAIRS=${P1_PAIRS:-16} testenv/kube/with-cluster.sh go test -run '^\$' -bench InstrumentationOverhead -benchtime 1x -timeout 30m ./bench/"
+p1cmd="TMPDIR=/dev/shm P1_PAIRS=${P1_PAIRS:-40} testenv/kube/with-cluster.sh go test -run '^\$' -bench InstrumentationOverhead -benchtime 1x -timeout 30m ./bench/"
 p2cmd="go test -run '^\$' -bench 'Capture100k|RuntimeStackAll100k' -benchtime 3x -count 3 ./diag/stacks/"
 p5cmd="testenv/kube/with-cluster.sh go test -count=3 -run TestStalledLoopLeavesBundle -v ./cmd/vigil/"
-raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp)
-trap 'rm -f "$raw" "$kraw" "$praw" "$p1raw" "$p2raw" "$p5raw" bench/bench.test' EXIT
+p6cmd="go test -run '^\$' -bench Attach10k -benchtime 20x -count 3 ./bench/"
+raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp); p6raw=$(mktemp)
+trap 'rm -f "$raw" "$kraw" "$praw" "$p1raw" "$p2raw" "$p5raw" "$p6raw" bench/bench.test' EXIT
 eval "$cmd" | tee "$raw"
 eval "$kcmd" 2>/dev/null | grep -E '^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|FAIL)' | tee "$kraw"
 eval "$pcmd" 2>/dev/null | grep -E 'P7:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$praw"
 eval "$p1cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p1raw"
 eval "$p2cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p2raw"
 eval "$p5cmd" 2>/dev/null | grep -E 'P5:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$p5raw"
+eval "$p6cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p6raw"
 {
-  echo "# Benchmarks (issues 2, 3 and 4)"
+  echo "# Benchmarks (issues 2, 3, 4 and 5)"
   echo "#"
   echo "# Produced by: make bench"
   echo "#   $cmd"
@@ -35,6 +38,7 @@ eval "$p5cmd" 2>/dev/null | grep -E 'P5:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee 
   echo "#   $p1cmd"
   echo "#   $p2cmd"
   echo "#   $p5cmd"
+  echo "#   $p6cmd"
   echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
   echo "#"
   echo "# s/run is the time from the run's creation (Scheduler.Trigger) to its end;"
@@ -65,6 +69,10 @@ eval "$p5cmd" 2>/dev/null | grep -E 'P5:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee 
   echo "# P5: loop blocked on a black-holed DELETE (toxiproxy) -> bundle written and /livez failing,"
   echo "# default settings (2s loop heartbeat, stale after 3 periods, 1s watchdog tick). Target <= 15 s."
   cat "$p5raw"
+  echo
+  echo "# P6: diag attach (the whole command, in-process) to its first screen against a process with"
+  echo "# 10,000 goroutines; first-screen-ms is the median of 20, max-first-screen-ms the slowest. Target <= 1 s."
+  cat "$p6raw"
   echo
   echo "# Where the CPU time goes in the scheduler benchmarks (set-up included; cumulative):"
   go tool pprof -top -cum -nodecount=35 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
