@@ -160,9 +160,11 @@ func firstLine(s, fallback string) string {
 }
 
 func restLines(s string) []string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) <= 1 {
-		return nil
+	var out []string
+	for i, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if i > 0 && strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
 	}
-	return lines[1:]
+	return out
 }

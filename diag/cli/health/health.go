@@ -89,11 +89,7 @@ func WriteTable(w io.Writer, hbs []watchdog.Status) error {
 		case h.Beats == 0:
 			status = "not started"
 		}
-		age := cmdutil.Age(h.Age)
-		if h.Beats == 0 {
-			age = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", h.Name, age, cmdutil.Age(h.Period), h.Beats, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", h.Name, cmdutil.Age(h.Age), cmdutil.Age(h.Period), h.Beats, status)
 	}
 	return tw.Flush()
 }

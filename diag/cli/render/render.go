@@ -22,9 +22,19 @@ func Calls(w io.Writer, calls []inflight.Call) error {
 	fmt.Fprintln(tw, "AGE\tKIND\tCALL\tDEADLINE\tLABELS\tSITE")
 	for _, c := range calls {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cmdutil.Age(c.Age), c.Kind, Call(c), Deadline(c),
-			Labels(c.Labels), c.Site)
+			Labels(c.Labels), CallSite(c.Site))
 	}
 	return tw.Flush()
+}
+
+// CallSite shortens an in-flight call's site, "pkg/path.Func /abs/file.go:123",
+// to "path.Func (dir/file.go:123)" like the goroutine tables.
+func CallSite(site string) string {
+	fn, loc, ok := strings.Cut(site, " ")
+	if !ok {
+		return site
+	}
+	return fmt.Sprintf("%s (%s)", shortFunc(fn), shortFile(loc))
 }
 
 // Call is a call's one-line description: "POST apiserver /api/v1/...".

@@ -1,0 +1,39 @@
+package tasks
+
+import (
+	"bytes"
+	"flag"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/cli/golden"
+	"github.com/vigilhq/vigil/diag/client"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func TestWriteGolden(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 3, 14, 15, 0, time.UTC)
+	key := client.TaskKey{DAGID: "etl", RunID: "scheduled__2026-11-23T03:00:00Z", TaskID: "load"}
+	hist := []client.Transition{
+		{Try: 0, To: "scheduled", At: t0.Add(-14 * time.Minute), Actor: client.Actor{Component: "scheduler"}, Reason: "run created"},
+		{Try: 1, From: "scheduled", To: "queued", At: t0.Add(-14 * time.Minute), Actor: client.Actor{Component: "scheduler"}, Reason: "no dependencies"},
+		{Try: 1, From: "queued", To: "running", At: t0.Add(-13 * time.Minute), Actor: client.Actor{Component: "executor/kube"}, Reason: "pod vigil-etl-load-1 running"},
+	}
+	report := client.TaskAudit{Taken: t0, Executor: "executor/kube", LostAfter: 2 * time.Minute, Grace: 30 * time.Second, Live: 12, Workloads: 11,
+		Zombies: []client.AuditFinding{{Task: key, Try: 1, State: "running", Why: "running in the store for 13m0s, but executor/kube has no workload for try 1", History: hist}},
+		Orphans: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__x", TaskID: "load"}, Try: 2,
+			Workload: &client.Workload{ExternalID: "pod/vigil-etl-load-2", Phase: "Running", Created: t0.Add(-6 * time.Minute)},
+			Why:      "pod/vigil-etl-load-2 Running for a task instance the store does not have"}},
+	}
+	for name, a := range map[string]client.TaskAudit{"findings": report, "clean": {Taken: t0, Executor: "executor/kube", LostAfter: 2 * time.Minute, Grace: 30 * time.Second, Live: 3, Workloads: 3}} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, a); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, filepath.Join("testdata", name+".golden"), buf.Bytes(), *update)
+		})
+	}
+}
