@@ -125,4 +125,3 @@ func waitSocket(b *testing.B, path string) {
 	}
 	b.Fatalf("no debug socket at %s", path)
 }
-

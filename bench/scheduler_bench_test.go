@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,6 +47,18 @@ type setup struct {
 	executor    func(b *testing.B, dir string) scheduler.Executor
 	parallelism int
 	tasks       int
+	// cpu, if set, receives the CPU time (user + system, every thread) the
+	// process used during the timed part of the run.
+	cpu *time.Duration
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func memory(*testing.B, string) scheduler.Executor {
@@ -105,8 +118,9 @@ func runOnce(b *testing.B, s setup) time.Duration {
 		time.Sleep(time.Millisecond)
 	}
 	// Start every run from a collected heap, so one run's garbage is not
-	// the next one's GC work (it made pairs of runs differ by ±30%).
+	// collected during the next one.
 	runtime.GC()
+	cpu0 := processCPU()
 	start := time.Now()
 	if _, err := sched.Trigger(ctx, "bench"); err != nil {
 		b.Fatal(err)
@@ -114,6 +128,9 @@ func runOnce(b *testing.B, s setup) time.Duration {
 	select {
 	case run := <-ended:
 		elapsed := time.Since(start)
+		if s.cpu != nil {
+			*s.cpu = processCPU() - cpu0
+		}
 		if run.State != scheduler.RunSuccess {
 			b.Fatalf("run ended %s", run.State)
 		}
