@@ -24,12 +24,16 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/attach"
 	"github.com/vigilhq/vigil/diag/cli/bridge"
+	"github.com/vigilhq/vigil/diag/cli/bundle"
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/hangs"
 	"github.com/vigilhq/vigil/diag/cli/health"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/cli/loglevel"
+	"github.com/vigilhq/vigil/diag/cli/profile"
 	"github.com/vigilhq/vigil/diag/cli/stacks"
 	"github.com/vigilhq/vigil/diag/cli/tasks"
+	"github.com/vigilhq/vigil/diag/cli/trace"
 	"github.com/vigilhq/vigil/diag/cli/version"
 )
 
@@ -61,7 +65,7 @@ When you are paged for a stale heartbeat, start with:
 		Example: `  diag attach --watch
   diag stacks --min-wait 30s --match kube
   diag profile cpu --seconds 10
-  diag bundle -o incident.tar.gz`,
+  diag bundle -f incident.tar.gz`,
 	}
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + cmdutil.ExitCodesHelp + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
@@ -77,6 +81,10 @@ When you are paged for a stale heartbeat, start with:
 		hangs.NewCmdHangs(f, nil),
 		health.NewCmdHealth(f, nil),
 		version.NewCmdVersion(f, nil),
+		profile.NewCmdProfile(f, nil),
+		trace.NewCmdTrace(f, nil),
+		loglevel.NewCmdLogLevel(f, nil),
+		bundle.NewCmdBundle(f, nil),
 	)
 	for _, e := range extras {
 		e(f, root)

@@ -35,7 +35,7 @@ longer than its period allows: look at it with 'diag attach' or 'diag hangs'.
 Exit status 0 when every required heartbeat is fresh ("ok", or "degraded"
 when only an advisory one is stale), 1 when one is stale.`,
 		Args:    cmdutil.NoArgs,
-		Example: "  diag health\n  diag health -o json\n  diag health || diag bundle -o /tmp/stale.tar.gz",
+		Example: "  diag health\n  diag health -o json\n  diag health || diag bundle -f /tmp/stale.tar.gz",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
 				return err

@@ -1,0 +1,107 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	diagbundle "github.com/vigilhq/vigil/diag/bundle"
+	"github.com/vigilhq/vigil/diag/cli/cmdutil"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+)
+
+// LsOptions are `diag bundle ls`'s.
+type LsOptions struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Output  string
+}
+
+// NewCmdLs returns `diag bundle ls`.
+func NewCmdLs(f *cmdutil.Factory, runF func(*LsOptions) error) *cobra.Command {
+	opts := &LsOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List the bundles the scheduler keeps, newest first",
+		Long: `List the diagnostic bundles in the scheduler's bundle directory, newest first:
+name, age, size and why each was written ("stale" for the watchdog's, written
+when a heartbeat went stale; "on-demand" or your --reason for diag bundle's).
+Copy one here with 'diag bundle get NAME'.`,
+		Args:    cmdutil.NoArgs,
+		Example: "  diag bundle ls\n  diag bundle ls -o json | jq -r '.[0].name'",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runLs(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func runLs(ctx context.Context, opts *LsOptions) error {
+	ctx, cancel := opts.Factory.Context(ctx, 0)
+	defer cancel()
+	c, err := opts.Factory.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	list, err := c.Bundles(ctx)
+	if err != nil {
+		return fmt.Errorf("list bundles: %w", err)
+	}
+	for i := range list {
+		if list[i].Reason == "" {
+			list[i].Reason = Reason(list[i].Name)
+		}
+	}
+	if list == nil {
+		list = []diagbundle.Info{}
+	}
+	return cmdutil.Write(opts.IO.Out, opts.Output, list, func() error {
+		if len(list) == 0 {
+			_, err := fmt.Fprintln(opts.IO.Out, "No bundles yet. Write one with 'diag bundle'.")
+			return err
+		}
+		return WriteList(opts.IO.Out, list, opts.Factory.Now())
+	})
+}
+
+// WriteList prints bundles as a table, ages as of now.
+func WriteList(w io.Writer, list []diagbundle.Info, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tREASON")
+	for _, b := range list {
+		reason := b.Reason
+		if reason == "" {
+			reason = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), reason)
+	}
+	return tw.Flush()
+}
+
+// Reason is the reason recorded in a bundle's name,
+// vigil-bundle-20261123T120501123Z-REASON.tar.gz (the listing does not
+// open the bundles to read it). The name keeps only letters, digits, '.',
+// '_' and '-' of the reason.
+func Reason(name string) string {
+	s, ok := strings.CutPrefix(name, "vigil-bundle-")
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSuffix(s, ".tar.gz")
+	_, reason, _ := strings.Cut(s, "-")
+	return reason
+}
