@@ -29,8 +29,10 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/hangs"
 	"github.com/vigilhq/vigil/diag/cli/health"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/cli/kubepod"
 	"github.com/vigilhq/vigil/diag/cli/loglevel"
 	"github.com/vigilhq/vigil/diag/cli/profile"
+	"github.com/vigilhq/vigil/diag/cli/restart"
 	"github.com/vigilhq/vigil/diag/cli/stacks"
 	"github.com/vigilhq/vigil/diag/cli/tasks"
 	"github.com/vigilhq/vigil/diag/cli/trace"
@@ -43,13 +45,17 @@ type Extra func(f *cmdutil.Factory, root *cobra.Command)
 
 // NewRootCmd builds the diag command tree on f.
 func NewRootCmd(f *cmdutil.Factory, extras ...Extra) *cobra.Command {
-	name := "diag"
+	// Installed as a kubectl plugin (kubectl-diag), help and usage say
+	// "kubectl diag". Use keeps one word: cobra takes a command's name
+	// from it, and "kubectl diag" would make every path "kubectl attach".
+	var ann map[string]string
 	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
-		name = "kubectl diag" // installed as a kubectl plugin
+		ann = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl diag"}
 	}
 	root := &cobra.Command{
-		Use:   name + " <command>",
-		Short: "See what a Vigil scheduler is doing, and why",
+		Use:         "diag <command>",
+		Annotations: ann,
+		Short:       "See what a Vigil scheduler is doing, and why",
 		Long: `diag shows what a running Vigil scheduler is doing, with no rebuild, no restart
 and no extra capability: it talks to the scheduler's debug API on its local
 socket (the default, from inside the pod), a loopback address, or through the
@@ -85,6 +91,7 @@ When you are paged for a stale heartbeat, start with:
 		trace.NewCmdTrace(f, nil),
 		loglevel.NewCmdLogLevel(f, nil),
 		bundle.NewCmdBundle(f, nil),
+		restart.NewCmdRestart(f, nil),
 	)
 	for _, e := range extras {
 		e(f, root)
@@ -94,7 +101,8 @@ When you are paged for a stale heartbeat, start with:
 
 // NewFactory returns a Factory on the process's own streams.
 func NewFactory(ios *iostreams.IOStreams, ver string) *cmdutil.Factory {
-	return &cmdutil.Factory{IOStreams: ios, Now: time.Now, Version: ver, Target: &cmdutil.TargetFlags{}}
+	return &cmdutil.Factory{IOStreams: ios, Now: time.Now, Version: ver, Target: &cmdutil.TargetFlags{},
+		PodDialer: kubepod.PodDialer}
 }
 
 // Main runs diag with args and returns the exit status. Ctrl-C ends the
@@ -122,7 +130,7 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 			fmt.Fprintln(ios.ErrOut, "diag:", err)
 			var usage *cmdutil.UsageError
 			if errors.As(err, &usage) {
-				fmt.Fprintln(ios.ErrOut, "Run 'diag --help' for usage.")
+				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", root.DisplayName())
 			}
 		}
 	}

@@ -13,6 +13,9 @@
 #   ETCD_PORT        client port (default 23790; peer = +1)  APISERVER_PORT (default 16443)
 #   WITH_SCHEDULER=1 WITH_KCM=1 WITH_KWOK=1   (set 0 to skip a component)
 #   KWOK_NODES       number of fake nodes (default 1)        KWOK_STAGES (default kwok-stages.yaml)
+#   KWOK_PORT        kwok's "kubelet" server on 127.0.0.1 (default APISERVER_PORT+2): the apiserver
+#                    proxies pods/exec there; a test makes one of its fake pods exec-able by creating
+#                    a kwok Exec object for it (see kwok-crds.yaml)
 #   WITH_TOXIPROXY=1 toxiproxy API on 127.0.0.1:$TOXIPROXY_PORT (default 8474) with proxy "apiserver"
 #                    127.0.0.1:$PROXY_PORT (default APISERVER_PORT+1) -> apiserver; $STATE_DIR/kubeconfig-toxic
 # Node/pod IPs that kwok writes into status are loopback (127.0.0.1, 127.1.0.0/16), so
@@ -30,6 +33,7 @@ ETCD_PORT="${ETCD_PORT:-23790}"; ETCD_PEER_PORT=$((ETCD_PORT + 1))
 APISERVER_PORT="${APISERVER_PORT:-16443}"
 WITH_SCHEDULER="${WITH_SCHEDULER:-1}"; WITH_KCM="${WITH_KCM:-1}"; WITH_KWOK="${WITH_KWOK:-1}"
 KWOK_NODES="${KWOK_NODES:-1}"; KWOK_STAGES="${KWOK_STAGES:-$HERE/kwok-stages.yaml}"
+KWOK_PORT="${KWOK_PORT:-$((APISERVER_PORT + 2))}"
 WITH_TOXIPROXY="${WITH_TOXIPROXY:-1}"; TOXIPROXY_PORT="${TOXIPROXY_PORT:-8474}"; PROXY_PORT="${PROXY_PORT:-$((APISERVER_PORT + 1))}"
 KUBECTL="${KUBECTL:-$(command -v kubectl || echo "$BIN_DIR/kubectl")}"
 
@@ -60,6 +64,7 @@ for f in "$STATE_DIR"/pids/*.pid; do
 done
 ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT")
 [[ "$WITH_TOXIPROXY" == 1 ]] && ports+=("$TOXIPROXY_PORT" "$PROXY_PORT")
+[[ "$WITH_KWOK" == 1 ]] && ports+=("$KWOK_PORT")
 for p in "${ports[@]}"; do
   port_free "$p" || { log "port 127.0.0.1:$p is in use (another cluster? set ETCD_PORT/APISERVER_PORT/...)"; exit 1; }
 done
@@ -99,6 +104,9 @@ start etcd "$ETCD_BIN" --name test --data-dir "$STATE_DIR/etcd-data" \
 wait_for 30 etcd "etcd ($("$ETCD_BIN" --version | head -1))" curl -sf "http://127.0.0.1:${ETCD_PORT}/health"
 
 # --- kube-apiserver ---
+# Its "kubelets" are kwok's server: reached by the Node's InternalIP (127.0.0.1), not by its
+# hostname (kwok-node-N resolves nowhere), over TLS without verification (no
+# --kubelet-certificate-authority; kwok serves a throwaway self-signed certificate).
 start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="${APISERVER_PORT}" \
@@ -108,7 +116,8 @@ start kube-apiserver "$BIN_DIR/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 --endpoint-reconciler-type=none \
-  --authorization-mode=Node,RBAC --allow-privileged=true
+  --authorization-mode=Node,RBAC --allow-privileged=true \
+  --kubelet-preferred-address-types=InternalIP
 wait_for 60 kube-apiserver "kube-apiserver" "$KUBECTL" get --raw /readyz
 
 # --- kube-scheduler (binds pods to the fake nodes; kwok does not schedule) ---
@@ -130,9 +139,15 @@ fi
 
 # --- kwok: fake kubelet for every Node annotated kwok.x-k8s.io/node=fake ---
 if [[ "$WITH_KWOK" == 1 ]]; then
+  # kwok's server answers the apiserver's exec requests for the fake pods that have a kwok
+  # Exec object (kwok-crds.yaml) by running the command locally; --node-port puts its port in
+  # each Node's status.daemonEndpoints (kwok-stages.yaml), where the apiserver looks for it.
+  "$KUBECTL" apply -f "$HERE/kwok-crds.yaml" >/dev/null
+  wait_for 30 kube-apiserver "kwok Exec CRD" "$KUBECTL" wait --for=condition=Established crd/execs.kwok.x-k8s.io --timeout=1s
   start kwok "$BIN_DIR/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$KWOK_STAGES" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-lease-duration-seconds=40 --node-ip=127.0.0.1 --cidr=127.1.0.0/16
+    --node-lease-duration-seconds=40 --node-ip=127.0.0.1 --cidr=127.1.0.0/16 \
+    --server-address="127.0.0.1:${KWOK_PORT}" --node-port="${KWOK_PORT}" --enable-crds=Exec
   for i in $(seq 0 $((KWOK_NODES - 1))); do
     "$KUBECTL" apply -f - >/dev/null <<EOF
 apiVersion: v1
@@ -163,5 +178,6 @@ if [[ "$WITH_TOXIPROXY" == 1 ]]; then
   sed "s|https://127.0.0.1:${APISERVER_PORT}|https://127.0.0.1:${PROXY_PORT}|" "$KUBECONFIG_FILE" > "$STATE_DIR/kubeconfig-toxic"
   log "toxiproxy: API 127.0.0.1:${TOXIPROXY_PORT}, proxy 'apiserver' 127.0.0.1:${PROXY_PORT}, KUBECONFIG=$STATE_DIR/kubeconfig-toxic"
 fi
+[[ "$WITH_KWOK" == 1 ]] && log "kwok: kubelet server 127.0.0.1:${KWOK_PORT} (pods/exec for pods with a kwok Exec object)"
 log "cluster up: KUBECONFIG=$KUBECONFIG_FILE (token: $PKI/admin.token)"
 echo "$KUBECONFIG_FILE"

@@ -44,6 +44,11 @@ type TargetFlags struct {
 	// kubectl flags (--kubeconfig, --context, -n).
 	Pod  string
 	Kube *genericclioptions.ConfigFlags
+	// Container is the pod's container to run diag in (-c); DiagPath is
+	// the diag binary there. Socket and Dir, given with --pod, are passed
+	// to `diag bridge` in the pod.
+	Container string
+	DiagPath  string
 	// Timeout bounds each request (a profile's own duration is added).
 	Timeout time.Duration
 }
@@ -55,26 +60,27 @@ func (t *TargetFlags) AddTo(fs *pflag.FlagSet) {
 	fs.StringVar(&t.Addr, "addr", "", "the scheduler's loopback debug address, HOST:PORT (with --token-file)")
 	fs.StringVar(&t.TokenFile, "token-file", "", "file holding the bearer token for --addr")
 	fs.StringVar(&t.Pod, "pod", "", "reach the scheduler in this pod (NAME, pod/NAME or deploy/NAME) through the Kubernetes exec API")
+	fs.StringVarP(&t.Container, "container", "c", "", "with --pod: the container to run diag in (default: the pod's default container)")
+	fs.StringVar(&t.DiagPath, "diag-path", "diag", "with --pod: the diag binary inside the pod")
 	fs.DurationVar(&t.Timeout, "timeout", 10*time.Second, "deadline of each request to the scheduler")
 	t.Kube = genericclioptions.NewConfigFlags(false)
 	// Only the flags kubectl users reach for; the rest of kubectl's
 	// would be noise here.
-	t.Kube.AddFlags(onlyKubeFlags(fs))
+	addKubeFlags(fs, t.Kube)
 }
 
-// onlyKubeFlags returns a flag set that forwards the kubectl flags diag
-// wants to fs and drops the others.
-func onlyKubeFlags(fs *pflag.FlagSet) *pflag.FlagSet {
+// addKubeFlags adds to fs the kubectl flags diag wants and drops the
+// others. (They are registered on a scratch set first: the forwarding
+// must run after kube.AddFlags, not before, or no flag is added.)
+func addKubeFlags(fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags) {
 	tmp := pflag.NewFlagSet("kube", pflag.ContinueOnError)
+	kube.AddFlags(tmp)
 	want := map[string]bool{"kubeconfig": true, "context": true, "namespace": true, "cluster": true, "user": true, "request-timeout": false}
-	defer func() {
-		tmp.VisitAll(func(f *pflag.Flag) {
-			if want[f.Name] {
-				fs.AddFlag(f)
-			}
-		})
-	}()
-	return tmp
+	tmp.VisitAll(func(f *pflag.Flag) {
+		if want[f.Name] {
+			fs.AddFlag(f)
+		}
+	})
 }
 
 // Client returns a client of the chosen scheduler's debug API.
@@ -86,8 +92,12 @@ func (f *Factory) Client(ctx context.Context) (*client.Client, error) {
 			set++
 		}
 	}
+	// With --pod, --socket names the socket inside the pod.
+	if t.Pod != "" && t.Socket != "" {
+		set--
+	}
 	if set > 1 {
-		return nil, Usagef("give at most one of --socket, --addr and --pod")
+		return nil, Usagef("give at most one of --socket, --addr and --pod (with --pod, --socket is the socket inside the pod)")
 	}
 	ct := client.Target{Socket: t.Socket, Dir: t.Dir, Addr: t.Addr}
 	if t.Addr != "" {
