@@ -37,6 +37,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/tasks"
 	"github.com/vigilhq/vigil/diag/cli/trace"
 	"github.com/vigilhq/vigil/diag/cli/version"
+	"github.com/vigilhq/vigil/diag/cli/vet"
 )
 
 // Extra adds commands to the root; other diag packages (vet, pod
@@ -92,6 +93,7 @@ When you are paged for a stale heartbeat, start with:
 		loglevel.NewCmdLogLevel(f, nil),
 		bundle.NewCmdBundle(f, nil),
 		restart.NewCmdRestart(f, nil),
+		vet.NewCmdVet(f, nil),
 	)
 	for _, e := range extras {
 		e(f, root)

@@ -1,0 +1,185 @@
+// Package vet is `diag vet`: the static checker for calls that can hang
+// forever (package github.com/vigilhq/vigil/diag/vet) on Go packages,
+// with an exit status CI can act on. It loads source with
+// golang.org/x/tools/go/packages and needs no scheduler.
+package vet
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/tools/go/analysis/checker"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/vigilhq/vigil/diag/cli/cmdutil"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/vet"
+)
+
+// Options are `diag vet`'s.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+	Output  string
+	// Patterns are go list package patterns; "." if none.
+	Patterns []string
+	// Dir is where the patterns are resolved (and paths shown relative
+	// to); the working directory if empty.
+	Dir string
+}
+
+// Finding is one call that can hang, as -o json prints it.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Analyzer string `json:"analyzer"`
+	Message  string `json:"message"`
+}
+
+// NewCmdVet returns `diag vet`.
+func NewCmdVet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "vet [packages]",
+		Short: "Find calls that can hang forever in Go code; exit status 1 if there are any",
+		Long: `Check Go packages for calls that can wait forever: outbound HTTP with no
+timeout, client-go calls and rest.Configs with no deadline, database/sql
+calls without a context, dials without a timeout, HTTP servers without a
+header timeout. Each finding says what can hang, why, and the fix.
+
+Packages are go list patterns (default "."), read from source: diag vet
+needs no scheduler. Test and generated files are skipped.
+
+Suppress a finding with a comment on its line or the line above that says
+why it cannot hang:
+
+  //diag:ignore the socket is local; connect fails at once when nobody listens
+
+A //diag:ignore without a reason is itself a finding. The checks, and where
+they are blind, are described in the package doc of
+github.com/vigilhq/vigil/diag/vet. The same checks run under go vet with
+cmd/diag-vet: go vet -vettool=$(which diag-vet) ./...
+
+Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
+4 when the packages do not load (they must compile).`,
+		Example: "  diag vet ./...\n  diag vet ./executor/... ./cmd/vigil\n  diag vet -o json ./... | jq -r '.[] | \"\\(.file):\\(.line)\"'",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			opts.Patterns = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	patterns := opts.Patterns
+	if len(patterns) == 0 {
+		patterns = []string{"."}
+	}
+	findings, err := Check(ctx, opts.Dir, patterns...)
+	if err != nil {
+		return err
+	}
+	err = cmdutil.Write(opts.IO.Out, opts.Output, findings, func() error {
+		for _, f := range findings {
+			fmt.Fprintf(opts.IO.Out, "%s:%d:%d: %s [%s]\n", f.File, f.Line, f.Column, f.Message, f.Analyzer)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(findings) > 0 {
+		noun := "findings"
+		if len(findings) == 1 {
+			noun = "finding"
+		}
+		return &cmdutil.FoundError{Msg: fmt.Sprintf("diag vet: %d %s: fix each, or explain it with //diag:ignore <reason>", len(findings), noun)}
+	}
+	return nil
+}
+
+// LoadError is a failure to load the packages to check (exit status 4).
+type LoadError struct{ Msg string }
+
+func (e *LoadError) Error() string { return e.Msg }
+
+// Check runs every diag vet analyzer on the packages patterns name,
+// resolved in dir, and returns the findings sorted by position, with
+// paths relative to dir when they are inside it.
+func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, &LoadError{Msg: fmt.Sprintf("working directory: %v", err)}
+		}
+		dir = wd
+	}
+	cfg := &packages.Config{Context: ctx, Dir: dir, Mode: packages.LoadSyntax | packages.NeedModule}
+	pkgs, err := packages.Load(cfg, patterns...)
+	if err != nil {
+		// %v, not %w: a missing directory must not read as an
+		// unreachable scheduler (exit status 3).
+		return nil, &LoadError{Msg: fmt.Sprintf("load %s: %v", strings.Join(patterns, " "), err)}
+	}
+	if len(pkgs) == 0 {
+		return nil, &LoadError{Msg: fmt.Sprintf("load %s: no packages", strings.Join(patterns, " "))}
+	}
+	var loadErrs []string
+	packages.Visit(pkgs, nil, func(p *packages.Package) {
+		for _, e := range p.Errors {
+			loadErrs = append(loadErrs, e.Error())
+		}
+	})
+	if len(loadErrs) > 0 {
+		if len(loadErrs) > 10 {
+			loadErrs = append(loadErrs[:10], fmt.Sprintf("and %d more", len(loadErrs)-10))
+		}
+		return nil, &LoadError{Msg: "packages do not load (diag vet checks code that compiles):\n  " + strings.Join(loadErrs, "\n  ")}
+	}
+	graph, err := checker.Analyze(vet.Analyzers(), pkgs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %v", err)
+	}
+	findings := []Finding{}
+	seen := map[Finding]bool{}
+	for _, act := range graph.Roots {
+		if act.Err != nil {
+			return nil, fmt.Errorf("%s on %s: %v", act.Analyzer.Name, act.Package.PkgPath, act.Err)
+		}
+		for _, d := range act.Diagnostics {
+			p := act.Package.Fset.Position(d.Pos)
+			f := Finding{File: relative(dir, p.Filename), Line: p.Line, Column: p.Column, Analyzer: act.Analyzer.Name, Message: d.Message}
+			if !seen[f] {
+				seen[f] = true
+				findings = append(findings, f)
+			}
+		}
+	}
+	slices.SortFunc(findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Analyzer, b.Analyzer))
+	})
+	return findings, nil
+}
+
+// relative returns name relative to dir if it is inside it.
+func relative(dir, name string) string {
+	if rel, err := filepath.Rel(dir, name); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return name
+}

@@ -1,0 +1,186 @@
+package vet
+
+import (
+	"go/token"
+	"go/types"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A ctxSink is a call that waits as long as the context it is given
+// lets it.
+type ctxSink struct {
+	val  ssa.Value // the context, a channel from ctx.Done(), or an *http.Request
+	what string    // "client-go call Create"
+	why  string    // "a dead connection blocks this call for ~15 minutes"
+	fix  string    // "pass a context with a deadline"
+	at   token.Pos // where a direct finding goes, if not at the call
+	// direct, if set, words a direct finding given what the context is.
+	direct func(ctx string) string
+}
+
+// witness is the sink a parameter reaches, for a message.
+type witness struct {
+	sink *ctxSink
+	pos  token.Pos
+	via  []string // functions between the parameter and the sink
+}
+
+// flowContexts reports the calls find recognises as sinks when they get
+// an unbounded context made in the same function, and computes, to a
+// fixpoint, which context parameters of the package's functions reach
+// such a sink, to report the calls that pass a background context into
+// one.
+func (c *checker) flowContexts(find func(*site) *ctxSink) {
+	var sites []*site
+	c.sites(func(s *site) { sites = append(sites, s) })
+	marks := map[*ssa.Function]map[int]*witness{}
+	mark := func(p param, w *witness) bool {
+		if marks[p.fn] == nil {
+			marks[p.fn] = map[int]*witness{}
+		}
+		if marks[p.fn][p.i] != nil {
+			return false
+		}
+		marks[p.fn][p.i] = w
+		return true
+	}
+	for _, s := range sites {
+		if s.callee != nil && s.callee.Pkg() == c.pass.Pkg {
+			continue // the package's own function: followed below
+		}
+		k := find(s)
+		if k == nil || k.val == nil {
+			continue
+		}
+		st := c.trace(k.val)
+		if st.bg != nil && !wrapper(s) {
+			c.reportSink(s, k, st.bg.describe())
+		}
+		for _, p := range st.params {
+			mark(p, &witness{sink: k, pos: s.pos()})
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, s := range sites {
+			for _, i := range markedArgs(marks, s) {
+				w := marks[s.static][i]
+				for _, p := range c.trace(s.common.Args[i]).params {
+					if p.fn == s.static && p.i == i {
+						continue // recursion adds nothing
+					}
+					if mark(p, &witness{sink: w.sink, pos: w.pos, via: append([]string{funcName(s.static)}, w.via...)}) {
+						changed = true
+					}
+				}
+			}
+		}
+	}
+	for _, s := range sites {
+		for _, i := range markedArgs(marks, s) {
+			st := c.trace(s.common.Args[i])
+			if st.bg == nil || wrapper(s) {
+				continue
+			}
+			w := marks[s.static][i]
+			through := ""
+			if len(w.via) > 0 {
+				through = " (through " + strings.Join(w.via, ", ") + ")"
+			}
+			c.report(s.pos(), "%s passed to %s reaches %s at %s%s with no deadline: %s; %s",
+				st.bg.describe(), funcName(s.static), w.sink.what, c.where(w.pos), through, w.sink.why, w.sink.fix)
+			break
+		}
+	}
+}
+
+// wrapper reports whether s sits in a context-free form of a function,
+// which passes a background context (or calls another context-free
+// form) by design:
+//
+//	func (d *Client) ServerVersion() (*Info, error) {
+//		return d.ServerVersionWithContext(context.Background())
+//	}
+//
+// A function is such a form when it takes no context and a function
+// or method of the same name plus WithContext or Context does, or it
+// calls one under that name. The finding belongs to its callers.
+func wrapper(s *site) bool {
+	fn := s.fn
+	if fn.Parent() != nil || s.callee == nil {
+		return false
+	}
+	for _, p := range fn.Params {
+		if isContext(p.Type()) {
+			return false
+		}
+	}
+	f := funcObject(fn)
+	if f == nil {
+		return false
+	}
+	return s.callee.Name() == f.Name()+"WithContext" || s.callee.Name() == f.Name()+"Context" || contextForm(f) != nil
+}
+
+// contextForm returns f's sibling that takes a context: the method of
+// f's receiver type, or the function of f's package, named f's name
+// plus WithContext (or Context), whose first parameter is a context.
+// For a method of an interface X it also looks at XWithContext
+// (client-go's discovery declares ServerVersionInterfaceWithContext).
+func contextForm(f *types.Func) *types.Func {
+	if f == nil || f.Pkg() == nil {
+		return nil
+	}
+	for _, name := range []string{f.Name() + "WithContext", f.Name() + "Context"} {
+		var obj types.Object
+		if r := f.Signature().Recv(); r != nil {
+			obj, _, _ = types.LookupFieldOrMethod(r.Type(), true, f.Pkg(), name)
+			t := r.Type()
+			if p, ok := t.(*types.Pointer); ok {
+				t = p.Elem()
+			}
+			if n, ok := types.Unalias(t).(*types.Named); ok && obj == nil {
+				if tn, ok := f.Pkg().Scope().Lookup(n.Obj().Name() + "WithContext").(*types.TypeName); ok {
+					obj, _, _ = types.LookupFieldOrMethod(tn.Type(), true, f.Pkg(), name)
+				}
+			}
+		} else {
+			obj = f.Pkg().Scope().Lookup(name)
+		}
+		if with, ok := obj.(*types.Func); ok && firstParamIsContext(with) {
+			return with
+		}
+	}
+	return nil
+}
+
+// markedArgs returns the indexes of s's arguments that go into marked
+// parameters of its static callee, in order.
+func markedArgs(marks map[*ssa.Function]map[int]*witness, s *site) []int {
+	if s.static == nil || marks[s.static] == nil {
+		return nil
+	}
+	var idx []int
+	for i := range marks[s.static] {
+		if i < len(s.common.Args) {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	return idx
+}
+
+func (c *checker) reportSink(s *site, k *ctxSink, ctx string) {
+	pos := k.at
+	if !pos.IsValid() {
+		pos = s.pos()
+	}
+	if k.direct != nil {
+		c.report(pos, "%s", k.direct(ctx))
+		return
+	}
+	c.report(pos, "%s with %s: %s; %s", k.what, ctx, k.why, k.fix)
+}

@@ -1,0 +1,121 @@
+package vet
+
+import (
+	"go/ast"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+)
+
+// Dial reports network dials nothing bounds.
+var Dial = &analysis.Analyzer{
+	Name: "dialtimeout",
+	Doc: `report network dials with no timeout
+
+Reports net.Dial, net.DialTCP and tls.Dial; Dial on a net.Dialer or
+tls.Dialer built in the package without Timeout (or Deadline), and
+tls.DialWithDialer with one; DialContext on such a dialer given a
+background context. Dials of unix sockets (the network a constant
+"unix...") are left alone: connecting to one fails at once when nobody
+listens.`,
+	Requires: []*analysis.Analyzer{buildSSA},
+	Run:      runDial,
+}
+
+const (
+	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
+	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+)
+
+func runDial(pass *analysis.Pass) (any, error) {
+	c := newChecker(pass)
+	c.sites(func(s *site) {
+		switch {
+		case isFunc(s.callee, "net", "Dial", "DialTCP") && !c.unixDial(s, 0):
+			c.report(s.pos(), "net.%s has no timeout: %s; use net.DialTimeout or a net.Dialer with Timeout", s.callee.Name(), connectWhy)
+		case isFunc(s.callee, "crypto/tls", "Dial") && !c.unixDial(s, 0):
+			c.report(s.pos(), "tls.Dial has no timeout: %s; use tls.DialWithDialer with a net.Dialer that has a Timeout, or tls.Dialer.DialContext with a deadline", handshakeWhy)
+		case isFunc(s.callee, "crypto/tls", "DialWithDialer") && s.expr != nil && len(s.expr.Args) > 0 && !c.unixDial(s, 1):
+			for _, b := range c.untimedNetDialers(s.expr.Args[0]) {
+				c.report(s.pos(), "tls.DialWithDialer with a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.where(b.Pos()), handshakeWhy)
+			}
+		case isMethod(s.callee, "net", "Dialer", "Dial") && !c.unixDial(s, 0):
+			for _, b := range c.untimedNetDialers(c.recv(s)) {
+				c.report(s.pos(), "Dial on a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.where(b.Pos()), connectWhy)
+			}
+		case isMethod(s.callee, "crypto/tls", "Dialer", "Dial") && !c.unixDial(s, 0):
+			for _, b := range c.untimedTLSDialers(c.recv(s)) {
+				c.report(s.pos(), "Dial on a tls.Dialer without a NetDialer Timeout (%s): %s; set NetDialer to a net.Dialer with Timeout, or use DialContext with a deadline", c.where(b.Pos()), handshakeWhy)
+			}
+		}
+	})
+	c.flowContexts(func(s *site) *ctxSink {
+		switch {
+		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
+			if b := c.untimedNetDialers(c.recv(s)); len(b) > 0 {
+				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.where(b[0].Pos()) + ")", why: connectWhy,
+					fix: "pass a context with a deadline or set the Dialer's Timeout"}
+			}
+		case isMethod(s.callee, "crypto/tls", "Dialer", "DialContext") && !c.unixDial(s, 1):
+			if b := c.untimedTLSDialers(c.recv(s)); len(b) > 0 {
+				return &ctxSink{val: s.arg(0), what: "DialContext on a tls.Dialer without a NetDialer Timeout (" + c.where(b[0].Pos()) + ")", why: handshakeWhy,
+					fix: "pass a context with a deadline or set NetDialer to a net.Dialer with Timeout"}
+			}
+		}
+		return nil
+	})
+	return nil, nil
+}
+
+// recv is the receiver expression of a method call, or nil.
+func (c *checker) recv(s *site) ast.Expr {
+	if s.expr == nil {
+		return nil
+	}
+	if sel, ok := ast.Unparen(s.expr.Fun).(*ast.SelectorExpr); ok {
+		return sel.X
+	}
+	return nil
+}
+
+// unixDial reports whether the call's i-th argument, its network, is a
+// constant naming a unix socket.
+func (c *checker) unixDial(s *site, i int) bool {
+	if s.expr == nil || i >= len(s.expr.Args) {
+		return false
+	}
+	n, ok := constString(c.pass.TypesInfo, s.expr.Args[i])
+	return ok && strings.HasPrefix(n, "unix")
+}
+
+// untimedNetDialers returns the net.Dialers built in the package that e
+// may hold with neither Timeout nor Deadline.
+func (c *checker) untimedNetDialers(e ast.Expr) []ast.Expr {
+	if e == nil {
+		return nil
+	}
+	return c.hold.unbounded(e, func(b ast.Expr) bool { return c.hold.builds(b, "net", "Dialer") }, "Timeout", "Deadline")
+}
+
+// untimedTLSDialers returns the tls.Dialers built in the package that e
+// may hold whose NetDialer is missing or has no Timeout.
+func (c *checker) untimedTLSDialers(e ast.Expr) []ast.Expr {
+	if e == nil {
+		return nil
+	}
+	built, keys := c.hold.origins(e)
+	if c.hold.setLater(keys, "NetDialer") {
+		return nil
+	}
+	var bad []ast.Expr
+	for _, b := range built {
+		if !c.hold.builds(b, "crypto/tls", "Dialer") {
+			continue
+		}
+		nd := fieldValue(b, "NetDialer")
+		if (nd == nil && !hasField(b, "NetDialer")) || (nd != nil && len(c.untimedNetDialers(nd)) > 0) {
+			bad = append(bad, b)
+		}
+	}
+	return bad
+}

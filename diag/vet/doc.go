@@ -1,0 +1,172 @@
+// Package vet is diag vet: static checks for calls that can wait forever.
+//
+// Vigil exists because of a Kubernetes API call with no timeout: the TCP
+// connection died without a reset and the scheduler waited on it for
+// good. These analyzers (golang.org/x/tools/go/analysis) find that class
+// of call before it ships. Each finding says what can hang, why, and the
+// fix:
+//
+//	kube.go:42:2: client-go call Create with context.Background(): a dead
+//	connection blocks this call for ~15 minutes; pass a context with a deadline
+//
+// # Running it
+//
+// Three ways, all on the same analyzers:
+//
+//	diag vet ./...                                  # exit status 1 on findings; -o json for scripts
+//	go vet -vettool=$(which diag-vet) ./...         # cmd/diag-vet, a multichecker
+//	checker.Analyze(vet.Analyzers(), pkgs, nil)     # as a library
+//
+// # The checks
+//
+// httpclient: outbound HTTP.
+//   - http.Get, Head, Post and PostForm: they use http.DefaultClient.
+//   - A use of http.DefaultClient: stored in a field, passed on, or called
+//     with Get, Head, Post or PostForm (directly or through a local
+//     variable). Do on it is judged by its request, like Do on a client
+//     without Timeout below.
+//   - http.NewRequest, whose request has no context, when the request is
+//     sent as it is: passed to a Do or RoundTrip method (but Do on a client
+//     the package built with Timeout), to a function of the package,
+//     returned or stored. A request only inspected (a proxy lookup) or
+//     given a context with WithContext is not reported.
+//   - An http.Client built in the package (a literal, new(http.Client) or
+//     `var c http.Client`) without Timeout, reported at the literal, when
+//     Get, Head, Post or PostForm is called on it, or Do with a request
+//     built by http.NewRequest or with a background context. The client is
+//     followed through local variables, struct fields and package variables
+//     of the package; Timeout assigned anywhere in the package to the
+//     variable or field holding it counts as set. A Do whose request's
+//     context is a parameter is a sink for that parameter (see below). A
+//     client literal never used this way is not reported: its requests may
+//     carry deadlines.
+//
+// kubeclient: client-go.
+//   - A rest.Config built in the function (a literal, rest.InClusterConfig,
+//     clientcmd's BuildConfigFromFlags or ClientConfig(), ToRESTConfig, or
+//     rest.CopyConfig of such a config) without Timeout, in the literal or
+//     assigned later, handed to a NewForConfig (kubernetes, dynamic,
+//     metadata, discovery, generated clientsets: any function whose name
+//     contains ForConfig and takes a *rest.Config), RESTClientFor or
+//     HTTPClientFor. A config received as a parameter is the caller's job.
+//   - A background context passed to a client-go call: a method or function
+//     of a package under k8s.io/client-go/ whose first parameter is a
+//     context.Context (typed, dynamic and metadata clients, a rest.Request's
+//     Do, DoRaw, Stream and Watch, discovery, scale, remotecommand
+//     streams, cache.WaitForNamedCacheSyncWithContext, watch tools' Until),
+//     except what runs until cancelled by design (Run*, Start*,
+//     ListAndWatch*, leader election, event recorders, work queues).
+//   - A client-go call without a context that has a ...WithContext form
+//     (discovery's ServerVersion, OpenAPISchema, remotecommand's Stream):
+//     it runs under context.Background().
+//   - Not reported: a rest.Request whose chain calls Timeout(d); a Watch
+//     whose ListOptions (or a rest.Request's VersionedParams) set
+//     TimeoutSeconds (options from elsewhere are assumed to); a call on a
+//     client the package made from a config with Timeout set (client-go
+//     then bounds every request).
+//   - cache.WaitForCacheSync, WaitForNamedCacheSync and informer factories'
+//     WaitForCacheSync given ctx.Done() of a background context or
+//     wait.NeverStop; wait.PollUntilContextCancel with a background context.
+//
+// sqlcontext: database/sql.
+//   - Query, QueryRow, Exec, Begin, Prepare and Ping on *sql.DB, *sql.Tx,
+//     *sql.Conn and *sql.Stmt: they run under context.Background().
+//   - Their Context forms, BeginTx and DB.Conn given a background context.
+//
+// dialtimeout: network dials.
+//   - net.Dial, net.DialTCP, tls.Dial.
+//   - Dial on a net.Dialer built in the package without Timeout or
+//     Deadline, on a tls.Dialer whose NetDialer is missing or has no
+//     Timeout, and tls.DialWithDialer with such a net.Dialer.
+//   - DialContext on such a dialer given a background context.
+//   - Unix sockets (the network a constant "unix", "unixgram",
+//     "unixpacket") are left alone: connecting fails at once when nobody
+//     listens.
+//
+// httpserver: servers.
+//   - An http.Server built in the package with neither ReadHeaderTimeout
+//     nor ReadTimeout (which also bounds the headers), in the literal or
+//     assigned later in the package.
+//   - http.ListenAndServe, ListenAndServeTLS, Serve and ServeTLS: their
+//     server has no timeouts.
+//
+// diagignore: a //diag:ignore comment without a reason.
+//
+// # Bounded and background contexts
+//
+// A context is background when it is context.Background() or
+// context.TODO(), or is derived from one only by WithCancel,
+// WithCancelCause, WithValue, signal.NotifyContext or errgroup.WithContext;
+// context.WithoutCancel(ctx) is background whatever ctx is, since it drops
+// the deadline. A context is bounded when WithTimeout, WithDeadline,
+// WithTimeoutCause or WithDeadlineCause made it, on every path that
+// reaches the call in the same function: the checks follow the function's
+// SSA form, so a deadline set in one branch only does not count, and a
+// variable captured by a function literal has the value it had where the
+// literal was made.
+//
+// A context the function receives as a parameter is its caller's job.
+// For each function of the package the checks compute, to a fixpoint,
+// which context parameters (and stop-channel parameters) reach a call
+// above unbounded, and report each call in the package that passes a
+// background context into such a parameter, naming the call it reaches:
+//
+//	main.go:20:2: context.Background() passed to run reaches client-go call
+//	Create at kube.go:42 (through sync) with no deadline: ...
+//
+// A context of any other origin (a struct field, a method's result such
+// as r.Context() or cmd.Context(), a function's return value) is assumed
+// bounded.
+//
+// Two exceptions keep libraries quiet. A call into the package's own
+// functions is never a sink itself: what it reaches is followed instead.
+// And a context-free form of a function, one that takes no context while
+// a sibling named like it plus WithContext (or Context) does, passes a
+// background context or calls another context-free form by design:
+//
+//	func (d *Client) ServerVersion() (*Info, error) {
+//		return d.ServerVersionWithContext(context.Background())
+//	}
+//
+// is not reported; its callers are, when it is client-go's.
+//
+// # Suppressing a finding
+//
+// A //diag:ignore comment with a reason, on the line of the finding or on
+// the line above, suppresses it:
+//
+//	//diag:ignore the apiserver is on loopback and the test binary has -timeout
+//	pods, err := cs.CoreV1().Pods(ns).List(context.Background(), opts)
+//
+// A finding is reported at the start of its call (or at the literal it
+// is about), so the comment goes above the statement. A //diag:ignore
+// without a reason suppresses nothing and is itself a finding.
+//
+// # Where it is blind
+//
+// This is a heuristic that prefers saying nothing to crying wolf. It does
+// not see:
+//   - contexts, clients, configs and dialers kept in struct fields and
+//     read back in another function, except the client or server field
+//     cases above (a context stored in a field is assumed bounded);
+//   - anything that crosses a package boundary: a background context
+//     passed to another package's function, a client or config built in
+//     one package and used in another, a constructor that returns an
+//     http.Client or rest.Config;
+//   - calls through interfaces the program declares (a consumer-declared
+//     PodClient interface over client-go), function values and callbacks,
+//     generic functions, and reflection; a background context handed to an
+//     API that ignores it (a pager whose page function uses another
+//     context) is reported all the same;
+//   - variables whose address is taken (&opts) are not followed;
+//   - goroutines started through something other than a function literal
+//     or a direct call, and channels: a receive with no timeout or a
+//     sync.WaitGroup.Wait is out of scope;
+//   - http.Transport settings: a client whose Transport sets
+//     ResponseHeaderTimeout but not Timeout is still reported, and a
+//     response body read after the headers is never checked;
+//   - client libraries other than net/http, database/sql, net, crypto/tls
+//     and client-go (controller-runtime's client, gRPC, pgx, cloud SDKs);
+//   - test files (_test.go, bounded by go test -timeout) and generated
+//     files, which are skipped.
+package vet

@@ -1,0 +1,310 @@
+package vet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// HTTPClient reports outbound HTTP requests nothing bounds.
+var HTTPClient = &analysis.Analyzer{
+	Name: "httpclient",
+	Doc: `report outbound HTTP requests with no timeout and no deadline
+
+Reports http.Get, Head, Post and PostForm; uses of http.DefaultClient (Do
+on it only when its request has no context or a background one);
+http.NewRequest when its request is sent as it is; and an http.Client
+built in the package (literal, new or var) without Timeout, when Get, Head,
+Post or PostForm is called on it, or Do with a request built with no
+context or a background one.`,
+	Requires: []*analysis.Analyzer{buildSSA},
+	Run:      runHTTPClient,
+}
+
+const (
+	httpWhy = "a server that accepts the connection and never answers blocks it forever"
+)
+
+func runHTTPClient(pass *analysis.Pass) (any, error) {
+	c := newChecker(pass)
+	c.sites(func(s *site) {
+		switch {
+		case isFunc(s.callee, "net/http", "Get", "Head", "Post", "PostForm"):
+			c.report(s.pos(), "http.%s uses http.DefaultClient, which has no Timeout: %s; use an http.Client with Timeout, or http.NewRequestWithContext with a deadline and Do", s.callee.Name(), httpWhy)
+		case isFunc(s.callee, "net/http", "NewRequest") && c.sent(s):
+			c.report(s.pos(), "http.NewRequest makes a request without a context: nothing can give it a deadline or cancel it; use http.NewRequestWithContext with a context that has a deadline")
+		}
+	})
+	c.defaultClientUses()
+	c.flowContexts(c.httpSink)
+	return nil, nil
+}
+
+// sent reports whether the request http.NewRequest made at s is sent
+// as it is: passed to a Do or RoundTrip method (but Do on an
+// http.Client the package built with Timeout), to a function of the
+// package, returned, or stored. A request only inspected (a proxy
+// lookup, a dump) or given a context with WithContext is not.
+func (c *checker) sent(s *site) bool {
+	call, ok := s.instr.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	for _, r := range *call.Referrers() {
+		if ex, ok := r.(*ssa.Extract); ok && ex.Index == 0 && c.sentValue(ex, s.fn.Pkg, map[ssa.Value]bool{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// timedClient reports whether common is Do on an http.Client the
+// package built, every one it may be with Timeout.
+func (c *checker) timedClient(common *ssa.CallCommon) bool {
+	if common.IsInvoke() || !isMethod(staticFunc(common), "net/http", "Client", "Do") {
+		return false
+	}
+	expr := c.calls[common.Pos()]
+	if expr == nil {
+		return false
+	}
+	sel, ok := ast.Unparen(expr.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	built, keys := c.hold.origins(sel.X)
+	if c.hold.setLater(keys, "Timeout") {
+		return true
+	}
+	for _, b := range built {
+		if !c.hold.builds(b, "net/http", "Client") || !hasField(b, "Timeout") {
+			return false
+		}
+	}
+	return len(built) > 0
+}
+
+func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
+	if seen[v] {
+		return false
+	}
+	seen[v] = true
+	for _, u := range *v.Referrers() {
+		switch u := u.(type) {
+		case *ssa.Phi:
+			if c.sentValue(u, pkg, seen) {
+				return true
+			}
+		case *ssa.Return, *ssa.Store, *ssa.Send:
+			return true
+		case ssa.CallInstruction:
+			common := u.Common()
+			var name string
+			switch {
+			case common.IsInvoke():
+				name = common.Method.Name()
+			case common.StaticCallee() != nil:
+				sc := common.StaticCallee()
+				if sc.Pkg == pkg && !onlyReceiver(common, v) {
+					return true // the package's own function: may send it
+				}
+				name = sc.Name()
+			}
+			if (name == "Do" || name == "RoundTrip") && !onlyReceiver(common, v) && !c.timedClient(common) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlyReceiver reports whether v is only the receiver of a static
+// method call (req.Header..., req.WithContext(ctx)), not an argument.
+func onlyReceiver(common *ssa.CallCommon, v ssa.Value) bool {
+	if common.IsInvoke() {
+		return false
+	}
+	sc := common.StaticCallee()
+	if sc == nil || sc.Signature.Recv() == nil || len(common.Args) == 0 || common.Args[0] != v {
+		return false
+	}
+	for _, a := range common.Args[1:] {
+		if a == v {
+			return false
+		}
+	}
+	return true
+}
+
+// isDefaultClient reports whether e is http.DefaultClient.
+func (c *checker) isDefaultClient(e ast.Expr) bool {
+	switch x := ast.Unparen(e).(type) {
+	case *ast.SelectorExpr:
+		return isVar(c.pass.TypesInfo.Uses[x.Sel], "net/http", "DefaultClient")
+	case *ast.Ident:
+		return isVar(c.pass.TypesInfo.Uses[x], "net/http", "DefaultClient")
+	}
+	return false
+}
+
+// defaultClientUses reports every read of http.DefaultClient but the
+// receiver of Do, which flowContexts judges by its request.
+func (c *checker) defaultClientUses() {
+	for _, f := range c.pass.Files {
+		if c.skipped(f.Pos()) {
+			continue
+		}
+		var stack []ast.Node
+		ast.Inspect(f, func(n ast.Node) bool {
+			if n == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			stack = append(stack, n)
+			e, ok := n.(ast.Expr)
+			if !ok || !c.isDefaultClient(e) {
+				return true
+			}
+			if _, ok := n.(*ast.Ident); ok && len(stack) > 1 {
+				if sel, ok := stack[len(stack)-2].(*ast.SelectorExpr); ok && sel.Sel == n {
+					return true // the Sel of http.DefaultClient, seen as its selector
+				}
+			}
+			if c.defaultClientWrite(stack) || c.defaultClientDo(stack) || c.defaultClientLocal(stack) {
+				return true
+			}
+			c.report(e.Pos(), "http.DefaultClient has no Timeout: %s; use an http.Client with Timeout", httpWhy)
+			return true
+		})
+	}
+}
+
+// defaultClientWrite reports whether the use on top of stack is assigned
+// to (http.DefaultClient = ..., http.DefaultClient.Timeout = ...).
+func (c *checker) defaultClientWrite(stack []ast.Node) bool {
+	e := stack[len(stack)-1].(ast.Expr)
+	for i := len(stack) - 2; i >= 0; i-- {
+		switch p := stack[i].(type) {
+		case *ast.SelectorExpr:
+			if p.X != e {
+				return false
+			}
+			e = p
+			continue
+		case *ast.ParenExpr, *ast.StarExpr:
+			e = p.(ast.Expr)
+			continue
+		case *ast.AssignStmt:
+			for _, l := range p.Lhs {
+				if l == e {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// defaultClientLocal reports whether the use on top of stack is kept in
+// a local variable (client := http.DefaultClient): httpSink judges the
+// calls made on that variable.
+func (c *checker) defaultClientLocal(stack []ast.Node) bool {
+	if len(stack) < 2 {
+		return false
+	}
+	e := stack[len(stack)-1]
+	switch p := stack[len(stack)-2].(type) {
+	case *ast.AssignStmt:
+		for i, r := range p.Rhs {
+			if r == e && len(p.Lhs) == len(p.Rhs) {
+				if id, ok := ast.Unparen(p.Lhs[i]).(*ast.Ident); ok && c.hold.localVar(id) != nil {
+					return true
+				}
+			}
+		}
+	case *ast.ValueSpec:
+		for i, r := range p.Values {
+			if r == e && len(p.Names) == len(p.Values) && c.hold.localVar(p.Names[i]) != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mayBeDefaultClient reports whether e may hold http.DefaultClient
+// through local variables.
+func (c *checker) mayBeDefaultClient(e ast.Expr) bool {
+	_, keys := c.hold.origins(e)
+	for _, k := range keys {
+		if o, ok := k.(types.Object); ok && isVar(o, "net/http", "DefaultClient") {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultClientDo reports whether the use on top of stack is the
+// receiver of a Do call.
+func (c *checker) defaultClientDo(stack []ast.Node) bool {
+	if len(stack) < 3 {
+		return false
+	}
+	sel, ok := stack[len(stack)-2].(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Do" {
+		return false
+	}
+	call, ok := stack[len(stack)-3].(*ast.CallExpr)
+	return ok && call.Fun == sel
+}
+
+// httpSink recognises Do on http.DefaultClient or on a client without
+// Timeout, whose bound is then the request's context; Get, Head, Post
+// and PostForm on a client without Timeout are reported at the client.
+func (c *checker) httpSink(s *site) *ctxSink {
+	if !isMethod(s.callee, "net/http", "Client", "Do", "Get", "Head", "Post", "PostForm") || s.expr == nil {
+		return nil
+	}
+	sel, ok := ast.Unparen(s.expr.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return nil
+	}
+	name := s.callee.Name()
+	if direct := c.isDefaultClient(sel.X); direct || c.mayBeDefaultClient(sel.X) {
+		switch {
+		case name == "Do":
+			return &ctxSink{val: s.arg(0), what: "http.DefaultClient.Do", why: "http.DefaultClient has no Timeout, so " + httpWhy,
+				fix: "give the request a context with a deadline or use an http.Client with Timeout"}
+		case !direct:
+			c.report(s.pos(), "%s on http.DefaultClient, which has no Timeout: %s; use an http.Client with Timeout", name, httpWhy)
+		}
+		return nil // a direct use is reported as such
+	}
+	bad := c.hold.unbounded(sel.X, func(e ast.Expr) bool { return c.hold.builds(e, "net/http", "Client") }, "Timeout")
+	if len(bad) == 0 {
+		return nil
+	}
+	if name != "Do" {
+		for _, b := range bad {
+			c.report(b.Pos(), "http.Client without Timeout, used with %s at %s: %s; set Timeout", name, c.where(s.pos()), httpWhy)
+		}
+		return nil
+	}
+	at := bad[0].Pos()
+	return &ctxSink{
+		val: s.arg(0), at: at,
+		what: "Do on an http.Client without Timeout (" + c.where(at) + ")",
+		why:  httpWhy, fix: "set the client's Timeout or give the request a context with a deadline",
+		direct: func(ctx string) string {
+			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; set Timeout, or give the request a context with a deadline",
+				c.where(s.pos()), ctx, httpWhy)
+		},
+	}
+}
+
+// typeOf is e's type, or nil.
+func (c *checker) typeOf(e ast.Expr) types.Type { return c.pass.TypesInfo.TypeOf(e) }

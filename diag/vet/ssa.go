@@ -1,0 +1,59 @@
+package vet
+
+import (
+	"go/ast"
+	"go/types"
+	"reflect"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// buildSSA is buildssa without its ctrlflow prerequisite: ctrlflow
+// exchanges facts, so a driver would have to type-check every
+// dependency from source (all of client-go for a Kubernetes program);
+// without it, dependencies come from export data and `diag vet ./...`
+// stays fast. The price is a CFG that does not know log.Fatal and the
+// like never return, which costs these checks nothing.
+var buildSSA = &analysis.Analyzer{
+	Name:       "diagvetssa",
+	Doc:        "build SSA form for diag vet's checks",
+	Run:        runBuildSSA,
+	ResultType: reflect.TypeFor[*ssaResult](),
+}
+
+// ssaResult is the package's SSA form and its source functions,
+// function literals included, in source order.
+type ssaResult struct {
+	Pkg      *ssa.Package
+	SrcFuncs []*ssa.Function
+}
+
+func runBuildSSA(pass *analysis.Pass) (any, error) {
+	prog := ssa.NewProgram(pass.Fset, 0)
+	for _, p := range pass.Pkg.Imports() {
+		prog.CreatePackage(p, nil, nil, true)
+	}
+	pkg := prog.CreatePackage(pass.Pkg, pass.Files, pass.TypesInfo, false)
+	pkg.Build()
+	var funcs []*ssa.Function
+	var addAnons func(f *ssa.Function)
+	addAnons = func(f *ssa.Function) {
+		funcs = append(funcs, f)
+		for _, anon := range f.AnonFuncs {
+			addAnons(anon)
+		}
+	}
+	for _, file := range pass.Files {
+		for _, decl := range file.Decls {
+			if decl, ok := decl.(*ast.FuncDecl); ok {
+				if fn, ok := pass.TypesInfo.Defs[decl.Name].(*types.Func); ok {
+					if f := prog.FuncValue(fn); f != nil {
+						addAnons(f)
+					}
+				}
+			}
+		}
+	}
+	return &ssaResult{Pkg: pkg, SrcFuncs: funcs}, nil
+}

@@ -1,0 +1,256 @@
+package vet
+
+import (
+	"go/token"
+	"go/types"
+	"slices"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// ctxState is what can reach a call as its context: a context value, a
+// channel from a context's Done, or an *http.Request (its context).
+type ctxState struct {
+	bg      *bgOrigin // some path carries a context with no deadline, made in this package
+	params  []param   // some paths start at a parameter: the caller's job
+	bounded bool      // every path has a deadline
+}
+
+// bgOrigin is where an unbounded context was made.
+type bgOrigin struct {
+	desc    string // "context.Background()"
+	derived bool   // through WithCancel, WithValue, NotifyContext...
+}
+
+// param is a function's parameter, by its index in ssa.Function.Params.
+type param struct {
+	fn *ssa.Function
+	i  int
+}
+
+// identity is the state join starts from (and what a cycle adds).
+var identity = ctxState{bounded: true}
+
+func (s ctxState) join(t ctxState) ctxState {
+	if s.bg == nil {
+		s.bg = t.bg
+	}
+	for _, p := range t.params {
+		if !slices.Contains(s.params, p) {
+			s.params = append(s.params, p)
+		}
+	}
+	s.bounded = s.bounded && t.bounded
+	return s
+}
+
+// describe says what the unbounded context is, for a message.
+func (o *bgOrigin) describe() string {
+	if o.derived {
+		return "a context derived from " + o.desc + " with no deadline"
+	}
+	return o.desc
+}
+
+// trace follows v back through the function (and the functions that
+// enclose it, for a captured variable) to where it was made.
+func (c *checker) trace(v ssa.Value) ctxState {
+	t := &tracer{c: c, seen: map[ssa.Value]bool{}}
+	return t.value(v)
+}
+
+type tracer struct {
+	c    *checker
+	seen map[ssa.Value]bool
+}
+
+func (t *tracer) value(v ssa.Value) ctxState {
+	if v == nil {
+		return ctxState{}
+	}
+	if t.seen[v] {
+		return identity // a loop adds nothing new
+	}
+	t.seen[v] = true
+	switch v := v.(type) {
+	case *ssa.Call:
+		return t.call(v.Common())
+	case *ssa.Extract:
+		if call, ok := v.Tuple.(*ssa.Call); ok && !call.Common().IsInvoke() {
+			if f := staticFunc(call.Common()); v.Index == 1 && isFunc(f, "golang.org/x/sync/errgroup", "WithContext") {
+				return derive(t.value(call.Common().Args[0]))
+			}
+		}
+		if v.Index == 0 {
+			return t.value(v.Tuple)
+		}
+	case *ssa.Phi:
+		st := identity
+		for _, e := range v.Edges {
+			st = st.join(t.value(e))
+		}
+		return st
+	case *ssa.Parameter:
+		if i := slices.Index(v.Parent().Params, v); i >= 0 {
+			return ctxState{params: []param{{v.Parent(), i}}}
+		}
+	case *ssa.UnOp:
+		if v.Op == token.MUL {
+			return t.load(v, v.X)
+		}
+	case *ssa.ChangeType:
+		return t.value(v.X)
+	}
+	return ctxState{}
+}
+
+// derive is the state of a context derived from one in st without a
+// new deadline (WithCancel, WithValue...).
+func derive(st ctxState) ctxState {
+	if st.bg != nil {
+		bg := *st.bg
+		bg.derived = true
+		st.bg = &bg
+	}
+	return st
+}
+
+func staticFunc(common *ssa.CallCommon) *types.Func {
+	if sc := common.StaticCallee(); sc != nil {
+		return funcObject(sc)
+	}
+	return nil
+}
+
+func (t *tracer) call(common *ssa.CallCommon) ctxState {
+	if common.IsInvoke() {
+		if common.Method.Name() == "Done" && isContext(common.Value.Type()) {
+			return t.value(common.Value)
+		}
+		return ctxState{}
+	}
+	f := staticFunc(common)
+	switch {
+	case isFunc(f, "context", "Background", "TODO"):
+		return ctxState{bg: &bgOrigin{desc: "context." + f.Name() + "()"}}
+	case isFunc(f, "context", "WithoutCancel"):
+		// WithoutCancel drops the parent's deadline too.
+		return ctxState{bg: &bgOrigin{desc: "context.WithoutCancel(...) (it drops any deadline)"}}
+	case isFunc(f, "context", "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
+		return identity
+	case isFunc(f, "context", "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
+		return derive(t.value(common.Args[0]))
+	case isFunc(f, "net/http", "NewRequestWithContext"):
+		return t.value(common.Args[0])
+	case isFunc(f, "net/http", "NewRequest"):
+		return ctxState{bg: &bgOrigin{desc: "a request from http.NewRequest (no context)"}}
+	case isMethod(f, "net/http", "Request", "WithContext", "Clone"):
+		return t.value(common.Args[1])
+	}
+	return ctxState{}
+}
+
+// load is the state of the value at addr when at reads it: the stores
+// that reach at, and for a captured variable the value it had where the
+// closure was made.
+func (t *tracer) load(at ssa.Instruction, addr ssa.Value) ctxState {
+	switch a := addr.(type) {
+	case *ssa.Global:
+		if isVar(a.Object(), "k8s.io/apimachinery/pkg/util/wait", "NeverStop") {
+			return ctxState{bg: &bgOrigin{desc: "wait.NeverStop"}}
+		}
+		return ctxState{}
+	case *ssa.Alloc, *ssa.FreeVar:
+	default:
+		return ctxState{} // a field, a slice element...: not followed
+	}
+	if !onlyStored(addr) {
+		return ctxState{} // its address escapes: anything may write it
+	}
+	defs, entry := storesReaching(at, addr)
+	st, found := identity, false
+	for _, s := range defs {
+		st, found = st.join(t.value(s.Val)), true
+	}
+	if fv, ok := addr.(*ssa.FreeVar); ok && entry {
+		fn := fv.Parent()
+		mc := t.c.makeClosure(fn)
+		i := slices.Index(fn.FreeVars, fv)
+		if mc == nil || i < 0 {
+			return ctxState{}
+		}
+		st, found = st.join(t.load(mc, mc.Bindings[i])), true
+	}
+	if !found {
+		return ctxState{}
+	}
+	return st
+}
+
+// onlyStored reports whether addr is only stored to, loaded from and
+// captured: no pointer to it goes anywhere else.
+func onlyStored(addr ssa.Value) bool {
+	refs := addr.Referrers()
+	if refs == nil {
+		return false
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Val == addr {
+				return false
+			}
+		case *ssa.UnOp, *ssa.MakeClosure, *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// storesReaching returns the stores to addr that reach at on some path
+// in at's function, and whether a path reaches the function's entry
+// with none.
+func storesReaching(at ssa.Instruction, addr ssa.Value) (defs []*ssa.Store, entry bool) {
+	seen := map[*ssa.BasicBlock]bool{}
+	var scan func(b *ssa.BasicBlock, from int)
+	scan = func(b *ssa.BasicBlock, from int) {
+		for i := from - 1; i >= 0; i-- {
+			if st, ok := b.Instrs[i].(*ssa.Store); ok && st.Addr == addr {
+				defs = append(defs, st)
+				return
+			}
+		}
+		if len(b.Preds) == 0 {
+			entry = true
+			return
+		}
+		for _, p := range b.Preds {
+			if !seen[p] {
+				seen[p] = true
+				scan(p, len(p.Instrs))
+			}
+		}
+	}
+	b := at.Block()
+	scan(b, slices.Index(b.Instrs, at))
+	return defs, entry
+}
+
+// makeClosure returns the instruction that makes the function literal
+// fn with its captured variables, or nil.
+func (c *checker) makeClosure(fn *ssa.Function) *ssa.MakeClosure {
+	if c.closures == nil {
+		c.closures = map[*ssa.Function]*ssa.MakeClosure{}
+		for _, f := range c.funcs {
+			for _, b := range f.Blocks {
+				for _, instr := range b.Instrs {
+					if mc, ok := instr.(*ssa.MakeClosure); ok {
+						c.closures[mc.Fn.(*ssa.Function)] = mc
+					}
+				}
+			}
+		}
+	}
+	return c.closures[fn]
+}

@@ -1,0 +1,261 @@
+package vet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// Analyzers returns every diag vet analyzer: the entry point for a
+// multichecker, `diag vet` and other tools.
+func Analyzers() []*analysis.Analyzer {
+	return []*analysis.Analyzer{HTTPClient, KubeClient, SQL, Dial, HTTPServer, Ignore}
+}
+
+// checker is what every analyzer's run shares on one package: the SSA
+// form, the AST calls by position, the suppression comments and the
+// values the package builds.
+type checker struct {
+	pass     *analysis.Pass
+	funcs    []*ssa.Function // the package's source functions, test and generated files left out
+	calls    map[token.Pos]*ast.CallExpr
+	skip     map[*token.File]bool
+	ignores  map[*token.File]map[int]ignoreComment
+	reported map[token.Pos]bool
+	hold     *holders
+	closures map[*ssa.Function]*ssa.MakeClosure
+}
+
+func newChecker(pass *analysis.Pass) *checker {
+	c := &checker{
+		pass:     pass,
+		calls:    map[token.Pos]*ast.CallExpr{},
+		skip:     map[*token.File]bool{},
+		ignores:  map[*token.File]map[int]ignoreComment{},
+		reported: map[token.Pos]bool{},
+	}
+	for _, f := range pass.Files {
+		tf := pass.Fset.File(f.Pos())
+		if tf == nil {
+			continue
+		}
+		if skipFile(tf.Name(), f) {
+			c.skip[tf] = true
+			continue
+		}
+		c.ignores[tf] = ignoreComments(pass.Fset, f)
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				c.calls[call.Lparen] = call
+			}
+			return true
+		})
+	}
+	if res, ok := pass.ResultOf[buildSSA].(*ssaResult); ok {
+		for _, fn := range res.SrcFuncs {
+			if !c.skipped(fn.Pos()) {
+				c.funcs = append(c.funcs, fn)
+			}
+		}
+	}
+	c.hold = newHolders(pass, c.skip)
+	return c
+}
+
+// skipFile reports whether name is a file diag vet leaves alone: tests
+// (go test's -timeout bounds them, and STYLE.md allows a background
+// context there) and generated code.
+func skipFile(name string, f *ast.File) bool {
+	return strings.HasSuffix(name, "_test.go") || ast.IsGenerated(f)
+}
+
+// skipped reports whether pos is in a file the checks leave alone.
+func (c *checker) skipped(pos token.Pos) bool {
+	tf := c.pass.Fset.File(pos)
+	return tf == nil || c.skip[tf]
+}
+
+// report records a finding at pos unless a //diag:ignore with a reason
+// sits on its line or the line above, or the same position already has
+// one.
+func (c *checker) report(pos token.Pos, format string, args ...any) {
+	if !pos.IsValid() || c.skipped(pos) || c.reported[pos] {
+		return
+	}
+	tf := c.pass.Fset.File(pos)
+	line := tf.Line(pos)
+	for _, l := range []int{line, line - 1} {
+		if ic, ok := c.ignores[tf][l]; ok && ic.reason != "" {
+			return
+		}
+	}
+	c.reported[pos] = true
+	c.pass.Report(analysis.Diagnostic{Pos: pos, Message: fmt.Sprintf(format, args...)})
+}
+
+// where renders pos as file:line for a message.
+func (c *checker) where(pos token.Pos) string {
+	p := c.pass.Fset.Position(pos)
+	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+}
+
+// site is one call in the package's SSA form.
+type site struct {
+	fn     *ssa.Function
+	instr  ssa.CallInstruction
+	common *ssa.CallCommon
+	callee *types.Func   // the static callee or the interface method; nil for a call of a func value
+	static *ssa.Function // the static callee, if any
+	expr   *ast.CallExpr // the call in the source, if found
+}
+
+// pos is where a finding about the call goes: the start of the call
+// expression, so a //diag:ignore above a multi-line statement applies.
+func (s *site) pos() token.Pos {
+	if s.expr != nil {
+		return s.expr.Pos()
+	}
+	return s.common.Pos()
+}
+
+// arg returns the argument for the callee's i-th declared parameter
+// (not counting a method's receiver), or nil.
+func (s *site) arg(i int) ssa.Value {
+	if s.static != nil && s.static.Signature.Recv() != nil && !s.common.IsInvoke() {
+		i++ // a static method call passes the receiver first
+	}
+	if i < 0 || i >= len(s.common.Args) {
+		return nil
+	}
+	return s.common.Args[i]
+}
+
+// sites calls f on every call in the package's checked functions.
+func (c *checker) sites(f func(*site)) {
+	for _, fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				ci, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				s := &site{fn: fn, instr: ci, common: ci.Common(), expr: c.calls[ci.Common().Pos()]}
+				if s.common.IsInvoke() {
+					s.callee = s.common.Method
+				} else if sc := s.common.StaticCallee(); sc != nil {
+					s.static = sc
+					s.callee = funcObject(sc)
+				}
+				f(s)
+			}
+		}
+	}
+}
+
+// funcObject returns the types.Func of an SSA function (its generic
+// origin for an instance), or nil for a function literal or wrapper.
+func funcObject(fn *ssa.Function) *types.Func {
+	if o := fn.Origin(); o != nil {
+		fn = o
+	}
+	f, _ := fn.Object().(*types.Func)
+	return f
+}
+
+// isFunc reports whether f is the package-level function pkg.name.
+func isFunc(f *types.Func, pkg string, names ...string) bool {
+	if f == nil || f.Pkg() == nil || f.Pkg().Path() != pkg || f.Signature().Recv() != nil {
+		return false
+	}
+	for _, n := range names {
+		if f.Name() == n {
+			return true
+		}
+	}
+	return false
+}
+
+// isMethod reports whether f is a method named one of names (any, if
+// none) on the named type pkg.typ (or a pointer to it).
+func isMethod(f *types.Func, pkg, typ string, names ...string) bool {
+	if f == nil || f.Signature().Recv() == nil {
+		return false
+	}
+	if !isNamed(f.Signature().Recv().Type(), pkg, typ) {
+		return false
+	}
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if f.Name() == n {
+			return true
+		}
+	}
+	return false
+}
+
+// isNamed reports whether t is pkg.name or a pointer to it.
+func isNamed(t types.Type, pkg, name string) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok {
+		return false
+	}
+	o := n.Origin().Obj()
+	return o.Pkg() != nil && o.Pkg().Path() == pkg && o.Name() == name
+}
+
+// isContext reports whether t is context.Context.
+func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
+
+// firstParamIsContext reports whether f's first parameter is a
+// context.Context.
+func firstParamIsContext(f *types.Func) bool {
+	p := f.Signature().Params()
+	return p.Len() > 0 && isContext(p.At(0).Type())
+}
+
+// funcName is how a message names a function of the package.
+func funcName(fn *ssa.Function) string {
+	if fn.Parent() != nil {
+		return "a function literal in " + funcName(fn.Parent())
+	}
+	if f := funcObject(fn); f != nil {
+		if r := f.Signature().Recv(); r != nil {
+			t := r.Type()
+			if p, ok := t.(*types.Pointer); ok {
+				t = p.Elem()
+			}
+			if n, ok := types.Unalias(t).(*types.Named); ok {
+				return n.Obj().Name() + "." + f.Name()
+			}
+		}
+		return f.Name()
+	}
+	return fn.Name()
+}
+
+// constString returns the constant string value of e, if it has one.
+func constString(info *types.Info, e ast.Expr) (string, bool) {
+	tv, ok := info.Types[e]
+	if !ok || tv.Value == nil || tv.Value.Kind() != constant.String {
+		return "", false
+	}
+	return constant.StringVal(tv.Value), true
+}
+
+// isVar reports whether o is the package-level variable pkg.name.
+func isVar(o types.Object, pkg, name string) bool {
+	v, ok := o.(*types.Var)
+	return ok && v.Pkg() != nil && v.Pkg().Path() == pkg && v.Name() == name && v.Parent() == v.Pkg().Scope()
+}
