@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # with-cluster.sh CMD... -- build the test binaries if their versions changed, start a
 # loopback-only control plane (etcd, kube-apiserver, kube-scheduler, kube-controller-manager,
-# KWOK, toxiproxy) and a Pyroscope server, run CMD with KUBECONFIG, KUBECONFIG_TOXIC,
-# TOXIPROXY_API and PYROSCOPE_URL exported,
+# KWOK, toxiproxy), a Pyroscope server and a PostgreSQL, run CMD with KUBECONFIG, KUBECONFIG_TOXIC,
+# TOXIPROXY_API, PYROSCOPE_URL and VIGIL_TEST_POSTGRES exported,
 # and always stop the cluster afterwards.   e.g.  testenv/kube/with-cluster.sh go test ./...
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,4 +13,6 @@ KUBECONFIG="$("$HERE/cluster-up.sh")" || { tail -n 30 "$STATE_DIR"/logs/*.log; e
 export KUBECONFIG KUBECONFIG_TOXIC="$STATE_DIR/kubeconfig-toxic" TOXIPROXY_API="127.0.0.1:${TOXIPROXY_PORT:-8474}"
 PYROSCOPE_URL="$("$HERE/../pyroscope/up.sh")" || exit 1
 export PYROSCOPE_URL
+VIGIL_TEST_POSTGRES="$("$HERE/../postgres/up.sh")" || exit 1
+export VIGIL_TEST_POSTGRES
 "$@"
