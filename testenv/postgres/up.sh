@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# up.sh -- start a throwaway PostgreSQL on 127.0.0.1 for the tests, under $STATE_DIR/postgres,
+# up.sh -- start a throwaway PostgreSQL on 127.0.0.1 for the tests, in a fresh temp folder,
 # wait until it accepts connections, and print its URL (database "postgres", user "postgres",
 # trust auth: loopback and a 0700 socket folder only). Installs Debian's postgresql package if
-# initdb is missing. Stop it with `kill $(cat $STATE_DIR/pids/postgres.pid)` or
-# testenv/kube/cluster-down.sh.
+# initdb is missing. Stop it with testenv/kube/cluster-down.sh (fast shutdown, then removes its
+# folder, named in $STATE_DIR/postgres.dir).
 # Env: STATE_DIR (required), PG_PORT (default 25432).
 set -euo pipefail
 : "${STATE_DIR:?set STATE_DIR}"
@@ -29,18 +29,22 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
   exit 1
 fi
 
-DATA="$STATE_DIR/postgres/data"; SOCK="$STATE_DIR/postgres/sock"
-mkdir -p "$STATE_DIR/postgres" "$STATE_DIR/logs" "$STATE_DIR/pids" "$SOCK"
-chmod 0700 "$SOCK"
-# initdb and the server refuse to run as root.
+mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids"
+# The cluster lives in a folder of its own: as root, initdb and the server run as the postgres
+# user, which cannot enter a 0700 $STATE_DIR. cluster-down.sh removes it.
+PGROOT="$(mktemp -d "${TMPDIR:-/tmp}/vigil-pg.XXXXXX")"
+echo "$PGROOT" > "$STATE_DIR/postgres.dir"
+DATA="$PGROOT/data"; SOCK="$PGROOT/sock"
+mkdir -p "$SOCK"
+chmod 0700 "$PGROOT" "$SOCK"
 RUN=()
 if [[ "$(id -u)" == 0 ]]; then
-  chown -R postgres: "$STATE_DIR/postgres"
+  chown -R postgres: "$PGROOT"
   RUN=(runuser -u postgres --)
 fi
 "${RUN[@]}" "$PG_BIN/initdb" -D "$DATA" --auth=trust -U postgres -E UTF8 --no-sync >"$STATE_DIR/logs/postgres-initdb.log" 2>&1 \
   || { tail -n 20 "$STATE_DIR/logs/postgres-initdb.log" >&2; exit 1; }
-LOGFILE="$STATE_DIR/postgres/postgres.log"
+LOGFILE="$PGROOT/postgres.log"   # the postgres user cannot write into $STATE_DIR
 "${RUN[@]}" "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
   start >/dev/null || { tail -n 20 "$LOGFILE" >&2; exit 1; }
