@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// Apply performs a batch of changes in one transaction. Each change is
+// checked by scheduler.Apply against the instance as it stands after the
+// changes before it in the batch, so one batch may move an instance more
+// than once. An illegal, conflicting or unknown change gets its own error
+// in the results; err is for a failing store, and then nothing was applied.
+//
+// The batch locks its instances before it reads them, so a change is
+// checked against the instance as other processes left it: of two
+// schedulers moving one instance from the same state, the second waits
+// for the first and then fails with scheduler.ErrStateConflict.
+func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]scheduler.ChangeResult, error) {
+	ctx, cancel := s.call(ctx, "Apply")
+	defer cancel()
+	results := make([]scheduler.ChangeResult, len(changes))
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		current, err := loadAll(ctx, tx, changes)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		for i, c := range changes {
+			if results[i], err = apply(ctx, tx, current, c); err != nil {
+				return fmt.Errorf("%s: %w", c.Key, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply %d changes: %w", len(changes), err)
+	}
+	return results, nil
+}
+
+// loadChunk is the most instances one query loads. A batch loads its
+// instances in a few queries instead of one per change: each is a round
+// trip to the server.
+const loadChunk = 1000
+
+// loaded is an instance as it stands in the transaction, or the error
+// that fails every change to it (a spec this build cannot read).
+type loaded struct {
+	ti  scheduler.TaskInstance
+	err error
+}
+
+// loadAll reads and locks every instance the changes name, each once. An
+// instance that does not exist is absent from the map.
+//
+// Rows are locked in key order (byte order, the "C" collation of the key
+// columns): the keys are sorted before they are cut into chunks, and each
+// query sorts below its FOR UPDATE. Two batches that share instances thus
+// take their locks in the same order and one waits for the other instead
+// of deadlocking.
+func loadAll(ctx context.Context, tx *sql.Tx, changes []scheduler.Change) (map[scheduler.TaskKey]*loaded, error) {
+	var keys []scheduler.TaskKey
+	seen := make(map[scheduler.TaskKey]bool, len(changes))
+	for _, c := range changes {
+		if !seen[c.Key] {
+			seen[c.Key] = true
+			keys = append(keys, c.Key)
+		}
+	}
+	slices.SortFunc(keys, func(a, b scheduler.TaskKey) int {
+		return cmp.Or(cmp.Compare(a.DAGID, b.DAGID), cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.TaskID, b.TaskID))
+	})
+	current := make(map[scheduler.TaskKey]*loaded, len(keys))
+	for chunk := range slices.Chunk(keys, loadChunk) {
+		dags, runs, tasks := make([]string, len(chunk)), make([]string, len(chunk)), make([]string, len(chunk))
+		for i, k := range chunk {
+			dags[i], runs[i], tasks[i] = k.DAGID, k.RunID, k.TaskID
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
+			WHERE (dag_id, run_id, task_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+			ORDER BY dag_id, run_id, task_id FOR UPDATE`, dags, runs, tasks)
+		if err != nil {
+			return nil, err
+		}
+		if err := scanLoaded(rows, current); err != nil {
+			return nil, err
+		}
+	}
+	return current, nil
+}
+
+func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
+	defer rows.Close()
+	for rows.Next() {
+		ti, spec, err := scanInstance(rows)
+		if err != nil {
+			return err
+		}
+		l := &loaded{ti: ti}
+		// A spec this build cannot read fails its own changes, not the batch.
+		if l.ti.Spec, err = dag.DecodeSpec(spec); err != nil {
+			l.err = fmt.Errorf("task %s: %w", ti.TaskKey, err)
+		}
+		into[ti.TaskKey] = l
+	}
+	return rows.Err()
+}
+
+// updateAndRecord updates an instance if its version is still the one
+// read ($14), a compare-and-swap, and records the transition only if it
+// did: one round trip, and rows affected tells which happened. The lock
+// loadAll took already keeps other writers out; the version check keeps
+// the update correct without relying on that.
+const updateAndRecord = `
+	WITH updated AS (
+		UPDATE task_instances SET state = $1, try = $2, external_id = $3, exit_code = $4,
+			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10
+		WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND version = $14
+		RETURNING 1
+	)
+	INSERT INTO transitions (dag_id, run_id, task_id, try, from_state, to_state, at,
+		actor_component, actor_instance, reason, external_id, exit_code)
+	SELECT $11, $12, $13, $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM updated`
+
+// apply performs one change on the instance as current holds it, and
+// keeps current up to date for the changes after it. A returned error is
+// the store's; the change's own failure is in the result.
+func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loaded, c scheduler.Change) (scheduler.ChangeResult, error) {
+	l, ok := current[c.Key]
+	if !ok {
+		return scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w", c.Key, scheduler.ErrNotFound)}, nil
+	}
+	ti := l.ti
+	if l.err != nil {
+		return scheduler.ChangeResult{Instance: ti, Err: l.err}, nil
+	}
+	next, rec, err := scheduler.Apply(ti, c)
+	if err == nil {
+		_, err = timeArg(c.At).Value() // a time the store cannot hold is the change's fault
+	}
+	if err != nil {
+		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
+	}
+	res, err := tx.ExecContext(ctx, updateAndRecord,
+		string(next.State), next.Try, next.ExternalID, intPtrArg(next.ExitCode),
+		timeArg(next.QueuedAt), timeArg(next.StartedAt), timeArg(next.EndedAt), timeArg(next.RetryAt),
+		timeArg(next.UpdatedAt), next.Version,
+		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version,
+		rec.Try, string(rec.From), string(rec.To), timeArg(rec.At),
+		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, intPtrArg(rec.ExitCode))
+	if err != nil {
+		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
+	} else if n == 0 {
+		err := fmt.Errorf("%w: task %s changed after it was read (version %d)", scheduler.ErrStateConflict, c.Key, ti.Version)
+		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
+	}
+	l.ti = next
+	return scheduler.ChangeResult{Instance: next}, nil
+}

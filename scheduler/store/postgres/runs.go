@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// CreateRun inserts a run, its task instances and one transition record
+// ("" → scheduled) for each, in one transaction. Only the key and spec of
+// each given instance are used: it is stored in state scheduled, try 0,
+// Version 0, updated at the run's CreatedAt, as scheduler.NewRun builds it;
+// the records are stamped with the run's CreatedAt and CreatedBy. It
+// returns created=false, and changes nothing, if the run exists (also when
+// another process created it a moment before), and scheduler.ErrNotFound
+// if its DAG does not.
+func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []scheduler.TaskInstance, reason string) (bool, error) {
+	ctx, cancel := s.call(ctx, "CreateRun")
+	defer cancel()
+	wrap := func(err error) error { return fmt.Errorf("create run %s/%s: %w", run.DAGID, run.RunID, err) }
+	if reason == "" {
+		return false, wrap(errors.New("a reason is required"))
+	}
+	ids := make([]string, len(tasks))
+	specs := make([][]byte, len(tasks))
+	for i, ti := range tasks {
+		if ti.DAGID != run.DAGID || ti.RunID != run.RunID {
+			return false, wrap(fmt.Errorf("task %s does not belong to this run", ti.TaskKey))
+		}
+		b, err := dag.EncodeSpec(ti.Spec)
+		if err != nil {
+			return false, wrap(fmt.Errorf("task %s: %w", ti.TaskID, err))
+		}
+		ids[i], specs[i] = ti.TaskID, b
+	}
+	var created bool
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dags WHERE id = $1`, run.DAGID).Scan(&one)
+		if err != nil {
+			return fmt.Errorf("dag %s: %w", run.DAGID, notFound(err))
+		}
+		// A concurrent insert of the same run waits here for the other
+		// transaction, then does nothing if it committed.
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO runs (dag_id, run_id, logical_date, manual, state, created_at, ended_at,
+				created_by_component, created_by_instance)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (dag_id, run_id) DO NOTHING`,
+			run.DAGID, run.RunID, timeArg(run.LogicalDate), run.Manual, string(run.State),
+			timeArg(run.CreatedAt), timeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // the run exists: leave it and its instances alone
+		}
+		created = true
+		return insertInstances(ctx, tx, run, ids, specs, reason)
+	})
+	if err != nil {
+		return false, wrap(err)
+	}
+	return created, nil
+}
+
+// insertInstances inserts a new run's instances and their creation
+// records, each in one statement whatever the number of tasks: a round
+// trip to the server costs more than the rows.
+func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, ids []string, specs [][]byte, reason string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	created := timeArg(run.CreatedAt)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO task_instances (dag_id, run_id, task_id, state, try, spec, external_id, updated_at, version)
+		SELECT $1, $2, t.task_id, $3, 0, t.spec, '', $4, 0
+		FROM unnest($5::text[], $6::bytea[]) AS t (task_id, spec)`,
+		run.DAGID, run.RunID, string(scheduler.StateScheduled), created, ids, specs); err != nil {
+		return fmt.Errorf("insert tasks: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO transitions (dag_id, run_id, task_id, try, from_state, to_state, at,
+			actor_component, actor_instance, reason, external_id)
+		SELECT $1, $2, t.task_id, 0, '', $3, $4, $5, $6, $7, ''
+		FROM unnest($8::text[]) WITH ORDINALITY AS t (task_id, n) ORDER BY t.n`,
+		run.DAGID, run.RunID, string(scheduler.StateScheduled), created,
+		run.CreatedBy.Component, run.CreatedBy.Instance, reason, ids); err != nil {
+		return fmt.Errorf("record tasks' creation: %w", err)
+	}
+	return nil
+}
+
+const runColumns = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
+
+// GetRun returns a run, or scheduler.ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run, error) {
+	ctx, cancel := s.call(ctx, "GetRun")
+	defer cancel()
+	run, err := scanRun(s.db.QueryRowContext(ctx,
+		`SELECT `+runColumns+` FROM runs WHERE dag_id = $1 AND run_id = $2`, dagID, runID))
+	if err != nil {
+		return scheduler.Run{}, fmt.Errorf("get run %s/%s: %w", dagID, runID, notFound(err))
+	}
+	return run, nil
+}
+
+// ListRuns returns the runs f selects, newest logical date first (then by
+// DAG and run id; a run without a logical date last).
+func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error) {
+	ctx, cancel := s.call(ctx, "ListRuns")
+	defer cancel()
+	var w where
+	if f.DAGID != "" {
+		w.add("dag_id = $%d", f.DAGID)
+	}
+	if len(f.States) > 0 {
+		w.add("state = ANY($%d::text[])", stateStrings(f.States))
+	}
+	q := `SELECT ` + runColumns + ` FROM runs` + w.clause() + ` ORDER BY logical_date DESC NULLS LAST, dag_id, run_id`
+	if f.Limit > 0 {
+		w.args = append(w.args, f.Limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
+	}
+	rows, err := s.db.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var runs []scheduler.Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		runs = append(runs, run)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// LatestScheduledRun returns the DAG's non-manual run with the latest
+// logical date, or scheduler.ErrNotFound.
+func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler.Run, error) {
+	ctx, cancel := s.call(ctx, "LatestScheduledRun")
+	defer cancel()
+	run, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
+		WHERE dag_id = $1 AND NOT manual ORDER BY logical_date DESC NULLS LAST, run_id DESC LIMIT 1`, dagID))
+	if err != nil {
+		return scheduler.Run{}, fmt.Errorf("latest scheduled run of %s: %w", dagID, notFound(err))
+	}
+	return run, nil
+}
+
+// SetRunState sets a run's state. A run that ends (any state but running)
+// gets EndedAt = at; one set running again has its EndedAt cleared.
+func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state scheduler.RunState, at time.Time) error {
+	ctx, cancel := s.call(ctx, "SetRunState")
+	defer cancel()
+	ended := at
+	if state == scheduler.RunRunning {
+		ended = time.Time{}
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET state = $1, ended_at = $2 WHERE dag_id = $3 AND run_id = $4`,
+		string(state), timeArg(ended), dagID, runID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return fmt.Errorf("set run %s/%s %s: %w", dagID, runID, state, err)
+	}
+	return nil
+}
+
+func scanRun(r rowScanner) (scheduler.Run, error) {
+	var run scheduler.Run
+	err := r.Scan(&run.DAGID, &run.RunID, timeDest{&run.LogicalDate}, &run.Manual, &run.State,
+		timeDest{&run.CreatedAt}, timeDest{&run.EndedAt}, &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	return run, err
+}
+
+// where builds a WHERE clause with numbered parameters.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition; cond has one %d, for its parameter's number.
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, fmt.Sprintf(cond, len(w.args)))
+}
+
+func (w *where) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// stateStrings converts states, of a string type pgx does not map to
+// text[] by itself, for an array parameter.
+func stateStrings[S ~string](states []S) []string {
+	out := make([]string, len(states))
+	for i, st := range states {
+		out[i] = string(st)
+	}
+	return out
+}

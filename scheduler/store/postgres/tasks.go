@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+const instanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
+	queued_at, started_at, ended_at, retry_at, updated_at, version`
+
+// GetTaskInstance returns a task instance, or scheduler.ErrNotFound.
+func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (scheduler.TaskInstance, error) {
+	ctx, cancel := s.call(ctx, "GetTaskInstance")
+	defer cancel()
+	ti, spec, err := scanInstance(s.db.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3`, key.DAGID, key.RunID, key.TaskID))
+	if err == nil {
+		ti.Spec, err = dag.DecodeSpec(spec)
+	}
+	if err != nil {
+		return scheduler.TaskInstance{}, fmt.Errorf("get task %s: %w", key, notFound(err))
+	}
+	return ti, nil
+}
+
+// ListTaskInstances returns the instances f selects, ordered by DAG, run
+// and task.
+func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) ([]scheduler.TaskInstance, error) {
+	ctx, cancel := s.call(ctx, "ListTaskInstances")
+	defer cancel()
+	var w where
+	if f.DAGID != "" {
+		w.add("dag_id = $%d", f.DAGID)
+	}
+	if f.RunID != "" {
+		w.add("run_id = $%d", f.RunID)
+	}
+	if len(f.States) > 0 {
+		w.add("state = ANY($%d::text[])", stateStrings(f.States))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM task_instances`+
+		w.clause()+` ORDER BY dag_id, run_id, task_id`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	var tis []scheduler.TaskInstance
+	for rows.Next() {
+		ti, spec, err := scanInstance(rows)
+		if err == nil {
+			ti.Spec, err = dag.DecodeSpec(spec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %s: %w", ti.TaskKey, err)
+		}
+		tis = append(tis, ti)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	return tis, nil
+}
+
+// scanInstance reads a row of instanceColumns. It leaves the spec encoded,
+// so that Apply can tell an instance it cannot decode (a failed change)
+// from a failing store.
+func scanInstance(r rowScanner) (ti scheduler.TaskInstance, spec []byte, err error) {
+	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
+		intPtrDest{&ti.ExitCode}, timeDest{&ti.QueuedAt}, timeDest{&ti.StartedAt}, timeDest{&ti.EndedAt},
+		timeDest{&ti.RetryAt}, timeDest{&ti.UpdatedAt}, &ti.Version)
+	return ti, spec, err
+}
+
+// History returns a task instance's transitions, oldest first, or
+// scheduler.ErrNotFound if there is no such instance.
+func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler.Transition, error) {
+	ctx, cancel := s.call(ctx, "History")
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT seq, try, from_state, to_state, at, actor_component, actor_instance, reason, external_id, exit_code
+		FROM transitions WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 ORDER BY seq`,
+		key.DAGID, key.RunID, key.TaskID)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", key, err)
+	}
+	defer rows.Close()
+	var recs []scheduler.Transition
+	for rows.Next() {
+		rec := scheduler.Transition{Key: key}
+		if err := rows.Scan(&rec.Seq, &rec.Try, &rec.From, &rec.To, timeDest{&rec.At},
+			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, intPtrDest{&rec.ExitCode}); err != nil {
+			return nil, fmt.Errorf("history of %s: %w", key, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", key, err)
+	}
+	if len(recs) == 0 {
+		// Every instance has a creation record, so no history means no
+		// instance; ask to be sure.
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM task_instances WHERE dag_id = $1 AND run_id = $2 AND task_id = $3`,
+			key.DAGID, key.RunID, key.TaskID).Scan(&one)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", key, notFound(err))
+		}
+	}
+	return recs, nil
+}
