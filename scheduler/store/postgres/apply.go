@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // Apply performs a batch of changes in one transaction. Each change is
@@ -141,18 +142,18 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 	}
 	next, rec, err := scheduler.Apply(ti, c)
 	if err == nil {
-		_, err = timeArg(c.At).Value() // a time the store cannot hold is the change's fault
+		_, err = sqlcol.TimeArg(c.At).Value() // a time the store cannot hold is the change's fault
 	}
 	if err != nil {
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
 	}
 	res, err := tx.ExecContext(ctx, updateAndRecord,
-		string(next.State), next.Try, next.ExternalID, intPtrArg(next.ExitCode),
-		timeArg(next.QueuedAt), timeArg(next.StartedAt), timeArg(next.EndedAt), timeArg(next.RetryAt),
-		timeArg(next.UpdatedAt), next.Version,
+		string(next.State), next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
+		sqlcol.TimeArg(next.QueuedAt), sqlcol.TimeArg(next.StartedAt), sqlcol.TimeArg(next.EndedAt), sqlcol.TimeArg(next.RetryAt),
+		sqlcol.TimeArg(next.UpdatedAt), next.Version,
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version,
-		rec.Try, string(rec.From), string(rec.To), timeArg(rec.At),
-		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, intPtrArg(rec.ExitCode))
+		rec.Try, string(rec.From), string(rec.To), sqlcol.TimeArg(rec.At),
+		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode))
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
 	}

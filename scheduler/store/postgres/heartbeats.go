@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // WriteHeartbeat inserts or replaces the beat of hb's component and
@@ -19,7 +20,7 @@ func (s *Store) WriteHeartbeat(ctx context.Context, hb scheduler.HeartbeatRecord
 			host = excluded.host, pid = excluded.pid, period = excluded.period,
 			last_beat = excluded.last_beat, started_at = excluded.started_at,
 			stopped_at = excluded.stopped_at`,
-		hb.Component, hb.Instance, hb.Host, hb.PID, int64(hb.Period), timeArg(hb.LastBeat), timeArg(hb.StartedAt), timeArg(hb.StoppedAt))
+		hb.Component, hb.Instance, hb.Host, hb.PID, int64(hb.Period), sqlcol.TimeArg(hb.LastBeat), sqlcol.TimeArg(hb.StartedAt), sqlcol.TimeArg(hb.StoppedAt))
 	if err != nil {
 		return fmt.Errorf("write heartbeat of %s@%s: %w", hb.Component, hb.Instance, err)
 	}
@@ -41,7 +42,7 @@ func (s *Store) ListHeartbeats(ctx context.Context) ([]scheduler.HeartbeatRecord
 	for rows.Next() {
 		var hb scheduler.HeartbeatRecord
 		if err := rows.Scan(&hb.Component, &hb.Instance, &hb.Host, &hb.PID, &hb.Period,
-			timeDest{&hb.LastBeat}, timeDest{&hb.StartedAt}, timeDest{&hb.StoppedAt}); err != nil {
+			sqlcol.Time(&hb.LastBeat), sqlcol.Time(&hb.StartedAt), sqlcol.Time(&hb.StoppedAt)); err != nil {
 			return nil, fmt.Errorf("list heartbeats: %w", err)
 		}
 		hbs = append(hbs, hb)

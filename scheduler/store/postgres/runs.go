@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // CreateRun inserts a run, its task instances and one transition record
@@ -53,8 +54,8 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 				created_by_component, created_by_instance)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (dag_id, run_id) DO NOTHING`,
-			run.DAGID, run.RunID, timeArg(run.LogicalDate), run.Manual, string(run.State),
-			timeArg(run.CreatedAt), timeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+			run.DAGID, run.RunID, sqlcol.TimeArg(run.LogicalDate), run.Manual, string(run.State),
+			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,7 @@ func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, ids []s
 	if len(ids) == 0 {
 		return nil
 	}
-	created := timeArg(run.CreatedAt)
+	created := sqlcol.TimeArg(run.CreatedAt)
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO task_instances (dag_id, run_id, task_id, state, try, spec, external_id, updated_at, version)
 		SELECT $1, $2, t.task_id, $3, 0, t.spec, '', $4, 0
@@ -174,7 +175,7 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 		ended = time.Time{}
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE runs SET state = $1, ended_at = $2 WHERE dag_id = $3 AND run_id = $4`,
-		string(state), timeArg(ended), dagID, runID)
+		string(state), sqlcol.TimeArg(ended), dagID, runID)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -186,8 +187,8 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 
 func scanRun(r rowScanner) (scheduler.Run, error) {
 	var run scheduler.Run
-	err := r.Scan(&run.DAGID, &run.RunID, timeDest{&run.LogicalDate}, &run.Manual, &run.State,
-		timeDest{&run.CreatedAt}, timeDest{&run.EndedAt}, &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	err := r.Scan(&run.DAGID, &run.RunID, sqlcol.Time(&run.LogicalDate), &run.Manual, &run.State,
+		sqlcol.Time(&run.CreatedAt), sqlcol.Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance)
 	return run, err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 const instanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
@@ -69,8 +70,8 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 // from a failing store.
 func scanInstance(r rowScanner) (ti scheduler.TaskInstance, spec []byte, err error) {
 	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
-		intPtrDest{&ti.ExitCode}, timeDest{&ti.QueuedAt}, timeDest{&ti.StartedAt}, timeDest{&ti.EndedAt},
-		timeDest{&ti.RetryAt}, timeDest{&ti.UpdatedAt}, &ti.Version)
+		sqlcol.IntPtr(&ti.ExitCode), sqlcol.Time(&ti.QueuedAt), sqlcol.Time(&ti.StartedAt), sqlcol.Time(&ti.EndedAt),
+		sqlcol.Time(&ti.RetryAt), sqlcol.Time(&ti.UpdatedAt), &ti.Version)
 	return ti, spec, err
 }
 
@@ -90,8 +91,8 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	var recs []scheduler.Transition
 	for rows.Next() {
 		rec := scheduler.Transition{Key: key}
-		if err := rows.Scan(&rec.Seq, &rec.Try, &rec.From, &rec.To, timeDest{&rec.At},
-			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, intPtrDest{&rec.ExitCode}); err != nil {
+		if err := rows.Scan(&rec.Seq, &rec.Try, &rec.From, &rec.To, sqlcol.Time(&rec.At),
+			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, sqlcol.IntPtr(&rec.ExitCode)); err != nil {
 			return nil, fmt.Errorf("history of %s: %w", key, err)
 		}
 		recs = append(recs, rec)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // Apply performs a batch of changes in one transaction. Each change is
@@ -173,15 +174,15 @@ func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*load
 	}
 	next, rec, err := scheduler.Apply(ti, c)
 	if err == nil {
-		_, err = timeArg(c.At).Value() // a time the store cannot hold is the change's fault
+		_, err = sqlcol.TimeArg(c.At).Value() // a time the store cannot hold is the change's fault
 	}
 	if err != nil {
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
 	}
 	res, err := a.update.ExecContext(ctx,
-		next.State, next.Try, next.ExternalID, intPtrArg(next.ExitCode),
-		timeArg(next.QueuedAt), timeArg(next.StartedAt), timeArg(next.EndedAt), timeArg(next.RetryAt),
-		timeArg(next.UpdatedAt), next.Version,
+		next.State, next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
+		sqlcol.TimeArg(next.QueuedAt), sqlcol.TimeArg(next.StartedAt), sqlcol.TimeArg(next.EndedAt), sqlcol.TimeArg(next.RetryAt),
+		sqlcol.TimeArg(next.UpdatedAt), next.Version,
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version)
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)

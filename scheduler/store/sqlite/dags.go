@@ -7,13 +7,14 @@ import (
 	"slices"
 
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // SaveDAG inserts or updates a DAG. An existing DAG keeps its paused flag.
 func (s *Store) SaveDAG(ctx context.Context, rec scheduler.DAGRecord) error {
 	ctx, cancel := s.call(ctx, "SaveDAG")
 	defer cancel()
-	specs, err := encodeSpecs(rec.Specs)
+	specs, err := sqlcol.EncodeSpecs(rec.Specs)
 	if err != nil {
 		return fmt.Errorf("save dag %s: %w", rec.ID, err)
 	}
@@ -27,7 +28,7 @@ func (s *Store) SaveDAG(ctx context.Context, rec scheduler.DAGRecord) error {
 		ON CONFLICT (id) DO UPDATE SET
 			file = excluded.file, source = excluded.source, specs = excluded.specs,
 			missing = excluded.missing, updated_at = excluded.updated_at`,
-		rec.ID, rec.File, source, specs, rec.Paused, rec.Missing, timeArg(rec.UpdatedAt))
+		rec.ID, rec.File, source, specs, rec.Paused, rec.Missing, sqlcol.TimeArg(rec.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("save dag %s: %w", rec.ID, err)
 	}
@@ -101,14 +102,14 @@ type rowScanner interface{ Scan(dest ...any) error }
 func scanDAG(r rowScanner) (scheduler.DAGRecord, error) {
 	var rec scheduler.DAGRecord
 	var specs []byte
-	err := r.Scan(&rec.ID, &rec.File, &rec.Source, &specs, &rec.Paused, &rec.Missing, timeDest{&rec.UpdatedAt})
+	err := r.Scan(&rec.ID, &rec.File, &rec.Source, &specs, &rec.Paused, &rec.Missing, sqlcol.Time(&rec.UpdatedAt))
 	if err != nil {
 		return rec, err
 	}
 	if len(rec.Source) == 0 {
 		rec.Source = nil
 	}
-	if rec.Specs, err = decodeSpecs(specs); err != nil {
+	if rec.Specs, err = sqlcol.DecodeSpecs(specs); err != nil {
 		return rec, fmt.Errorf("dag %s: %w", rec.ID, err)
 	}
 	return rec, nil
@@ -147,7 +148,7 @@ func (s *Store) SetLoadErrors(ctx context.Context, errs []scheduler.LoadError) e
 			if _, err := tx.ExecContext(ctx, `
 				INSERT INTO load_errors (file, message, since) VALUES (?, ?, ?)
 				ON CONFLICT (file) DO UPDATE SET message = excluded.message`,
-				e.File, e.Message, timeArg(e.Since)); err != nil {
+				e.File, e.Message, sqlcol.TimeArg(e.Since)); err != nil {
 				return err
 			}
 		}
@@ -171,7 +172,7 @@ func (s *Store) ListLoadErrors(ctx context.Context) ([]scheduler.LoadError, erro
 	var errs []scheduler.LoadError
 	for rows.Next() {
 		var e scheduler.LoadError
-		if err := rows.Scan(&e.File, &e.Message, timeDest{&e.Since}); err != nil {
+		if err := rows.Scan(&e.File, &e.Message, sqlcol.Time(&e.Since)); err != nil {
 			return nil, fmt.Errorf("list load errors: %w", err)
 		}
 		errs = append(errs, e)

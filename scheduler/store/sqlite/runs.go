@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 // CreateRun inserts a run, its task instances and one transition record
@@ -50,8 +51,8 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 				created_by_component, created_by_instance)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (dag_id, run_id) DO NOTHING`,
-			run.DAGID, run.RunID, timeArg(run.LogicalDate), run.Manual, run.State,
-			timeArg(run.CreatedAt), timeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+			run.DAGID, run.RunID, sqlcol.TimeArg(run.LogicalDate), run.Manual, run.State,
+			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
 		if err != nil {
 			return err
 		}
@@ -86,7 +87,7 @@ func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, tasks [
 	defer record.Close()
 	for i, ti := range tasks {
 		if _, err := insert.ExecContext(ctx, run.DAGID, run.RunID, ti.TaskID, scheduler.StateScheduled,
-			specs[i], timeArg(run.CreatedAt)); err != nil {
+			specs[i], sqlcol.TimeArg(run.CreatedAt)); err != nil {
 			return fmt.Errorf("task %s: %w", ti.TaskID, err)
 		}
 		rec := scheduler.Transition{
@@ -177,7 +178,7 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 		ended = time.Time{}
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE runs SET state = ?, ended_at = ? WHERE dag_id = ? AND run_id = ?`,
-		state, timeArg(ended), dagID, runID)
+		state, sqlcol.TimeArg(ended), dagID, runID)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -189,8 +190,8 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 
 func scanRun(r rowScanner) (scheduler.Run, error) {
 	var run scheduler.Run
-	err := r.Scan(&run.DAGID, &run.RunID, timeDest{&run.LogicalDate}, &run.Manual, &run.State,
-		timeDest{&run.CreatedAt}, timeDest{&run.EndedAt}, &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	err := r.Scan(&run.DAGID, &run.RunID, sqlcol.Time(&run.LogicalDate), &run.Manual, &run.State,
+		sqlcol.Time(&run.CreatedAt), sqlcol.Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance)
 	return run, err
 }
 

@@ -1,4 +1,7 @@
-package postgres
+// Package sqlcol converts between Go values and the SQL columns both
+// stores (SQLite and PostgreSQL) use: times as UTC unix nanoseconds (NULL
+// for the zero time), optional ints, and task specs as JSON.
+package sqlcol
 
 import (
 	"database/sql/driver"
@@ -16,10 +19,10 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64)
 )
 
-// timeArg binds a time as unix nanoseconds, or NULL for the zero time.
-type timeArg time.Time
+// TimeArg binds a time as unix nanoseconds, or NULL for the zero time.
+type TimeArg time.Time
 
-func (t timeArg) Value() (driver.Value, error) {
+func (t TimeArg) Value() (driver.Value, error) {
 	tt := time.Time(t)
 	if tt.IsZero() {
 		return nil, nil
@@ -30,10 +33,13 @@ func (t timeArg) Value() (driver.Value, error) {
 	return tt.UnixNano(), nil
 }
 
-// timeDest scans what timeArg bound back into a UTC time.
-type timeDest struct{ t *time.Time }
+// TimeDest scans what TimeArg bound back into a UTC time; Time makes one.
+type TimeDest struct{ t *time.Time }
 
-func (d timeDest) Scan(src any) error {
+// Time returns a scan destination for a time column.
+func Time(p *time.Time) TimeDest { return TimeDest{p} }
+
+func (d TimeDest) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
 		*d.t = time.Time{}
@@ -45,18 +51,21 @@ func (d timeDest) Scan(src any) error {
 	return nil
 }
 
-// intPtrArg binds an optional integer (an exit code) as NULL when absent.
-func intPtrArg(p *int) any {
+// IntPtrArg binds an optional integer (an exit code) as NULL when absent.
+func IntPtrArg(p *int) any {
 	if p == nil {
 		return nil
 	}
 	return int64(*p)
 }
 
-// intPtrDest scans what intPtrArg bound.
-type intPtrDest struct{ p **int }
+// IntPtrDest scans what IntPtrArg bound; IntPtr makes one.
+type IntPtrDest struct{ p **int }
 
-func (d intPtrDest) Scan(src any) error {
+// IntPtr returns a scan destination for an optional integer column.
+func IntPtr(p **int) IntPtrDest { return IntPtrDest{p} }
+
+func (d IntPtrDest) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
 		*d.p = nil
@@ -69,9 +78,9 @@ func (d intPtrDest) Scan(src any) error {
 	return nil
 }
 
-// encodeSpecs is the stored form of a DAG's task specs: a JSON object from
+// EncodeSpecs is the stored form of a DAG's task specs: a JSON object from
 // task id to dag.EncodeSpec.
-func encodeSpecs(specs map[string]dag.TaskSpec) (string, error) {
+func EncodeSpecs(specs map[string]dag.TaskSpec) (string, error) {
 	raw := make(map[string]json.RawMessage, len(specs))
 	for id, s := range specs {
 		b, err := dag.EncodeSpec(s)
@@ -87,7 +96,7 @@ func encodeSpecs(specs map[string]dag.TaskSpec) (string, error) {
 	return string(b), nil
 }
 
-func decodeSpecs(text []byte) (map[string]dag.TaskSpec, error) {
+func DecodeSpecs(text []byte) (map[string]dag.TaskSpec, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(text, &raw); err != nil {
 		return nil, fmt.Errorf("decode task specs: %w", err)
