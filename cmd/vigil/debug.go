@@ -113,7 +113,7 @@ func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.Atomic
 	src := debugserver.Sources{
 		Service:     "vigil",
 		Instance:    instance,
-		Extra:       map[string]string{"executor": cfg.Executor, "db": cfg.DB, "dags": cfg.DAGs},
+		Extra:       map[string]string{"executor": cfg.Executor, "db": redactURL(cfg.DB), "dags": cfg.DAGs},
 		Watchdog:    wd,
 		Inflight:    in.reg,
 		Stacks:      in.stacksHandler(),

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/scheduler"
-	"github.com/vigilhq/vigil/scheduler/store/sqlite"
 )
 
 // Exit codes. Only main decides how an error is shown and which code it
@@ -101,7 +100,7 @@ commands, which read the same database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "config file (YAML); $VIGIL_CONFIG if unset")
-	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db)`)
+	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB`)
 	root.AddCommand(a.runCmd(), a.dagsCmd(), a.runsCmd(), a.tasksCmd(), a.statusCmd())
 	return root
 }
@@ -125,16 +124,9 @@ func (a *app) loadConfig() (config, error) {
 
 // openStore opens the configured store for an admin command.
 func (a *app) openStore(cfg config) (scheduler.Store, error) {
-	if _, err := os.Stat(cfg.DB); err != nil {
-		return nil, fmt.Errorf("database %s: %w; start the scheduler with 'vigil run' first, or pass --db", cfg.DB, err)
-	}
 	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
 	defer cancel()
-	st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
+	return openStore(ctx, cfg.DB, nil, false)
 }
 
 // withStore runs one admin command's work on the configured store, with a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/executor/local"
 	"github.com/vigilhq/vigil/scheduler"
-	"github.com/vigilhq/vigil/scheduler/store/sqlite"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -82,11 +80,6 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	if dir := filepath.Dir(cfg.DB); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create database folder: %w", err)
-		}
-	}
 	wd := watchdog.New(watchdog.Options{})
 	instance := scheduler.DefaultInstance()
 	in, err := newInstruments(cfg, instance, log, lvl, wd)
@@ -96,7 +89,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	defer in.close()
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := sqlite.Open(openCtx, cfg.DB, sqlite.Options{Inflight: in.reg})
+	store, err := openStore(openCtx, cfg.DB, in.reg, true)
 	cancel()
 	if err != nil {
 		return err
@@ -132,7 +125,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", cfg.DB),
+	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", redactURL(cfg.DB)),
 		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
 		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
 

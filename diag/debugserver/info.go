@@ -2,6 +2,7 @@ package debugserver
 
 import (
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -46,7 +47,7 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 	runtime.ReadMemStats(&ms)
 	info := Info{
 		Service: service, Instance: instance, Version: "(devel)", GoVersion: runtime.Version(),
-		PID: os.Getpid(), Host: host, Args: os.Args, Started: started,
+		PID: os.Getpid(), Host: host, Args: redactArgs(os.Args), Started: started,
 		Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0), HeapBytes: ms.HeapAlloc,
 		Extra: extra,
 	}
@@ -74,4 +75,18 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 		}
 	}
 	return info
+}
+
+// userinfoPassword matches the password of a URL's userinfo
+// ("postgres://user:PASSWORD@host").
+var userinfoPassword = regexp.MustCompile(`(://[^/:@\s]*):[^@/\s]*@`)
+
+// redactArgs hides the passwords of URLs in the command line (`vigil run
+// --db postgres://user:pw@...`): /info and every bundle show the args.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = userinfoPassword.ReplaceAllString(a, "$1:REDACTED@")
+	}
+	return out
 }
