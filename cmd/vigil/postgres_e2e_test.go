@@ -33,6 +33,9 @@ func TestPostgresStore(t *testing.T) {
 
 	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
 	e.db = url
+	if out := e.mustVigil("db", "migrate"); !strings.Contains(out, "postgres:REDACTED@") || !strings.Contains(out, "schema up to date") {
+		t.Errorf("vigil db migrate: %s", out)
+	}
 	runtime := t.TempDir()
 	e.extra = []string{"--runtime-dir", runtime}
 	d := e.start()
