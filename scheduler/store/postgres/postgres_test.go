@@ -158,27 +158,33 @@ func TestInflightTarget(t *testing.T) {
 func TestMigrationFailureRollsBack(t *testing.T) {
 	url := freshDatabase(t)
 	s := open(t, url, Options{})
+	var before int
+	if err := s.db.QueryRowContext(t.Context(), `SELECT max(version) FROM schema_migrations`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	// Two new migrations after the real ones; the second fails, so
+	// neither may stay.
 	fsys := fstest.MapFS{
-		"migrations/0001_init.sql": {Data: []byte("SELECT 1")},
-		"migrations/0002_b.sql":    {Data: []byte("CREATE TABLE b (x INTEGER); SELECT nonsense FROM nowhere;")},
+		"migrations/9001_a.sql": {Data: []byte("CREATE TABLE a (x INTEGER)")},
+		"migrations/9002_b.sql": {Data: []byte("CREATE TABLE b (x INTEGER); SELECT nonsense FROM nowhere;")},
 	}
 	err := migrate(t.Context(), s.db, fsys, time.Now)
-	if err == nil || !strings.Contains(err.Error(), "0002_b.sql") {
-		t.Fatalf("migrate = %v; want an error naming 0002_b.sql", err)
+	if err == nil || !strings.Contains(err.Error(), "9002_b.sql") {
+		t.Fatalf("migrate = %v; want an error naming 9002_b.sql", err)
 	}
 	var n int
-	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_tables WHERE tablename = 'b'`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_tables WHERE tablename IN ('a', 'b')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
-		t.Error("a failed migration left its table behind")
+		t.Error("a failed migration left tables behind")
 	}
 	var have int
 	if err := s.db.QueryRowContext(t.Context(), `SELECT max(version) FROM schema_migrations`).Scan(&have); err != nil {
 		t.Fatal(err)
 	}
-	if have != 1 {
-		t.Errorf("schema version %d after a failed migration; want 1", have)
+	if have != before {
+		t.Errorf("schema version %d after a failed migration; want %d", have, before)
 	}
 }
 
