@@ -82,7 +82,7 @@ func loadAll(ctx context.Context, tx *sql.Tx, changes []scheduler.Change) (map[s
 		for i, k := range chunk {
 			dags[i], runs[i], tasks[i] = k.DAGID, k.RunID, k.TaskID
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances
 			WHERE (dag_id, run_id, task_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
 			ORDER BY dag_id, run_id, task_id FOR UPDATE`, dags, runs, tasks)
 		if err != nil {
@@ -98,7 +98,7 @@ func loadAll(ctx context.Context, tx *sql.Tx, changes []scheduler.Change) (map[s
 func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
 	defer rows.Close()
 	for rows.Next() {
-		ti, spec, err := scanInstance(rows)
+		ti, spec, err := sqlcol.ScanInstance(rows)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 	"github.com/vigilhq/vigil/scheduler/store/storetest"
 )
 
@@ -98,7 +99,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ms, err := loadMigrations(migrations)
+	ms, err := sqlcol.LoadMigrations(migrations)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestMigrateBadNames(t *testing.T) {
 		"no version": {"migrations/init.sql": {}},
 		"duplicate":  {"migrations/0001_a.sql": {}, "migrations/01_b.sql": {}},
 	} {
-		if _, err := loadMigrations(fsys); err == nil {
+		if _, err := sqlcol.LoadMigrations(fsys); err == nil {
 			t.Errorf("%s: loadMigrations succeeded; want an error", name)
 		}
 	}

@@ -9,14 +9,11 @@ import (
 	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
-const instanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
-	queued_at, started_at, ended_at, retry_at, updated_at, version`
-
 // GetTaskInstance returns a task instance, or scheduler.ErrNotFound.
 func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (scheduler.TaskInstance, error) {
 	ctx, cancel := s.call(ctx, "GetTaskInstance")
 	defer cancel()
-	ti, spec, err := scanInstance(s.db.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
+	ti, spec, err := sqlcol.ScanInstance(s.db.QueryRowContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances
 		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3`, key.DAGID, key.RunID, key.TaskID))
 	if err == nil {
 		ti.Spec, err = dag.DecodeSpec(spec)
@@ -42,7 +39,7 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 	if len(f.States) > 0 {
 		w.add("state = ANY($%d::text[])", stateStrings(f.States))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM task_instances`+
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances`+
 		w.clause()+` ORDER BY dag_id, run_id, task_id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
@@ -50,7 +47,7 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 	defer rows.Close()
 	var tis []scheduler.TaskInstance
 	for rows.Next() {
-		ti, spec, err := scanInstance(rows)
+		ti, spec, err := sqlcol.ScanInstance(rows)
 		if err == nil {
 			ti.Spec, err = dag.DecodeSpec(spec)
 		}
@@ -63,16 +60,6 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	return tis, nil
-}
-
-// scanInstance reads a row of instanceColumns. It leaves the spec encoded,
-// so that Apply can tell an instance it cannot decode (a failed change)
-// from a failing store.
-func scanInstance(r rowScanner) (ti scheduler.TaskInstance, spec []byte, err error) {
-	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
-		sqlcol.IntPtr(&ti.ExitCode), sqlcol.Time(&ti.QueuedAt), sqlcol.Time(&ti.StartedAt), sqlcol.Time(&ti.EndedAt),
-		sqlcol.Time(&ti.RetryAt), sqlcol.Time(&ti.UpdatedAt), &ti.Version)
-	return ti, spec, err
 }
 
 // History returns a task instance's transitions, oldest first, or

@@ -67,8 +67,8 @@ func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&a.load, `SELECT ` + instanceColumns + ` FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?`},
-		{&a.loadMany, `SELECT ` + instanceColumns + ` FROM task_instances WHERE (dag_id, run_id, task_id) IN (VALUES ` + keys + `)`},
+		{&a.load, `SELECT ` + sqlcol.InstanceColumns + ` FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?`},
+		{&a.loadMany, `SELECT ` + sqlcol.InstanceColumns + ` FROM task_instances WHERE (dag_id, run_id, task_id) IN (VALUES ` + keys + `)`},
 		// The version check makes the update a compare-and-swap. The
 		// immediate transaction already excludes other writers; the check
 		// keeps the update correct without relying on that.
@@ -146,7 +146,7 @@ func (a *applier) loadAll(ctx context.Context, changes []scheduler.Change) (map[
 func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
 	defer rows.Close()
 	for rows.Next() {
-		ti, spec, err := scanInstance(rows)
+		ti, spec, err := sqlcol.ScanInstance(rows)
 		if err != nil {
 			return err
 		}

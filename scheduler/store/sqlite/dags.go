@@ -60,13 +60,11 @@ func (s *Store) setDAGFlag(ctx context.Context, column, id string, v bool) error
 	return nil
 }
 
-const dagColumns = `id, file, source, specs, paused, missing, updated_at`
-
 // GetDAG returns a DAG, or scheduler.ErrNotFound.
 func (s *Store) GetDAG(ctx context.Context, id string) (scheduler.DAGRecord, error) {
 	ctx, cancel := s.call(ctx, "GetDAG")
 	defer cancel()
-	rec, err := scanDAG(s.read.QueryRowContext(ctx, `SELECT `+dagColumns+` FROM dags WHERE id = ?`, id))
+	rec, err := sqlcol.ScanDAG(s.read.QueryRowContext(ctx, `SELECT `+sqlcol.DAGColumns+` FROM dags WHERE id = ?`, id))
 	if err != nil {
 		return scheduler.DAGRecord{}, fmt.Errorf("get dag %s: %w", id, notFound(err))
 	}
@@ -77,14 +75,14 @@ func (s *Store) GetDAG(ctx context.Context, id string) (scheduler.DAGRecord, err
 func (s *Store) ListDAGs(ctx context.Context) ([]scheduler.DAGRecord, error) {
 	ctx, cancel := s.call(ctx, "ListDAGs")
 	defer cancel()
-	rows, err := s.read.QueryContext(ctx, `SELECT `+dagColumns+` FROM dags ORDER BY id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlcol.DAGColumns+` FROM dags ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list dags: %w", err)
 	}
 	defer rows.Close()
 	var recs []scheduler.DAGRecord
 	for rows.Next() {
-		rec, err := scanDAG(rows)
+		rec, err := sqlcol.ScanDAG(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list dags: %w", err)
 		}
@@ -94,25 +92,6 @@ func (s *Store) ListDAGs(ctx context.Context) ([]scheduler.DAGRecord, error) {
 		return nil, fmt.Errorf("list dags: %w", err)
 	}
 	return recs, nil
-}
-
-// rowScanner is a *sql.Row or *sql.Rows.
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanDAG(r rowScanner) (scheduler.DAGRecord, error) {
-	var rec scheduler.DAGRecord
-	var specs []byte
-	err := r.Scan(&rec.ID, &rec.File, &rec.Source, &specs, &rec.Paused, &rec.Missing, sqlcol.Time(&rec.UpdatedAt))
-	if err != nil {
-		return rec, err
-	}
-	if len(rec.Source) == 0 {
-		rec.Source = nil
-	}
-	if rec.Specs, err = sqlcol.DecodeSpecs(specs); err != nil {
-		return rec, fmt.Errorf("dag %s: %w", rec.ID, err)
-	}
-	return rec, nil
 }
 
 // SetLoadErrors replaces the set of files that failed to load. A file

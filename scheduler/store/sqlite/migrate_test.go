@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
 func TestMigrateInOrder(t *testing.T) {
@@ -54,7 +56,7 @@ func TestMigrateBadNames(t *testing.T) {
 		"no version": {"migrations/init.sql": {}},
 		"duplicate":  {"migrations/0001_a.sql": {}, "migrations/01_b.sql": {}},
 	} {
-		if _, err := loadMigrations(fsys); err == nil {
+		if _, err := sqlcol.LoadMigrations(fsys); err == nil {
 			t.Errorf("%s: loadMigrations succeeded; want an error", name)
 		}
 	}

@@ -101,14 +101,12 @@ func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, tasks [
 	return nil
 }
 
-const runColumns = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
-
 // GetRun returns a run, or scheduler.ErrNotFound.
 func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "GetRun")
 	defer cancel()
-	run, err := scanRun(s.read.QueryRowContext(ctx,
-		`SELECT `+runColumns+` FROM runs WHERE dag_id = ? AND run_id = ?`, dagID, runID))
+	run, err := sqlcol.ScanRun(s.read.QueryRowContext(ctx,
+		`SELECT `+sqlcol.RunColumns+` FROM runs WHERE dag_id = ? AND run_id = ?`, dagID, runID))
 	if err != nil {
 		return scheduler.Run{}, fmt.Errorf("get run %s/%s: %w", dagID, runID, notFound(err))
 	}
@@ -131,7 +129,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 			args = append(args, st)
 		}
 	}
-	q := `SELECT ` + runColumns + ` FROM runs` + whereClause(where) + ` ORDER BY logical_date DESC, dag_id, run_id`
+	q := `SELECT ` + sqlcol.RunColumns + ` FROM runs` + whereClause(where) + ` ORDER BY logical_date DESC, dag_id, run_id`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -143,7 +141,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 	defer rows.Close()
 	var runs []scheduler.Run
 	for rows.Next() {
-		run, err := scanRun(rows)
+		run, err := sqlcol.ScanRun(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
@@ -160,7 +158,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "LatestScheduledRun")
 	defer cancel()
-	run, err := scanRun(s.read.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
+	run, err := sqlcol.ScanRun(s.read.QueryRowContext(ctx, `SELECT `+sqlcol.RunColumns+` FROM runs
 		WHERE dag_id = ? AND manual = 0 ORDER BY logical_date DESC, run_id DESC LIMIT 1`, dagID))
 	if err != nil {
 		return scheduler.Run{}, fmt.Errorf("latest scheduled run of %s: %w", dagID, notFound(err))
@@ -186,13 +184,6 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 		return fmt.Errorf("set run %s/%s %s: %w", dagID, runID, state, err)
 	}
 	return nil
-}
-
-func scanRun(r rowScanner) (scheduler.Run, error) {
-	var run scheduler.Run
-	err := r.Scan(&run.DAGID, &run.RunID, sqlcol.Time(&run.LogicalDate), &run.Manual, &run.State,
-		sqlcol.Time(&run.CreatedAt), sqlcol.Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance)
-	return run, err
 }
 
 // placeholders returns "?, ?, …" for n arguments.

@@ -9,14 +9,11 @@ import (
 	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
-const instanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
-	queued_at, started_at, ended_at, retry_at, updated_at, version`
-
 // GetTaskInstance returns a task instance, or scheduler.ErrNotFound.
 func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (scheduler.TaskInstance, error) {
 	ctx, cancel := s.call(ctx, "GetTaskInstance")
 	defer cancel()
-	ti, spec, err := scanInstance(s.read.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM task_instances
+	ti, spec, err := sqlcol.ScanInstance(s.read.QueryRowContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances
 		WHERE dag_id = ? AND run_id = ? AND task_id = ?`, key.DAGID, key.RunID, key.TaskID))
 	if err == nil {
 		ti.Spec, err = dag.DecodeSpec(spec)
@@ -46,7 +43,7 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 			args = append(args, st)
 		}
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+instanceColumns+` FROM task_instances`+
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances`+
 		whereClause(where)+` ORDER BY dag_id, run_id, task_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
@@ -54,7 +51,7 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 	defer rows.Close()
 	var tis []scheduler.TaskInstance
 	for rows.Next() {
-		ti, spec, err := scanInstance(rows)
+		ti, spec, err := sqlcol.ScanInstance(rows)
 		if err == nil {
 			ti.Spec, err = dag.DecodeSpec(spec)
 		}
@@ -67,16 +64,6 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	return tis, nil
-}
-
-// scanInstance reads a row of instanceColumns. It leaves the spec encoded,
-// so that Apply can tell an instance it cannot decode (a failed change)
-// from a failing store.
-func scanInstance(r rowScanner) (ti scheduler.TaskInstance, spec []byte, err error) {
-	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
-		sqlcol.IntPtr(&ti.ExitCode), sqlcol.Time(&ti.QueuedAt), sqlcol.Time(&ti.StartedAt), sqlcol.Time(&ti.EndedAt),
-		sqlcol.Time(&ti.RetryAt), sqlcol.Time(&ti.UpdatedAt), &ti.Version)
-	return ti, spec, err
 }
 
 // History returns a task instance's transitions, oldest first, or

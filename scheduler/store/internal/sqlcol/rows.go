@@ -1,0 +1,53 @@
+package sqlcol
+
+import (
+	"fmt"
+
+	"github.com/vigilhq/vigil/scheduler"
+)
+
+// The columns ScanDAG, ScanRun and ScanInstance read, in their order.
+const (
+	DAGColumns      = `id, file, source, specs, paused, missing, updated_at`
+	RunColumns      = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
+	InstanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
+	queued_at, started_at, ended_at, retry_at, updated_at, version`
+)
+
+// Row is a *sql.Row or *sql.Rows.
+type Row interface{ Scan(dest ...any) error }
+
+// ScanDAG reads a row of DAGColumns.
+func ScanDAG(r Row) (scheduler.DAGRecord, error) {
+	var rec scheduler.DAGRecord
+	var specs []byte
+	err := r.Scan(&rec.ID, &rec.File, &rec.Source, &specs, &rec.Paused, &rec.Missing, Time(&rec.UpdatedAt))
+	if err != nil {
+		return rec, err
+	}
+	if len(rec.Source) == 0 {
+		rec.Source = nil
+	}
+	if rec.Specs, err = DecodeSpecs(specs); err != nil {
+		return rec, fmt.Errorf("dag %s: %w", rec.ID, err)
+	}
+	return rec, nil
+}
+
+// ScanRun reads a row of RunColumns.
+func ScanRun(r Row) (scheduler.Run, error) {
+	var run scheduler.Run
+	err := r.Scan(&run.DAGID, &run.RunID, Time(&run.LogicalDate), &run.Manual, &run.State,
+		Time(&run.CreatedAt), Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	return run, err
+}
+
+// ScanInstance reads a row of InstanceColumns. It leaves the spec encoded,
+// so that Apply can tell an instance it cannot decode (a failed change)
+// from a failing store.
+func ScanInstance(r Row) (ti scheduler.TaskInstance, spec []byte, err error) {
+	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
+		IntPtr(&ti.ExitCode), Time(&ti.QueuedAt), Time(&ti.StartedAt), Time(&ti.EndedAt),
+		Time(&ti.RetryAt), Time(&ti.UpdatedAt), &ti.Version)
+	return ti, spec, err
+}
