@@ -115,6 +115,10 @@ type Run struct {
 	EndedAt     time.Time `json:"ended_at"`
 	// CreatedBy is the actor that created the run.
 	CreatedBy Actor `json:"created_by"`
+	// Owner is the scheduler instance that works on the run, in a store
+	// several schedulers share (see Claimer); empty for none, and always
+	// empty in a store that does not track owners.
+	Owner string `json:"owner,omitempty"`
 }
 
 // DAGRecord is what the store keeps of a loaded DAG.

@@ -62,14 +62,14 @@ func (s State) Valid() bool {
 	return false
 }
 
-// legal is the transition table. A self-transition (queued → queued,
-// running → running) records a decision that leaves the state as it is,
-// such as adopting a running try after a restart.
+// legal is the transition table. A self-transition records a decision
+// that leaves the state as it is, such as adopting a running try after a
+// restart, or another scheduler's run after it went silent.
 var legal = map[State][]State{
-	StateScheduled:  {StateQueued, StateUpstreamFailed, StateSkipped},
+	StateScheduled:  {StateScheduled, StateQueued, StateUpstreamFailed, StateSkipped},
 	StateQueued:     {StateQueued, StateRunning, StateSuccess, StateFailed, StateUpForRetry, StateScheduled, StateSkipped},
 	StateRunning:    {StateRunning, StateSuccess, StateFailed, StateUpForRetry},
-	StateUpForRetry: {StateQueued, StateFailed, StateSkipped, StateUpstreamFailed},
+	StateUpForRetry: {StateUpForRetry, StateQueued, StateFailed, StateSkipped, StateUpstreamFailed},
 }
 
 // ErrIllegalTransition is returned (wrapped) for a transition the state
@@ -80,6 +80,11 @@ var ErrIllegalTransition = errors.New("illegal transition")
 // instance in one state and found it in another: someone else moved it
 // first. The caller should reload and decide again.
 var ErrStateConflict = errors.New("state conflict")
+
+// ErrNotOwner is returned (wrapped) for a change whose Owner no longer owns
+// the instance's run: another scheduler took the run over, and the change
+// was not applied.
+var ErrNotOwner = errors.New("run owned by another scheduler")
 
 // ErrNotFound is returned (wrapped) by a Store for a missing DAG, run or
 // task instance.
@@ -111,6 +116,11 @@ type Change struct {
 	ExternalID string
 	// ExitCode is the try's exit status, when known.
 	ExitCode *int
+	// Owner, if set, fences the change: a store that tracks run owners
+	// (see Claimer) applies it only while Owner owns the instance's run,
+	// checked in the same transaction, and fails it with ErrNotOwner
+	// otherwise. Stores without owners ignore it.
+	Owner string
 }
 
 // Actor is who decided a transition: a component ("scheduler",

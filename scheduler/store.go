@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -76,7 +77,58 @@ type ChangeResult struct {
 type RunFilter struct {
 	DAGID  string
 	States []RunState
-	Limit  int
+	// Owner selects the runs a scheduler owns; a store that does not track
+	// owners ignores it.
+	Owner string
+	Limit int
+}
+
+// Claimer is implemented by stores several schedulers can share
+// (PostgreSQL). Each run has an owner, the one scheduler that acts on it;
+// the owner fences its changes with Change.Owner, so a scheduler that lost
+// a run while it was paused or cut off cannot move it. A scheduler proves
+// it is alive with Beat; one silent for longer than a stale threshold, by
+// the store's clock, loses its runs to whoever claims them next.
+//
+// A store that does not implement Claimer serves one scheduler, which owns
+// everything.
+type Claimer interface {
+	// Beat records that scheduler instance is alive now, by the store's
+	// clock. stopped records a clean stop: its runs may be claimed at
+	// once, without waiting for the stale threshold.
+	Beat(ctx context.Context, instance string, stopped bool) error
+	// ClaimRuns makes me the owner of up to limit running runs, taken
+	// from schedulers that stopped or have not beaten for staleAfter
+	// first, then (unless staleOnly) runs with no owner. Runs another
+	// claimer holds at that moment are skipped, not waited for, so each
+	// run goes to one scheduler. Runs me already owns are not returned.
+	ClaimRuns(ctx context.Context, me string, staleAfter time.Duration, limit int, staleOnly bool) ([]Claim, error)
+}
+
+// Claim is a run a scheduler took over.
+type Claim struct {
+	DAGID string
+	RunID string
+	// From is the scheduler that owned the run; empty for none.
+	From string
+	// FromStopped says From stopped cleanly; otherwise StaleFor is how
+	// long it had been silent (-1 if it never beat).
+	FromStopped bool
+	StaleFor    time.Duration
+}
+
+// Why says, for a transition record, why the run changed hands.
+func (c Claim) Why() string {
+	switch {
+	case c.From == "":
+		return "claimed (no scheduler owned the run)"
+	case c.FromStopped:
+		return fmt.Sprintf("adopted from scheduler %s: it stopped", c.From)
+	case c.StaleFor < 0:
+		return fmt.Sprintf("adopted from scheduler %s: it never beat", c.From)
+	default:
+		return fmt.Sprintf("adopted from scheduler %s: heartbeat stale %s", c.From, c.StaleFor.Round(time.Second))
+	}
 }
 
 // TaskFilter selects task instances. Zero fields match everything.

@@ -18,6 +18,10 @@ import (
 // than once. An illegal, conflicting or unknown change gets its own error
 // in the results; err is for a failing store, and then nothing was applied.
 //
+// A change with an Owner is applied only while that scheduler owns the
+// instance's run (scheduler.ErrNotOwner otherwise), checked under a lock
+// that keeps the run from changing hands before the commit.
+//
 // The batch locks its instances before it reads them, so a change is
 // checked against the instance as other processes left it: of two
 // schedulers moving one instance from the same state, the second waits
@@ -27,11 +31,19 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 	defer cancel()
 	results := make([]scheduler.ChangeResult, len(changes))
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		owners, err := lockOwners(ctx, tx, changes)
+		if err != nil {
+			return fmt.Errorf("read run owners: %w", err)
+		}
 		current, err := loadAll(ctx, tx, changes)
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 		for i, c := range changes {
+			if c.Owner != "" && owners[runOf(c.Key)] != c.Owner {
+				results[i] = scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w (%s, not %s)", c.Key, scheduler.ErrNotOwner, orNone(owners[runOf(c.Key)]), c.Owner)}
+				continue
+			}
 			if results[i], err = apply(ctx, tx, current, c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)
 			}
@@ -42,6 +54,60 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 		return nil, fmt.Errorf("apply %d changes: %w", len(changes), err)
 	}
 	return results, nil
+}
+
+type runID struct{ dag, run string }
+
+func runOf(k scheduler.TaskKey) runID { return runID{k.DAGID, k.RunID} }
+
+func orNone(owner string) string {
+	if owner == "" {
+		return "no owner"
+	}
+	return "owner " + owner
+}
+
+// lockOwners reads the owners of the runs of the fenced changes (those
+// with an Owner) and holds them with FOR KEY SHARE until the transaction
+// ends. A claim takes FOR UPDATE on the run and so cannot move it to
+// another scheduler between this check and the commit; it skips the run
+// instead (SKIP LOCKED) and takes it at its next try. KEY SHARE does not
+// conflict with the run's other updates (its state), nor with another
+// Apply's.
+func lockOwners(ctx context.Context, tx *sql.Tx, changes []scheduler.Change) (map[runID]string, error) {
+	var keys []runID
+	seen := map[runID]bool{}
+	for _, c := range changes {
+		if k := runOf(c.Key); c.Owner != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(keys, func(a, b runID) int { return cmp.Or(cmp.Compare(a.dag, b.dag), cmp.Compare(a.run, b.run)) })
+	dags, runs := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		dags[i], runs[i] = k.dag, k.run
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT dag_id, run_id, COALESCE(owner, '') FROM runs
+		WHERE (dag_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY dag_id, run_id FOR KEY SHARE`, dags, runs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	owners := make(map[runID]string, len(keys))
+	for rows.Next() {
+		var k runID
+		var owner string
+		if err := rows.Scan(&k.dag, &k.run, &owner); err != nil {
+			return nil, err
+		}
+		owners[k] = owner
+	}
+	return owners, rows.Err()
 }
 
 // loadChunk is the most instances one query loads. A batch loads its

@@ -1,86 +1,93 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/vigilhq/vigil/scheduler"
 )
 
-// This file holds the pieces several schedulers on one database are built
-// from (docs/ARCHITECTURE.md, "Several schedulers"): a liveness row per
-// scheduler, kept by the database's clock so that clock skew between
-// machines does not count, and the claiming of runs. The scheduler does
-// not use them yet.
+var _ scheduler.Claimer = (*Store)(nil)
+
+// Several schedulers share one database this way (docs/ARCHITECTURE.md,
+// "Several schedulers"): each beats in the schedulers table by the
+// database's clock, so that clock skew between machines does not count;
+// each run has one owner; Apply fences a change with Change.Owner.
 
 // Beat records that scheduler instance is alive now, by the database's
-// clock.
-func (s *Store) Beat(ctx context.Context, instance string) error {
+// clock; stopped records that it stopped cleanly.
+func (s *Store) Beat(ctx context.Context, instance string, stopped bool) error {
 	ctx, cancel := s.call(ctx, "Beat")
 	defer cancel()
 	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO schedulers (instance, last_beat, started_at) VALUES ($1, now(), now())
-		ON CONFLICT (instance) DO UPDATE SET last_beat = now()`, instance)
+		INSERT INTO schedulers (instance, last_beat, started_at, stopped_at)
+		VALUES ($1, now(), now(), CASE WHEN $2 THEN now() END)
+		ON CONFLICT (instance) DO UPDATE SET last_beat = now(), stopped_at = excluded.stopped_at`, instance, stopped)
 	if err != nil {
 		return fmt.Errorf("beat %s: %w", instance, err)
 	}
 	return nil
 }
 
-// Claim is a run a scheduler took: from no owner (From empty) or from a
-// scheduler whose last beat was StaleFor ago (Beat never called: -1).
-type Claim struct {
-	DAGID, RunID string
-	From         string
-	StaleFor     time.Duration
-}
-
-// ClaimRuns makes me the owner of up to limit running runs that have no
-// owner, or whose owner has not beaten for staleAfter, oldest key first.
-// Rows another scheduler is claiming at the same moment are skipped, not
-// waited for (FOR UPDATE SKIP LOCKED), so each run goes to one claimer.
+// ClaimRuns makes me the owner of up to limit running runs: first those
+// whose owner stopped or has not beaten for staleAfter (or never beat),
+// then, unless staleOnly, those with no owner; oldest key first within
+// each. Rows another scheduler is claiming at the same moment, or that an
+// Apply is fencing against, are skipped, not waited for (FOR UPDATE SKIP
+// LOCKED), so each run goes to one claimer.
 //
 // The owner's freshness is a correlated subquery, not a join: when a row
 // changed under the scan, PostgreSQL re-checks the WHERE clause on the new
 // version (READ COMMITTED), and a LEFT JOIN would re-use the old row's
 // missing match, taking a run another scheduler had just claimed
 // (TestClaimRunsOnce found this).
-func (s *Store) ClaimRuns(ctx context.Context, me string, staleAfter time.Duration, limit int) ([]Claim, error) {
+func (s *Store) ClaimRuns(ctx context.Context, me string, staleAfter time.Duration, limit int, staleOnly bool) ([]scheduler.Claim, error) {
 	ctx, cancel := s.call(ctx, "ClaimRuns")
 	defer cancel()
-	var claims []Claim
+	if limit <= 0 {
+		return nil, nil
+	}
+	var claims []scheduler.Claim
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			WITH candidates AS (
 				SELECT r.dag_id, r.run_id, r.owner,
-					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s
+					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s,
+					COALESCE((SELECT sc.stopped_at IS NOT NULL FROM schedulers sc WHERE sc.instance = r.owner), false) AS stopped
 				FROM runs r
-				WHERE r.state = 'running' AND (r.owner IS NULL OR (r.owner <> $1 AND NOT EXISTS (
-					SELECT 1 FROM schedulers sc
-					WHERE sc.instance = r.owner AND sc.last_beat >= now() - make_interval(secs => $2))))
-				ORDER BY r.dag_id, r.run_id
+				WHERE r.state = 'running' AND (
+					(r.owner IS NULL AND NOT $4) OR
+					(r.owner <> $1 AND NOT EXISTS (
+						SELECT 1 FROM schedulers sc
+						WHERE sc.instance = r.owner AND sc.stopped_at IS NULL
+							AND sc.last_beat >= now() - make_interval(secs => $2))))
+				ORDER BY r.owner IS NULL, r.dag_id, r.run_id
 				LIMIT $3
 				FOR UPDATE OF r SKIP LOCKED
 			)
 			UPDATE runs r SET owner = $1, owner_since = now()
 			FROM candidates c WHERE r.dag_id = c.dag_id AND r.run_id = c.run_id
-			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s`,
-			me, staleAfter.Seconds(), limit)
+			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s, c.stopped`,
+			me, staleAfter.Seconds(), limit, staleOnly)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c Claim
+			var c scheduler.Claim
 			var staleS float64
-			if err := rows.Scan(&c.DAGID, &c.RunID, &c.From, &staleS); err != nil {
+			if err := rows.Scan(&c.DAGID, &c.RunID, &c.From, &staleS, &c.FromStopped); err != nil {
 				return err
 			}
-			if c.From == "" {
-				c.StaleFor = 0
-			} else if staleS < 0 {
+			switch {
+			case c.From == "":
+			case staleS < 0:
 				c.StaleFor = -1
-			} else {
+			default:
 				c.StaleFor = time.Duration(staleS * float64(time.Second))
 			}
 			claims = append(claims, c)
@@ -90,6 +97,11 @@ func (s *Store) ClaimRuns(ctx context.Context, me string, staleAfter time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("claim runs for %s: %w", me, err)
 	}
+	// UPDATE ... RETURNING gives no order; claims are handled oldest key
+	// first.
+	slices.SortFunc(claims, func(a, b scheduler.Claim) int {
+		return cmp.Or(cmp.Compare(a.DAGID, b.DAGID), cmp.Compare(a.RunID, b.RunID))
+	})
 	return claims, nil
 }
 

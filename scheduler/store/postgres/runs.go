@@ -13,6 +13,16 @@ import (
 	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
 )
 
+// runColumns are the columns scanRun reads: the shared ones and the owner.
+const runColumns = sqlcol.RunColumns + `, owner`
+
+func scanRun(r sqlcol.Row) (scheduler.Run, error) {
+	var owner sql.NullString
+	run, err := sqlcol.ScanRun(r, &owner)
+	run.Owner = owner.String
+	return run, err
+}
+
 // CreateRun inserts a run, its task instances and one transition record
 // ("" → scheduled) for each, in one transaction. Only the key and spec of
 // each given instance are used: it is stored in state scheduled, try 0,
@@ -20,7 +30,7 @@ import (
 // the records are stamped with the run's CreatedAt and CreatedBy. It
 // returns created=false, and changes nothing, if the run exists (also when
 // another process created it a moment before), and scheduler.ErrNotFound
-// if its DAG does not.
+// if its DAG does not. A run.Owner makes that scheduler the run's owner.
 func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []scheduler.TaskInstance, reason string) (bool, error) {
 	ctx, cancel := s.call(ctx, "CreateRun")
 	defer cancel()
@@ -51,11 +61,11 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 		// transaction, then does nothing if it committed.
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO runs (dag_id, run_id, logical_date, manual, state, created_at, ended_at,
-				created_by_component, created_by_instance)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				created_by_component, created_by_instance, owner, owner_since)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), CASE WHEN $10 = '' THEN NULL ELSE now() END)
 			ON CONFLICT (dag_id, run_id) DO NOTHING`,
 			run.DAGID, run.RunID, sqlcol.TimeArg(run.LogicalDate), run.Manual, string(run.State),
-			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance, run.Owner)
 		if err != nil {
 			return err
 		}
@@ -106,8 +116,8 @@ func insertInstances(ctx context.Context, tx *sql.Tx, run scheduler.Run, ids []s
 func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "GetRun")
 	defer cancel()
-	run, err := sqlcol.ScanRun(s.db.QueryRowContext(ctx,
-		`SELECT `+sqlcol.RunColumns+` FROM runs WHERE dag_id = $1 AND run_id = $2`, dagID, runID))
+	run, err := scanRun(s.db.QueryRowContext(ctx,
+		`SELECT `+runColumns+` FROM runs WHERE dag_id = $1 AND run_id = $2`, dagID, runID))
 	if err != nil {
 		return scheduler.Run{}, fmt.Errorf("get run %s/%s: %w", dagID, runID, notFound(err))
 	}
@@ -126,7 +136,10 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 	if len(f.States) > 0 {
 		w.add("state = ANY($%d::text[])", stateStrings(f.States))
 	}
-	q := `SELECT ` + sqlcol.RunColumns + ` FROM runs` + w.clause() + ` ORDER BY logical_date DESC NULLS LAST, dag_id, run_id`
+	if f.Owner != "" {
+		w.add("owner = $%d", f.Owner)
+	}
+	q := `SELECT ` + runColumns + ` FROM runs` + w.clause() + ` ORDER BY logical_date DESC NULLS LAST, dag_id, run_id`
 	if f.Limit > 0 {
 		w.args = append(w.args, f.Limit)
 		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
@@ -138,7 +151,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 	defer rows.Close()
 	var runs []scheduler.Run
 	for rows.Next() {
-		run, err := sqlcol.ScanRun(rows)
+		run, err := scanRun(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
@@ -155,7 +168,7 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 func (s *Store) LatestScheduledRun(ctx context.Context, dagID string) (scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "LatestScheduledRun")
 	defer cancel()
-	run, err := sqlcol.ScanRun(s.db.QueryRowContext(ctx, `SELECT `+sqlcol.RunColumns+` FROM runs
+	run, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
 		WHERE dag_id = $1 AND NOT manual ORDER BY logical_date DESC NULLS LAST, run_id DESC LIMIT 1`, dagID))
 	if err != nil {
 		return scheduler.Run{}, fmt.Errorf("latest scheduled run of %s: %w", dagID, notFound(err))

@@ -113,7 +113,7 @@ func testApplyIllegal(t *testing.T, s scheduler.Store) {
 	}{
 		{"skip queued", a, scheduler.StateScheduled, scheduler.StateRunning},
 		{"straight to success", a, scheduler.StateScheduled, scheduler.StateSuccess},
-		{"scheduled to itself", a, scheduler.StateScheduled, scheduler.StateScheduled},
+		{"scheduled to failed", a, scheduler.StateScheduled, scheduler.StateFailed},
 		{"leave a terminal state", b, scheduler.StateSkipped, scheduler.StateQueued},
 	}
 	for _, tt := range tests {

@@ -34,11 +34,13 @@ func ScanDAG(r Row) (scheduler.DAGRecord, error) {
 	return rec, nil
 }
 
-// ScanRun reads a row of RunColumns.
-func ScanRun(r Row) (scheduler.Run, error) {
+// ScanRun reads a row of RunColumns, followed by the store's own columns
+// into extra.
+func ScanRun(r Row, extra ...any) (scheduler.Run, error) {
 	var run scheduler.Run
-	err := r.Scan(&run.DAGID, &run.RunID, Time(&run.LogicalDate), &run.Manual, &run.State,
-		Time(&run.CreatedAt), Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance)
+	dest := append([]any{&run.DAGID, &run.RunID, Time(&run.LogicalDate), &run.Manual, &run.State,
+		Time(&run.CreatedAt), Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance}, extra...)
+	err := r.Scan(dest...)
 	return run, err
 }
 
