@@ -187,7 +187,7 @@ func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 		// lost.
 		s.log.Warn("record failed submits; reconciling them at the next sync", zap.Int("tasks", len(failed)), zap.Error(err))
 		for _, c := range failed {
-			s.unresolved[c.Key] = false
+			s.unresolved[c.Key] = leftBySelf
 		}
 	}
 }

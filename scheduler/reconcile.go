@@ -20,6 +20,7 @@ func (s *Scheduler) start(ctx context.Context) error {
 		s.hb.Beat()
 		now := s.opts.Now()
 		errsBefore := s.stats.storeErrors.Load()
+		s.renewLease(ctx, now)
 		s.sync(ctx, now)
 		if s.stats.storeErrors.Load() == errsBefore {
 			s.nextSync = now.Add(s.opts.SyncInterval)
@@ -40,16 +41,28 @@ func (s *Scheduler) start(ctx context.Context) error {
 	return nil
 }
 
+// Who left a try to reconcile: the value of Scheduler.unresolved.
+const (
+	// leftBySelf: one of this process's own tries, unchanged for a resync
+	// interval.
+	leftBySelf = ""
+	// leftByRestart: a previous process of this scheduler.
+	leftByRestart = "adopted after restart"
+	// Any other value is another scheduler whose run this one took over,
+	// as Claim.Why says it: "adopted from scheduler X: heartbeat stale 45s".
+)
+
 // reconcile asks the executor about tries the store says are queued or
 // running and records what it decides, with the reason, as a transition.
-// A try left by a previous process (unresolved[k] true: after a restart):
+// A try left by a previous process (after a restart, or by another
+// scheduler whose run this one took over):
 //   - alive: adopted, watched to its end;
 //   - ended while nobody watched: its outcome is recorded;
 //   - queued but never started: requeued (a lost task);
 //   - running but gone without a status: failed or retried (a zombie).
 //
 // A try of this process that has not changed for a resync interval
-// (unresolved[k] false) is checked the same way, so an end the executor
+// (leftBySelf) is checked the same way, so an end the executor
 // never reported (a watch that silently stopped delivering, a lost event)
 // is found: a live try is left alone.
 //
@@ -66,34 +79,44 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 		asks = append(asks, *ti)
 	}
 	var changes []Change
-	restarted := map[TaskKey]bool{}
+	leftBy := map[TaskKey]string{}
 	for _, a := range s.adoptAll(ctx, asks) {
 		ti, k := a.ti, a.ti.TaskKey
 		if a.err != nil {
 			s.log.Warn("reconcile: executor cannot say what became of a try; asking again later", zap.Stringer("try", ti.TryKey()), zap.Error(a.err))
 			continue
 		}
-		afterRestart := s.unresolved[k]
+		left := s.unresolved[k]
 		delete(s.unresolved, k)
-		c, ok := s.decide(ti, a.obs, afterRestart)
+		c, ok := s.decide(ti, a.obs, left)
 		if !ok {
 			continue
 		}
-		restarted[k] = afterRestart
+		leftBy[k] = left
 		s.log.Info("reconcile", zap.Stringer("try", ti.TryKey()), zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.String("reason", c.Reason))
 		changes = append(changes, c)
 	}
 	if _, err := s.commit(ctx, changes); err != nil {
 		s.log.Warn("reconcile: record decisions; will decide again", zap.Error(err))
 		for _, c := range changes {
-			s.unresolved[c.Key] = restarted[c.Key]
+			s.unresolved[c.Key] = leftBy[c.Key]
 		}
 	}
 }
 
 // decide maps what the executor observed of a try to the transition that
-// records it, if any.
-func (s *Scheduler) decide(ti TaskInstance, obs Observation, afterRestart bool) (Change, bool) {
+// records it, if any. left says who left the try (see leftBySelf); a try
+// taken over from another scheduler has its record say so first.
+func (s *Scheduler) decide(ti TaskInstance, obs Observation, left string) (Change, bool) {
+	c, ok := s.decideOutcome(ti, obs, left)
+	if ok && left != leftBySelf && left != leftByRestart && c.To != StateRunning {
+		c.Reason = left + "; " + c.Reason
+	}
+	return c, ok
+}
+
+func (s *Scheduler) decideOutcome(ti TaskInstance, obs Observation, left string) (Change, bool) {
+	afterRestart := left != leftBySelf
 	now := s.opts.Now()
 	c := Change{Key: ti.TaskKey, From: ti.State, At: now, ExternalID: obs.ExternalID,
 		Actor: Actor{Component: "reconciler", Instance: s.opts.Instance}}
@@ -106,7 +129,7 @@ func (s *Scheduler) decide(ti TaskInstance, obs Observation, afterRestart bool) 
 		switch {
 		case afterRestart:
 			c.To = StateRunning
-			c.Reason = fmt.Sprintf("adopted after restart: try %d is still running (%s)", ti.Try, orDefault(obs.ExternalID, ti.ExternalID))
+			c.Reason = fmt.Sprintf("%s: try %d is still running (%s)", left, ti.Try, orDefault(obs.ExternalID, ti.ExternalID))
 		case ti.State == StateQueued:
 			c.To = StateRunning
 			c.Reason = fmt.Sprintf("try %d is running; its start was never reported (found at resync)", ti.Try)
@@ -158,7 +181,7 @@ func (s *Scheduler) markStale(now time.Time) {
 				continue
 			}
 			if _, ok := s.unresolved[ti.TaskKey]; !ok {
-				s.unresolved[ti.TaskKey] = false
+				s.unresolved[ti.TaskKey] = leftBySelf
 			}
 		}
 	}
@@ -254,7 +277,7 @@ func (s *Scheduler) sweepOrphans(ctx context.Context) {
 			continue
 		case ti.State.Active() && ti.Try == k.Try:
 			if _, tracked := s.unresolved[k.TaskKey]; !tracked {
-				s.unresolved[k.TaskKey] = false // live: adopt it at this sync
+				s.unresolved[k.TaskKey] = leftBySelf // live: adopt it at this sync
 			}
 			continue
 		default:

@@ -15,7 +15,7 @@ const maxRunsPerTurn = 32
 // nextTick is the logical date of the DAG's next scheduled run, or zero if
 // it has none now (no schedule, paused, missing, or at max active runs).
 func (s *Scheduler) nextTick(d *dagState, now time.Time) time.Time {
-	if d.schedule == nil || d.rec.Paused || d.rec.Missing || d.activeRun >= d.maxRuns {
+	if d.schedule == nil || d.rec.Paused || d.rec.Missing || d.activeRun+d.othersRuns >= d.maxRuns {
 		return time.Time{}
 	}
 	if d.lastTick.IsZero() {
@@ -83,6 +83,9 @@ func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, lo
 	if err != nil {
 		return err
 	}
+	if s.ha() {
+		run.Owner = s.opts.Instance
+	}
 	cctx, cancel := s.storeCtx(ctx)
 	created, err := s.opts.Store.CreateRun(cctx, run, tis, reason)
 	cancel()
@@ -91,6 +94,8 @@ func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, lo
 		return err
 	}
 	if !created {
+		// Made before a restart, or by another scheduler that saw the
+		// same tick: it is tracked by its owner.
 		return nil
 	}
 	s.stats.runsCreated.Add(1)

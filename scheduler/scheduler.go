@@ -44,6 +44,15 @@ type Options struct {
 	// ResyncInterval is how often the loop asks the executor about tries
 	// that have not changed for that long, to find ends it never heard of.
 	ResyncInterval time.Duration
+	// StaleAfter is how long a scheduler sharing its store with others
+	// (the Store is a Claimer) may go without a beat before the others
+	// take its runs over; 45s by default. It lets go of its runs itself
+	// after half of that.
+	StaleAfter time.Duration
+	// ClaimBatch is the most runs with no owner a scheduler sharing its
+	// store claims at each sync, when it has room for more work; 8 by
+	// default.
+	ClaimBatch int
 	// OrphanGrace is how old an untracked try must be before the orphan
 	// sweep considers it (a create may still be landing).
 	OrphanGrace time.Duration
@@ -102,6 +111,7 @@ func (o *Options) setDefaults() error {
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
 		{&o.DrainTimeout, 30 * time.Second},
+		{&o.StaleAfter, 45 * time.Second},
 	}
 	for _, d := range defaults {
 		if *d.d <= 0 {
@@ -110,6 +120,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Parallelism <= 0 {
 		o.Parallelism = 32
+	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 8
 	}
 	if o.SubmitConcurrency <= 0 {
 		o.SubmitConcurrency = 16
@@ -138,6 +151,11 @@ type Scheduler struct {
 	log   *zap.Logger
 	actor Actor
 	hb    *watchdog.Heartbeat
+	// dbHB beats on each beat the store took: a lost database shows as
+	// a stale "store.db" (advisory: a restart would not bring it back).
+	dbHB *watchdog.Heartbeat
+	// claimer is the Store, if several schedulers may share it.
+	claimer Claimer
 
 	ready    atomic.Bool
 	stats    stats
@@ -160,12 +178,15 @@ type Scheduler struct {
 	timed        map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
 	deadlines    map[TaskKey]time.Time  // execution timeouts of running instances
 	stopping     map[TryKey]stopRequest // why the loop asked a try to stop
-	unresolved   map[TaskKey]bool       // to reconcile; true: left by a previous process
+	unresolved   map[TaskKey]string     // to reconcile; who left it (see decide)
 	inflight     map[TaskKey]struct{}   // submits not yet answered
 	nextResync   time.Time
 	pending      []Event // events whose transition could not be stored yet
 	nextSync     time.Time
 	nextStore    time.Time
+	syncBackoff  time.Duration // after a failed sync; zero when the last one worked
+	leaseAt      time.Time     // when the last beat the store took was sent
+	nextBeat     time.Time
 	lastLoadErrs map[string]string // file → error last logged
 }
 
@@ -194,6 +215,9 @@ type dagState struct {
 	maxRuns   int
 	maxTasks  int
 	activeRun int
+	// othersRuns counts the DAG's running runs other schedulers own, as
+	// of the last sync (several schedulers on one store).
+	othersRuns int
 	// notBefore delays run creation after a failure.
 	notBefore time.Time
 }
@@ -223,7 +247,7 @@ func New(opts Options) (*Scheduler, error) {
 		timed:      map[TaskKey]time.Time{},
 		deadlines:  map[TaskKey]time.Time{},
 		stopping:   map[TryKey]stopRequest{},
-		unresolved: map[TaskKey]bool{},
+		unresolved: map[TaskKey]string{},
 		inflight:   map[TaskKey]struct{}{},
 		triggers:   make(chan triggerRequest),
 
@@ -231,6 +255,12 @@ func New(opts Options) (*Scheduler, error) {
 		submitSlots: make(chan struct{}, opts.SubmitConcurrency),
 		stopped:     make(chan struct{}),
 	}
+	s.claimer, _ = opts.Store.(Claimer)
+	dbPeriod := opts.StoreHeartbeatEvery
+	if s.claimer != nil {
+		dbPeriod = s.beatEvery()
+	}
+	s.dbHB = opts.Watchdog.RegisterAdvisory("store.db", dbPeriod)
 	s.stats.started = opts.Now()
 	return s, nil
 }
@@ -305,6 +335,7 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 			// The last beat says this process stopped on purpose, so
 			// `vigil status` does not report its silence as a hang.
 			s.writeHeartbeat(context.WithoutCancel(ctx), s.opts.Now(), true)
+			s.releaseLease(context.WithoutCancel(ctx))
 			return nil
 		case ev := <-events:
 			batch = append(batch, ev)
@@ -349,9 +380,15 @@ func drainSubmits(ch <-chan submitResult, rs []submitResult) []submitResult {
 func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []submitResult) {
 	start := s.opts.Now()
 	now := start
+	if s.ha() {
+		s.phase(ctx, "lease", func(ctx context.Context) {
+			s.renewLease(ctx, now)
+			s.checkLease(now)
+		})
+	}
 	if !now.Before(s.nextSync) {
 		s.phase(ctx, "sync", func(ctx context.Context) { s.sync(ctx, now) })
-		s.nextSync = now.Add(s.opts.SyncInterval)
+		s.nextSync = now.Add(max(s.opts.SyncInterval, s.syncBackoff))
 		if !now.Before(s.nextResync) {
 			s.phase(ctx, "reconcile", func(ctx context.Context) {
 				s.sweepOrphans(ctx)
@@ -365,7 +402,9 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	}
 	s.phase(ctx, "events", func(ctx context.Context) { s.handleEvents(ctx, batch) })
 	s.phase(ctx, "submits", func(ctx context.Context) { s.handleSubmits(ctx, submitted) })
-	s.phase(ctx, "schedule", func(ctx context.Context) { s.createScheduledRuns(ctx, now) })
+	if s.holdsLease(now) {
+		s.phase(ctx, "schedule", func(ctx context.Context) { s.createScheduledRuns(ctx, now) })
+	}
 	s.phase(ctx, "timeouts", func(ctx context.Context) { s.enforceTimeouts(ctx, now) })
 	s.phase(ctx, "dispatch", func(ctx context.Context) { s.dispatch(ctx, now) })
 	s.phase(ctx, "finish", func(ctx context.Context) { s.finishRuns(ctx, now) })
@@ -395,6 +434,9 @@ func (s *Scheduler) nextWake() time.Time {
 	}
 	earlier(s.nextSync)
 	earlier(s.nextStore)
+	if s.ha() {
+		earlier(s.nextBeat)
+	}
 	for _, d := range s.dags {
 		if t := s.nextTick(d, now); !t.IsZero() {
 			earlier(later(t, d.notBefore))
@@ -440,5 +482,9 @@ func (s *Scheduler) writeHeartbeat(ctx context.Context, now time.Time, stopped b
 	}
 	if err := s.opts.Store.WriteHeartbeat(cctx, hb); err != nil {
 		s.log.Warn("write heartbeat to store", zap.Error(err))
+		return
+	}
+	if !s.ha() {
+		s.dbHB.Beat()
 	}
 }

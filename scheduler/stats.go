@@ -13,6 +13,8 @@ type stats struct {
 	runsCreated   atomic.Int64
 	storeErrors   atomic.Int64
 	submitErrors  atomic.Int64
+	runsClaimed   atomic.Int64
+	runsLost      atomic.Int64
 	lastIteration atomic.Int64 // nanoseconds
 	maxIteration  atomic.Int64 // nanoseconds
 	// Gauges the loop sets at the end of each iteration.
@@ -31,13 +33,17 @@ func (s *stats) observeIteration(d time.Duration) {
 
 // Stats is a snapshot of the loop's counters, for metrics and diagnostics.
 type Stats struct {
-	Iterations    int64
-	Transitions   int64
-	RunsCreated   int64
-	StoreErrors   int64
-	SubmitErrors  int64
-	LastIteration time.Duration
-	MaxIteration  time.Duration
+	Iterations   int64
+	Transitions  int64
+	RunsCreated  int64
+	StoreErrors  int64
+	SubmitErrors int64
+	// RunsClaimed counts the runs this scheduler took from no owner or
+	// from a silent scheduler; RunsLost those it let go of (another took
+	// them, or its own beats stopped reaching the store).
+	RunsClaimed, RunsLost int64
+	LastIteration         time.Duration
+	MaxIteration          time.Duration
 	// Active is the task instances queued or running.
 	Active int64
 	// Blocked is the instances ready to run but waiting for a
@@ -56,6 +62,8 @@ func (s *Scheduler) Stats() Stats {
 		RunsCreated:   s.stats.runsCreated.Load(),
 		StoreErrors:   s.stats.storeErrors.Load(),
 		SubmitErrors:  s.stats.submitErrors.Load(),
+		RunsClaimed:   s.stats.runsClaimed.Load(),
+		RunsLost:      s.stats.runsLost.Load(),
 		LastIteration: time.Duration(s.stats.lastIteration.Load()),
 		MaxIteration:  time.Duration(s.stats.maxIteration.Load()),
 		Active:        s.stats.active.Load(),

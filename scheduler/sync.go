@@ -21,8 +21,13 @@ func (s *Scheduler) sync(ctx context.Context, now time.Time) {
 	}
 	if err := s.pollStore(ctx, now); err != nil {
 		s.stats.storeErrors.Add(1)
-		s.log.Warn("read store; will try again", zap.Error(err))
+		// Back off while the store keeps failing, up to 8 sync intervals.
+		s.syncBackoff = min(max(2*s.syncBackoff, s.opts.SyncInterval), 8*s.opts.SyncInterval)
+		s.log.Warn("read store; will try again", zap.Duration("backoff", s.syncBackoff), zap.Error(err))
+		return
 	}
+	s.syncBackoff = 0
+	s.claimRuns(ctx, now)
 }
 
 // loadDAGs reads the DAG folder. A file that fails to load keeps its DAGs'
@@ -131,7 +136,33 @@ func (s *Scheduler) saveDAG(ctx context.Context, d *dag.DAG, now time.Time) erro
 	return nil
 }
 
-// pollStore picks up paused flags and runs this loop does not track yet.
+// ownRuns returns the running runs this scheduler owns, lets go of those
+// it tracks but no longer owns, and counts the others' runs of each DAG
+// against its max_active_runs.
+func (s *Scheduler) ownRuns(running []Run) []Run {
+	var own []Run
+	mine := map[runKey]bool{}
+	for _, d := range s.dags {
+		d.othersRuns = 0
+	}
+	for _, run := range running {
+		if run.Owner == s.opts.Instance {
+			own = append(own, run)
+			mine[runKey{run.DAGID, run.RunID}] = true
+		} else if d := s.dags[run.DAGID]; d != nil {
+			d.othersRuns++
+		}
+	}
+	for key := range s.runs {
+		if !mine[key] {
+			s.forgetRun(key, "another scheduler took the run over")
+		}
+	}
+	return own
+}
+
+// pollStore picks up paused flags and runs this loop does not track yet:
+// with a store of its own, every running run; sharing one, those it owns.
 func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 	cctx, cancel := s.storeCtx(ctx)
 	defer cancel()
@@ -156,6 +187,9 @@ func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if s.ha() {
+		runs = s.ownRuns(runs)
+	}
 	// Oldest first, so catch-up order is kept after a restart.
 	sort.Slice(runs, func(i, j int) bool { return runs[i].LogicalDate.Before(runs[j].LogicalDate) })
 	for _, run := range runs {
@@ -169,7 +203,7 @@ func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 		s.addRun(run, tis)
 		for _, ti := range tis {
 			if ti.State.Active() {
-				s.unresolved[ti.TaskKey] = true
+				s.unresolved[ti.TaskKey] = leftByRestart
 			}
 		}
 		s.log.Info("run picked up from the store", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("tasks", len(tis)))

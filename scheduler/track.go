@@ -16,6 +16,11 @@ func (s *Scheduler) commit(ctx context.Context, changes []Change) ([]ChangeResul
 	if len(changes) == 0 {
 		return nil, nil
 	}
+	if s.ha() {
+		for i := range changes {
+			changes[i].Owner = s.opts.Instance
+		}
+	}
 	cctx, cancel := s.storeCtx(ctx)
 	defer cancel()
 	results, err := s.opts.Store.Apply(cctx, changes)
@@ -23,6 +28,7 @@ func (s *Scheduler) commit(ctx context.Context, changes []Change) ([]ChangeResul
 		s.stats.storeErrors.Add(1)
 		return nil, err
 	}
+	defer s.forgetNotOwned(changes, results)
 	for i, r := range results {
 		c := changes[i]
 		if r.Err != nil {

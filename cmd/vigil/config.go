@@ -17,18 +17,25 @@ import (
 // config is `vigil run`'s configuration: embedded defaults, then the
 // config file (--config), then flags.
 type config struct {
-	DAGs        string                  `yaml:"dags"`
-	DB          string                  `yaml:"db"`
-	Executor    string                  `yaml:"executor"`
-	DataDir     string                  `yaml:"data_dir"`
-	HealthAddr  string                  `yaml:"health_addr"`
-	Parallelism int                     `yaml:"parallelism"`
-	LogFormat   string                  `yaml:"log_format"`
-	LogLevel    string                  `yaml:"log_level"`
-	KillGrace   time.Duration           `yaml:"kill_grace"`
-	Presets     map[string]presetConfig `yaml:"presets"`
-	Kube        kubeConfig              `yaml:"kube"`
-	Debug       debugConfig             `yaml:"debug"`
+	DAGs        string        `yaml:"dags"`
+	DB          string        `yaml:"db"`
+	Executor    string        `yaml:"executor"`
+	DataDir     string        `yaml:"data_dir"`
+	HealthAddr  string        `yaml:"health_addr"`
+	Parallelism int           `yaml:"parallelism"`
+	LogFormat   string        `yaml:"log_format"`
+	LogLevel    string        `yaml:"log_level"`
+	KillGrace   time.Duration `yaml:"kill_grace"`
+	// Instance names this scheduler in transition records, heartbeats
+	// and run ownership; host:pid by default (the pod name in a pod).
+	Instance string `yaml:"instance"`
+	// StaleAfter and ClaimBatch tune several schedulers on one
+	// PostgreSQL (see scheduler.Options).
+	StaleAfter time.Duration           `yaml:"stale_after"`
+	ClaimBatch int                     `yaml:"claim_batch"`
+	Presets    map[string]presetConfig `yaml:"presets"`
+	Kube       kubeConfig              `yaml:"kube"`
+	Debug      debugConfig             `yaml:"debug"`
 }
 
 // debugConfig is the `debug:` section: the debug API, bundles, wire
@@ -81,6 +88,8 @@ func defaultConfig() config {
 		LogFormat:   "console",
 		LogLevel:    "info",
 		KillGrace:   10 * time.Second,
+		StaleAfter:  45 * time.Second,
+		ClaimBatch:  8,
 		Kube:        defaultKubeConfig(),
 		Debug: debugConfig{
 			BundleKeep:     10,
@@ -134,7 +143,8 @@ type overrides struct {
 	// the flag values, applied only when Changed
 	dags, executor, dataDir, healthAddr, logFormat, logLevel string
 	parallelism                                              int
-	killGrace                                                time.Duration
+	killGrace, staleAfter                                    time.Duration
+	instance                                                 string
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
 	runtimeDir, debugAddr, debugToken, bundleDir, pyroscope  string
 	wireTrace                                                string
@@ -156,6 +166,8 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.logFormat, "log-format", d.LogFormat, "log format: console or json")
 	fs.StringVar(&o.logLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&o.killGrace, "kill-grace", d.KillGrace, "wait between SIGTERM and SIGKILL when a task is stopped")
+	fs.StringVar(&o.instance, "instance", "", "name of this scheduler in records and run ownership; unique per process (default host:pid)")
+	fs.DurationVar(&o.staleAfter, "stale-after", d.StaleAfter, "with several schedulers on one PostgreSQL: how long one may be silent before the others take its runs over")
 	fs.StringVar(&o.runtimeDir, "runtime-dir", "", "folder of the debug socket that diag finds (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "also serve the debug API on this loopback address (127.0.0.1:PORT); needs --debug-token-file")
 	fs.StringVar(&o.debugToken, "debug-token-file", "", "file holding the bearer token the --debug-addr listener requires")
@@ -179,6 +191,8 @@ func (o *overrides) apply(cfg *config) {
 	set("log-format", func() { cfg.LogFormat = o.logFormat })
 	set("log-level", func() { cfg.LogLevel = o.logLevel })
 	set("kill-grace", func() { cfg.KillGrace = o.killGrace })
+	set("instance", func() { cfg.Instance = o.instance })
+	set("stale-after", func() { cfg.StaleAfter = o.staleAfter })
 	set("kubeconfig", func() { cfg.Kube.Kubeconfig = o.kubeconfig })
 	set("context", func() { cfg.Kube.Context = o.kubeContext })
 	set("namespace", func() { cfg.Kube.Namespace = o.namespace })

@@ -81,7 +81,10 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		return err
 	}
 	wd := watchdog.New(watchdog.Options{})
-	instance := scheduler.DefaultInstance()
+	instance := cfg.Instance
+	if instance == "" {
+		instance = scheduler.DefaultInstance()
+	}
 	in, err := newInstruments(cfg, instance, log, lvl, wd)
 	if err != nil {
 		return err
@@ -117,6 +120,8 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		Presets:             presets,
 		Instance:            instance,
 		Parallelism:         cfg.Parallelism,
+		StaleAfter:          cfg.StaleAfter,
+		ClaimBatch:          cfg.ClaimBatch,
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 		Inflight:            in.reg,

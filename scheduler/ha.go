@@ -1,0 +1,193 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Several schedulers on one store (a Store that is a Claimer).
+//
+// Each run has one owner, and only the owner acts on it: it loads the runs
+// it owns at each sync, claims more when it has room (and, always, the runs
+// of schedulers that went silent), and fences every change it stores with
+// its name, so a change it decided before losing a run is refused
+// (ErrNotOwner) rather than applied over the new owner's.
+//
+// Its beat in the store is its lease. The store judges it by its own
+// clock: silent for StaleAfter, the scheduler's runs go to whoever claims
+// them. The scheduler judges itself by its clock, conservatively: once its
+// last successful beat was sent more than StaleAfter/2 ago (a lost
+// database, a long pause), it lets go of every run before anyone else may
+// take them, and claims them again when beats get through.
+
+// ha reports whether this scheduler shares its store with others.
+func (s *Scheduler) ha() bool { return s.claimer != nil }
+
+// beatEvery is how often the lease is renewed: often enough that several
+// beats can fail in a row before the lease is let go.
+func (s *Scheduler) beatEvery() time.Duration {
+	return min(max(s.opts.StaleAfter/9, 100*time.Millisecond), s.opts.StoreHeartbeatEvery)
+}
+
+// holdsLease reports whether this scheduler may act on its runs.
+func (s *Scheduler) holdsLease(now time.Time) bool {
+	return !s.ha() || (!s.leaseAt.IsZero() && now.Sub(s.leaseAt) < s.opts.StaleAfter/2)
+}
+
+// renewLease beats in the store when due. A failure is retried within the
+// second; the lease runs out on its own if they keep failing.
+func (s *Scheduler) renewLease(ctx context.Context, now time.Time) {
+	if !s.ha() || now.Before(s.nextBeat) {
+		return
+	}
+	sent := s.opts.Now()
+	cctx, cancel := s.storeCtx(ctx)
+	err := s.claimer.Beat(cctx, s.opts.Instance, false)
+	cancel()
+	if err != nil {
+		s.stats.storeErrors.Add(1)
+		s.nextBeat = now.Add(min(time.Second, s.beatEvery()))
+		s.log.Warn("beat in the store; retrying", zap.Duration("since_last_beat", now.Sub(s.leaseAt)), zap.Error(err))
+		return
+	}
+	if !s.holdsLease(sent) {
+		s.log.Info("beating in the store again; claiming runs", zap.String("instance", s.opts.Instance))
+	}
+	s.leaseAt = sent
+	s.dbHB.Beat()
+	s.nextBeat = now.Add(s.beatEvery())
+}
+
+// checkLease lets go of every run once the lease may have run out.
+func (s *Scheduler) checkLease(now time.Time) {
+	if s.holdsLease(now) || len(s.runs) == 0 {
+		return
+	}
+	why := fmt.Sprintf("no beat reached the store for %s (stale after %s): another scheduler may take the run over",
+		now.Sub(s.leaseAt).Round(time.Second), s.opts.StaleAfter)
+	if s.leaseAt.IsZero() {
+		why = "no beat reached the store yet"
+	}
+	for key := range s.runs {
+		s.forgetRun(key, why)
+	}
+}
+
+// claimRuns takes runs from schedulers that went silent, and runs nobody
+// owns while this one has room for more work, then loads them.
+func (s *Scheduler) claimRuns(ctx context.Context, now time.Time) {
+	if !s.ha() || !s.holdsLease(now) {
+		return
+	}
+	staleOnly := s.active+len(s.blocked) >= s.opts.Parallelism
+	cctx, cancel := s.storeCtx(ctx)
+	claims, err := s.claimer.ClaimRuns(cctx, s.opts.Instance, s.opts.StaleAfter, s.opts.ClaimBatch, staleOnly)
+	cancel()
+	if err != nil {
+		s.stats.storeErrors.Add(1)
+		s.log.Warn("claim runs; will try again", zap.Error(err))
+		return
+	}
+	var changes []Change
+	for _, c := range claims {
+		cs, err := s.loadClaimed(ctx, c)
+		if err != nil {
+			// The run is ours in the store; the next sync loads it as
+			// one of ours.
+			s.stats.storeErrors.Add(1)
+			s.log.Warn("load a claimed run; will load it at the next sync", zap.String("dag", c.DAGID), zap.String("run", c.RunID), zap.Error(err))
+			continue
+		}
+		changes = append(changes, cs...)
+	}
+	if _, err := s.commit(ctx, changes); err != nil {
+		s.log.Warn("record the adoption of claimed runs", zap.Int("tasks", len(changes)), zap.Error(err))
+	}
+}
+
+// loadClaimed starts tracking a claimed run. It returns the transitions
+// that record a takeover on each waiting instance; live ones are
+// reconciled, and their records say the same.
+func (s *Scheduler) loadClaimed(ctx context.Context, c Claim) ([]Change, error) {
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	run, err := s.opts.Store.GetRun(cctx, c.DAGID, c.RunID)
+	if err != nil {
+		return nil, err
+	}
+	tis, err := s.opts.Store.ListTaskInstances(cctx, TaskFilter{DAGID: c.DAGID, RunID: c.RunID})
+	if err != nil {
+		return nil, err
+	}
+	s.addRun(run, tis)
+	s.stats.runsClaimed.Add(1)
+	why := c.Why()
+	s.log.Info("run claimed", zap.String("dag", c.DAGID), zap.String("run", c.RunID), zap.String("why", why), zap.Int("tasks", len(tis)))
+	var changes []Change
+	for _, ti := range tis {
+		switch {
+		case ti.State.Active():
+			s.unresolved[ti.TaskKey] = why
+		case c.From != "" && !ti.State.Terminal():
+			changes = append(changes, Change{Key: ti.TaskKey, From: ti.State, To: ti.State, Reason: why,
+				Actor: s.actor, At: s.opts.Now()})
+		}
+	}
+	return changes, nil
+}
+
+// forgetRun stops tracking a run this scheduler no longer owns, and
+// everything derived from it; its tries are left to the new owner.
+func (s *Scheduler) forgetRun(key runKey, why string) {
+	rs := s.runs[key]
+	if rs == nil {
+		return
+	}
+	for _, ti := range rs.tis {
+		k := ti.TaskKey
+		if ti.State.Active() {
+			s.active--
+			s.activeDAG[k.DAGID]--
+		}
+		delete(s.candidates, k)
+		delete(s.blocked, k)
+		delete(s.timed, k)
+		delete(s.deadlines, k)
+		delete(s.unresolved, k)
+		delete(s.stopping, ti.TryKey())
+	}
+	delete(s.runs, key)
+	if d := s.dags[key.dagID]; d != nil && d.activeRun > 0 {
+		d.activeRun--
+	}
+	s.stats.runsLost.Add(1)
+	s.log.Warn("run no longer this scheduler's; leaving it", zap.String("dag", key.dagID), zap.String("run", key.runID), zap.String("why", why))
+}
+
+// forgetNotOwned lets go of the runs whose changes the store refused as
+// another scheduler's.
+func (s *Scheduler) forgetNotOwned(changes []Change, results []ChangeResult) {
+	for i, r := range results {
+		if errors.Is(r.Err, ErrNotOwner) {
+			k := changes[i].Key
+			s.forgetRun(runKey{k.DAGID, k.RunID}, r.Err.Error())
+		}
+	}
+}
+
+// releaseLease tells the store this scheduler stopped, so the others take
+// its runs at once.
+func (s *Scheduler) releaseLease(ctx context.Context) {
+	if !s.ha() {
+		return
+	}
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	if err := s.claimer.Beat(cctx, s.opts.Instance, true); err != nil {
+		s.log.Warn("record the stop in the store; the others take the runs over once the beat is stale", zap.Error(err))
+	}
+}
