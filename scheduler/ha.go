@@ -75,6 +75,9 @@ func (s *Scheduler) checkLease(now time.Time) {
 	for key := range s.runs {
 		s.forgetRun(key, why)
 	}
+	// Runs still ours when beats get through again are taken back, and
+	// their records say why nobody watched them meanwhile.
+	s.resumeNote = fmt.Sprintf("taken back after the store was out of reach (no beat since %s)", s.leaseAt.UTC().Format(time.RFC3339))
 }
 
 // claimRuns takes runs from schedulers that went silent, and runs nobody

@@ -186,6 +186,7 @@ type Scheduler struct {
 	nextStore    time.Time
 	syncBackoff  time.Duration // after a failed sync; zero when the last one worked
 	leaseAt      time.Time     // when the last beat the store took was sent
+	resumeNote   string        // why runs picked up at the next sync were let go
 	nextBeat     time.Time
 	lastLoadErrs map[string]string // file → error last logged
 }

@@ -201,12 +201,17 @@ func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 			return err
 		}
 		s.addRun(run, tis)
+		left := leftByRestart
+		if s.resumeNote != "" {
+			left = s.resumeNote
+		}
 		for _, ti := range tis {
 			if ti.State.Active() {
-				s.unresolved[ti.TaskKey] = leftByRestart
+				s.unresolved[ti.TaskKey] = left
 			}
 		}
 		s.log.Info("run picked up from the store", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("tasks", len(tis)))
 	}
+	s.resumeNote = ""
 	return nil
 }

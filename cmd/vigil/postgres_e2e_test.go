@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
 )
 
 // TestPostgresStore runs the daemon on PostgreSQL: `vigil run --db
@@ -23,11 +18,7 @@ import (
 // database, and the URL's password shows in no log line and not in the
 // debug API's process info.
 func TestPostgresStore(t *testing.T) {
-	admin := os.Getenv("VIGIL_TEST_POSTGRES")
-	if admin == "" {
-		t.Skip("VIGIL_TEST_POSTGRES is unset: run through testenv/kube/with-cluster.sh for a PostgreSQL")
-	}
-	url := freshDatabase(t, admin)
+	url := pgtest.FreshDatabase(t)
 	const password = "pw-8d1f6c0e"
 	url = strings.Replace(url, "postgres://postgres@", "postgres://postgres:"+password+"@", 1) // trust auth ignores it
 
@@ -71,35 +62,3 @@ func TestPostgresStore(t *testing.T) {
 
 // freshDatabase creates a database for one test on the server at admin
 // and drops it when the test ends; it returns the new database's URL.
-func freshDatabase(t *testing.T, admin string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "vigil_e2e_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	i := strings.LastIndex(admin, "/")
-	j := strings.Index(admin[i:], "?")
-	if j < 0 {
-		return admin[:i+1] + name
-	}
-	return admin[:i+1] + name + admin[i+j:]
-}

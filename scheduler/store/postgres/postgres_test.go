@@ -1,13 +1,9 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,14 +13,9 @@ import (
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
 	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
+	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
 	"github.com/vigilhq/vigil/scheduler/store/storetest"
 )
-
-// adminEnv names the PostgreSQL the tests run against: a URL of a user
-// that may create databases, such as
-// postgres://postgres@127.0.0.1:25433/postgres?sslmode=disable. `.ci/run`
-// sets it after starting a throwaway cluster.
-const adminEnv = "VIGIL_TEST_POSTGRES"
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) scheduler.Store {
@@ -42,42 +33,8 @@ func open(t testing.TB, url string, opts Options) *Store {
 	return s
 }
 
-// freshDatabase creates an empty database for t, dropped when t ends, and
-// returns its URL. It skips t if adminEnv is not set.
-func freshDatabase(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv(adminEnv)
-	if admin == "" {
-		t.Skipf("%s is not set; set it to the URL of a PostgreSQL user that may create databases, "+
-			"e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", adminEnv)
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("%s: %v", adminEnv, err)
-	}
-	name := "vigil_test_" + strings.ToLower(rand.Text()[:12])
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		db.Close()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		defer db.Close()
-		// t.Context() has ended by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
+// freshDatabase creates an empty database for t (see pgtest).
+func freshDatabase(t testing.TB) string { return pgtest.FreshDatabase(t) }
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	url := freshDatabase(t)

@@ -1,0 +1,227 @@
+package hatest
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/executor/executortest"
+	"github.com/vigilhq/vigil/internal/toxiproxy"
+	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
+)
+
+func failOn(t *testing.T, rep Report) {
+	t.Helper()
+	for _, v := range rep.Violations {
+		t.Error(v)
+	}
+}
+
+// TestThreeSchedulersRunEachTryOnce: three schedulers share one database
+// and one machine; 40 runs of 12 tasks, triggered with no owner, are
+// claimed between them and every try is submitted once.
+func TestThreeSchedulersRunEachTryOnce(t *testing.T) {
+	c := New(t, pgtest.FreshDatabase(t))
+	mach := executortest.NewMemory(executortest.MemoryOptions{})
+	names := []string{"s1", "s2", "s3"}
+	var nodes []*Node
+	for i, name := range names {
+		ex := mach
+		if i > 0 {
+			ex = mach.Reopen()
+		}
+		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, Parallelism: 16, ClaimBatch: 2}))
+	}
+	c.Trigger(FanDAG("fan", 12, []string{"true"}), 40)
+	c.WaitDone(2 * time.Minute)
+
+	rep := c.Check(t.Context(), names, scheduler.StateSuccess)
+	failOn(t, rep)
+	if rep.Instances != 40*12 {
+		t.Errorf("%d instances, want %d", rep.Instances, 40*12)
+	}
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			t.Errorf("try %s submitted %d times", k, n)
+		}
+	}
+	if len(mach.Started()) != 40*12 {
+		t.Errorf("%d tries ran, want %d", len(mach.Started()), 40*12)
+	}
+	claimed := int64(0)
+	for _, n := range nodes {
+		claimed += n.Sched.Stats().RunsClaimed
+	}
+	if claimed != 40 {
+		t.Errorf("%d runs claimed in all, want 40 (each once)", claimed)
+	}
+	t.Logf("transitions by scheduler: %v", rep.ByScheduler)
+}
+
+// TestSilentSchedulerTakenOver: s1 runs tries that hang, then loses the
+// database (its store is closed under it, as a partition or a pause would
+// leave it). It lets go of its runs; s2 takes them over once s1's beat is
+// stale, records why, adopts the running tries instead of starting them
+// again, and finishes the runs.
+func TestSilentSchedulerTakenOver(t *testing.T) {
+	c := New(t, pgtest.FreshDatabase(t))
+	hang := func(tr scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{Hang: tr.Key.TaskID == "t000"}, true
+	}
+	mach := executortest.NewMemory(executortest.MemoryOptions{Outcome: hang})
+	s1 := c.Start("s1", c.URL, scheduler.Options{Executor: mach})
+	c.Trigger(FanDAG("fan", 4, []string{"true"}), 3)
+	waitFor(t, "s1 to run the 3 hanging tries", func() bool { return len(mach.Running()) == 3 })
+
+	s1.Store.Close()
+	cut := time.Now()
+	waitFor(t, "s1 to let go of its runs", func() bool { return s1.Sched.Stats().RunsLost == 3 })
+	s2 := c.Start("s2", c.URL, scheduler.Options{Executor: mach.Reopen()})
+	waitFor(t, "s2 to claim the runs", func() bool { return s2.Sched.Stats().RunsClaimed == 3 })
+	t.Logf("s2 took the runs %s after s1 lost the database (stale after 3s)", time.Since(cut).Round(time.Millisecond))
+	first := scheduler.TaskKey{DAGID: "fan", RunID: "manual__0000", TaskID: "t000"}
+	waitFor(t, "s2 to adopt the running tries", func() bool {
+		h, err := c.Admin.History(t.Context(), first)
+		return err == nil && h[len(h)-1].Actor.Instance == "s2"
+	})
+	for _, k := range mach.Running() {
+		if err := mach.Finish(k, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitDone(time.Minute)
+
+	rep := c.Check(t.Context(), []string{"s1", "s2"}, scheduler.StateSuccess)
+	failOn(t, rep)
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			t.Errorf("try %s submitted %d times", k, n)
+		}
+	}
+	h, err := c.Admin.History(t.Context(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted := false
+	for _, r := range h {
+		if strings.HasPrefix(r.Reason, "adopted from scheduler s1: heartbeat stale") && r.Actor.Instance == "s2" &&
+			strings.Contains(r.Reason, "try 1 is still running") {
+			adopted = true
+		}
+	}
+	if !adopted {
+		t.Errorf("no record of s2 adopting t000's running try from s1; history: %+v", h)
+	}
+	// The waiting instances changed hands with a record too.
+	h, err = c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0000", TaskID: "t003"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) < 2 || h[1].From != scheduler.StateScheduled || h[1].To != scheduler.StateScheduled || !strings.HasPrefix(h[1].Reason, "adopted from scheduler s1") {
+		t.Errorf("t003's second record should be its adoption by s2: %+v", h)
+	}
+}
+
+// TestCleanStopHandsOverAtOnce: a scheduler that stops cleanly says so,
+// and another takes its runs without waiting out the stale threshold.
+func TestCleanStopHandsOverAtOnce(t *testing.T) {
+	c := New(t, pgtest.FreshDatabase(t))
+	hang := func(tr scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{Hang: tr.Key.TaskID == "t000"}, true
+	}
+	mach := executortest.NewMemory(executortest.MemoryOptions{Outcome: hang})
+	s1 := c.Start("s1", c.URL, scheduler.Options{Executor: mach})
+	c.Trigger(FanDAG("fan", 2, []string{"true"}), 2)
+	waitFor(t, "s1 to run both first tries", func() bool { return len(mach.Running()) == 2 })
+	// An hour: only the clean stop can hand the runs over within the test.
+	s2 := c.Start("s2", c.URL, scheduler.Options{Executor: mach.Reopen(), StaleAfter: time.Hour})
+	if err := s1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "s2 to claim s1's runs", func() bool { return s2.Sched.Stats().RunsClaimed == 2 })
+	h, err := c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0001", TaskID: "t000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := h[len(h)-1]; !strings.HasPrefix(last.Reason, "adopted from scheduler s1: it stopped") {
+		t.Errorf("last record %+v; want the adoption from a stopped s1", last)
+	}
+	for _, k := range mach.Running() {
+		if err := mach.Finish(k, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitDone(time.Minute)
+	failOn(t, c.Check(t.Context(), []string{"s1", "s2"}, scheduler.StateSuccess))
+}
+
+// TestDatabaseLostAndBack: the database goes away under a lone scheduler
+// (toxiproxy drops every connection and refuses new ones) for longer than
+// the stale threshold. The scheduler keeps running, its "store.db"
+// heartbeat goes stale and its loop's does not; when the database is back
+// it claims its runs again and finishes them, with nothing run twice.
+func TestDatabaseLostAndBack(t *testing.T) {
+	dbURL := pgtest.FreshDatabase(t)
+	c := New(t, dbURL)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := toxiproxy.New(t, u.Host)
+	u.Host = proxy.Listen
+	hang := func(tr scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{Hang: tr.Key.TaskID == "t000"}, true
+	}
+	mach := executortest.NewMemory(executortest.MemoryOptions{Outcome: hang})
+	wd := watchdog.New(watchdog.Options{})
+	s1 := c.Start("s1", u.String(), scheduler.Options{Executor: mach, Watchdog: wd})
+	c.Trigger(FanDAG("fan", 3, []string{"true"}), 2)
+	waitFor(t, "s1 to run the hanging tries", func() bool { return len(mach.Running()) == 2 })
+
+	proxy.SetEnabled(false)
+	waitFor(t, "s1 to let go of its runs", func() bool { return s1.Sched.Stats().RunsLost == 2 })
+	stale := map[string]bool{}
+	for _, st := range wd.Snapshot() {
+		stale[st.Name] = st.Stale
+	}
+	if !stale["store.db"] || stale["scheduler.loop"] {
+		t.Errorf("heartbeats while the database is gone: %v; want store.db stale, scheduler.loop not", stale)
+	}
+	for _, k := range mach.Running() {
+		if err := mach.Finish(k, 0); err != nil { // the tries end while nobody can record it
+			t.Fatal(err)
+		}
+	}
+	proxy.SetEnabled(true)
+	c.WaitDone(time.Minute)
+	failOn(t, c.Check(t.Context(), []string{"s1"}, scheduler.StateSuccess))
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			t.Errorf("try %s submitted %d times", k, n)
+		}
+	}
+	h, err := c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0000", TaskID: "t000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) < 4 || !strings.HasPrefix(h[3].Reason, "taken back after the store was out of reach") || h[3].To != scheduler.StateSuccess {
+		t.Errorf("t000's end should be recorded as found when s1 took its run back: %+v", h)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
