@@ -142,7 +142,7 @@ type overrides struct {
 	fs *pflag.FlagSet
 	// the flag values, applied only when Changed
 	dags, executor, dataDir, healthAddr, logFormat, logLevel string
-	parallelism                                              int
+	parallelism, claimBatch                                  int
 	killGrace, staleAfter                                    time.Duration
 	instance                                                 string
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
@@ -167,6 +167,7 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.logLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&o.killGrace, "kill-grace", d.KillGrace, "wait between SIGTERM and SIGKILL when a task is stopped")
 	fs.StringVar(&o.instance, "instance", "", "name of this scheduler in records and run ownership; unique per process (default host:pid)")
+	fs.IntVar(&o.claimBatch, "claim-batch", d.ClaimBatch, "with several schedulers on one PostgreSQL: most runs with no owner claimed per sync")
 	fs.DurationVar(&o.staleAfter, "stale-after", d.StaleAfter, "with several schedulers on one PostgreSQL: how long one may be silent before the others take its runs over")
 	fs.StringVar(&o.runtimeDir, "runtime-dir", "", "folder of the debug socket that diag finds (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "also serve the debug API on this loopback address (127.0.0.1:PORT); needs --debug-token-file")
@@ -193,6 +194,7 @@ func (o *overrides) apply(cfg *config) {
 	set("kill-grace", func() { cfg.KillGrace = o.killGrace })
 	set("instance", func() { cfg.Instance = o.instance })
 	set("stale-after", func() { cfg.StaleAfter = o.staleAfter })
+	set("claim-batch", func() { cfg.ClaimBatch = o.claimBatch })
 	set("kubeconfig", func() { cfg.Kube.Kubeconfig = o.kubeconfig })
 	set("context", func() { cfg.Kube.Context = o.kubeContext })
 	set("namespace", func() { cfg.Kube.Namespace = o.namespace })
