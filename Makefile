@@ -7,7 +7,7 @@ TOOLS_DIR   ?= $(HOME)/.cache/vigil/tools
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 BENCH_OUT   ?= bench/results.txt
 
-.PHONY: run build test unit testbin lint fmt bench fuzz clean
+.PHONY: run build test unit testbin lint fmt bench bench-ha fuzz clean
 
 ## run: run the scheduler on the embedded defaults (SQLite, local executor, example DAGs)
 run: build
@@ -54,6 +54,11 @@ fmt:
 ## bench: the scheduler overhead benchmarks; results and CPU profile go to bench/
 bench:
 	./bench/run.sh $(BENCH_OUT)
+	./bench/ha.sh bench/ha-results.txt
+
+## bench-ha: the issue 7 figures (several schedulers on one PostgreSQL) to bench/ha-results.txt
+bench-ha:
+	./bench/ha.sh bench/ha-results.txt
 
 ## fuzz: run the DAG round-trip fuzzer for a minute
 fuzz:

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,24 +17,35 @@ import (
 	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
 )
 
-// haDAG fans out 8 tasks that each leave one line per execution in
-// RAN_DIR, named by run, task and try, and take a second.
-const haDAG = `id: ha
-tasks:
-  - id: first
-    command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 1"]
-` + haMiddle + `
-  - id: last
-    depends_on: [m1, m2, m3, m4, m5, m6]
-    command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY"]
-`
+// haDAG fans out width tasks between a first and a last one; each task
+// leaves one line per execution in RAN_DIR, in a file named by run, task
+// and try, and the middle ones take sleep seconds.
+func haDAG(width int, sleep string) string {
+	const record = `echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY`
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: ha\ntasks:\n  - {id: first, command: [\"sh\", \"-c\", %q]}\n", record)
+	var middle []string
+	for i := range width {
+		id := fmt.Sprintf("m%03d", i)
+		middle = append(middle, id)
+		fmt.Fprintf(&b, "  - {id: %s, depends_on: [first], command: [\"sh\", \"-c\", %q]}\n", id, record+"; sleep "+sleep)
+	}
+	fmt.Fprintf(&b, "  - {id: last, depends_on: [%s], command: [\"sh\", \"-c\", %q]}\n", strings.Join(middle, ", "), record)
+	return b.String()
+}
 
-const haMiddle = `  - {id: m1, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}
-  - {id: m2, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}
-  - {id: m3, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}
-  - {id: m4, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}
-  - {id: m5, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}
-  - {id: m6, depends_on: [first], command: ["sh", "-c", "echo x >> RAN_DIR/$VIGIL_RUN_ID.$VIGIL_TASK_ID.$VIGIL_TRY; sleep 4"]}`
+// envInt reads a positive integer from the environment, or def.
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
 
 // TestHASchedulerKilled runs three `vigil run` processes on one PostgreSQL
 // and one data folder (local executor), triggers six runs with no owner,
@@ -40,10 +54,15 @@ const haMiddle = `  - {id: m1, depends_on: [first], command: ["sh", "-c", "echo 
 // running processes from their pid files, and finish everything: every
 // task succeeds, every try's command ran once, and every record is by the
 // scheduler that owned the run then.
+//
+// VIGIL_HA_RUNS, VIGIL_HA_WIDTH and VIGIL_HA_SLEEP scale it up (bench/ha.sh
+// runs 100 runs of 100 tasks for the R3 figure).
 func TestHASchedulerKilled(t *testing.T) {
+	runs, width := envInt(t, "VIGIL_HA_RUNS", 6), envInt(t, "VIGIL_HA_WIDTH", 6)
+	sleep := cmp.Or(os.Getenv("VIGIL_HA_SLEEP"), "4")
 	url := pgtest.FreshDatabase(t)
 	c := hatest.New(t, url) // migrates
-	e := newEnv(t, map[string]string{"ha.yaml": haDAG})
+	e := newEnv(t, map[string]string{"ha.yaml": haDAG(width, sleep)})
 	e.db = url
 	const stale = 4 * time.Second
 	names := []string{"s1", "s2", "s3"}
@@ -52,14 +71,13 @@ func TestHASchedulerKilled(t *testing.T) {
 		e.extra = []string{"--instance", name, "--stale-after", stale.String(), "--claim-batch", "1", "--parallelism", "8"}
 		daemons[name] = e.start()
 	}
+	var rec scheduler.DAGRecord
 	e.waitFor("the DAG to load", 30*time.Second, func() bool {
-		_, err := e.vigil("dags", "trigger", "ha")
+		var err error
+		rec, err = c.Admin.GetDAG(t.Context(), "ha")
 		return err == nil
 	})
-	for range 5 {
-		time.Sleep(5 * time.Millisecond) // manual run ids are by the clock
-		e.mustVigil("dags", "trigger", "ha")
-	}
+	c.Trigger(rec, runs) // as `vigil dags trigger` does, with no owner
 
 	// The victim: the owner of the most runs, once its middle tasks run.
 	var victim string
@@ -67,25 +85,28 @@ func TestHASchedulerKilled(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		runs, err := c.Admin.ListRuns(ctx, scheduler.RunFilter{States: []scheduler.RunState{scheduler.RunRunning}})
-		if err != nil || len(runs) < 3 {
+		if err != nil || len(runs) == 0 {
 			return false
 		}
 		owned := map[string]int{}
 		for _, r := range runs {
 			owned[r.Owner]++
 		}
-		victim = ""
+		victim = names[0]
 		for _, n := range names {
 			if owned[n] > owned[victim] {
 				victim = n
 			}
+		}
+		if owned[victim] == 0 {
+			return false
 		}
 		tis, err := c.Admin.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateRunning}})
 		if err != nil {
 			return false
 		}
 		for _, ti := range tis {
-			if strings.HasPrefix(ti.TaskID, "m") {
+			if strings.HasPrefix(ti.TaskID, "m0") {
 				return true
 			}
 		}
@@ -95,15 +116,16 @@ func TestHASchedulerKilled(t *testing.T) {
 		t.Fatal("SIGKILL left a clean exit")
 	}
 	killed := time.Now()
-	took := c.WaitDone(2 * time.Minute)
+	took := c.WaitDone(10 * time.Minute)
 	t.Logf("killed %s; all runs ended %s later", victim, took.Round(time.Millisecond))
 
 	rep := c.Check(t.Context(), names, scheduler.StateSuccess)
 	for _, v := range rep.Violations {
 		t.Error(v)
 	}
-	if rep.Instances != 6*8 {
-		t.Errorf("%d task instances, want 48", rep.Instances)
+	tasks := runs * (width + 2)
+	if rep.Instances != tasks {
+		t.Errorf("%d task instances, want %d", rep.Instances, tasks)
 	}
 	if rep.Adoptions == 0 {
 		t.Errorf("no takeover recorded after %s was killed", victim)
@@ -113,8 +135,8 @@ func TestHASchedulerKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 48 {
-		t.Errorf("%d tries ran, want 48 (one each)", len(files))
+	if len(files) != tasks {
+		t.Errorf("%d tries ran, want %d (one each)", len(files), tasks)
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -143,6 +165,7 @@ func TestHASchedulerKilled(t *testing.T) {
 	if first.IsZero() {
 		t.Fatalf("no record says the runs were adopted from %s with a stale heartbeat", victim)
 	}
-	t.Logf("first takeover record %s after the SIGKILL (stale after %s); transitions by scheduler %v",
-		first.Sub(killed).Round(time.Millisecond), stale, rep.ByScheduler)
+	t.Logf("R3-kill: %d tasks, %d runs; killed %s; first takeover record %s after the SIGKILL (stale after %s, sync 2s); "+
+		"%d violations, %d adoption records, %d tries ran once each; transitions by scheduler %v",
+		tasks, runs, victim, first.Sub(killed).Round(time.Millisecond), stale, len(rep.Violations), rep.Adoptions, len(files), rep.ByScheduler)
 }
