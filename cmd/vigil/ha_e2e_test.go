@@ -130,6 +130,13 @@ func TestHASchedulerKilled(t *testing.T) {
 	if rep.Adoptions == 0 {
 		t.Errorf("no takeover recorded after %s was killed", victim)
 	}
+	// vigil status names every scheduler and what it owns.
+	out, _ := e.vigil("status")
+	for _, want := range []string{"INSTANCE", "RUNS", "s1", "s2", "s3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("vigil status lacks %q:\n%s", want, out)
+		}
+	}
 	// Each try's command ran once.
 	files, err := filepath.Glob(filepath.Join(e.ran, "*"))
 	if err != nil {
