@@ -173,9 +173,14 @@ func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 		if r.err == nil {
 			continue
 		}
+		_, cur := s.instance(r.ti.TaskKey)
+		if cur == nil {
+			s.log.Info("submit answered for a run this scheduler no longer owns; its owner reconciles the try", zap.Stringer("try", r.ti.TryKey()), zap.Error(r.err))
+			continue
+		}
 		// A create that timed out on our side may have succeeded on the
 		// server: if the try's events already moved it on, it is running.
-		if _, cur := s.instance(r.ti.TaskKey); cur == nil || cur.State != StateQueued || cur.Try != r.ti.Try {
+		if cur.State != StateQueued || cur.Try != r.ti.Try {
 			s.log.Info("submit reported an error but the try already runs; keeping it", zap.Stringer("try", r.ti.TryKey()), zap.Error(r.err))
 			continue
 		}

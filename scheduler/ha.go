@@ -80,20 +80,40 @@ func (s *Scheduler) checkLease(now time.Time) {
 	s.resumeNote = fmt.Sprintf("taken back after the store was out of reach (no beat since %s)", s.leaseAt.UTC().Format(time.RFC3339))
 }
 
-// claimRuns takes runs from schedulers that went silent, and runs nobody
-// owns while this one has room for more work, then loads them.
+// maxTakeover bounds the runs of silent schedulers one claim takes: a
+// dead scheduler's runs are all taken within a few loop turns, however
+// many, without one transaction holding thousands of rows.
+const maxTakeover = 256
+
+// claimRuns takes, when due, the runs of schedulers that stopped or went
+// silent (always: their tries may be running unwatched), then runs nobody
+// owns while this scheduler's backlog leaves room, and loads them. It is
+// due at each sync, and again at the next turn while claims come back
+// full.
 func (s *Scheduler) claimRuns(ctx context.Context, now time.Time) {
-	if !s.ha() || !s.holdsLease(now) {
+	if !s.ha() || !s.holdsLease(now) || now.Before(s.nextClaim) {
 		return
 	}
-	staleOnly := s.active+len(s.blocked) >= s.opts.Parallelism
-	cctx, cancel := s.storeCtx(ctx)
-	claims, err := s.claimer.ClaimRuns(cctx, s.opts.Instance, s.opts.StaleAfter, s.opts.ClaimBatch, staleOnly)
-	cancel()
-	if err != nil {
-		s.stats.storeErrors.Add(1)
-		s.log.Warn("claim runs; will try again", zap.Error(err))
-		return
+	s.nextClaim = now.Add(s.opts.SyncInterval)
+	full := false
+	claim := func(limit int, staleOnly bool) []Claim {
+		cctx, cancel := s.storeCtx(ctx)
+		defer cancel()
+		claims, err := s.claimer.ClaimRuns(cctx, s.opts.Instance, s.opts.StaleAfter, limit, staleOnly)
+		if err != nil {
+			s.stats.storeErrors.Add(1)
+			s.log.Warn("claim runs; will try again", zap.Error(err))
+			return nil
+		}
+		full = full || len(claims) == limit
+		return claims
+	}
+	claims := claim(maxTakeover, true)
+	if s.backlog() < s.opts.Parallelism {
+		claims = append(claims, claim(s.opts.ClaimBatch, false)...)
+	}
+	if full {
+		s.nextClaim = now
 	}
 	var changes []Change
 	for _, c := range claims {
@@ -110,6 +130,16 @@ func (s *Scheduler) claimRuns(ctx context.Context, now time.Time) {
 	if _, err := s.commit(ctx, changes); err != nil {
 		s.log.Warn("record the adoption of claimed runs", zap.Int("tasks", len(changes)), zap.Error(err))
 	}
+}
+
+// backlog counts the instances of this scheduler's runs that have not
+// ended: the work it has before it needs more.
+func (s *Scheduler) backlog() int {
+	n := 0
+	for _, rs := range s.runs {
+		n += rs.open
+	}
+	return n
 }
 
 // loadClaimed starts tracking a claimed run. It returns the transitions

@@ -22,6 +22,7 @@ func (s *Scheduler) start(ctx context.Context) error {
 		errsBefore := s.stats.storeErrors.Load()
 		s.renewLease(ctx, now)
 		s.sync(ctx, now)
+		s.claimRuns(ctx, now)
 		if s.stats.storeErrors.Load() == errsBefore {
 			s.nextSync = now.Add(s.opts.SyncInterval)
 			s.nextResync = now.Add(s.opts.ResyncInterval)

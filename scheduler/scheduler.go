@@ -188,6 +188,7 @@ type Scheduler struct {
 	leaseAt      time.Time     // when the last beat the store took was sent
 	resumeNote   string        // why runs picked up at the next sync were let go
 	nextBeat     time.Time
+	nextClaim    time.Time
 	lastLoadErrs map[string]string // file → error last logged
 }
 
@@ -401,6 +402,9 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 			s.phase(ctx, "reconcile", func(ctx context.Context) { s.reconcile(ctx) })
 		}
 	}
+	if s.ha() {
+		s.phase(ctx, "claim", func(ctx context.Context) { s.claimRuns(ctx, now) })
+	}
 	s.phase(ctx, "events", func(ctx context.Context) { s.handleEvents(ctx, batch) })
 	s.phase(ctx, "submits", func(ctx context.Context) { s.handleSubmits(ctx, submitted) })
 	if s.holdsLease(now) {
@@ -437,6 +441,7 @@ func (s *Scheduler) nextWake() time.Time {
 	earlier(s.nextStore)
 	if s.ha() {
 		earlier(s.nextBeat)
+		earlier(s.nextClaim)
 	}
 	for _, d := range s.dags {
 		if t := s.nextTick(d, now); !t.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -27,7 +28,6 @@ func (s *Scheduler) sync(ctx context.Context, now time.Time) {
 		return
 	}
 	s.syncBackoff = 0
-	s.claimRuns(ctx, now)
 }
 
 // loadDAGs reads the DAG folder. A file that fails to load keeps its DAGs'
@@ -154,9 +154,16 @@ func (s *Scheduler) ownRuns(running []Run) []Run {
 		}
 	}
 	for key := range s.runs {
-		if !mine[key] {
-			s.forgetRun(key, "another scheduler took the run over")
+		if mine[key] {
+			continue
 		}
+		why := "the store shows it ended"
+		for _, run := range running {
+			if run.DAGID == key.dagID && run.RunID == key.runID {
+				why = fmt.Sprintf("scheduler %q owns it now", run.Owner)
+			}
+		}
+		s.forgetRun(key, why)
 	}
 	return own
 }

@@ -3,6 +3,8 @@ package hatest
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +226,68 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// TestScheduleTickCreatesOneRun: three schedulers load the same DAG file
+// with a schedule; each tick becomes one run, created (and owned) by one of
+// them, and every try of every run is submitted once.
+func TestScheduleTickCreatesOneRun(t *testing.T) {
+	c := New(t, pgtest.FreshDatabase(t))
+	dir := t.TempDir()
+	start := time.Now().UTC().Truncate(time.Second).Add(-3 * time.Second)
+	src := "id: tick\nschedule: \"@every 1s\"\ncatchup: true\nmax_active_runs: 16\nstart_date: " + start.Format(time.RFC3339) +
+		"\ntasks:\n  - {id: a, command: [\"true\"]}\n  - {id: b, depends_on: [a], command: [\"true\"]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "tick.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mach := executortest.NewMemory(executortest.MemoryOptions{})
+	names := []string{"s1", "s2", "s3"}
+	var nodes []*Node
+	for i, name := range names {
+		ex := mach
+		if i > 0 {
+			ex = mach.Reopen()
+		}
+		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, DAGDir: dir}))
+	}
+	waitFor(t, "8 scheduled runs to end", func() bool {
+		runs, err := c.Admin.ListRuns(t.Context(), scheduler.RunFilter{DAGID: "tick", States: []scheduler.RunState{scheduler.RunSuccess}})
+		return err == nil && len(runs) >= 8
+	})
+	for _, n := range nodes {
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := c.Admin.ListRuns(t.Context(), scheduler.RunFilter{DAGID: "tick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One run per tick, the ticks contiguous from the start date.
+	ticks := map[time.Time]bool{}
+	creators := map[string]int{}
+	for _, r := range runs {
+		if ticks[r.LogicalDate] {
+			t.Errorf("tick %s has two runs", r.LogicalDate)
+		}
+		ticks[r.LogicalDate] = true
+		creators[r.CreatedBy.Instance]++
+	}
+	for i := range len(runs) {
+		if at := start.Add(time.Duration(i) * time.Second); !ticks[at] {
+			t.Errorf("no run for tick %s (runs %d)", at, len(runs))
+		}
+	}
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			t.Errorf("try %s submitted %d times", k, n)
+		}
+	}
+	rep := c.Check(t.Context(), names, "")
+	for _, v := range rep.Violations {
+		if !strings.Contains(v, "ended scheduled") && !strings.Contains(v, "ended queued") && !strings.Contains(v, "ended running") {
+			t.Error(v) // runs still going when the schedulers stopped are not violations
+		}
+	}
+	t.Logf("%d runs, created by %v", len(runs), creators)
 }
