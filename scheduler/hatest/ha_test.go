@@ -2,6 +2,7 @@ package hatest
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -290,4 +291,56 @@ func TestScheduleTickCreatesOneRun(t *testing.T) {
 		}
 	}
 	t.Logf("%d runs, created by %v", len(runs), creators)
+}
+
+// TestDatabaseRestart: the PostgreSQL server itself goes down (immediate
+// shutdown: every connection dropped) under three schedulers while their
+// tries run, stays down past the stale threshold, and comes back. Nobody
+// crashes; every run is finished once, by its owner or by a scheduler
+// that took it over with a record.
+func TestDatabaseRestart(t *testing.T) {
+	srv := pgtest.StartServer(t)
+	c := New(t, srv.URL)
+	slow := func(tr scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{Duration: 2 * time.Second}, true
+	}
+	mach := executortest.NewMemory(executortest.MemoryOptions{Outcome: slow})
+	names := []string{"s1", "s2", "s3"}
+	var nodes []*Node
+	for i, name := range names {
+		ex := mach
+		if i > 0 {
+			ex = mach.Reopen()
+		}
+		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, ClaimBatch: 2}))
+	}
+	c.Trigger(FanDAG("fan", 5, []string{"true"}), 9)
+	waitFor(t, "tries to run", func() bool { return len(mach.Running()) >= 3 })
+	srv.Stop()
+	time.Sleep(5 * time.Second) // past the stale threshold (3s)
+	srv.Start()
+	c.WaitDone(2 * time.Minute)
+	for _, n := range nodes {
+		if err := n.Stop(); err != nil {
+			t.Errorf("%s: %v", n.Name, err)
+		}
+	}
+	failOn(t, c.Check(t.Context(), names, scheduler.StateSuccess))
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			h, _ := c.Admin.History(t.Context(), k.TaskKey)
+			var b strings.Builder
+			for _, r := range h {
+				fmt.Fprintf(&b, "\n    try %d %s → %s by %s: %s", r.Try, r.From, r.To, r.Actor, r.Reason)
+			}
+			t.Errorf("try %s submitted %d times:%s", k, n, b.String())
+		}
+	}
+	lost := int64(0)
+	for _, n := range nodes {
+		lost += n.Sched.Stats().RunsLost
+	}
+	if lost == 0 {
+		t.Error("no scheduler let go of its runs while the database was down")
+	}
 }
