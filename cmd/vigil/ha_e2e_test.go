@@ -79,17 +79,19 @@ func TestHASchedulerKilled(t *testing.T) {
 	})
 	c.Trigger(rec, runs) // as `vigil dags trigger` does, with no owner
 
-	// The victim: the owner of the most runs, once its middle tasks run.
+	// The victim: the owner of the most runs, once it owns a few and
+	// middle tasks run.
 	var victim string
-	e.waitFor("middle tasks to run", 60*time.Second, func() bool {
+	var ownedAtKill int
+	e.waitFor("a scheduler to own two runs while middle tasks run", 60*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		runs, err := c.Admin.ListRuns(ctx, scheduler.RunFilter{States: []scheduler.RunState{scheduler.RunRunning}})
-		if err != nil || len(runs) == 0 {
+		running, err := c.Admin.ListRuns(ctx, scheduler.RunFilter{States: []scheduler.RunState{scheduler.RunRunning}})
+		if err != nil || len(running) == 0 {
 			return false
 		}
 		owned := map[string]int{}
-		for _, r := range runs {
+		for _, r := range running {
 			owned[r.Owner]++
 		}
 		victim = names[0]
@@ -98,7 +100,8 @@ func TestHASchedulerKilled(t *testing.T) {
 				victim = n
 			}
 		}
-		if owned[victim] == 0 {
+		ownedAtKill = owned[victim]
+		if owned[victim] < 2 {
 			return false
 		}
 		tis, err := c.Admin.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateRunning}})
@@ -154,25 +157,23 @@ func TestHASchedulerKilled(t *testing.T) {
 			t.Errorf("%s ran %d times", filepath.Base(f), n)
 		}
 	}
-	// The first takeover record, and how long after the kill it came.
-	first := time.Time{}
-	rows, err := c.DB.QueryContext(t.Context(), `SELECT at FROM transitions WHERE reason LIKE $1 ORDER BY seq LIMIT 1`,
-		"adopted from scheduler "+victim+": heartbeat stale%")
+	// The takeover records: how long after the kill the first and the
+	// last came, and how many of the victim's runs changed hands.
+	var firstNS, lastNS int64
+	var taken int
+	err = c.DB.QueryRowContext(t.Context(), `SELECT COALESCE(min(at), 0), COALESCE(max(at), 0), count(DISTINCT run_id)
+		FROM transitions WHERE reason LIKE $1`, "adopted from scheduler "+victim+": heartbeat stale%").Scan(&firstNS, &lastNS, &taken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var at int64
-		if err := rows.Scan(&at); err != nil {
-			t.Fatal(err)
-		}
-		first = time.Unix(0, at)
-	}
-	if first.IsZero() {
+	if taken == 0 {
 		t.Fatalf("no record says the runs were adopted from %s with a stale heartbeat", victim)
 	}
-	t.Logf("R3-kill: %d tasks, %d runs; killed %s; first takeover record %s after the SIGKILL (stale after %s, sync 2s); "+
-		"%d violations, %d adoption records, %d tries ran once each; transitions by scheduler %v",
-		tasks, runs, victim, first.Sub(killed).Round(time.Millisecond), stale, len(rep.Violations), rep.Adoptions, len(files), rep.ByScheduler)
+	if taken != ownedAtKill {
+		t.Errorf("%d of %s's runs were adopted, want all %d it owned when killed", taken, victim, ownedAtKill)
+	}
+	t.Logf("R3-kill: %d tasks, %d runs; killed %s owning %d runs; takeover records from %s to %s after the SIGKILL "+
+		"(stale after %s, sync 2s); %d violations, %d adoption records, %d tries ran once each; transitions by scheduler %v",
+		tasks, runs, victim, ownedAtKill, time.Unix(0, firstNS).Sub(killed).Round(time.Millisecond), time.Unix(0, lastNS).Sub(killed).Round(time.Millisecond),
+		stale, len(rep.Violations), rep.Adoptions, len(files), rep.ByScheduler)
 }

@@ -31,14 +31,7 @@ func TestThreeSchedulersRunEachTryOnce(t *testing.T) {
 	c := New(t, pgtest.FreshDatabase(t))
 	mach := executortest.NewMemory(executortest.MemoryOptions{})
 	names := []string{"s1", "s2", "s3"}
-	var nodes []*Node
-	for i, name := range names {
-		ex := mach
-		if i > 0 {
-			ex = mach.Reopen()
-		}
-		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, Parallelism: 16, ClaimBatch: 2}))
-	}
+	nodes := startAll(c, mach, names, scheduler.Options{Parallelism: 16, ClaimBatch: 2})
 	c.Trigger(FanDAG("fan", 12, []string{"true"}), 40)
 	c.WaitDone(2 * time.Minute)
 
@@ -47,11 +40,7 @@ func TestThreeSchedulersRunEachTryOnce(t *testing.T) {
 	if rep.Instances != 40*12 {
 		t.Errorf("%d instances, want %d", rep.Instances, 40*12)
 	}
-	for _, k := range mach.Started() {
-		if n := mach.Starts(k); n != 1 {
-			t.Errorf("try %s submitted %d times", k, n)
-		}
-	}
+	submittedOnce(t, c, mach)
 	if len(mach.Started()) != 40*12 {
 		t.Errorf("%d tries ran, want %d", len(mach.Started()), 40*12)
 	}
@@ -91,20 +80,12 @@ func TestSilentSchedulerTakenOver(t *testing.T) {
 		h, err := c.Admin.History(t.Context(), first)
 		return err == nil && h[len(h)-1].Actor.Instance == "s2"
 	})
-	for _, k := range mach.Running() {
-		if err := mach.Finish(k, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	finishRunning(t, mach)
 	c.WaitDone(time.Minute)
 
 	rep := c.Check(t.Context(), []string{"s1", "s2"}, scheduler.StateSuccess)
 	failOn(t, rep)
-	for _, k := range mach.Started() {
-		if n := mach.Starts(k); n != 1 {
-			t.Errorf("try %s submitted %d times", k, n)
-		}
-	}
+	submittedOnce(t, c, mach)
 	h, err := c.Admin.History(t.Context(), first)
 	if err != nil {
 		t.Fatal(err)
@@ -153,11 +134,7 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 	if last := h[len(h)-1]; !strings.HasPrefix(last.Reason, "adopted from scheduler s1: it stopped") {
 		t.Errorf("last record %+v; want the adoption from a stopped s1", last)
 	}
-	for _, k := range mach.Running() {
-		if err := mach.Finish(k, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	finishRunning(t, mach)
 	c.WaitDone(time.Minute)
 	failOn(t, c.Check(t.Context(), []string{"s1", "s2"}, scheduler.StateSuccess))
 }
@@ -194,25 +171,57 @@ func TestDatabaseLostAndBack(t *testing.T) {
 	if !stale["store.db"] || stale["scheduler.loop"] {
 		t.Errorf("heartbeats while the database is gone: %v; want store.db stale, scheduler.loop not", stale)
 	}
-	for _, k := range mach.Running() {
-		if err := mach.Finish(k, 0); err != nil { // the tries end while nobody can record it
-			t.Fatal(err)
-		}
-	}
+	finishRunning(t, mach)
 	proxy.SetEnabled(true)
 	c.WaitDone(time.Minute)
 	failOn(t, c.Check(t.Context(), []string{"s1"}, scheduler.StateSuccess))
-	for _, k := range mach.Started() {
-		if n := mach.Starts(k); n != 1 {
-			t.Errorf("try %s submitted %d times", k, n)
-		}
-	}
+	submittedOnce(t, c, mach)
 	h, err := c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0000", TaskID: "t000"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(h) < 4 || !strings.HasPrefix(h[3].Reason, "taken back after the store was out of reach") || h[3].To != scheduler.StateSuccess {
 		t.Errorf("t000's end should be recorded as found when s1 took its run back: %+v", h)
+	}
+}
+
+// startAll starts a scheduler per name, all on one simulated machine.
+func startAll(c *Cluster, mach *executortest.Memory, names []string, opts scheduler.Options) []*Node {
+	var nodes []*Node
+	for i, name := range names {
+		o := opts
+		o.Executor = mach
+		if i > 0 {
+			o.Executor = mach.Reopen()
+		}
+		nodes = append(nodes, c.Start(name, c.URL, o))
+	}
+	return nodes
+}
+
+// finishRunning ends every try still running on the machine, with exit 0.
+func finishRunning(t *testing.T, mach *executortest.Memory) {
+	t.Helper()
+	for _, k := range mach.Running() {
+		if err := mach.Finish(k, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// submittedOnce fails t for every try Start was called for more than once,
+// with the task's history.
+func submittedOnce(t *testing.T, c *Cluster, mach *executortest.Memory) {
+	t.Helper()
+	for _, k := range mach.Started() {
+		if n := mach.Starts(k); n != 1 {
+			h, _ := c.Admin.History(t.Context(), k.TaskKey)
+			var b strings.Builder
+			for _, r := range h {
+				fmt.Fprintf(&b, "\n    try %d %s → %s by %s: %s", r.Try, r.From, r.To, r.Actor, r.Reason)
+			}
+			t.Errorf("try %s submitted %d times:%s", k, n, b.String())
+		}
 	}
 }
 
@@ -243,14 +252,7 @@ func TestScheduleTickCreatesOneRun(t *testing.T) {
 	}
 	mach := executortest.NewMemory(executortest.MemoryOptions{})
 	names := []string{"s1", "s2", "s3"}
-	var nodes []*Node
-	for i, name := range names {
-		ex := mach
-		if i > 0 {
-			ex = mach.Reopen()
-		}
-		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, DAGDir: dir}))
-	}
+	nodes := startAll(c, mach, names, scheduler.Options{DAGDir: dir})
 	waitFor(t, "8 scheduled runs to end", func() bool {
 		runs, err := c.Admin.ListRuns(t.Context(), scheduler.RunFilter{DAGID: "tick", States: []scheduler.RunState{scheduler.RunSuccess}})
 		return err == nil && len(runs) >= 8
@@ -279,11 +281,7 @@ func TestScheduleTickCreatesOneRun(t *testing.T) {
 			t.Errorf("no run for tick %s (runs %d)", at, len(runs))
 		}
 	}
-	for _, k := range mach.Started() {
-		if n := mach.Starts(k); n != 1 {
-			t.Errorf("try %s submitted %d times", k, n)
-		}
-	}
+	submittedOnce(t, c, mach)
 	rep := c.Check(t.Context(), names, "")
 	for _, v := range rep.Violations {
 		if !strings.Contains(v, "ended scheduled") && !strings.Contains(v, "ended queued") && !strings.Contains(v, "ended running") {
@@ -306,14 +304,7 @@ func TestDatabaseRestart(t *testing.T) {
 	}
 	mach := executortest.NewMemory(executortest.MemoryOptions{Outcome: slow})
 	names := []string{"s1", "s2", "s3"}
-	var nodes []*Node
-	for i, name := range names {
-		ex := mach
-		if i > 0 {
-			ex = mach.Reopen()
-		}
-		nodes = append(nodes, c.Start(name, c.URL, scheduler.Options{Executor: ex, ClaimBatch: 2}))
-	}
+	nodes := startAll(c, mach, names, scheduler.Options{ClaimBatch: 2})
 	c.Trigger(FanDAG("fan", 5, []string{"true"}), 9)
 	waitFor(t, "tries to run", func() bool { return len(mach.Running()) >= 3 })
 	srv.Stop()
@@ -326,16 +317,7 @@ func TestDatabaseRestart(t *testing.T) {
 		}
 	}
 	failOn(t, c.Check(t.Context(), names, scheduler.StateSuccess))
-	for _, k := range mach.Started() {
-		if n := mach.Starts(k); n != 1 {
-			h, _ := c.Admin.History(t.Context(), k.TaskKey)
-			var b strings.Builder
-			for _, r := range h {
-				fmt.Fprintf(&b, "\n    try %d %s → %s by %s: %s", r.Try, r.From, r.To, r.Actor, r.Reason)
-			}
-			t.Errorf("try %s submitted %d times:%s", k, n, b.String())
-		}
-	}
+	submittedOnce(t, c, mach)
 	lost := int64(0)
 	for _, n := range nodes {
 		lost += n.Sched.Stats().RunsLost
