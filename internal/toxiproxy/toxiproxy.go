@@ -47,6 +47,18 @@ func New(t testing.TB, upstream string) *Proxy {
 	return p
 }
 
+// Existing returns the proxy called name that the test environment made
+// (testenv/kube/cluster-up.sh makes "apiserver"); it is not removed at the
+// end. It skips t if APIEnv is unset.
+func Existing(t testing.TB, name string) *Proxy {
+	t.Helper()
+	api := os.Getenv(APIEnv)
+	if api == "" {
+		t.Skipf("%s is not set: this test needs toxiproxy; run it through `make test`", APIEnv)
+	}
+	return &Proxy{t: t, api: api, Name: name}
+}
+
 // SetEnabled opens or closes the proxy. Closed, it drops every connection
 // and refuses new ones, as a server that went away.
 func (p *Proxy) SetEnabled(on bool) {
@@ -56,18 +68,20 @@ func (p *Proxy) SetEnabled(on bool) {
 
 // Toxic adds a toxic (kind and attributes are toxiproxy's: "timeout"
 // {"timeout": 0} is a black hole, "latency" {"latency": ms}) and returns
-// a function that removes it.
+// a function that removes it; it is also removed when the test ends.
 func (p *Proxy) Toxic(name, kind, stream string, attributes map[string]int) (remove func()) {
 	p.t.Helper()
 	p.call(http.MethodPost, "/proxies/"+p.Name+"/toxics", map[string]any{
 		"name": name, "type": kind, "stream": stream, "toxicity": 1.0, "attributes": attributes}, nil)
 	removed := false
-	return func() {
+	remove = func() {
 		if !removed {
 			removed = true
 			p.call(http.MethodDelete, "/proxies/"+p.Name+"/toxics/"+name, nil, nil)
 		}
 	}
+	p.t.Cleanup(remove)
+	return remove
 }
 
 func (p *Proxy) call(method, path string, body, out any) {
