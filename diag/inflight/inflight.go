@@ -62,8 +62,19 @@ type Call struct {
 	// CallerSkip is how many more frames Begin skips when it records the
 	// stack: 1 for a helper that calls Begin for its own caller.
 	CallerSkip int `json:"-"`
+}
 
-	pcs []uintptr
+// entry is a call in flight. Begin does the least it can on the caller's
+// path, one allocation: the labels are read from the context, and the
+// stack symbolized, only when someone looks (Snapshot).
+type entry struct {
+	call Call
+	// ctx is the caller's context, kept while the call runs for its
+	// labels; a context is immutable, so Snapshot may read it from
+	// another goroutine.
+	ctx context.Context
+	n   int
+	pcs [maxDepth]uintptr
 }
 
 // NoDeadline reports whether the call can wait forever.
@@ -97,7 +108,7 @@ type Registry struct {
 	total  atomic.Int64
 
 	mu    sync.Mutex // guards calls
-	calls map[uint64]*Call
+	calls map[uint64]*entry
 }
 
 // New returns an empty Registry.
@@ -108,14 +119,14 @@ func New(opts Options) *Registry {
 	if opts.LibraryPrefixes == nil {
 		opts.LibraryPrefixes = DefaultLibraryPrefixes
 	}
-	return &Registry{now: opts.Now, prefix: opts.LibraryPrefixes, calls: map[uint64]*Call{}}
+	return &Registry{now: opts.Now, prefix: opts.LibraryPrefixes, calls: map[uint64]*entry{}}
 }
 
 func noop() {}
 
 // maxDepth bounds the stack kept per call: enough to reach the scheduler's
 // frames through client-go's request machinery.
-const maxDepth = 48
+const maxDepth = 32
 
 // Begin registers c as started now and returns the function that ends it.
 // The deadline is the earlier of ctx's deadline and c.Deadline. The
@@ -124,28 +135,20 @@ func (r *Registry) Begin(ctx context.Context, c Call) (end func()) {
 	if r == nil {
 		return noop
 	}
-	c.Start = r.now()
+	e := &entry{call: c, ctx: ctx}
+	e.call.Start = r.now()
 	if d, ok := ctx.Deadline(); ok && (c.Deadline.IsZero() || d.Before(c.Deadline)) {
-		c.Deadline = d
+		e.call.Deadline = d
 	}
-	pprof.ForLabels(ctx, func(k, v string) bool {
-		if c.Labels == nil {
-			c.Labels = map[string]string{}
-		}
-		c.Labels[k] = v
-		return true
-	})
-	var pcs [maxDepth]uintptr
-	n := runtime.Callers(2+max(c.CallerSkip, 0), pcs[:])
-	c.pcs = append([]uintptr(nil), pcs[:n]...)
-	c.ID = r.nextID.Add(1)
+	e.n = runtime.Callers(2+max(c.CallerSkip, 0), e.pcs[:])
+	e.call.ID = r.nextID.Add(1)
 	r.total.Add(1)
 	r.mu.Lock()
-	r.calls[c.ID] = &c
+	r.calls[e.call.ID] = e
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		delete(r.calls, c.ID)
+		delete(r.calls, e.call.ID)
 		r.mu.Unlock()
 	}
 }
@@ -157,15 +160,25 @@ func (r *Registry) Snapshot() []Call {
 		return nil
 	}
 	r.mu.Lock()
-	out := make([]Call, 0, len(r.calls))
-	for _, c := range r.calls {
-		out = append(out, *c)
+	entries := make([]*entry, 0, len(r.calls))
+	for _, e := range r.calls {
+		entries = append(entries, e)
 	}
 	r.mu.Unlock()
 	now := r.now()
-	for i := range out {
-		out[i].Age = now.Sub(out[i].Start)
-		out[i].Stack, out[i].Site = r.symbolize(out[i].pcs)
+	out := make([]Call, len(entries))
+	for i, e := range entries {
+		c := e.call // Begin wrote it before publishing e; nothing writes it since
+		c.Age = now.Sub(c.Start)
+		c.Stack, c.Site = r.symbolize(e.pcs[:e.n])
+		pprof.ForLabels(e.ctx, func(k, v string) bool {
+			if c.Labels == nil {
+				c.Labels = map[string]string{}
+			}
+			c.Labels[k] = v
+			return true
+		})
+		out[i] = c
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Start.Equal(out[j].Start) {
@@ -193,12 +206,12 @@ func (r *Registry) Stats() Stats {
 	now := r.now()
 	var st Stats
 	r.mu.Lock()
-	for _, c := range r.calls {
+	for _, e := range r.calls {
 		st.InFlight++
-		if c.Deadline.IsZero() {
+		if e.call.Deadline.IsZero() {
 			st.NoDeadline++
 		}
-		if age := now.Sub(c.Start); age > st.Oldest {
+		if age := now.Sub(e.call.Start); age > st.Oldest {
 			st.Oldest = age
 		}
 	}
