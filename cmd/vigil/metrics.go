@@ -13,7 +13,7 @@ type schedulerCollector struct {
 	sched *scheduler.Scheduler
 	wd    *watchdog.Watchdog
 
-	iterations, transitions, runs, storeErrors, submitErrors *prometheus.Desc
+	iterations, transitions, runs, storeErrors, submitErrors, runsClaimed, runsLost *prometheus.Desc
 	lastIter, maxIter, hbAge, hbStale, ready                 *prometheus.Desc
 	tasks, runsOpen                                          *prometheus.Desc
 }
@@ -30,6 +30,8 @@ func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *sched
 		runs:         d("runs_created_total", "DAG runs created by this process."),
 		storeErrors:  d("store_errors_total", "Store calls that failed and were retried."),
 		submitErrors: d("submit_errors_total", "Executor submits that failed and were requeued."),
+		runsClaimed:  d("runs_claimed_total", "Runs this scheduler took from no owner or from a silent scheduler (several schedulers on one PostgreSQL)."),
+		runsLost:     d("runs_lost_total", "Runs this scheduler let go of: another took them, or its beats stopped reaching the store."),
 		lastIter:     d("loop_last_iteration_seconds", "Duration of the last scheduling loop iteration."),
 		maxIter:      d("loop_max_iteration_seconds", "Longest scheduling loop iteration since start."),
 		hbAge:        d("heartbeat_age_seconds", "Time since each heartbeat last beat.", "name"),
@@ -42,7 +44,7 @@ func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *sched
 }
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen} {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen} {
 		ch <- d
 	}
 }
@@ -60,6 +62,8 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.runs, st.RunsCreated)
 	counter(c.storeErrors, st.StoreErrors)
 	counter(c.submitErrors, st.SubmitErrors)
+	counter(c.runsClaimed, st.RunsClaimed)
+	counter(c.runsLost, st.RunsLost)
 	gauge(c.lastIter, st.LastIteration.Seconds())
 	gauge(c.maxIter, st.MaxIteration.Seconds())
 	ready := 0.0
