@@ -14,8 +14,8 @@ type schedulerCollector struct {
 	wd    *watchdog.Watchdog
 
 	iterations, transitions, runs, storeErrors, submitErrors, runsClaimed, runsLost *prometheus.Desc
-	lastIter, maxIter, hbAge, hbStale, ready                 *prometheus.Desc
-	tasks, runsOpen                                          *prometheus.Desc
+	lastIter, maxIter, hbAge, hbStale, ready                                        *prometheus.Desc
+	tasks, runsOpen                                                                 *prometheus.Desc
 }
 
 func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
