@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/clitest"
 	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/runbooks"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -54,4 +55,18 @@ func TestReadCommandsOnHealthyScheduler(t *testing.T) {
 			t.Errorf("attach with no scheduler: exit %d, stderr %q; want 3 and a hint", r.Code, r.Err)
 		}
 	})
+}
+
+// runbookCommand returns the first command of a runbook as diag
+// arguments; it fails t if the page's first command is not a diag one.
+func runbookCommand(t *testing.T, page string) []string {
+	t.Helper()
+	tool, args, err := runbooks.FirstCommand(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tool != "diag" {
+		t.Fatalf("runbooks/%s starts with %s, not diag", page, tool)
+	}
+	return args
 }

@@ -84,6 +84,15 @@ func TestStalledLoopNamed(t *testing.T) {
 	if !strings.Contains(r.Out, "loop=scheduler") {
 		t.Errorf("attach does not show the loop's labels")
 	}
+	// The drills: each runbook's first command, exactly as written, names
+	// the blocked call.
+	for _, page := range []string{"heartbeat-stale.md", "kube-api-slow.md"} {
+		args := runbookCommand(t, page)
+		clitest.WaitFor(t, "runbooks/"+page+"'s first command to name the DELETE", 60*time.Second, func() bool {
+			r = clitest.Run(t, s, args...)
+			return strings.Contains(r.Out, "DELETE /api/v1/namespaces/"+ns+"/pods/")
+		})
+	}
 	if hr := clitest.Run(t, s, "health"); hr.Code != 1 || !strings.Contains(hr.Err, "scheduler.loop stale") {
 		t.Errorf("diag health on a stale loop: exit %d, stderr %q; want 1 naming scheduler.loop", hr.Code, hr.Err)
 	}

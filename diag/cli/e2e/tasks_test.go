@@ -75,4 +75,12 @@ func TestTasksReport(t *testing.T) {
 	if human.Code != 1 || !strings.Contains(human.Out, "ORPHANS (1)") || !strings.Contains(human.Out, "w/no-such-run/a try 7") {
 		t.Errorf("diag tasks (human): exit %d\n%s%s", human.Code, human.Out, human.Err)
 	}
+
+	// The drill: the zombie runbook's first command, exactly as written,
+	// names the stray pod once it is older than the command's grace.
+	args := runbookCommand(t, "zombie-tasks.md")
+	clitest.WaitFor(t, "runbooks/zombie-tasks.md's first command to name the orphan", 90*time.Second, func() bool {
+		r = clitest.Run(t, s, args...)
+		return r.Code == 1 && strings.Contains(r.Out, "w/no-such-run/a try 7") && strings.Contains(r.Out, "pod/stray")
+	})
 }
