@@ -32,6 +32,21 @@ var overlays = []string{"dev", "prod", "profiling"}
 // identity are the kinds the tests create for real rather than dry-run.
 var identity = map[string]bool{"ServiceAccount": true, "Role": true, "RoleBinding": true}
 
+// createNamespace creates the rendered Namespace for real, deletes it when
+// t ends, and waits until pods can be created in it.
+func createNamespace(ctx context.Context, t *testing.T, cs kubernetes.Interface, r dynamic.NamespaceableResourceInterface, u *unstructured.Unstructured) {
+	t.Helper()
+	if _, err := r.Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", u.GetName(), err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = cs.CoreV1().Namespaces().Delete(ctx, u.GetName(), metav1.DeleteOptions{})
+	})
+	waitDefaultSA(ctx, t, cs, u.GetName())
+}
+
 // waitDefaultSA waits for the controller-manager to make the namespace's
 // default ServiceAccount (pods that name none use it).
 func waitDefaultSA(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string) {
@@ -150,15 +165,7 @@ func TestOverlaysAdmittedUnderRestricted(t *testing.T) {
 					if labels := u.GetLabels(); labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 						t.Errorf("namespace labels %v; want Pod Security restricted enforced", labels)
 					}
-					if _, err := dyn.Resource(m.Resource).Create(ctx, u, metav1.CreateOptions{}); err != nil {
-						t.Fatalf("create namespace %s: %v", ns, err)
-					}
-					t.Cleanup(func() {
-						ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-						defer cancel()
-						_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-					})
-					waitDefaultSA(ctx, t, cs, ns)
+					createNamespace(ctx, t, cs, dyn.Resource(m.Resource), u)
 					continue
 				}
 				// The identity objects are created for real: a pod is

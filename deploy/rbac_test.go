@@ -53,15 +53,7 @@ func TestRoleIsEnough(t *testing.T) {
 		}
 		r := dyn.Resource(gvr)
 		if u.GetKind() == "Namespace" {
-			if _, err := r.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-				defer cancel()
-				_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-			})
-			waitDefaultSA(ctx, t, cs, ns)
+			createNamespace(ctx, t, cs, r, u)
 			continue
 		}
 		if _, err := r.Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -157,22 +156,7 @@ func TestDashboardsMatchProfileLabels(t *testing.T) {
 	if len(selectors) == 0 {
 		t.Fatal("no Pyroscope query in deploy/dashboards")
 	}
-	var dagText strings.Builder
-	dagText.WriteString("id: spin\nmax_active_tasks: 16\ntasks:\n")
-	for i := range 300 {
-		fmt.Fprintf(&dagText, "  - id: t%03d\n    command: [\"true\"]\n", i)
-	}
-	e := newEnv(t, map[string]string{"spin.yaml": dagText.String()})
-	cfg := filepath.Join(e.dir, "vigil.yaml")
-	if err := os.WriteFile(cfg, []byte("debug:\n  pyroscope:\n    upload_rate: 1s\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.extra = []string{"--config", cfg, "--pyroscope-url", base, "--runtime-dir", filepath.Join(e.dir, "run"), "--parallelism", "16"}
-	e.start()
-	e.waitFor("the DAG to load", 30*time.Second, func() bool {
-		_, err := e.vigil("dags", "trigger", "spin")
-		return err == nil
-	})
+	e := startProfiled(t, base, "spin")
 	start := time.Now().Add(-time.Minute)
 	var names []string
 	e.waitFor("the task labels in Pyroscope", 90*time.Second, func() bool {

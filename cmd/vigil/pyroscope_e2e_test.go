@@ -24,22 +24,7 @@ func TestContinuousProfilingFromVigilRun(t *testing.T) {
 		t.Skip("PYROSCOPE_URL is not set: this test needs the real Pyroscope server; run it through `make test` (testenv/kube/with-cluster.sh)")
 	}
 	dagID := fmt.Sprintf("profiled%d", time.Now().UnixNano()%1_000_000_000)
-	var b strings.Builder
-	fmt.Fprintf(&b, "id: %s\nmax_active_tasks: 16\ntasks:\n", dagID)
-	for i := range 300 {
-		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
-	}
-	e := newEnv(t, map[string]string{"profiled.yaml": b.String()})
-	cfg := filepath.Join(e.dir, "vigil.yaml")
-	if err := os.WriteFile(cfg, []byte("debug:\n  pyroscope:\n    upload_rate: 1s\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.extra = []string{"--config", cfg, "--pyroscope-url", base, "--runtime-dir", filepath.Join(e.dir, "run"), "--parallelism", "16"}
-	e.start()
-	e.waitFor("the DAG to load", 30*time.Second, func() bool {
-		_, err := e.vigil("dags", "trigger", dagID)
-		return err == nil
-	})
+	e := startProfiled(t, base, dagID)
 	start := time.Now().Add(-time.Minute)
 	labelValues := func(name string) []string {
 		var resp struct {
@@ -61,6 +46,30 @@ func TestContinuousProfilingFromVigilRun(t *testing.T) {
 	if loops := labelValues("loop"); !slices.Contains(loops, "submit") || !slices.Contains(loops, "scheduler") {
 		t.Errorf("loop labels in Pyroscope = %v, want scheduler and submit", loops)
 	}
+}
+
+// startProfiled runs a scheduler that pushes profiles to the Pyroscope at
+// base every second, and triggers a 300-task DAG named dagID in it, enough
+// work for the CPU profiles to carry the tasks' labels.
+func startProfiled(t *testing.T, base, dagID string) *env {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: %s\nmax_active_tasks: 16\ntasks:\n", dagID)
+	for i := range 300 {
+		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
+	}
+	e := newEnv(t, map[string]string{"profiled.yaml": b.String()})
+	cfg := filepath.Join(e.dir, "vigil.yaml")
+	if err := os.WriteFile(cfg, []byte("debug:\n  pyroscope:\n    upload_rate: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.extra = []string{"--config", cfg, "--pyroscope-url", base, "--runtime-dir", filepath.Join(e.dir, "run"), "--parallelism", "16"}
+	e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", dagID)
+		return err == nil
+	})
+	return e
 }
 
 // pyroscopeQuery calls Pyroscope's querier.v1.QuerierService over
