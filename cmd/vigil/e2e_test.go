@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/runbooks"
 )
 
 // The end-to-end tests run the real vigil binary: scheduler + local
@@ -311,5 +312,17 @@ func TestBrokenDAGFile(t *testing.T) {
 
 	if _, err := e.vigil("dags", "validate", e.dags); err == nil {
 		t.Errorf("dags validate exited 0 on a broken file")
+	}
+
+	// The drill: runbooks/dag-validation.md's first command, with its
+	// folder placeholder pointed at this one, names the file, the line and
+	// the fix.
+	tool, args, err := runbooks.FirstCommand("dag-validation.md")
+	if err != nil || tool != "vigil" || len(args) != 3 || args[2] != "path/to/dags" {
+		t.Fatalf("runbooks/dag-validation.md's first command is %s %v (%v); want vigil dags validate path/to/dags", tool, args, err)
+	}
+	out, err = e.vigil(append(args[:2:2], e.dags)...)
+	if err == nil || !strings.Contains(out, "broken.yaml:4:") || !strings.Contains(out, `did you mean "command"`) {
+		t.Errorf("the runbook's first command does not name the file, line and fix (err %v):\n%s", err, out)
 	}
 }
