@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/runbooks"
+	"github.com/vigilhq/vigil/scheduler"
 )
 
 // The end-to-end tests run the real vigil binary: scheduler + local
