@@ -141,29 +141,27 @@ func (s *Scheduler) saveDAG(ctx context.Context, d *dag.DAG, now time.Time) erro
 // against its max_active_runs.
 func (s *Scheduler) ownRuns(running []Run) []Run {
 	var own []Run
-	mine := map[runKey]bool{}
+	owner := make(map[runKey]string, len(running))
 	for _, d := range s.dags {
 		d.othersRuns = 0
 	}
 	for _, run := range running {
+		owner[runKey{run.DAGID, run.RunID}] = run.Owner
 		if run.Owner == s.opts.Instance {
 			own = append(own, run)
-			mine[runKey{run.DAGID, run.RunID}] = true
 		} else if d := s.dags[run.DAGID]; d != nil {
 			d.othersRuns++
 		}
 	}
 	for key := range s.runs {
-		if mine[key] {
-			continue
+		who, running := owner[key]
+		switch {
+		case who == s.opts.Instance:
+		case running:
+			s.forgetRun(key, fmt.Sprintf("scheduler %q owns it now", who))
+		default:
+			s.forgetRun(key, "the store shows it ended")
 		}
-		why := "the store shows it ended"
-		for _, run := range running {
-			if run.DAGID == key.dagID && run.RunID == key.runID {
-				why = fmt.Sprintf("scheduler %q owns it now", run.Owner)
-			}
-		}
-		s.forgetRun(key, why)
 	}
 	return own
 }

@@ -20,6 +20,10 @@ import (
 // APIEnv names the toxiproxy API address (127.0.0.1:8474).
 const APIEnv = "TOXIPROXY_API"
 
+// client reaches the toxiproxy API; every call is also bounded by its
+// request's context.
+var client = &http.Client{Timeout: 10 * time.Second}
+
 // Proxy is one toxiproxy proxy, removed when the test ends.
 type Proxy struct {
 	t    testing.TB
@@ -97,7 +101,7 @@ func (p *Proxy) call(method, path string, body, out any) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		p.t.Fatalf("toxiproxy %s %s: %v", method, path, err)
 	}
