@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -26,6 +27,18 @@ type Audit struct {
 	Zombies []AuditFinding `json:"zombies"`
 	Orphans []AuditFinding `json:"orphans"`
 	Lost    []AuditFinding `json:"lost"`
+	// Pending are tries whose workload has waited to start for longer
+	// than Grace, with the platform's reason (Unschedulable, an image
+	// pull). NotStarting are tries first queued longer than LostAfter ago
+	// and requeued since, never started: every submit failed, or the try
+	// was lost again and again.
+	Pending     []AuditFinding `json:"pending"`
+	NotStarting []AuditFinding `json:"not_starting"`
+}
+
+// Findings counts what the report found.
+func (a Audit) Findings() int {
+	return len(a.Zombies) + len(a.Orphans) + len(a.Lost) + len(a.Pending) + len(a.NotStarting)
 }
 
 // AuditFinding is one instance or workload that does not add up, with
@@ -65,7 +78,8 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 	}
 	now := opts.Now()
 	a := Audit{Taken: now, Executor: exec.Name(), LostAfter: opts.LostAfter, Grace: opts.Grace,
-		Zombies: []AuditFinding{}, Orphans: []AuditFinding{}, Lost: []AuditFinding{}}
+		Zombies: []AuditFinding{}, Orphans: []AuditFinding{}, Lost: []AuditFinding{},
+		Pending: []AuditFinding{}, NotStarting: []AuditFinding{}}
 	live, err := st.ListTaskInstances(ctx, TaskFilter{States: []State{StateQueued, StateRunning}})
 	if err != nil {
 		return a, fmt.Errorf("list live task instances: %w", err)
@@ -100,6 +114,10 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 			f.Workload = w
 			f.Why = fmt.Sprintf("%s in the store, but %s %s %s ago and its end was never recorded", ti.State, w.ExternalID, w.Phase, roundAge(now.Sub(w.Ended)))
 			a.Zombies = append(a.Zombies, f)
+		case w != nil && w.Phase == "Pending" && !w.Deleting && now.Sub(w.Created) >= opts.Grace:
+			f.Workload = w
+			f.Why = fmt.Sprintf("%s Pending for %s: %s", w.ExternalID, roundAge(now.Sub(w.Created)), orDefault(w.Reason, "no reason given yet"))
+			a.Pending = append(a.Pending, f)
 		}
 	}
 	for i := range wls {
@@ -121,7 +139,10 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 		a.Orphans = append(a.Orphans, f)
 	}
 	budget := opts.MaxHistory
-	for _, list := range [][]AuditFinding{a.Zombies, a.Lost, a.Orphans} {
+	if err := notStarting(ctx, st, &a, opts, now, &budget); err != nil {
+		return a, err
+	}
+	for _, list := range [][]AuditFinding{a.Zombies, a.Lost, a.Pending, a.Orphans} {
 		sort.Slice(list, func(i, j int) bool { return list[i].Task.String() < list[j].Task.String() })
 		for i := range list {
 			if budget == 0 || list[i].State == "" {
@@ -143,4 +164,52 @@ func roundAge(d time.Duration) time.Duration {
 		return d.Round(time.Second)
 	}
 	return d.Round(100 * time.Millisecond)
+}
+
+// notStarting finds requeued tries (scheduled again after a queue) whose
+// first queue was LostAfter or more ago. Each candidate costs one History
+// call, from budget.
+func notStarting(ctx context.Context, st Store, a *Audit, opts AuditOptions, now time.Time, budget *int) error {
+	waiting, err := st.ListTaskInstances(ctx, TaskFilter{States: []State{StateScheduled}})
+	if err != nil {
+		return fmt.Errorf("list scheduled task instances: %w", err)
+	}
+	// Try 0 has never been queued: it waits for a slot, which is not a
+	// fault. The oldest queues are the likeliest to be stuck.
+	waiting = slices.DeleteFunc(waiting, func(ti TaskInstance) bool { return ti.Try == 0 })
+	sort.Slice(waiting, func(i, j int) bool { return waiting[i].QueuedAt.Before(waiting[j].QueuedAt) })
+	for _, ti := range waiting {
+		if *budget == 0 {
+			return nil
+		}
+		*budget--
+		h, err := st.History(ctx, ti.TaskKey)
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", ti.TaskKey, err)
+		}
+		var first time.Time
+		requeues, last := 0, ""
+		for _, t := range h {
+			if t.Try != ti.Try {
+				continue
+			}
+			switch {
+			case t.To == StateQueued && first.IsZero():
+				first = t.At
+			case t.From == StateQueued && t.To == StateScheduled:
+				requeues++
+				last = t.Reason
+			}
+		}
+		if first.IsZero() || requeues == 0 || now.Sub(first) < opts.LostAfter {
+			continue
+		}
+		times := "once"
+		if requeues > 1 {
+			times = fmt.Sprintf("%d times", requeues)
+		}
+		a.NotStarting = append(a.NotStarting, AuditFinding{Task: ti.TaskKey, Try: ti.Try, State: ti.State, History: h,
+			Why: fmt.Sprintf("try %d first queued %s ago and never started; requeued %s, the last: %s", ti.Try, roundAge(now.Sub(first)), times, last)})
+	}
+	return nil
 }

@@ -21,7 +21,7 @@ func (i inventory) Inventory(context.Context) ([]scheduler.Workload, error) { re
 func TestBuildAudit(t *testing.T) {
 	h := newHarness(t, nil)
 	rec := scheduler.DAGRecord{ID: "w", File: "w.yaml", Source: []byte("id: w"), Specs: map[string]dag.TaskSpec{}}
-	for _, id := range []string{"gone", "ended", "never", "fine", "reused"} {
+	for _, id := range []string{"gone", "ended", "never", "fine", "reused", "pending", "refused", "slot"} {
 		rec.Specs[id] = dag.TaskSpec{Command: []string{"true"}}
 	}
 	if err := h.store.SaveDAG(h.ctx(), rec); err != nil {
@@ -42,12 +42,18 @@ func TestBuildAudit(t *testing.T) {
 	}
 	h.setState(key("never"), scheduler.StateQueued)
 	h.setState(key("reused"), scheduler.StateQueued, scheduler.StateRunning, scheduler.StateSuccess)
+	h.setState(key("pending"), scheduler.StateQueued)
+	// Every submit refused: queued and requeued, twice; "slot" was never
+	// queued (it waits for parallelism), which is no fault.
+	h.setState(key("refused"), scheduler.StateQueued, scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateScheduled)
 
 	later := now.Add(10 * time.Minute) // past every grace and lost threshold
 	inv := inventory{Executor: h.exec, workloads: []scheduler.Workload{
 		{Key: try("ended", 1), ExternalID: "pod/ended", Phase: "Succeeded", Created: now, Ended: now.Add(time.Second)},
 		{Key: try("fine", 1), ExternalID: "pod/fine", Phase: "Running", Created: now, Tracked: true},
 		{Key: try("reused", 1), ExternalID: "pod/reused", Phase: "Running", Created: now},
+		{Key: try("pending", 1), ExternalID: "pod/pending", Phase: "Pending", Created: now, Tracked: true,
+			Reason: "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu."},
 		{Key: scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "w", RunID: "r0", TaskID: "old"}, Try: 1}, ExternalID: "pod/old", Phase: "Pending", Created: now},
 		// Being deleted, or younger than the grace: not orphans.
 		{Key: try("gone", 9), ExternalID: "pod/deleting", Phase: "Running", Created: now, Deleting: true},
@@ -74,8 +80,15 @@ func TestBuildAudit(t *testing.T) {
 	if got := names(a.Orphans); got != "old,reused" {
 		t.Errorf("orphans = %q, want old,reused", got)
 	}
-	if a.Live != 4 || a.Workloads != 6 {
-		t.Errorf("compared %d live instances and %d workloads, want 4 and 6", a.Live, a.Workloads)
+	if got := names(a.Pending); got != "pending" || !strings.Contains(a.Pending[0].Why, "pod/pending Pending for 10m0s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.") {
+		t.Errorf("pending = %q %+v, want pending naming its reason", got, a.Pending)
+	}
+	if got := names(a.NotStarting); got != "refused" || !strings.Contains(a.NotStarting[0].Why, "try 1 first queued 10m0s ago and never started; requeued 2 times, the last: set up by test") ||
+		len(a.NotStarting[0].History) != 5 {
+		t.Errorf("not starting = %q %+v, want refused, requeued 2 times, with its history", got, a.NotStarting)
+	}
+	if a.Live != 5 || a.Workloads != 7 || a.Findings() != 7 {
+		t.Errorf("compared %d live instances and %d workloads with %d findings, want 5, 7 and 7", a.Live, a.Workloads, a.Findings())
 	}
 	for _, f := range a.Zombies {
 		if len(f.History) != 3 { // scheduled, queued, running
@@ -104,7 +117,7 @@ func TestBuildAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(a.Zombies) + len(a.Lost) + len(a.Orphans); n != 0 {
+	if n := len(a.Zombies) + len(a.Lost) + len(a.Orphans) + len(a.Pending); n != 0 {
 		t.Errorf("%d findings within the grace, want none: %+v", n, a)
 	}
 }

@@ -130,6 +130,10 @@ type Workload struct {
 	// says when.
 	Ended    time.Time `json:"ended,omitzero"`
 	Deleting bool      `json:"deleting,omitempty"`
+	// Reason says why a workload that has not started waits, in the
+	// platform's words ("Unschedulable: 0/3 nodes are available: ...",
+	// "container task: ImagePullBackOff: ...").
+	Reason string `json:"reason,omitempty"`
 	// Tracked is whether the executor is watching it for a try.
 	Tracked bool `json:"tracked"`
 }

@@ -19,6 +19,15 @@ type TaskAudit struct {
 	Zombies   []AuditFinding `json:"zombies"`
 	Orphans   []AuditFinding `json:"orphans"`
 	Lost      []AuditFinding `json:"lost"`
+	// Pending pods waited to start longer than the grace; NotStarting
+	// tries were requeued again and again and never started.
+	Pending     []AuditFinding `json:"pending"`
+	NotStarting []AuditFinding `json:"not_starting"`
+}
+
+// Findings counts what the report found.
+func (a TaskAudit) Findings() int {
+	return len(a.Zombies) + len(a.Orphans) + len(a.Lost) + len(a.Pending) + len(a.NotStarting)
 }
 
 // AuditFinding is one task instance or workload that does not add up.
@@ -48,6 +57,7 @@ type Workload struct {
 	Ended      time.Time `json:"ended,omitzero"`
 	Deleting   bool      `json:"deleting,omitempty"`
 	Tracked    bool      `json:"tracked"`
+	Reason     string    `json:"reason,omitempty"`
 }
 
 // Transition is one recorded state change.

@@ -178,6 +178,25 @@ func pendingProblem(pod *corev1.Pod) (string, bool) {
 	return "", false
 }
 
+// waitingReason says why a pending pod has not started, in the cluster's
+// words: the scheduler's condition, or the first waiting container.
+func waitingReason(pod *corev1.Pod) string {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return c.Reason + ": " + c.Message
+		}
+	}
+	if pod.Spec.NodeName == "" {
+		return "not scheduled"
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			return fmt.Sprintf("on node %s, container %s: %s: %s", pod.Spec.NodeName, cs.Name, w.Reason, w.Message)
+		}
+	}
+	return "on node " + pod.Spec.NodeName + ", containers not started"
+}
+
 // housekeep fails tries pending too long and collects finished pods per
 // the garbage collection policy, until ctx ends.
 func (e *Executor) housekeep(ctx context.Context, lister listersv1.PodLister) {
@@ -229,16 +248,7 @@ func (e *Executor) pendingTimeout(pod *corev1.Pod, now time.Time) {
 		e.mu.Unlock()
 		return
 	}
-	why := "not scheduled"
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			why = c.Reason + ": " + c.Message
-		}
-	}
-	if pod.Spec.NodeName != "" {
-		why = "on node " + pod.Spec.NodeName + ", containers not started"
-	}
-	ev := e.event(pod, scheduler.EventFailed, 0, fmt.Sprintf("pod %s pending for %s, longer than the %s limit (%s)", pod.Name, waited.Round(time.Second), e.opts.PendingTimeout, why))
+	ev := e.event(pod, scheduler.EventFailed, 0, fmt.Sprintf("pod %s pending for %s, longer than the %s limit (%s)", pod.Name, waited.Round(time.Second), e.opts.PendingTimeout, waitingReason(pod)))
 	tr.reported = ev.Kind
 	e.events.Push(ev)
 	e.mu.Unlock()
@@ -361,6 +371,9 @@ func (e *Executor) Inventory(_ context.Context) ([]scheduler.Workload, error) {
 		w := scheduler.Workload{Key: k, ExternalID: "pod/" + pod.Name, Phase: string(pod.Status.Phase),
 			Created: pod.CreationTimestamp.Time, Deleting: pod.DeletionTimestamp != nil}
 		_, w.Tracked = e.tries[k]
+		if pod.Status.Phase == corev1.PodPending {
+			w.Reason = waitingReason(pod)
+		}
 		for _, cs := range pod.Status.ContainerStatuses {
 			if t := cs.State.Terminated; t != nil && t.FinishedAt.After(w.Ended) {
 				w.Ended = t.FinishedAt.Time

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vigilhq/vigil/diag/cli/clitest"
@@ -83,4 +84,56 @@ func TestTasksReport(t *testing.T) {
 		r = clitest.Run(t, s, args...)
 		return r.Code == 1 && strings.Contains(r.Out, "w/no-such-run/a try 7") && strings.Contains(r.Out, "pod/stray")
 	})
+}
+
+// TestPendingAndRefusedTasksNamed stages two incidents on the real
+// apiserver, scheduler and quota admission: a task asking for more memory
+// than any node has (its pod stays Pending, Unschedulable) and a task the
+// namespace's ResourceQuota refuses (every submit fails; it never starts).
+// The drills: runbooks/pods-pending.md's and tasks-stuck-queued.md's first
+// commands, exactly as written, name each task and the cluster's reason.
+func TestPendingAndRefusedTasksNamed(t *testing.T) {
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "drill", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1")}}}
+	if _, err := cs.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := clitest.Start(t, clitest.Options{
+		DAGs: map[string]string{"drill.yaml": `id: drill
+tasks:
+  - id: big
+    command: ["true"]
+    resources: {cpu: 100m, memory: 10Ti}
+  - id: greedy
+    command: ["true"]
+    resources: {cpu: "2", memory: 64Mi}
+`},
+		Extra: []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG"), "-n", ns, "--default-image", "busybox:1.36"},
+	})
+	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
+		_, err := s.Vigil("dags", "trigger", "drill")
+		return err == nil
+	})
+
+	var r clitest.Result
+	args := runbookCommand(t, "pods-pending.md")
+	clitest.WaitFor(t, "runbooks/pods-pending.md's first command to name the unschedulable pod", 90*time.Second, func() bool {
+		r = clitest.Run(t, s, args...)
+		return r.Code == 1 && strings.Contains(r.Out, "PENDING (1)") && strings.Contains(r.Out, "/big try 1") &&
+			strings.Contains(r.Out, "Unschedulable: 0/1 nodes are available: 1 Insufficient memory")
+	})
+	t.Logf("diag %s:\n%s", strings.Join(args, " "), r.Out)
+
+	args = runbookCommand(t, "tasks-stuck-queued.md")
+	clitest.WaitFor(t, "runbooks/tasks-stuck-queued.md's first command to name the refused task", 120*time.Second, func() bool {
+		r = clitest.Run(t, s, args...)
+		return r.Code == 1 && strings.Contains(r.Out, "NOT STARTING (1)") && strings.Contains(r.Out, "/greedy try 1") &&
+			strings.Contains(r.Out, "is forbidden: exceeded quota: drill")
+	})
+	t.Logf("diag %s:\n%s", strings.Join(args, " "), r.Out)
 }

@@ -30,14 +30,20 @@ func NewCmdTasks(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "tasks",
-		Short: "Reconciliation report: zombie, orphaned and lost tasks; exit status 1 if any",
+		Short: "Reconciliation report: zombie, orphaned, lost, pending and not-starting tasks; exit status 1 if any",
 		Long: `Compare the scheduler's store with the executor's pods and list what does not
 add up, each with the transition history that led there:
 
   zombies  queued or running in the store, while the pod is gone or has
            finished and its end was never recorded;
   orphans  pods alive for a try that no live task instance owns;
-  lost     queued in the store for longer than --lost-after with no pod.
+  lost     queued in the store for longer than --lost-after with no pod;
+  pending  pods waiting to start for longer than --grace, with the
+           cluster's reason (Unschedulable, ImagePullBackOff, ...);
+  not starting
+           tries first queued longer than --lost-after ago and requeued
+           since without ever starting (every submit failed: quota, RBAC,
+           an apiserver out of reach), with the last failure.
 
 The report changes nothing: the scheduler's resync (every 30s) adopts,
 requeues or removes what it can; a finding that stays is a bug or a
@@ -80,7 +86,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err := cmdutil.Write(opts.IO.Out, opts.Output, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
 		return err
 	}
-	if n := len(a.Zombies) + len(a.Orphans) + len(a.Lost); n > 0 {
+	if a.Findings() > 0 {
 		return &cmdutil.FoundError{}
 	}
 	return nil
@@ -90,14 +96,14 @@ func run(ctx context.Context, opts *Options) error {
 func Write(w io.Writer, a client.TaskAudit) error {
 	fmt.Fprintf(w, "%d live task instances against %d workloads of %s (lost after %s, grace %s)\n",
 		a.Live, a.Workloads, a.Executor, cmdutil.Age(a.LostAfter), cmdutil.Age(a.Grace))
-	if len(a.Zombies)+len(a.Orphans)+len(a.Lost) == 0 {
-		fmt.Fprintln(w, "Everything adds up: no zombie, orphaned or lost task.")
+	if a.Findings() == 0 {
+		fmt.Fprintln(w, "Everything adds up: no zombie, orphaned, lost, pending or stuck task.")
 		return nil
 	}
 	for _, sec := range []struct {
 		title string
 		list  []client.AuditFinding
-	}{{"ZOMBIES", a.Zombies}, {"ORPHANS", a.Orphans}, {"LOST", a.Lost}} {
+	}{{"ZOMBIES", a.Zombies}, {"ORPHANS", a.Orphans}, {"LOST", a.Lost}, {"NOT STARTING", a.NotStarting}, {"PENDING", a.Pending}} {
 		if len(sec.list) == 0 {
 			continue
 		}
@@ -108,6 +114,10 @@ func Write(w io.Writer, a client.TaskAudit) error {
 	}
 	return nil
 }
+
+// maxShown is how many of a finding's latest transitions are printed: a
+// try requeued every few seconds for an hour has hundreds.
+const maxShown = 10
 
 func writeFinding(w io.Writer, now time.Time, f client.AuditFinding) {
 	fmt.Fprintf(w, "  %s try %d", f.Task, f.Try)
@@ -122,7 +132,12 @@ func writeFinding(w io.Writer, now time.Time, f client.AuditFinding) {
 		}
 		fmt.Fprintf(w, "    %s %s, created %s ago, %s\n", wl.ExternalID, wl.Phase, cmdutil.Age(now.Sub(wl.Created)), tracked)
 	}
-	for _, t := range f.History {
+	hist := f.History
+	if n := len(hist) - maxShown; n > 0 {
+		fmt.Fprintf(w, "    (%d earlier transitions: vigil tasks history %s %s %s)\n", n, f.Task.DAGID, f.Task.RunID, f.Task.TaskID)
+		hist = hist[n:]
+	}
+	for _, t := range hist {
 		fmt.Fprintf(w, "    %s  try %d  %-14s -> %-14s by %s: %s\n", t.At.UTC().Format("15:04:05.000"), t.Try, orDash(t.From), t.To, t.Actor.Component, t.Reason)
 	}
 }

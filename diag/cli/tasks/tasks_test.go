@@ -26,6 +26,19 @@ func TestWriteGolden(t *testing.T) {
 		Orphans: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__x", TaskID: "load"}, Try: 2,
 			Workload: &client.Workload{ExternalID: "pod/vigil-etl-load-2", Phase: "Running", Created: t0.Add(-6 * time.Minute)},
 			Why:      "pod/vigil-etl-load-2 Running for a task instance the store does not have"}},
+		Pending: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__y", TaskID: "big"}, Try: 1, State: "queued",
+			Workload: &client.Workload{ExternalID: "pod/vigil-etl-big-1", Phase: "Pending", Created: t0.Add(-3 * time.Minute), Tracked: true,
+				Reason: "Unschedulable: 0/3 nodes are available: 3 Insufficient cpu."},
+			Why: "pod/vigil-etl-big-1 Pending for 3m0s: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu."}},
+		NotStarting: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__z", TaskID: "extract"}, Try: 1, State: "scheduled",
+			Why: `try 1 first queued 4m0s ago and never started; requeued 48 times, the last: submit of try 1 failed: pods "vigil-etl-extract-1" is forbidden: exceeded quota: pods; requeued, next attempt in 5s`}},
+	}
+	// A try refused six times: only its latest transitions are printed.
+	for i := range 6 {
+		at := t0.Add(time.Duration(i-6) * 30 * time.Second)
+		report.NotStarting[0].History = append(report.NotStarting[0].History,
+			client.Transition{Try: 1, From: "scheduled", To: "queued", At: at, Actor: client.Actor{Component: "scheduler"}, Reason: "no dependencies"},
+			client.Transition{Try: 1, From: "queued", To: "scheduled", At: at.Add(time.Second), Actor: client.Actor{Component: "scheduler"}, Reason: "submit of try 1 failed: forbidden; requeued, next attempt in 5s"})
 	}
 	for name, a := range map[string]client.TaskAudit{"findings": report, "clean": {Taken: t0, Executor: "executor/kube", LostAfter: 2 * time.Minute, Grace: 30 * time.Second, Live: 3, Workloads: 3}} {
 		t.Run(name, func(t *testing.T) {
