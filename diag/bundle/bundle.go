@@ -268,10 +268,39 @@ func List(dir string) ([]Info, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		out = append(out, Info{Name: e.Name(), Path: filepath.Join(dir, e.Name()), Size: fi.Size(), Time: fi.ModTime()})
+		path := filepath.Join(dir, e.Name())
+		out = append(out, Info{Name: e.Name(), Path: path, Size: fi.Size(), Time: fi.ModTime(), Summary: readSummary(path)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
 	return out, nil
+}
+
+// maxSummary bounds how much of a bundle's summary List reads.
+const maxSummary = 16 << 10
+
+// readSummary returns the SUMMARY.txt a bundle starts with, or "" if it
+// cannot be read (a bundle being written, or damaged): the listing shows
+// what it can.
+func readSummary(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return ""
+	}
+	tr := tar.NewReader(gz)
+	h, err := tr.Next()
+	if err != nil || !strings.HasSuffix(h.Name, "/SUMMARY.txt") {
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(tr, maxSummary))
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Open opens the bundle called name in the directory. The name must be

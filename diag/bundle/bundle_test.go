@@ -72,6 +72,12 @@ func TestWriteKeepsGoingPastAFailedPart(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("bundle mode %v, want 0600", fi.Mode().Perm())
 	}
+	// The listing reads each bundle's summary back, so a process started
+	// after the one that wrote it can say why.
+	list, err := bundle.List(dir)
+	if err != nil || len(list) != 1 || list[0].Summary != files["SUMMARY.txt"] {
+		t.Errorf("List = %+v, %v; want the one bundle with its summary", list, err)
+	}
 }
 
 func keys(m map[string]string) []string {

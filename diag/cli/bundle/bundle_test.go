@@ -27,7 +27,8 @@ var now = time.Date(2026, 11, 23, 15, 30, 0, 0, time.UTC)
 func TestWriteList(t *testing.T) {
 	list := []diagbundle.Info{
 		{Name: "vigil-bundle-20261123T152930000Z-queue-stuck-since-14-05.tar.gz", Size: 3 << 20, Time: now.Add(-30 * time.Second), Reason: "queue-stuck-since-14-05"},
-		{Name: "vigil-bundle-20261123T120501123Z-stale.tar.gz", Size: 1234567, Time: now.Add(-3*time.Hour - 25*time.Minute), Reason: "stale"},
+		{Name: "vigil-bundle-20261123T120501123Z-stale.tar.gz", Size: 1234567, Time: now.Add(-3*time.Hour - 25*time.Minute), Reason: "stale",
+			Summary: "bundle written 2026-11-23T12:05:01Z, reason: stale\nscheduler.loop stale 12s (period 2s); blocked in DELETE /api/v1/namespaces/etl/pods/vigil-etl-load-1 on 10.0.0.1:6443 for 11s, deadline in 19s\n"},
 		{Name: "vigil-bundle-20261120T090000000Z-on-demand.tar.gz", Size: 900, Time: now.Add(-78 * time.Hour), Reason: "on-demand"},
 		{Name: "vigil-bundle-odd.tar.gz", Size: 0, Time: now.Add(-time.Minute)},
 	}

@@ -30,9 +30,11 @@ func NewCmdLs(f *cmdutil.Factory, runF func(*LsOptions) error) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List the bundles the scheduler keeps, newest first",
 		Long: `List the diagnostic bundles in the scheduler's bundle directory, newest first:
-name, age, size and why each was written ("stale" for the watchdog's, written
-when a heartbeat went stale; "on-demand" or your --reason for diag bundle's).
-Copy one here with 'diag bundle get NAME'.`,
+name, age, size, why each was written ("stale" for the watchdog's, written
+when a heartbeat went stale; "on-demand" or your --reason for diag bundle's)
+and the first finding of its summary: the stale heartbeat and the call its
+loop was blocked in. The bundles outlive a container restart, so after a
+liveness restart this says why. Copy one here with 'diag bundle get NAME'.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag bundle ls\n  diag bundle ls -o json | jq -r '.[0].name'",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,13 +83,9 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 // WriteList prints bundles as a table, ages as of now.
 func WriteList(w io.Writer, list []diagbundle.Info, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tREASON")
+	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tREASON\tSUMMARY")
 	for _, b := range list {
-		reason := b.Reason
-		if reason == "" {
-			reason = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), orDash(b.Reason), orDash(Headline(b.Summary)))
 	}
 	return tw.Flush()
 }
@@ -104,4 +102,11 @@ func Reason(name string) string {
 	s = strings.TrimSuffix(s, ".tar.gz")
 	_, reason, _ := strings.Cut(s, "-")
 	return reason
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -52,6 +52,10 @@ type Options struct {
 	DAGs map[string]string
 	// Extra are more `vigil run` flags.
 	Extra []string
+	// Dir, if set, is an earlier scheduler's folder (Scheduler.Dir): the
+	// new one starts on its database, data and bundles, as a restarted
+	// container does.
+	Dir string
 }
 
 // Scheduler is a running `vigil run`.
@@ -77,7 +81,10 @@ func Start(t testing.TB, opts Options) *Scheduler {
 	if vigilBin == "" {
 		t.Fatal("clitest.Start: call clitest.Main from the package's TestMain")
 	}
-	dir := t.TempDir()
+	dir := opts.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	s := &Scheduler{Dir: dir, RuntimeDir: filepath.Join(dir, "run"), BundleDir: filepath.Join(dir, "bundles"),
 		HealthAddr: freeAddr(t), logs: &syncBuffer{}, done: make(chan error, 1)}
 	dags := filepath.Join(dir, "dags")
@@ -127,6 +134,17 @@ func Start(t testing.TB, opts Options) *Scheduler {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Kill ends the scheduler with SIGKILL, as the kubelet does to a
+// container that keeps failing its liveness probe, and waits for it.
+func (s *Scheduler) Kill(t testing.TB) {
+	t.Helper()
+	if err := s.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-s.done
+	s.done <- err
 }
 
 // Result is one diag command's outcome.

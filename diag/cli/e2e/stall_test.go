@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,11 +28,10 @@ func TestStalledLoopNamed(t *testing.T) {
 	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := clitest.Start(t, clitest.Options{
-		DAGs: map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"},
-		Extra: []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
-			"--default-image", "busybox:1.36", "--pod-template", tmpl},
-	})
+	dags := map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"}
+	extra := []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+		"--default-image", "busybox:1.36", "--pod-template", tmpl}
+	s := clitest.Start(t, clitest.Options{DAGs: dags, Extra: extra})
 	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
 		_, err := s.Vigil("dags", "trigger", "stall")
 		return err == nil
@@ -42,7 +42,7 @@ func TestStalledLoopNamed(t *testing.T) {
 	if r := clitest.Run(t, s, "hangs"); r.Code != 0 {
 		t.Fatalf("diag hangs on a healthy scheduler: exit %d\n%s%s", r.Code, r.Out, r.Err)
 	}
-	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	heal := kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 
 	// The loop calls Stop at the execution timeout and blocks in the
 	// DELETE; --older 2s reports it long before its own deadline.
@@ -95,5 +95,41 @@ func TestStalledLoopNamed(t *testing.T) {
 	}
 	if hr := clitest.Run(t, s, "health"); hr.Code != 1 || !strings.Contains(hr.Err, "scheduler.loop stale") {
 		t.Errorf("diag health on a stale loop: exit %d, stderr %q; want 1 naming scheduler.loop", hr.Code, hr.Err)
+	}
+
+	// The liveness restart: /livez fails once the watchdog has written
+	// its bundle; the kubelet kills the container and starts it again on
+	// the same volumes. The restart-loop drill: the runbook's first
+	// command, run against the new process, says why the old one died.
+	livez := &http.Client{Timeout: 2 * time.Second}
+	clitest.WaitFor(t, "/livez to fail", 60*time.Second, func() bool {
+		resp, err := livez.Get("http://" + s.HealthAddr + "/livez")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	s.Kill(t)
+	heal()
+	s = clitest.Start(t, clitest.Options{Dir: s.Dir, DAGs: dags, Extra: extra})
+	args := runbookCommand(t, "restart-loop.md")
+	r = clitest.Run(t, s, args...)
+	t.Logf("diag %s after the restart:\n%s", strings.Join(args, " "), r.Out)
+	var stale string
+	for line := range strings.SplitSeq(r.Out, "\n") {
+		if strings.Contains(line, "scheduler.loop stale") && strings.Contains(line, "blocked in DELETE /api/v1/namespaces/"+ns+"/pods/") {
+			stale = strings.Fields(line)[0]
+		}
+	}
+	if r.Code != 0 || stale == "" {
+		t.Fatalf("runbooks/restart-loop.md's first command after the restart: exit %d; no bundle naming the stale loop and its DELETE\n%s%s", r.Code, r.Out, r.Err)
+	}
+	saved := filepath.Join(t.TempDir(), "stale.tar.gz")
+	if r = clitest.Run(t, s, "bundle", "get", stale, "-f", saved); r.Code != 0 {
+		t.Fatalf("diag bundle get %s: exit %d\n%s%s", stale, r.Code, r.Out, r.Err)
+	}
+	if files := readBundle(t, saved); !strings.Contains(files["SUMMARY.txt"], "scheduler.loop stale") || files["inflight.json"] == "" {
+		t.Errorf("the bundle from before the restart lacks its summary or calls in flight (%d files)", len(files))
 	}
 }
