@@ -207,6 +207,13 @@ func run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("top of %s: %w", path, err)
 		}
 		fmt.Fprintln(out)
+		var labels strings.Builder
+		if err := WriteLabels(&labels, path); err != nil {
+			return fmt.Errorf("labels of %s: %w", path, err)
+		}
+		if labels.Len() > 0 {
+			fmt.Fprintf(out, "%s\n", labels.String())
+		}
 	}
 	fmt.Fprintf(out, "Explore it with: go tool pprof -http=127.0.0.1:0 %s  (or diag profile %s --web)\n", path, opts.Kind)
 	return nil

@@ -65,9 +65,9 @@ func cpuProfile() *pprofile.Profile {
 		Function:      fns,
 		Location:      locs,
 		Sample: []*pprofile.Sample{
-			{Location: stack(0, 1, 2, 3), Value: []int64{70, 700 * ms}},
-			{Location: stack(0, 1, 2), Value: []int64{10, 100 * ms}},
-			{Location: stack(0, 1, 4, 5), Value: []int64{15, 150 * ms}},
+			{Location: stack(0, 1, 2, 3), Value: []int64{70, 700 * ms}, Label: map[string][]string{"loop": {"scheduler"}, "phase": {"sync"}}},
+			{Location: stack(0, 1, 2), Value: []int64{10, 100 * ms}, Label: map[string][]string{"loop": {"scheduler"}, "phase": {"finish"}}},
+			{Location: stack(0, 1, 4, 5), Value: []int64{15, 150 * ms}, Label: map[string][]string{"loop": {"submit"}, "dag": {"etl"}, "task": {"load"}}},
 			{Location: stack(0, 1), Value: []int64{5, 50 * ms}},
 		},
 	}
@@ -118,6 +118,24 @@ func TestWriteTop(t *testing.T) {
 				t.Errorf("driver messages on stderr: %q", errOut.String())
 			}
 		})
+	}
+}
+
+func TestWriteLabels(t *testing.T) {
+	var out bytes.Buffer
+	if err := WriteLabels(&out, writeProfile(t, cpuProfile())); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "cpu_labels", out.Bytes())
+
+	// A profile with no labels at all (heap) prints nothing.
+	p := cpuProfile()
+	for _, s := range p.Sample {
+		s.Label = nil
+	}
+	out.Reset()
+	if err := WriteLabels(&out, writeProfile(t, p)); err != nil || out.Len() > 0 {
+		t.Errorf("WriteLabels without labels: %v, printed %q", err, out.String())
 	}
 }
 

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/diag/cli/clitest"
+)
+
+// hotDAG is a DAG of n tasks that do nothing: run after run of it keeps
+// the scheduler forking processes, which is where its CPU goes.
+func hotDAG(id string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: %s\ntasks:\n", id)
+	for i := range n {
+		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
+	}
+	return b.String()
+}
+
+// TestCPUHighDrill stages a scheduler busy with one DAG (run after run
+// of 200 tasks) beside a quiet one, and runs runbooks/cpu-high.md's first
+// command, exactly as written: its label breakdown must name the hot DAG
+// as the one the CPU goes to.
+func TestCPUHighDrill(t *testing.T) {
+	t.Chdir(t.TempDir()) // the profile is saved in the working folder
+	s := clitest.Start(t, clitest.Options{
+		DAGs: map[string]string{"hot.yaml": hotDAG("hot", 200),
+			"quiet.yaml": "id: quiet\ntasks:\n  - id: wait\n    command: [\"sleep\", \"60\"]\n"},
+		Extra: []string{"--parallelism", "64"},
+	})
+	clitest.WaitFor(t, "the DAGs to load", 30*time.Second, func() bool {
+		_, err := s.Vigil("dags", "trigger", "quiet")
+		return err == nil
+	})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a run of hot every second, for as long as the profile takes
+		defer close(done)
+		for {
+			if _, err := s.Vigil("dags", "trigger", "hot"); err != nil {
+				t.Errorf("trigger hot: %v", err)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	args := runbookCommand(t, "cpu-high.md")
+	r := clitest.Run(t, s, args...)
+	close(stop)
+	<-done
+	t.Logf("diag %s:\n%s", strings.Join(args, " "), r.Out)
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Err)
+	}
+	m := regexp.MustCompile(`(?m)^  dag +(.*)$`).FindStringSubmatch(r.Out)
+	if m == nil {
+		t.Fatalf("no dag line in the label breakdown")
+	}
+	// The first DAG the line names (past the unlabelled share) is hot.
+	first := ""
+	for _, f := range strings.Fields(m[1]) {
+		if f != "(none)" && !strings.HasSuffix(f, "%") {
+			first = f
+			break
+		}
+	}
+	if first != "hot" {
+		t.Errorf("the breakdown's first DAG is %q, want hot: %s", first, m[0])
+	}
+}
+
+// TestMemoryGrowingDrill stages the growth runbooks/memory-growing.md
+// names first: runs that cannot finish pile up (a schedule catching up an
+// hour of @every 1s, each run's tasks waiting behind one slot), and each
+// keeps its task instances in the scheduler's memory. The runbook's first
+// command, exactly as written, must name the scheduler's run tracking as
+// the top in-use allocation site.
+func TestMemoryGrowingDrill(t *testing.T) {
+	t.Chdir(t.TempDir()) // the profile is saved in the working folder
+	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	pile := strings.Replace(hotDAG("pile", 100), "tasks:\n",
+		"schedule: \"@every 1s\"\nstart_date: "+start+"\ncatchup: true\nmax_active_runs: 100000\ntasks:\n", 1)
+	s := clitest.Start(t, clitest.Options{
+		DAGs:  map[string]string{"pile.yaml": strings.ReplaceAll(pile, `["true"]`, `["sleep", "600"]`)},
+		Extra: []string{"--parallelism", "1"},
+	})
+	clitest.WaitFor(t, "300 open runs", 120*time.Second, func() bool { return metric(t, s, "vigil_runs_open") >= 300 })
+	args := runbookCommand(t, "memory-growing.md")
+	r := clitest.Run(t, s, args...)
+	t.Logf("diag %s:\n%s", strings.Join(args, " "), r.Out)
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Err)
+	}
+	m := regexp.MustCompile(`(?m)^ +flat +flat%.*\n(.*)$`).FindStringSubmatch(r.Out)
+	if m == nil || !strings.Contains(m[1], "vigil/scheduler.(*Scheduler).addRun") {
+		t.Errorf("the top in-use allocation site is not the scheduler's run tracking (addRun)")
+	}
+}
+
+// metric reads one unlabelled value from the scheduler's /metrics.
+func metric(t *testing.T, s *clitest.Scheduler, name string) float64 {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + s.HealthAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
