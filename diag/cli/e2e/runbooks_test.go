@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,4 +127,28 @@ func metric(t *testing.T, s *clitest.Scheduler, name string) float64 {
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// TestProfilesMissingDrill stages continuous profiling that never
+// arrives: the scheduler pushes to the real Pyroscope server under a
+// wrong path. runbooks/profiles-missing.md's first command, exactly as
+// written (it follows until interrupted), must show the uploads and the
+// server's 404.
+func TestProfilesMissingDrill(t *testing.T) {
+	base := os.Getenv("PYROSCOPE_URL")
+	if base == "" {
+		t.Skip("PYROSCOPE_URL not set: run under testenv/kube/with-cluster.sh (make test does)")
+	}
+	cfg := filepath.Join(t.TempDir(), "vigil.yaml")
+	writeFile(t, cfg, fmt.Sprintf("debug:\n  pyroscope:\n    server_address: %s/no-such-prefix\n    upload_rate: 1s\n", base))
+	s := clitest.Start(t, clitest.Options{Extra: []string{"--config", cfg}})
+	args := runbookCommand(t, "profiles-missing.md")
+	var r clitest.Result
+	clitest.WaitFor(t, "runbooks/profiles-missing.md's first command to show a failed upload", 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // the engineer's Ctrl-C
+		defer cancel()
+		r = clitest.RunContext(t, ctx, s, args...)
+		return regexp.MustCompile(`(?m)^\S+ +pyroscope +POST +404 .* ` + regexp.QuoteMeta(base) + `/no-such-prefix/ingest`).MatchString(r.Out)
+	})
+	t.Logf("diag %s:\n%s", strings.Join(args, " "), r.Out)
 }
