@@ -46,7 +46,7 @@ func TestDatabaseUnreachableDrill(t *testing.T) {
 	c.Trigger(rec, 2)
 	e.db = direct
 	row := func(out, instance string) string {
-		return regexp.MustCompile(`(?m)^scheduler +`+instance+` .*$`).FindString(out)
+		return regexp.MustCompile(`(?m)^scheduler +` + instance + ` .*$`).FindString(out)
 	}
 	e.waitFor("s1 to own both runs", 60*time.Second, func() bool {
 		out, _ := e.vigil("status")
