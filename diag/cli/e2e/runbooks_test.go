@@ -135,7 +135,8 @@ func metric(t *testing.T, s *clitest.Scheduler, name string) float64 {
 // written (it follows until interrupted), must show the uploads and the
 // server's 404.
 func TestProfilesMissingDrill(t *testing.T) {
-	t.Parallel() // mostly waiting: for a grace, a threshold, uploads
+	t.Parallel() // waits for a grace, a threshold, uploads
+
 	base := os.Getenv("PYROSCOPE_URL")
 	if base == "" {
 		t.Skip("PYROSCOPE_URL not set: run under testenv/kube/with-cluster.sh (make test does)")

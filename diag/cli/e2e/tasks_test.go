@@ -23,7 +23,8 @@ import (
 // apiserver: a clean run adds up; a pod made behind the scheduler's back
 // for a try no task owns is reported as an orphan, with exit status 1.
 func TestTasksReport(t *testing.T) {
-	t.Parallel() // mostly waiting: for a grace, a threshold, uploads
+	t.Parallel() // waits for a grace, a threshold, uploads
+
 	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
@@ -94,7 +95,8 @@ func TestTasksReport(t *testing.T) {
 // The drills: runbooks/pods-pending.md's and tasks-stuck-queued.md's first
 // commands, exactly as written, name each task and the cluster's reason.
 func TestPendingAndRefusedTasksNamed(t *testing.T) {
-	t.Parallel() // mostly waiting: for a grace, a threshold, uploads
+	t.Parallel() // waits for a grace, a threshold, uploads
+
 	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
