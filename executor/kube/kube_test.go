@@ -114,8 +114,8 @@ func TestBuildPod(t *testing.T) {
 	case c.Resources.Requests.Cpu().String() != "2" || c.Resources.Requests.Memory().String() != "4Gi" || c.Resources.Limits.Memory().String() != "8Gi":
 		t.Errorf("resources %+v", c.Resources)
 	}
-	if got, ok := tryKeyOf(pod); !ok || got != k {
-		t.Errorf("tryKeyOf = %v %v, want %v", got, ok, k)
+	if got, ok := TryKeyOf(pod); !ok || got != k {
+		t.Errorf("TryKeyOf = %v %v, want %v", got, ok, k)
 	}
 	if tmpl.Name != "" || len(tmpl.Spec.Containers[0].Env) != 0 {
 		t.Error("buildPod changed the template")

@@ -76,8 +76,8 @@ func runHash(runID string) string {
 	return hex.EncodeToString(sum[:])[:16]
 }
 
-// tryKeyOf reads the try a pod runs from its annotations.
-func tryKeyOf(pod *corev1.Pod) (scheduler.TryKey, bool) {
+// TryKeyOf reads the try a pod was made for from its annotations.
+func TryKeyOf(pod *corev1.Pod) (scheduler.TryKey, bool) {
 	a := pod.Annotations
 	try, err := strconv.Atoi(a[AnnotationTry])
 	if err != nil || a[AnnotationDAG] == "" || a[AnnotationRun] == "" || a[AnnotationTask] == "" {

@@ -70,7 +70,7 @@ func (e *Executor) existing(ctx context.Context, k scheduler.TryKey, name string
 	if err != nil {
 		return fmt.Errorf("pod %s exists but cannot be read: %w", name, err)
 	}
-	if got, ok := tryKeyOf(pod); !ok || got != k {
+	if got, ok := TryKeyOf(pod); !ok || got != k {
 		e.untrack(k)
 		return fmt.Errorf("%w: pod %s/%s exists and does not belong to try %s (its annotations say %v); delete it or rename the task", scheduler.ErrTaskInvalid, e.opts.Namespace, name, k, got)
 	}

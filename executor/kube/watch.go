@@ -69,7 +69,7 @@ func (e *Executor) handle(obj any, deleted bool) {
 
 // observe turns what a pod shows into at most one new event for its try.
 func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
-	k, ok := tryKeyOf(pod)
+	k, ok := TryKeyOf(pod)
 	if !ok {
 		return
 	}
@@ -118,7 +118,7 @@ func isEnd(k scheduler.EventKind) bool {
 }
 
 func (e *Executor) event(pod *corev1.Pod, kind scheduler.EventKind, code int, reason string) scheduler.Event {
-	k, _ := tryKeyOf(pod)
+	k, _ := TryKeyOf(pod)
 	return scheduler.Event{Key: k, Kind: kind, ExternalID: "pod/" + pod.Name, ExitCode: code, Reason: reason, At: e.opts.Now()}
 }
 
@@ -238,7 +238,7 @@ func (e *Executor) pendingTimeout(pod *corev1.Pod, now time.Time) {
 	if waited < e.opts.PendingTimeout {
 		return
 	}
-	k, ok := tryKeyOf(pod)
+	k, ok := TryKeyOf(pod)
 	if !ok {
 		return
 	}
@@ -263,7 +263,7 @@ func (e *Executor) collect(ctx context.Context, pod *corev1.Pod, now time.Time) 
 	}
 	switch pod.Status.Phase {
 	case corev1.PodPending, corev1.PodRunning:
-		k, ok := tryKeyOf(pod)
+		k, ok := TryKeyOf(pod)
 		if !ok {
 			return
 		}
@@ -324,7 +324,7 @@ func (e *Executor) Untracked(_ context.Context, minAge time.Duration) ([]schedul
 	now := e.opts.Now()
 	var keys []scheduler.TryKey
 	for _, pod := range pods {
-		k, ok := tryKeyOf(pod)
+		k, ok := TryKeyOf(pod)
 		if !ok || pod.DeletionTimestamp != nil || now.Sub(pod.CreationTimestamp.Time) < minAge {
 			continue
 		}
@@ -364,7 +364,7 @@ func (e *Executor) Inventory(_ context.Context) ([]scheduler.Workload, error) {
 	}
 	var out []scheduler.Workload
 	for _, pod := range pods {
-		k, ok := tryKeyOf(pod)
+		k, ok := TryKeyOf(pod)
 		if !ok {
 			continue
 		}

@@ -8,9 +8,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/histcheck"
 	"github.com/vigilhq/vigil/scheduler/store/postgres"
 )
 
@@ -184,115 +182,41 @@ func (c *Cluster) WaitDone(timeout time.Duration) time.Duration {
 	}
 }
 
-// Record is one stored transition.
-type Record struct {
-	Key      scheduler.TaskKey
-	Try      int
-	From, To scheduler.State
-	At       time.Time
-	Actor    scheduler.Actor
-	Reason   string
-}
-
 // Report is what Check found.
-type Report struct {
-	Instances   int
-	Transitions int
-	// ByScheduler counts the transitions each scheduler made.
-	ByScheduler map[string]int
-	// Adoptions counts the records of a run changing hands.
-	Adoptions int
-	// Violations says what went wrong, each with the task's history.
-	Violations []string
-}
+type Report = histcheck.Report
 
-// Check reads every task instance and transition and reports violations:
-//   - an instance not ended (or not in wantState, if set);
-//   - a try queued twice without a recorded requeue between (a double
-//     submit), or by two schedulers;
-//   - a transition by an actor that is none of the schedulers (bar the
-//     run's creation);
-//   - within an instance, a change of scheduler without a takeover record
-//     ("adopted from scheduler X", "claimed") where the new one starts.
+// Check reads every task instance and transition, in one query each, and
+// runs histcheck over them with the cluster's schedulers as the only
+// actors allowed after a run's creation: every instance ended (in
+// wantState, if set), every record legal and explained, no try queued
+// twice without a requeue, no change of scheduler without a takeover
+// record.
 func (c *Cluster) Check(ctx context.Context, schedulers []string, wantState scheduler.State) Report {
 	t := c.T
 	t.Helper()
-	rep := Report{ByScheduler: map[string]int{}}
-	known := map[string]bool{}
-	for _, s := range schedulers {
-		known[s] = true
-	}
 	tis, err := c.Admin.ListTaskInstances(ctx, scheduler.TaskFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.Instances = len(tis)
-	rows, err := c.DB.QueryContext(ctx, `SELECT dag_id, run_id, task_id, try, from_state, to_state,
+	rows, err := c.DB.QueryContext(ctx, `SELECT seq, dag_id, run_id, task_id, try, from_state, to_state, at,
 		actor_component, actor_instance, reason FROM transitions ORDER BY dag_id, run_id, task_id, seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	hist := map[scheduler.TaskKey][]Record{}
+	hist := map[scheduler.TaskKey][]scheduler.Transition{}
 	for rows.Next() {
-		var r Record
-		if err := rows.Scan(&r.Key.DAGID, &r.Key.RunID, &r.Key.TaskID, &r.Try, &r.From, &r.To,
+		var r scheduler.Transition
+		var at sql.NullInt64
+		if err := rows.Scan(&r.Seq, &r.Key.DAGID, &r.Key.RunID, &r.Key.TaskID, &r.Try, &r.From, &r.To, &at,
 			&r.Actor.Component, &r.Actor.Instance, &r.Reason); err != nil {
 			t.Fatal(err)
 		}
+		r.At = time.Unix(0, at.Int64)
 		hist[r.Key] = append(hist[r.Key], r)
-		rep.Transitions++
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, ti := range tis {
-		h := hist[ti.TaskKey]
-		var bad []string
-		if !ti.State.Terminal() || (wantState != "" && ti.State != wantState) {
-			bad = append(bad, fmt.Sprintf("ended %s", ti.State))
-		}
-		owner := ""
-		queued := map[int]string{} // try → who queued it, until a requeue
-		for i, r := range h {
-			if i == 0 {
-				continue // the run's creation
-			}
-			who := r.Actor.Instance
-			if !known[who] {
-				bad = append(bad, fmt.Sprintf("record %d by %s, no scheduler of the cluster", i, r.Actor))
-				continue
-			}
-			rep.ByScheduler[who]++
-			takeover := strings.HasPrefix(r.Reason, "adopted from scheduler") || strings.HasPrefix(r.Reason, "claimed")
-			if takeover {
-				rep.Adoptions++
-			}
-			if owner != "" && who != owner && !takeover {
-				bad = append(bad, fmt.Sprintf("record %d by %s while %s owned the run, with no takeover record", i, who, owner))
-			}
-			owner = who
-			switch {
-			case r.To == scheduler.StateQueued && r.From != scheduler.StateQueued:
-				if prev, ok := queued[r.Try]; ok {
-					bad = append(bad, fmt.Sprintf("try %d queued twice (by %s and %s) with no requeue between", r.Try, prev, who))
-				}
-				queued[r.Try] = who
-			case r.From == scheduler.StateQueued && r.To == scheduler.StateScheduled:
-				delete(queued, r.Try) // a requeue: the same try may be queued again
-			}
-		}
-		if len(bad) > 0 {
-			var b strings.Builder
-			fmt.Fprintf(&b, "%s: %s\n", ti.TaskKey, strings.Join(bad, "; "))
-			for _, r := range h {
-				fmt.Fprintf(&b, "    try %d %s → %s by %s: %s\n", r.Try, r.From, r.To, r.Actor, r.Reason)
-			}
-			rep.Violations = append(rep.Violations, b.String())
-		}
-	}
-	return rep
+	return histcheck.Check(histcheck.Input{Instances: tis, History: hist, Schedulers: schedulers, WantState: wantState})
 }
-
-// Schedulers lists the names ByScheduler holds, sorted.
-func (r Report) Schedulers() []string { return slices.Sorted(maps.Keys(r.ByScheduler)) }
