@@ -32,7 +32,9 @@ func history(k scheduler.TaskKey, steps ...step) []scheduler.Transition {
 	return h
 }
 
-func key(task string) scheduler.TaskKey { return scheduler.TaskKey{DAGID: "d", RunID: "r", TaskID: task} }
+func key(task string) scheduler.TaskKey {
+	return scheduler.TaskKey{DAGID: "d", RunID: "r", TaskID: task}
+}
 
 // clean is a history that breaks nothing: a failed submit requeued, a
 // failure retried, and a takeover by s2.
