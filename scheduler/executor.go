@@ -46,6 +46,16 @@ type OrphanFinder interface {
 	RemoveOrphan(ctx context.Context, k TryKey, reason string) error
 }
 
+// Releaser is implemented by executors that remove a try's workload once
+// it ended (a succeeded pod): they must keep it until its end is on
+// record, or a scheduler killed between the executor's event and the
+// store's commit would find nothing after its restart, take the try for a
+// zombie and run the task again. The scheduler calls Release once the
+// transition that records a try's end is committed.
+type Releaser interface {
+	Release(k TryKey)
+}
+
 // LogReader is implemented by executors that can show a try's output.
 type LogReader interface {
 	Logs(ctx context.Context, k TryKey) (io.ReadCloser, error)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -412,5 +413,59 @@ func TestSubmitHonoursRetryAfter(t *testing.T) {
 	}
 	if gap := hist[3].At.Sub(hist[2].At); gap < 300*time.Millisecond {
 		t.Fatalf("resubmitted %s after the throttle, before the server's 300ms", gap)
+	}
+}
+
+// releasing wraps an executor as a scheduler.Releaser and notes, for each
+// try released, how many of its instance's transitions were on record.
+type releasing struct {
+	scheduler.Executor
+	store    scheduler.Store
+	mu       sync.Mutex
+	released map[scheduler.TryKey]scheduler.State
+}
+
+func (r *releasing) Release(k scheduler.TryKey) {
+	ti, err := r.store.GetTaskInstance(context.Background(), k.TaskKey)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		r.released[k] = ti.State
+	}
+}
+
+// TestSucceededPodDeletedBeforeItsEndWasRecorded is the regression test of
+// the first violation the fault soak found (soak/postgres_test.go, three
+// schedulers, one killed): the Kubernetes executor deleted a succeeded pod
+// as soon as it saw it, so a scheduler killed before recording the success
+// found no pod after its restart, took the try for a zombie and ran the
+// task again. The scheduler now releases a try to its executor only once
+// the try's end is committed: every try is released, each after its end
+// is in the store.
+func TestSucceededPodDeletedBeforeItsEndWasRecorded(t *testing.T) {
+	h := newHarness(t, map[string]string{"flaky.yaml": `
+id: flaky
+tasks:
+  - id: f
+    command: [sh, -c, "exit 3"]
+    retries: 1
+    retry_delay: 10ms
+`})
+	mem := executortest.NewMemory(executortest.MemoryOptions{Outcome: func(tr scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{ExitCode: 3 - 3*(tr.Key.Try-1)}, true // try 1 fails, try 2 succeeds
+	}})
+	rel := &releasing{Executor: mem, store: h.store, released: map[scheduler.TryKey]scheduler.State{}}
+	h.exec = mem
+	h.start(func(o *scheduler.Options) { o.Executor = rel })
+	runID := h.trigger("flaky")
+	h.waitRun("flaky", runID)
+	k := scheduler.TaskKey{DAGID: "flaky", RunID: runID, TaskID: "f"}
+	rel.mu.Lock()
+	defer rel.mu.Unlock()
+	want := map[scheduler.TryKey]scheduler.State{{TaskKey: k, Try: 1}: scheduler.StateUpForRetry, {TaskKey: k, Try: 2}: scheduler.StateSuccess}
+	for tk, state := range want {
+		if got, ok := rel.released[tk]; !ok || got != state {
+			t.Errorf("try %s released: %v, with the store saying %q; want released once the store says %s", tk, ok, got, state)
+		}
 	}
 }

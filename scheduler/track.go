@@ -43,8 +43,17 @@ func (s *Scheduler) commit(ctx context.Context, changes []Change) ([]ChangeResul
 		s.log.Debug("transition", zap.Stringer("task", c.Key), zap.Int("try", r.Instance.Try),
 			zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.String("reason", c.Reason))
 		s.track(r.Instance)
+		if rel, ok := s.opts.Executor.(Releaser); ok && endsTry(c) {
+			rel.Release(r.Instance.TryKey())
+		}
 	}
 	return results, nil
+}
+
+// endsTry reports whether c records the end of a live try.
+func endsTry(c Change) bool {
+	live := c.From == StateQueued || c.From == StateRunning
+	return live && (c.To.Terminal() || c.To == StateUpForRetry)
 }
 
 // reload replaces the loop's copy of one instance with the store's.

@@ -102,7 +102,7 @@ func TestFaultMatrix(t *testing.T) {
 			path := f.path(t)
 			s := clitest.Start(t, clitest.Options{
 				DAGs:  map[string]string{"soak.yaml": flatDAG("soak", tasks/runs)},
-				Extra: []string{"--config", c.config(t, path.kubeconfig), "--executor", "kubernetes"},
+				Extra: []string{"--config", c.config(t, path.kubeconfig, time.Second), "--executor", "kubernetes"},
 			})
 			st := storeOf(t, s)
 			start := time.Now()

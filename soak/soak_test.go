@@ -64,11 +64,12 @@ func newCluster(t *testing.T) *cluster {
 }
 
 // config writes a vigil config that runs tasks as pods in the namespace
-// through kubeconfig, with short deadlines so that faults bite quickly.
-func (c *cluster) config(t *testing.T, kubeconfig string) string {
+// through kubeconfig, with short deadlines so that faults bite quickly;
+// each pod runs for podRun under KWOK.
+func (c *cluster) config(t *testing.T, kubeconfig string, podRun time.Duration) string {
 	t.Helper()
 	tmpl := filepath.Join(c.dir, "pod.yaml")
-	write(t, tmpl, "apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/start-delay: 200ms\n    sim.kwok.local/run-duration: 1s\n")
+	write(t, tmpl, fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/start-delay: 200ms\n    sim.kwok.local/run-duration: %s\n", podRun))
 	cfg := filepath.Join(c.dir, "vigil.yaml")
 	write(t, cfg, fmt.Sprintf(`parallelism: 40
 kube:

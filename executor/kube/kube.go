@@ -75,7 +75,10 @@ type Options struct {
 	// PendingTimeout fails a try whose pod stays Pending longer
 	// (unschedulable, image never pulled). Default 10m.
 	PendingTimeout time.Duration
-	// DeleteSucceeded deletes a pod once its try succeeded.
+	// DeleteSucceeded deletes a pod once its try's success is on record
+	// (Release). A succeeded pod this executor does not track (another
+	// scheduler's, or one left by a crash) is kept for KeepFailed first:
+	// its owner may still need to read its status.
 	DeleteSucceeded bool
 	// KeepFailed keeps a failed try's pod this long for inspection, then
 	// deletes it. Zero keeps it.
@@ -145,6 +148,9 @@ type podTry struct {
 	reported scheduler.EventKind
 	// stopReason is set once Stop deleted the pod.
 	stopReason string
+	// recorded is set by Release: the scheduler has the try's end on
+	// record, so a succeeded pod may go.
+	recorded bool
 }
 
 // New returns an executor that creates pods through cs.

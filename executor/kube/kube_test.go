@@ -336,23 +336,27 @@ func TestGarbageCollection(t *testing.T) {
 		name       string
 		opts       func(*Options)
 		status     corev1.PodStatus
+		release    bool // the scheduler recorded the end
 		wantDelete bool
 	}{
-		{"succeeded pod deleted when asked", func(o *Options) { o.DeleteSucceeded = true }, corev1.PodStatus{Phase: corev1.PodSucceeded}, true},
-		{"succeeded pod kept by default", nil, corev1.PodStatus{Phase: corev1.PodSucceeded}, false},
+		{"succeeded pod deleted when asked, once recorded", func(o *Options) { o.DeleteSucceeded = true }, corev1.PodStatus{Phase: corev1.PodSucceeded}, true, true},
+		// A scheduler killed before it recorded the success must find the
+		// pod after its restart.
+		{"succeeded pod kept until its end is recorded", func(o *Options) { o.DeleteSucceeded = true }, corev1.PodStatus{Phase: corev1.PodSucceeded}, false, false},
+		{"succeeded pod kept by default", nil, corev1.PodStatus{Phase: corev1.PodSucceeded}, true, false},
 		{"failed pod kept for KeepFailed, then deleted", func(o *Options) { o.KeepFailed = time.Minute },
 			func() corev1.PodStatus {
 				s := terminated(2, "Error")
 				s.ContainerStatuses[0].State.Terminated.FinishedAt = metav1.NewTime(time.Now().Add(-2 * time.Minute))
 				return s
-			}(), true},
+			}(), false, true},
 		{"recently failed pod kept", func(o *Options) { o.KeepFailed = time.Hour },
 			func() corev1.PodStatus {
 				s := terminated(2, "Error")
 				s.ContainerStatuses[0].State.Terminated.FinishedAt = metav1.NewTime(time.Now().Add(-time.Minute))
 				return s
-			}(), false},
-		{"failed pod with no finish time kept", func(o *Options) { o.KeepFailed = time.Second }, terminated(2, "Error"), false},
+			}(), false, false},
+		{"failed pod with no finish time kept", func(o *Options) { o.KeepFailed = time.Second }, terminated(2, "Error"), false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,7 +368,10 @@ func TestGarbageCollection(t *testing.T) {
 				t.Fatal(err)
 			}
 			setStatus(t, cs, PodName(k), tt.status)
-			next()                                      // the end event: the pod is finished and seen
+			next() // the end event: the pod is finished and seen
+			if tt.release {
+				ex.Release(k)
+			}
 			deadline := time.Now().Add(3 * time.Second) // housekeeping runs every second
 			for time.Now().Before(deadline) {
 				_, err := cs.CoreV1().Pods("vigil").Get(t.Context(), PodName(k), metav1.GetOptions{})

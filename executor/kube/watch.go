@@ -275,13 +275,35 @@ func (e *Executor) collect(ctx context.Context, pod *corev1.Pod, now time.Time) 
 			e.deleteQuietly(ctx, pod.Name, "its try failed before it started")
 		}
 	case corev1.PodSucceeded:
-		if e.opts.DeleteSucceeded {
-			e.deleteQuietly(ctx, pod.Name, "succeeded")
+		if !e.opts.DeleteSucceeded {
+			return
+		}
+		k, _ := TryKeyOf(pod)
+		e.mu.Lock()
+		tr := e.tries[k]
+		recorded := tr != nil && tr.recorded
+		e.mu.Unlock()
+		at, known := finishedAt(pod)
+		switch {
+		case recorded:
+			e.deleteQuietly(ctx, pod.Name, "succeeded, and its end is on record")
+		case tr == nil && known && e.opts.KeepFailed > 0 && now.Sub(at) > e.opts.KeepFailed:
+			e.deleteQuietly(ctx, pod.Name, fmt.Sprintf("succeeded more than %s ago, untracked here", e.opts.KeepFailed))
 		}
 	case corev1.PodFailed:
 		if at, known := finishedAt(pod); known && e.opts.KeepFailed > 0 && now.Sub(at) > e.opts.KeepFailed {
 			e.deleteQuietly(ctx, pod.Name, fmt.Sprintf("failed more than %s ago", e.opts.KeepFailed))
 		}
+	}
+}
+
+// Release marks a try's end as recorded, so its succeeded pod may be
+// deleted (scheduler.Releaser).
+func (e *Executor) Release(k scheduler.TryKey) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if tr := e.tries[k]; tr != nil {
+		tr.recorded = true
 	}
 }
 

@@ -72,9 +72,11 @@ func (v Violation) String() string {
 }
 
 // takeover reports whether a record says a scheduler took an instance
-// from another: the reason the scheduler writes when it adopts or claims.
+// over: from another scheduler ("adopted from scheduler X: ..."), from its
+// own previous process ("adopted after restart: ..."), or back after
+// losing the store.
 func takeover(reason string) bool {
-	return strings.HasPrefix(reason, "adopted from scheduler") || strings.HasPrefix(reason, "claimed") ||
+	return strings.HasPrefix(reason, "adopted ") || strings.HasPrefix(reason, "claimed") ||
 		strings.HasPrefix(reason, "taken back")
 }
 

@@ -52,6 +52,9 @@ type Options struct {
 	DAGs map[string]string
 	// Extra are more `vigil run` flags.
 	Extra []string
+	// DB, if set, is the database URL (PostgreSQL) instead of a SQLite
+	// file in the folder.
+	DB string
 	// Dir, if set, is an earlier scheduler's folder (Scheduler.Dir): the
 	// new one starts on its database, data and bundles, as a restarted
 	// container does.
@@ -61,6 +64,7 @@ type Options struct {
 // Scheduler is a running `vigil run`.
 type Scheduler struct {
 	Dir        string
+	DB         string // the --db it runs on
 	RuntimeDir string
 	BundleDir  string
 	Socket     string
@@ -85,7 +89,11 @@ func Start(t testing.TB, opts Options) *Scheduler {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s := &Scheduler{Dir: dir, RuntimeDir: filepath.Join(dir, "run"), BundleDir: filepath.Join(dir, "bundles"),
+	db := opts.DB
+	if db == "" {
+		db = filepath.Join(dir, "vigil.db")
+	}
+	s := &Scheduler{Dir: dir, DB: db, RuntimeDir: filepath.Join(dir, "run"), BundleDir: filepath.Join(dir, "bundles"),
 		HealthAddr: freeAddr(t), logs: &syncBuffer{}, done: make(chan error, 1)}
 	dags := filepath.Join(dir, "dags")
 	if err := os.MkdirAll(dags, 0o755); err != nil {
@@ -99,7 +107,7 @@ func Start(t testing.TB, opts Options) *Scheduler {
 			t.Fatal(err)
 		}
 	}
-	args := append([]string{"run", "--dags", dags, "--db", filepath.Join(dir, "vigil.db"),
+	args := append([]string{"run", "--dags", dags, "--db", db,
 		"--data-dir", filepath.Join(dir, "data"), "--health-addr", s.HealthAddr,
 		"--runtime-dir", s.RuntimeDir, "--bundle-dir", s.BundleDir, "--log-level", "debug"}, opts.Extra...)
 	s.Cmd = exec.Command(vigilBin, args...)
@@ -215,7 +223,7 @@ func (b *syncBuffer) String() string {
 func (s *Scheduler) Vigil(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vigilBin, append(args, "--db", filepath.Join(s.Dir, "vigil.db"))...)
+	cmd := exec.CommandContext(ctx, vigilBin, append(args, "--db", s.DB)...)
 	cmd.Dir = s.Dir
 	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
 	out, err := cmd.CombinedOutput()
