@@ -7,7 +7,7 @@ TOOLS_DIR   ?= $(HOME)/.cache/vigil/tools
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 BENCH_OUT   ?= bench/results.txt
 
-.PHONY: run build test unit testbin lint fmt bench bench-ha fuzz clean
+.PHONY: run build test unit testbin lint fmt bench bench-ha soak fuzz clean
 
 ## run: run the scheduler on the embedded defaults (SQLite, local executor, example DAGs)
 run: build
@@ -60,9 +60,15 @@ bench:
 bench-ha:
 	./bench/ha.sh bench/ha-results.txt
 
+## soak: the full fault soak (issue 9): R1 fault matrix at 500 tasks a fault, R2 50 SIGKILLs,
+## PostgreSQL restarts, three schedulers with one killed; history checked after each. About 45 min.
+## `make test` runs the same scenarios reduced. Results to bench/soak-results.txt (see RELIABILITY.md).
+soak: testbin
+	./bench/soak.sh bench/soak-results.txt
+
 ## fuzz: run the DAG round-trip fuzzer for a minute
 fuzz:
 	$(GO) test ./scheduler/dag -run '^$$' -fuzz FuzzRoundTrip -fuzztime 60s
 
 clean:
-	rm -rf bin vigil.db vigil.db-wal vigil.db-shm vigil-data
+	rm -rf bin vigil.db vigil.db-wal vigil.db-shm vigil-data soak.log
