@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/soak-results.txt}
-cmd="VIGIL_SOAK=full testenv/kube/with-cluster.sh go test -race -count=1 -v -timeout 150m ./soak/"
+# SOAK_ARGS adds go test flags, e.g. -run/-skip to resume a soak that stopped part way.
+cmd="VIGIL_SOAK=full testenv/kube/with-cluster.sh go test -race -count=1 -v -timeout 150m ${SOAK_ARGS:-} ./soak/"
 start=$(date +%s)
 set +e
 eval "$cmd" > soak.log 2>&1

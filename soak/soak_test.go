@@ -191,19 +191,29 @@ func trigger(t *testing.T, s *clitest.Scheduler, dagID string, runs int) {
 	}
 }
 
-// toggler switches a fault on and off at random intervals, on first (for
-// 0.5-3s, then off for 0.5-2s), until stop is closed, and counts the
-// switches on.
+// toggler switches a fault on and off at random intervals, on first,
+// until stop is closed, and counts the switches on.
 type toggler struct {
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 	mu   sync.Mutex
 	ons  int
 }
 
-func toggle(on, off func()) *toggler {
+// rhythm is how long a fault stays on and off: each a random duration
+// between the two bounds.
+type rhythm struct{ onMin, onMax, offMin, offMax time.Duration }
+
+// flapping: on 0.5-3s, off 0.5-2s (on more than half the time).
+var flapping = rhythm{500 * time.Millisecond, 3 * time.Second, 500 * time.Millisecond, 2 * time.Second}
+
+func between(lo, hi time.Duration) time.Duration { return lo + rand.N(hi-lo+1) }
+
+// toggle starts a toggler; it is ended when the test ends, if not before.
+func toggle(t *testing.T, r rhythm, on, off func()) *toggler {
 	tg := &toggler{stop: make(chan struct{}), done: make(chan struct{})}
-	pause := func(upTo time.Duration) time.Duration { return 500*time.Millisecond + rand.N(upTo) }
+	t.Cleanup(func() { tg.end() })
 	go func() {
 		defer close(tg.done)
 		for first := true; ; first = false {
@@ -211,7 +221,7 @@ func toggle(on, off func()) *toggler {
 				select {
 				case <-tg.stop:
 					return
-				case <-time.After(pause(1500 * time.Millisecond)):
+				case <-time.After(between(r.offMin, r.offMax)):
 				}
 			}
 			on()
@@ -222,7 +232,7 @@ func toggle(on, off func()) *toggler {
 			case <-tg.stop:
 				off()
 				return
-			case <-time.After(pause(2500 * time.Millisecond)):
+			case <-time.After(between(r.onMin, r.onMax)):
 			}
 			off()
 		}
@@ -233,7 +243,7 @@ func toggle(on, off func()) *toggler {
 // end stops the toggling (leaving the fault off) and returns how many
 // times it was switched on.
 func (tg *toggler) end() int {
-	close(tg.stop)
+	tg.once.Do(func() { close(tg.stop) })
 	<-tg.done
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
