@@ -37,14 +37,9 @@ func size(reduced, fullSize int) int {
 	return reduced
 }
 
-// flatDAG is n independent tasks: pods that run for a second under KWOK.
+// flatDAG is n independent tasks with two retries: pods under KWOK.
 func flatDAG(id string, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "id: %s\ndefaults:\n  retries: 2\n  retry_delay: 1s\ntasks:\n", id)
-	for i := range n {
-		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
-	}
-	return b.String()
+	return clitest.WideDAG(id, "defaults:\n  retries: 2\n  retry_delay: 1s\n", n, `["true"]`)
 }
 
 // cluster is one scenario's namespace on the test apiserver, with every

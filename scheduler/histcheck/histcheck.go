@@ -130,8 +130,12 @@ func Check(in Input) Report {
 			rep.Violations = append(rep.Violations, Violation{Task: ti.TaskKey, Problems: bad, History: h, Workloads: ws})
 		}
 	}
+	have := make(map[scheduler.TaskKey]bool, len(in.Instances))
+	for _, ti := range in.Instances {
+		have[ti.TaskKey] = true
+	}
 	for k := range byTask {
-		if !slices.ContainsFunc(in.Instances, func(ti scheduler.TaskInstance) bool { return ti.TaskKey == k }) {
+		if !have[k] {
 			rep.Violations = append(rep.Violations, Violation{Task: k, Workloads: byTask[k],
 				Problems: []string{"workloads ran for a task instance the store does not have"}})
 		}

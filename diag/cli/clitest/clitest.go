@@ -161,11 +161,29 @@ type Result struct {
 	Code     int
 }
 
+// runLimit bounds a command run by Run: the longest a drill waits on is a
+// timed profile of a few seconds; a command that hangs fails the test.
+const runLimit = 3 * time.Minute
+
 // Run runs `diag args...` in-process against s (unless args name their
-// own target) and returns its output and exit status.
+// own target) and returns its output and exit status, within runLimit.
 func Run(t testing.TB, s *Scheduler, args ...string) Result {
 	t.Helper()
-	return RunContext(t, context.Background(), s, args...)
+	ctx, cancel := context.WithTimeout(t.Context(), runLimit)
+	defer cancel()
+	return RunContext(t, ctx, s, args...)
+}
+
+// WideDAG is a DAG of n independent tasks t000, t001, ... each running
+// command (a YAML flow sequence); header holds more top-level keys
+// (schedule, defaults), one per line, or "".
+func WideDAG(id, header string, n int, command string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: %s\n%stasks:\n", id, header)
+	for i := range n {
+		fmt.Fprintf(&b, "  - id: t%03d\n    command: %s\n", i, command)
+	}
+	return b.String()
 }
 
 // RunContext is Run with a context that can end the command (--watch).

@@ -16,17 +16,6 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/clitest"
 )
 
-// hotDAG is a DAG of n tasks that do nothing: run after run of it keeps
-// the scheduler forking processes, which is where its CPU goes.
-func hotDAG(id string, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "id: %s\ntasks:\n", id)
-	for i := range n {
-		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
-	}
-	return b.String()
-}
-
 // TestCPUHighDrill stages a scheduler busy with one DAG (run after run
 // of 200 tasks) beside a quiet one, and runs runbooks/cpu-high.md's first
 // command, exactly as written: its label breakdown must name the hot DAG
@@ -34,7 +23,9 @@ func hotDAG(id string, n int) string {
 func TestCPUHighDrill(t *testing.T) {
 	t.Chdir(t.TempDir()) // the profile is saved in the working folder
 	s := clitest.Start(t, clitest.Options{
-		DAGs: map[string]string{"hot.yaml": hotDAG("hot", 200),
+		// Run after run of 200 tasks that do nothing keeps the scheduler
+		// forking processes, which is where its CPU goes.
+		DAGs: map[string]string{"hot.yaml": clitest.WideDAG("hot", "", 200, `["true"]`),
 			"quiet.yaml": "id: quiet\ntasks:\n  - id: wait\n    command: [\"sleep\", \"60\"]\n"},
 		Extra: []string{"--parallelism", "64"},
 	})
@@ -92,10 +83,9 @@ func TestCPUHighDrill(t *testing.T) {
 func TestMemoryGrowingDrill(t *testing.T) {
 	t.Chdir(t.TempDir()) // the profile is saved in the working folder
 	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-	pile := strings.Replace(hotDAG("pile", 100), "tasks:\n",
-		"schedule: \"@every 1s\"\nstart_date: "+start+"\ncatchup: true\nmax_active_runs: 100000\ntasks:\n", 1)
+	pile := clitest.WideDAG("pile", "schedule: \"@every 1s\"\nstart_date: "+start+"\ncatchup: true\nmax_active_runs: 100000\n", 100, `["sleep", "600"]`)
 	s := clitest.Start(t, clitest.Options{
-		DAGs:  map[string]string{"pile.yaml": strings.ReplaceAll(pile, `["true"]`, `["sleep", "600"]`)},
+		DAGs:  map[string]string{"pile.yaml": pile},
 		Extra: []string{"--parallelism", "1"},
 	})
 	clitest.WaitFor(t, "300 open runs", 120*time.Second, func() bool { return metric(t, s, "vigil_runs_open") >= 300 })

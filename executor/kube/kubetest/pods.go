@@ -22,13 +22,12 @@ import (
 type PodLog struct {
 	mu   sync.Mutex
 	uids map[scheduler.TryKey]map[string]string // try → uid → "pod/name uid"
-	seen map[string]bool
 }
 
 // RecordPods starts a PodLog for ns; it stops when the test ends.
 func RecordPods(t testing.TB, cs kubernetes.Interface, ns string) *PodLog {
 	t.Helper()
-	l := &PodLog{uids: map[scheduler.TryKey]map[string]string{}, seen: map[string]bool{}}
+	l := &PodLog{uids: map[scheduler.TryKey]map[string]string{}}
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	inf := f.Core().V1().Pods().Informer()
 	record := func(obj any) {
@@ -46,7 +45,6 @@ func RecordPods(t testing.TB, cs kubernetes.Interface, ns string) *PodLog {
 			l.uids[k] = map[string]string{}
 		}
 		l.uids[k][string(pod.UID)] = fmt.Sprintf("pod/%s uid %s", pod.Name, pod.UID)
-		l.seen[string(pod.UID)] = true
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    record,
@@ -90,5 +88,9 @@ func (l *PodLog) Pods() map[scheduler.TryKey][]string {
 func (l *PodLog) Count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.seen)
+	n := 0
+	for _, m := range l.uids {
+		n += len(m)
+	}
+	return n
 }
