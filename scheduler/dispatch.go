@@ -143,16 +143,19 @@ type submitResult struct {
 func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 	s.inflight[ti.TaskKey] = struct{}{}
 	s.submitting.Add(1)
+	gen := s.leaseGen.Load()
 	go withTry(ctx, ti.TaskKey, "submit", func(ctx context.Context) {
 		defer s.submitting.Done()
 		var err error
 		select {
 		case s.submitSlots <- struct{}{}:
-			cctx, cancel := s.execCtx(ctx)
-			end := s.execCall(cctx, "Start", ti.TryKey())
-			err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
-			end()
-			cancel()
+			if err = s.leaseValid(gen); err == nil {
+				cctx, cancel := s.execCtx(ctx)
+				end := s.execCall(cctx, "Start", ti.TryKey())
+				err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec})
+				end()
+				cancel()
+			}
 			<-s.submitSlots
 		case <-ctx.Done():
 			err = ctx.Err()

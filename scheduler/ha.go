@@ -38,6 +38,33 @@ func (s *Scheduler) holdsLease(now time.Time) bool {
 	return !s.ha() || (!s.leaseAt.IsZero() && now.Sub(s.leaseAt) < s.opts.StaleAfter/2)
 }
 
+// leaseValid reports, from any goroutine, whether the lease the loop held
+// when it took generation gen still holds. A submit checks it just before
+// the executor starts a try: a scheduler frozen between queueing a try and
+// starting it (a paused VM) must not start a try that its run's new owner
+// has started meanwhile. The lease ends StaleAfter/2 after the last beat,
+// while the store lets others claim only after StaleAfter, so a freeze
+// shorter than StaleAfter/2 between this check and the start is harmless.
+func (s *Scheduler) leaseValid(gen uint64) error {
+	if !s.ha() {
+		return nil
+	}
+	// Until before gen: checkLease bumps gen before renewLease moves
+	// until on, so an until from after a lapse comes with a new gen.
+	until := s.leaseUntil.Load()
+	if s.leaseGen.Load() != gen {
+		return errLeaseLost
+	}
+	if left := time.Duration(until - s.opts.Now().UnixNano()); left <= 0 {
+		return fmt.Errorf("%w (it ran out %s ago)", errLeaseLost, (-left).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// errLeaseLost is a submit refused because the lease lapsed after the try
+// was queued. The try was not started; the run's owner starts it.
+var errLeaseLost = errors.New("not started: this scheduler's lease in the store lapsed since the try was queued (was the process paused?); the run's owner starts it")
+
 // renewLease beats in the store when due. A failure is retried within the
 // second; the lease runs out on its own if they keep failing.
 func (s *Scheduler) renewLease(ctx context.Context, now time.Time) {
@@ -57,14 +84,22 @@ func (s *Scheduler) renewLease(ctx context.Context, now time.Time) {
 	if !s.holdsLease(sent) {
 		s.log.Info("beating in the store again; claiming runs", zap.String("instance", s.opts.Instance))
 	}
-	s.leaseAt = sent
+	s.leaseAt, s.lapsed = sent, false
+	s.leaseUntil.Store(sent.Add(s.opts.StaleAfter / 2).UnixNano())
 	s.dbHB.Beat()
 	s.nextBeat = now.Add(s.beatEvery())
 }
 
 // checkLease lets go of every run once the lease may have run out.
 func (s *Scheduler) checkLease(now time.Time) {
-	if s.holdsLease(now) || len(s.runs) == 0 {
+	if s.holdsLease(now) {
+		return
+	}
+	if !s.lapsed {
+		s.lapsed = true
+		s.leaseGen.Add(1)
+	}
+	if len(s.runs) == 0 {
 		return
 	}
 	why := fmt.Sprintf("no beat reached the store for %s (stale after %s): another scheduler may take the run over",

@@ -169,23 +169,27 @@ type Scheduler struct {
 	labels      *phaseLabels  // set when the loop starts
 
 	// Owned by the loop goroutine.
-	dags         map[string]*dagState
-	runs         map[runKey]*runState
-	active       int                    // instances queued or running
-	activeDAG    map[string]int         // the same, per DAG
-	candidates   map[TaskKey]struct{}   // to evaluate on the next dispatch
-	blocked      map[TaskKey]struct{}   // ready, waiting for a parallelism slot
-	timed        map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
-	deadlines    map[TaskKey]time.Time  // execution timeouts of running instances
-	stopping     map[TryKey]stopRequest // why the loop asked a try to stop
-	unresolved   map[TaskKey]string     // to reconcile; who left it (see decide)
-	inflight     map[TaskKey]struct{}   // submits not yet answered
-	nextResync   time.Time
-	pending      []Event // events whose transition could not be stored yet
-	nextSync     time.Time
-	nextStore    time.Time
-	syncBackoff  time.Duration // after a failed sync; zero when the last one worked
-	leaseAt      time.Time     // when the last beat the store took was sent
+	dags        map[string]*dagState
+	runs        map[runKey]*runState
+	active      int                    // instances queued or running
+	activeDAG   map[string]int         // the same, per DAG
+	candidates  map[TaskKey]struct{}   // to evaluate on the next dispatch
+	blocked     map[TaskKey]struct{}   // ready, waiting for a parallelism slot
+	timed       map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
+	deadlines   map[TaskKey]time.Time  // execution timeouts of running instances
+	stopping    map[TryKey]stopRequest // why the loop asked a try to stop
+	unresolved  map[TaskKey]string     // to reconcile; who left it (see decide)
+	inflight    map[TaskKey]struct{}   // submits not yet answered
+	nextResync  time.Time
+	pending     []Event // events whose transition could not be stored yet
+	nextSync    time.Time
+	nextStore   time.Time
+	syncBackoff time.Duration // after a failed sync; zero when the last one worked
+	leaseAt     time.Time     // when the last beat the store took was sent
+	lapsed      bool          // the lease ran out and its runs were let go
+	// What submits, off the loop, check the lease by (see leaseValid).
+	leaseUntil   atomic.Int64  // unix ns until which the lease holds
+	leaseGen     atomic.Uint64 // bumped each time the lease runs out
 	resumeNote   string        // why runs picked up at the next sync were let go
 	nextBeat     time.Time
 	nextClaim    time.Time
@@ -383,9 +387,12 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	start := s.opts.Now()
 	now := start
 	if s.ha() {
+		// Let go first, then beat: a scheduler that was frozen past
+		// its lease (a paused VM) must drop runs another may own by now
+		// before a fresh beat makes the lease look held again.
 		s.phase(ctx, "lease", func(ctx context.Context) {
-			s.renewLease(ctx, now)
 			s.checkLease(now)
+			s.renewLease(ctx, now)
 		})
 	}
 	if !now.Before(s.nextSync) {

@@ -177,3 +177,96 @@ func TestHASchedulerKilled(t *testing.T) {
 		tasks, runs, victim, ownedAtKill, time.Unix(0, firstNS).Sub(killed).Round(time.Millisecond), time.Unix(0, lastNS).Sub(killed).Round(time.Millisecond),
 		stale, len(rep.Violations), rep.Adoptions, len(files), rep.ByScheduler)
 }
+
+// TestHASchedulerPaused freezes the owner of the runs with SIGSTOP for
+// three stale periods (a paused VM, a stop-the-world pause), then lets it go
+// on with SIGCONT. Each scheduler has a data folder of its own, as two
+// schedulers started in two working directories do. While it is frozen the
+// other takes its runs over: it must adopt the tries that still run and
+// record those that ended meanwhile, never take them for zombies and run
+// them again (issue 16: 16 of 40 tasks ran twice). Once thawed, the first
+// owner must not act on runs it lost: every try's command runs once, and
+// every task succeeds with its retries unused.
+func TestHASchedulerPaused(t *testing.T) {
+	pause := time.Duration(envInt(t, "VIGIL_PAUSE_SECONDS", 12)) * time.Second
+	url := pgtest.FreshDatabase(t)
+	c := hatest.New(t, url) // migrates
+	// Middle tasks of two lengths: the short ones end while the owner is
+	// frozen, the long ones outlive the pause.
+	dag := haDAG(8, `$(( ${VIGIL_TASK_ID#m00} % 2 == 0 ? 3 : `+strconv.Itoa(int(pause.Seconds())+6)+` ))`)
+	e := newEnv(t, map[string]string{"ha.yaml": dag})
+	e.db = url
+	const stale = 4 * time.Second
+	names := []string{"s1", "s2"}
+	daemons := map[string]*daemon{}
+	for _, name := range names {
+		e.data = filepath.Join(e.dir, "data-"+name)
+		e.extra = []string{"--instance", name, "--stale-after", stale.String(), "--parallelism", "16"}
+		daemons[name] = e.start()
+	}
+	var rec scheduler.DAGRecord
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		var err error
+		rec, err = c.Admin.GetDAG(t.Context(), "ha")
+		return err == nil
+	})
+	c.Trigger(rec, 2)
+	var victim string
+	e.waitFor("middle tasks to run", 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		tis, err := c.Admin.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateRunning}})
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, ti := range tis {
+			if strings.HasPrefix(ti.TaskID, "m0") {
+				n++
+			}
+		}
+		if n < 8 {
+			return false
+		}
+		run, err := c.Admin.GetRun(ctx, tis[0].DAGID, tis[0].RunID)
+		victim = run.Owner
+		return err == nil && victim != ""
+	})
+	frozen := daemons[victim]
+	if err := frozen.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(pause)
+	if err := frozen.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	took := c.WaitDone(5 * time.Minute)
+	t.Logf("froze %s for %s; all runs ended %s after it went on", victim, pause, took.Round(time.Millisecond))
+
+	rep := c.Check(t.Context(), names, scheduler.StateSuccess)
+	for _, v := range rep.Violations {
+		t.Error(v)
+	}
+	if rep.Retries != 0 {
+		t.Errorf("%d retries: a try of the frozen scheduler was taken for a failure", rep.Retries)
+	}
+	if rep.Adoptions == 0 {
+		t.Errorf("no takeover recorded while %s was frozen", victim)
+	}
+	files, err := filepath.Glob(filepath.Join(e.ran, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "x"); n != 1 {
+			t.Errorf("%s ran %d times", filepath.Base(f), n)
+		}
+	}
+	if want := 2 * 10; len(files) != want {
+		t.Errorf("%d tries ran, want %d (one each)", len(files), want)
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/executor/local"
 	"github.com/vigilhq/vigil/scheduler"
@@ -153,6 +156,7 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 			KillGrace: cfg.KillGrace,
 			Logger:    log,
 			Beat:      beat.Beat,
+			Registry:  tryRegistry(cfg),
 		})
 		if err != nil {
 			return nil, false, fmt.Errorf("local executor: %w", err)
@@ -171,6 +175,22 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 		return ex, false, nil
 	}
 	return nil, false, &usageError{fmt.Errorf("--executor %q: use local or kubernetes", cfg.Executor)}
+}
+
+// tryRegistry is the folder through which the local executors of the
+// schedulers on this machine that share a store find each other's tries
+// (see local.Options.Registry): one per store, in the runtime folder.
+// A SQLite store has one scheduler, and needs none.
+func tryRegistry(cfg config) string {
+	if !isPostgres(cfg.DB) {
+		return ""
+	}
+	dir := cfg.Debug.RuntimeDir
+	if dir == "" {
+		dir = debugserver.DefaultDir()
+	}
+	sum := sha256.Sum256([]byte(cfg.DB))
+	return filepath.Join(dir, "tries", hex.EncodeToString(sum[:8]))
 }
 
 // serveHealth serves the probes and metrics until ctx ends.

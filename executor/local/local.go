@@ -77,6 +77,12 @@ type Options struct {
 	Beat func()
 	// Now stamps events; time.Now by default.
 	Now func() time.Time
+	// Registry, if set, is a folder shared by the local executors of all
+	// the schedulers on this machine that use one store (see registry):
+	// through it a scheduler that takes another's run over finds the
+	// tries the other started in its own Dir. Without it only tries in
+	// Dir are found.
+	Registry string
 }
 
 // Executor runs tries as local processes. It is safe for concurrent use.
@@ -88,6 +94,7 @@ type Executor struct {
 	log     *zap.Logger
 	beat    func()
 	now     func() time.Time
+	reg     *registry // nil without Options.Registry
 
 	queue eventq.Queue
 
@@ -114,7 +121,18 @@ func New(opts Options) (*Executor, error) {
 	if _, _, err := procStat(os.Getpid()); err != nil {
 		return nil, fmt.Errorf("local executor: needs Linux /proc to recognise its processes: %w", err)
 	}
-	e := &Executor{
+	var reg *registry
+	if opts.Registry != "" {
+		rdir, err := filepath.Abs(opts.Registry)
+		if err == nil {
+			err = os.MkdirAll(rdir, 0o700)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("local executor: try registry %s: %w", opts.Registry, err)
+		}
+		reg = &registry{dir: rdir}
+	}
+	e := &Executor{reg: reg,
 		dir: dir, workDir: opts.WorkDir, grace: opts.KillGrace, poll: opts.PollInterval,
 		log: opts.Logger, beat: opts.Beat, now: opts.Now,
 		procs: make(map[scheduler.TryKey]*proc),
@@ -156,7 +174,18 @@ func (e *Executor) Logs(ctx context.Context, k scheduler.TryKey) (io.ReadCloser,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(e.tryDir(k), logFile)
+	dir := e.tryDir(k)
+	e.mu.Lock()
+	if p := e.procs[k]; p != nil {
+		dir = p.dir
+	}
+	e.mu.Unlock()
+	if _, err := os.Stat(dir); err != nil && e.reg != nil {
+		if linked, _ := e.reg.folder(k); linked != "" {
+			dir = linked // started by another scheduler on this machine
+		}
+	}
+	path := filepath.Join(dir, logFile)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("logs of try %s: %s does not exist: the try was not started by a local executor on this state folder, or its folder was removed", k, path)

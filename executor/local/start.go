@@ -75,7 +75,7 @@ func (e *Executor) Start(ctx context.Context, t scheduler.Try) error {
 	e.procs[t.Key] = p
 	e.mu.Unlock()
 
-	p.err = e.start(p, t)
+	p.err = e.start(ctx, p, t)
 	close(p.ready)
 	return p.err
 }
@@ -90,7 +90,17 @@ func (p *proc) await(ctx context.Context) error {
 	}
 }
 
-func (e *Executor) start(p *proc, t scheduler.Try) error {
+func (e *Executor) start(ctx context.Context, p *proc, t scheduler.Try) error {
+	if e.reg != nil {
+		// Held until the pid is on disk (spawn) or the try is found
+		// started elsewhere: see registry.
+		release, err := e.claim(ctx, p, t.Key)
+		if err != nil {
+			e.end(p, "", 0, "")
+			return fmt.Errorf("start %s: %w", t.Key, err)
+		}
+		defer release()
+	}
 	st, err := inspect(p.dir)
 	if err != nil {
 		e.end(p, "", 0, "")

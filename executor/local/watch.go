@@ -66,7 +66,10 @@ func (e *Executor) adoptFromDisk(k scheduler.TryKey, wantID string) (obs schedul
 	if e.procs[k] != nil {
 		return obs, true, nil
 	}
-	dir := e.tryDir(k)
+	dir, err := e.linkedFolder(k)
+	if err != nil {
+		return obs, false, fmt.Errorf("adopt %s: %w", k, err)
+	}
 	st, err := inspect(dir)
 	if err != nil {
 		return obs, false, fmt.Errorf("adopt %s: %w", k, err)
