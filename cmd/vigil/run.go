@@ -179,16 +179,14 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 
 // tryRegistry is the folder through which the local executors of the
 // schedulers on this machine that share a store find each other's tries
-// (see local.Options.Registry): one per store, in the runtime folder.
+// (see local.Options.Registry): one per store, in the user's default
+// runtime folder (not --runtime-dir, which may differ between them).
 // A SQLite store has one scheduler, and needs none.
 func tryRegistry(cfg config) string {
 	if !isPostgres(cfg.DB) {
 		return ""
 	}
-	dir := cfg.Debug.RuntimeDir
-	if dir == "" {
-		dir = debugserver.DefaultDir()
-	}
+	dir := debugserver.DefaultDir()
 	sum := sha256.Sum256([]byte(cfg.DB))
 	return filepath.Join(dir, "tries", hex.EncodeToString(sum[:8]))
 }
