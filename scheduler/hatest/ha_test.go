@@ -127,11 +127,18 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "s2 to claim s1's runs", func() bool { return s2.Sched.Stats().RunsClaimed == 2 })
-	h, err := c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0001", TaskID: "t000"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if last := h[len(h)-1]; !strings.HasPrefix(last.Reason, "adopted from scheduler s1: it stopped") {
+	// The claim records waiting instances at once; the running t000 is
+	// reconciled (adopted) at s2's next sync.
+	var last scheduler.Transition
+	waitFor(t, "s2 to adopt s1's running try", func() bool {
+		h, err := c.Admin.History(t.Context(), scheduler.TaskKey{DAGID: "fan", RunID: "manual__0001", TaskID: "t000"})
+		if err != nil || len(h) == 0 {
+			return false
+		}
+		last = h[len(h)-1]
+		return last.Actor.Instance == "s2"
+	})
+	if !strings.HasPrefix(last.Reason, "adopted from scheduler s1: it stopped") {
 		t.Errorf("last record %+v; want the adoption from a stopped s1", last)
 	}
 	finishRunning(t, mach)
