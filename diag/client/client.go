@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -43,8 +44,11 @@ type Target struct {
 	// debugserver.DefaultDir() if empty.
 	Dir string
 	// Addr is a loopback TCP address; Token is sent as a bearer token.
-	Addr  string
-	Token string
+	// TokenFile, if Token is empty, holds it; a file others may read is
+	// refused (debugserver.ReadToken).
+	Addr      string
+	Token     string
+	TokenFile string
 	// Dial opens a stream to the API by other means (a pod exec). Name
 	// describes it in messages ("pod vigil/vigil-scheduler-7c5d").
 	Dial func(ctx context.Context) (net.Conn, error)
@@ -57,6 +61,8 @@ type Client struct {
 	base  string
 	token string
 	where string
+	// socket is the unix socket's path, when the API is reached by one.
+	socket string
 }
 
 // ErrNoScheduler is returned by New when no target is given and the
@@ -68,6 +74,13 @@ var ErrNoScheduler = errors.New("no running scheduler found")
 func New(t Target) (*Client, error) {
 	var dial func(ctx context.Context) (net.Conn, error)
 	c := &Client{base: "http://vigil" + debugserver.Prefix, token: t.Token}
+	if c.token == "" && t.TokenFile != "" {
+		tok, err := debugserver.ReadToken(t.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		c.token = tok
+	}
 	switch {
 	case t.Dial != nil:
 		dial, c.where = t.Dial, t.Name
@@ -94,9 +107,11 @@ func New(t Target) (*Client, error) {
 			}
 			path = found
 		}
-		c.where = path
-		var d net.Dialer
-		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) }
+		if err := debugserver.CheckSocket(path); err != nil {
+			return nil, err
+		}
+		c.where, c.socket = path, path
+		dial = func(ctx context.Context) (net.Conn, error) { return DialSocket(ctx, path) }
 	}
 	c.http = &http.Client{Transport: &http.Transport{
 		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
@@ -132,6 +147,61 @@ func FindSocket(dir string) (string, error) {
 	default:
 		return "", fmt.Errorf("%d schedulers are running (%s); choose one with --socket", len(live), strings.Join(live, ", "))
 	}
+}
+
+// Peer is a process at the other end of a unix socket, as the kernel
+// reports it (SO_PEERCRED).
+type Peer struct {
+	// PID is 0 when the process is not visible from this PID namespace.
+	PID, UID, GID int
+}
+
+// ErrNoPeer is returned by Client.Peer when the transport cannot say who
+// serves it: loopback TCP, a pod's exec stream, or a system other than
+// Linux.
+var ErrNoPeer = errors.New("the connection cannot tell which process serves it")
+
+// DialSocket connects to the debug socket at path, refusing a socket
+// that another user owns or serves: its answers (pids to signal, file
+// names to write) would come from that user's process (issue 16).
+func DialSocket(ctx context.Context, path string) (net.Conn, error) {
+	if err := debugserver.CheckSocket(path); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := peerOf(conn)
+	if errors.Is(err, ErrNoPeer) {
+		return conn, nil
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("debug socket %s: %w", path, err)
+	}
+	if me := os.Geteuid(); p.UID != me {
+		conn.Close()
+		return nil, fmt.Errorf("debug socket %s is served by pid %d of uid %d, not by this user (uid %d): diag talks only to a scheduler of its own user; run diag as uid %d",
+			path, p.PID, p.UID, me, p.UID)
+	}
+	return conn, nil
+}
+
+// Peer returns the process serving the client's unix socket, as the
+// kernel tells it on a fresh connection: the one that listens, whatever
+// its answers claim. It is ErrNoPeer for other transports.
+func (c *Client) Peer(ctx context.Context) (Peer, error) {
+	if c.socket == "" {
+		return Peer{}, ErrNoPeer
+	}
+	conn, err := DialSocket(ctx, c.socket)
+	if err != nil {
+		return Peer{}, err
+	}
+	defer conn.Close()
+	return peerOf(conn)
 }
 
 // Where describes the target: a socket path, an address or a pod.
