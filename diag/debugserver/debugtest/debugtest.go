@@ -47,13 +47,18 @@ type Options struct {
 	// Wrap, if set, stands in front of the API: it answers what it wants
 	// to and passes the rest on.
 	Wrap func(api http.Handler) http.Handler
+	// TCP also serves the (wrapped) API on a loopback port, without
+	// asking for a token.
+	TCP bool
 }
 
 // Server is a running test API.
 type Server struct {
 	// Socket is the unix socket it listens on (mode 0600, in a private
 	// folder of its own).
-	Socket  string
+	Socket string
+	// Addr is the loopback address with Options.TCP.
+	Addr    string
 	Bundles *bundle.Writer
 	// API is the unwrapped debug API.
 	API http.Handler
@@ -97,18 +102,32 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}
+	lns := []net.Listener{ln}
+	s := &Server{Socket: api.Socket(), Bundles: src.Bundles, API: api.Handler()}
+	if opts.TCP {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, tl)
+		s.Addr = tl.Addr().String()
+	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 5 * time.Minute}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
+	done := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() { done <- hs.Serve(l) }()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("debugtest: serve: %v", err)
+		for range lns {
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("debugtest: serve: %v", err)
+			}
 		}
 	})
-	return &Server{Socket: api.Socket(), Bundles: src.Bundles, API: api.Handler()}
+	return s
 }
 
 // EditJSON has api answer r, lets edit change the JSON object it answers
