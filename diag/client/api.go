@@ -198,7 +198,7 @@ func (c *Client) WriteBundle(ctx context.Context, reason string) (bundle.Info, e
 	defer resp.Body.Close()
 	var info bundle.Info
 	if err := decode(resp.Body, &info); err != nil {
-		return bundle.Info{}, fmt.Errorf("%sbundles: decode: %w", debugserver.Prefix, err)
+		return bundle.Info{}, decodeError("bundles", err)
 	}
 	// The name becomes a local file's (diag bundle, diag restart --pod):
 	// a server's say-so is not enough (issue 16).

@@ -230,7 +230,8 @@ func IsNotFound(err error) bool {
 
 // Do sends a request to path (relative to /debug/v1/) and returns the
 // response if its status is 2xx or one of okStatus. The caller closes
-// the body.
+// the body. Reading the body past its cap (MaxJSON, or MaxStream for
+// profiles, traces and bundles) fails with a *TooLargeError.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body io.Reader, okStatus ...int) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
@@ -251,6 +252,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		return nil, fmt.Errorf("%s %s: %w", method, c.where, unwrapURL(err))
 	}
 	if resp.StatusCode/100 == 2 || contains(okStatus, resp.StatusCode) {
+		limit := limitFor(path)
+		what := method + " " + debugserver.Prefix + path
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			return nil, &TooLargeError{What: what, Limit: limit}
+		}
+		resp.Body = newCappedBody(resp.Body, what, limit)
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -274,7 +282,7 @@ func (c *Client) getJSON(ctx context.Context, path string, query url.Values, v a
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return resp.StatusCode, fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+		return resp.StatusCode, decodeError(path, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -293,7 +301,7 @@ func (c *Client) sendJSON(ctx context.Context, method, path string, in, out any)
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+		return decodeError(path, err)
 	}
 	return nil
 }
@@ -317,3 +325,12 @@ func contains(xs []int, x int) bool {
 }
 
 func decode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// decodeError says why the answer at path could not be decoded; an
+// answer past its cap says so alone.
+func decodeError(path string, err error) error {
+	if IsTooLarge(err) {
+		return err
+	}
+	return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+}

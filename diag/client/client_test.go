@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/client"
 	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/diag/debugserver/debugtest"
 )
 
 // nobody stands for another user.
@@ -194,5 +197,58 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAnswersBounded: a JSON answer that never ends is cut at MaxJSON
+// with an error saying so, and diag stops reading there (the server sent
+// little more); one that announces more than its cap is refused unread.
+func TestAnswersBounded(t *testing.T) {
+	var sent debugtest.Counter
+	srv := debugtest.Start(t, debugtest.Options{Wrap: func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case debugserver.Prefix + "heartbeats":
+				sent.W = w
+				if _, err := io.WriteString(&sent, `{"status": "ok", "heartbeats": "`); err != nil {
+					return
+				}
+				chunk := []byte(strings.Repeat("a", 1<<20))
+				for r.Context().Err() == nil {
+					if _, err := sent.Write(chunk); err != nil {
+						return
+					}
+				}
+			case debugserver.Prefix + "info":
+				w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+				_, _ = io.WriteString(w, `{"service": "vigil"`)
+			default:
+				api.ServeHTTP(w, r)
+			}
+		})
+	}})
+	c, err := client.New(client.Target{Socket: srv.Socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	_, err = c.Heartbeats(ctx)
+	want := "GET " + debugserver.Prefix + "heartbeats is larger than 64 MiB"
+	if !client.IsTooLarge(err) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("endless heartbeats: %v; want an error saying %q", err, want)
+	}
+	if n := sent.N(); n > client.MaxJSON+32<<20 {
+		t.Errorf("the server sent %d MiB; diag should have stopped reading at %d MiB", n>>20, client.MaxJSON>>20)
+	}
+	_, err = c.Info(ctx)
+	if !client.IsTooLarge(err) || !strings.Contains(err.Error(), "info is larger than 64 MiB") {
+		t.Errorf("info announcing 1 GiB: %v; want it refused as too large", err)
+	}
+	// Within its cap an answer is read whole.
+	if _, err := c.Bundles(ctx); err != nil {
+		t.Errorf("bundles: %v", err)
 	}
 }
