@@ -129,7 +129,9 @@ type partResult struct {
 	err       error
 }
 
-var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+// unsafeChars are replaced in a reason to make the name's tag: '.' too,
+// so that no name holds ".." (CheckName).
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // Write writes a bundle now. reason is a short word for the file name and
 // the first line of the summary ("stale", "on-demand", "restart").
@@ -306,8 +308,8 @@ func readSummary(path string) string {
 // Open opens the bundle called name in the directory. The name must be
 // one List returns: a path outside the directory is refused.
 func (w *Writer) Open(name string) (*os.File, error) {
-	if name != filepath.Base(name) || !strings.HasPrefix(name, "vigil-bundle-") || !strings.HasSuffix(name, ".tar.gz") {
-		return nil, fmt.Errorf("bundle %q: not a bundle name (see the list)", name)
+	if err := CheckName(name); err != nil {
+		return nil, fmt.Errorf("%w (see the list)", err)
 	}
 	return os.Open(filepath.Join(w.opts.Dir, name))
 }

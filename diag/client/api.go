@@ -183,7 +183,9 @@ func (c *Client) Bundles(ctx context.Context) ([]bundle.Info, error) {
 	return list, err
 }
 
-// WriteBundle asks the process to write a bundle now.
+// WriteBundle asks the process to write a bundle now. A name that is not
+// a bundle's (bundle.CheckName) is an error: the caller may save the
+// bundle under it.
 func (c *Client) WriteBundle(ctx context.Context, reason string) (bundle.Info, error) {
 	q := url.Values{}
 	if reason != "" {
@@ -196,7 +198,12 @@ func (c *Client) WriteBundle(ctx context.Context, reason string) (bundle.Info, e
 	defer resp.Body.Close()
 	var info bundle.Info
 	if err := decode(resp.Body, &info); err != nil {
-		return bundle.Info{}, fmt.Errorf("%sbundles: decode: %w", debugserver.Prefix, err)
+		return bundle.Info{}, decodeError("bundles", err)
+	}
+	// The name becomes a local file's (diag bundle, diag restart --pod):
+	// a server's say-so is not enough (issue 16).
+	if err := bundle.CheckName(info.Name); err != nil {
+		return bundle.Info{}, fmt.Errorf("the scheduler at %s gave its bundle a bad name: %w; diag will not save it under that name (the scheduler reports it at %q)", c.where, err, info.Path)
 	}
 	return info, nil
 }

@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -43,8 +44,11 @@ type Target struct {
 	// debugserver.DefaultDir() if empty.
 	Dir string
 	// Addr is a loopback TCP address; Token is sent as a bearer token.
-	Addr  string
-	Token string
+	// TokenFile, if Token is empty, holds it; a file others may read is
+	// refused (debugserver.ReadToken).
+	Addr      string
+	Token     string
+	TokenFile string
 	// Dial opens a stream to the API by other means (a pod exec). Name
 	// describes it in messages ("pod vigil/vigil-scheduler-7c5d").
 	Dial func(ctx context.Context) (net.Conn, error)
@@ -57,6 +61,8 @@ type Client struct {
 	base  string
 	token string
 	where string
+	// socket is the unix socket's path, when the API is reached by one.
+	socket string
 }
 
 // ErrNoScheduler is returned by New when no target is given and the
@@ -68,6 +74,13 @@ var ErrNoScheduler = errors.New("no running scheduler found")
 func New(t Target) (*Client, error) {
 	var dial func(ctx context.Context) (net.Conn, error)
 	c := &Client{base: "http://vigil" + debugserver.Prefix, token: t.Token}
+	if c.token == "" && t.TokenFile != "" {
+		tok, err := debugserver.ReadToken(t.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		c.token = tok
+	}
 	switch {
 	case t.Dial != nil:
 		dial, c.where = t.Dial, t.Name
@@ -94,9 +107,11 @@ func New(t Target) (*Client, error) {
 			}
 			path = found
 		}
-		c.where = path
-		var d net.Dialer
-		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) }
+		if err := debugserver.CheckSocket(path); err != nil {
+			return nil, err
+		}
+		c.where, c.socket = path, path
+		dial = func(ctx context.Context) (net.Conn, error) { return DialSocket(ctx, path) }
 	}
 	c.http = &http.Client{Transport: &http.Transport{
 		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
@@ -134,6 +149,61 @@ func FindSocket(dir string) (string, error) {
 	}
 }
 
+// Peer is a process at the other end of a unix socket, as the kernel
+// reports it (SO_PEERCRED).
+type Peer struct {
+	// PID is 0 when the process is not visible from this PID namespace.
+	PID, UID, GID int
+}
+
+// ErrNoPeer is returned by Client.Peer when the transport cannot say who
+// serves it: loopback TCP, a pod's exec stream, or a system other than
+// Linux.
+var ErrNoPeer = errors.New("the connection cannot tell which process serves it")
+
+// DialSocket connects to the debug socket at path, refusing a socket
+// that another user owns or serves: its answers (pids to signal, file
+// names to write) would come from that user's process (issue 16).
+func DialSocket(ctx context.Context, path string) (net.Conn, error) {
+	if err := debugserver.CheckSocket(path); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := peerOf(conn)
+	if errors.Is(err, ErrNoPeer) {
+		return conn, nil
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("debug socket %s: %w", path, err)
+	}
+	if me := os.Geteuid(); p.UID != me {
+		conn.Close()
+		return nil, fmt.Errorf("debug socket %s is served by pid %d of uid %d, not by this user (uid %d): diag talks only to a scheduler of its own user; run diag as uid %d",
+			path, p.PID, p.UID, me, p.UID)
+	}
+	return conn, nil
+}
+
+// Peer returns the process serving the client's unix socket, as the
+// kernel tells it on a fresh connection: the one that listens, whatever
+// its answers claim. It is ErrNoPeer for other transports.
+func (c *Client) Peer(ctx context.Context) (Peer, error) {
+	if c.socket == "" {
+		return Peer{}, ErrNoPeer
+	}
+	conn, err := DialSocket(ctx, c.socket)
+	if err != nil {
+		return Peer{}, err
+	}
+	defer conn.Close()
+	return peerOf(conn)
+}
+
 // Where describes the target: a socket path, an address or a pod.
 func (c *Client) Where() string { return c.where }
 
@@ -160,7 +230,8 @@ func IsNotFound(err error) bool {
 
 // Do sends a request to path (relative to /debug/v1/) and returns the
 // response if its status is 2xx or one of okStatus. The caller closes
-// the body.
+// the body. Reading the body past its cap (MaxJSON, or MaxStream for
+// profiles, traces and bundles) fails with a *TooLargeError.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body io.Reader, okStatus ...int) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
@@ -181,6 +252,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		return nil, fmt.Errorf("%s %s: %w", method, c.where, unwrapURL(err))
 	}
 	if resp.StatusCode/100 == 2 || contains(okStatus, resp.StatusCode) {
+		limit := limitFor(path)
+		what := method + " " + debugserver.Prefix + path
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			return nil, &TooLargeError{What: what, Limit: limit}
+		}
+		resp.Body = newCappedBody(resp.Body, what, limit)
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -204,7 +282,7 @@ func (c *Client) getJSON(ctx context.Context, path string, query url.Values, v a
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return resp.StatusCode, fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+		return resp.StatusCode, decodeError(path, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -223,7 +301,7 @@ func (c *Client) sendJSON(ctx context.Context, method, path string, in, out any)
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+		return decodeError(path, err)
 	}
 	return nil
 }
@@ -247,3 +325,12 @@ func contains(xs []int, x int) bool {
 }
 
 func decode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// decodeError says why the answer at path could not be decoded; an
+// answer past its cap says so alone.
+func decodeError(path string, err error) error {
+	if IsTooLarge(err) {
+		return err
+	}
+	return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+}

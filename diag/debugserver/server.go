@@ -8,9 +8,13 @@
 // (DefaultDir: $VIGIL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/vigil, else
 // <tmp>/vigil-<uid>), named vigil-<pid>.sock. `diag` finds it there with
 // no flags (Discover). Only the owner of the process (and root) can
-// connect. Optionally also on a loopback TCP address (127.0.0.1:PORT or
+// connect. A runtime directory or socket path owned by another user is
+// refused at start (that user could replace the socket), and one of ours
+// that others may enter is tightened to 0700 (PrepareDir, CheckSocket);
+// diag in turn talks only to a socket owned and served by its own user. Optionally also on a loopback TCP address (127.0.0.1:PORT or
 // [::1]:PORT, never anything else), where every request must carry
-// "Authorization: Bearer <token>" with the token read from a file.
+// "Authorization: Bearer <token>" with the token read from a file that
+// only its owner may read (ReadToken).
 // Nothing is ever registered on http.DefaultServeMux.
 //
 // # The API, version 1
@@ -150,6 +154,20 @@ func New(opts Options, src Sources) (*Server, error) {
 		opts.Started = time.Now()
 	}
 	s := &Server{opts: opts, src: src, started: opts.Started, socket: opts.Socket}
+	// Checked here, at start, so that `vigil run` refuses a runtime folder
+	// or socket of another user before anything else starts (issue 16).
+	dir := dirOf(s.socket)
+	loose, err := PrepareDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if loose != 0 {
+		opts.Logger.Warn("debug runtime folder was open to other users: tightened to 0700",
+			zap.String("dir", dir), zap.String("was", fmt.Sprintf("%#o", loose)))
+	}
+	if err := CheckSocket(s.socket); err != nil {
+		return nil, err
+	}
 	if opts.TCPAddr != "" {
 		if err := checkLoopback(opts.TCPAddr); err != nil {
 			return nil, err
@@ -157,11 +175,11 @@ func New(opts Options, src Sources) (*Server, error) {
 		if opts.TokenFile == "" {
 			return nil, fmt.Errorf("debug address %s: a token file is required (--debug-token-file)", opts.TCPAddr)
 		}
-		tok, err := os.ReadFile(opts.TokenFile)
+		tok, err := ReadToken(opts.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("debug token: %w", err)
 		}
-		s.token = []byte(strings.TrimSpace(string(tok)))
+		s.token = []byte(tok)
 		if len(s.token) < 16 {
 			return nil, fmt.Errorf("debug token in %s: use at least 16 characters", opts.TokenFile)
 		}
@@ -415,12 +433,18 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) listen() ([]net.Listener, error) {
-	dir := dirOf(s.socket)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("debug socket directory: %w", err)
+	// The folder was checked by New; a new process of ours may have
+	// left it since, so again.
+	if _, err := PrepareDir(dirOf(s.socket)); err != nil {
+		return nil, err
 	}
 	// A socket left by an earlier process with our pid (a container
-	// restart reuses pid 1) is stale: nothing can be listening on it.
+	// restart reuses pid 1) is stale: nothing can be listening on it. One
+	// of another user's, or something else at the path, is not ours to
+	// remove.
+	if err := CheckSocket(s.socket); err != nil {
+		return nil, err
+	}
 	_ = os.Remove(s.socket)
 	// The socket is created with the umask's mode; chmod closes the gap.
 	ln, err := net.Listen("unix", s.socket)

@@ -53,8 +53,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	dctx, cancel := opts.Factory.Context(ctx, 0)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, "unix", path)
+	conn, err := client.DialSocket(dctx, path)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,9 @@ liveness probe fails: 'diag bundle ls' lists them and 'diag bundle get NAME'
 copies one out.
 
 The local file is readable only by you (mode 0600): bundles hold stacks and
-configuration. Its default name is the bundle's own, in the current folder.`,
+configuration. Its default name is the bundle's own, in the current folder;
+a name from the scheduler that is not a bundle's (vigil-bundle-….tar.gz, no
+path) is refused, so a scheduler cannot have diag write anywhere else.`,
 		Example: `  diag bundle
   diag bundle --reason "queue stuck since 14:05" -f /tmp/stuck.tar.gz
   diag bundle --pod deploy/vigil-scheduler -n vigil

@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,9 +46,8 @@ the current folder.`,
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
-			if opts.Name != strings.TrimSpace(opts.Name) || strings.ContainsAny(opts.Name, `/\`) ||
-				!strings.HasPrefix(opts.Name, "vigil-bundle-") || !strings.HasSuffix(opts.Name, ".tar.gz") {
-				return cmdutil.Usagef("%q is not a bundle name: they look like vigil-bundle-20261123T120501123Z-stale.tar.gz ('diag bundle ls' lists them)", opts.Name)
+			if err := diagbundle.CheckName(opts.Name); err != nil {
+				return cmdutil.Usagef("%v ('diag bundle ls' lists them)", err)
 			}
 			if runF != nil {
 				return runF(opts)

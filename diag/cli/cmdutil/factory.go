@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,11 +102,7 @@ func (f *Factory) Client(ctx context.Context) (*client.Client, error) {
 		if t.TokenFile == "" {
 			return nil, Usagef("--addr needs --token-file: the TCP listener requires a bearer token")
 		}
-		b, err := os.ReadFile(t.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("read token: %w", err)
-		}
-		ct.Token = strings.TrimSpace(string(b))
+		ct.TokenFile = t.TokenFile
 	}
 	if t.Pod != "" {
 		if f.PodDialer == nil {

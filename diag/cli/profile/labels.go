@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -27,14 +26,9 @@ const labelTop = 5
 // "which DAG is using the CPU" that the top table, which is by function,
 // does not give. Profiles without labels (heap, allocs) print nothing.
 func WriteLabels(w io.Writer, file string) error {
-	f, err := os.Open(file)
+	p, err := readProfile(file)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	p, err := pprofile.Parse(f)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", file, err)
 	}
 	vi := len(p.SampleType) - 1 // cpu nanoseconds, not sample counts
 	var total int64

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,32 +31,34 @@ import (
 // as `go tool pprof -top -nodecount=n file` would. Messages the driver
 // has for the user go to errOut.
 func WriteTop(w, errOut io.Writer, file string, n int) error {
-	return driver.PProf(&driver.Options{
+	fetch := &fileFetcher{}
+	return fetch.why(driver.PProf(&driver.Options{
 		// -output names the report's destination, which Writer maps to
 		// w: without it the driver writes to os.Stdout itself.
 		Flagset:       newFlags("-top", "-nodecount="+strconv.Itoa(n), "-output="+reportSink, "--", file),
 		Writer:        sinkWriter{w},
-		Fetch:         fileFetcher{},
+		Fetch:         fetch,
 		Sym:           noSymbolizer{},
 		UI:            &lineUI{w: errOut},
 		HTTPTransport: noNetwork{},
-	})
+	}))
 }
 
 // ServeWeb serves google/pprof's web UI (flame graph, graph, top, source)
 // on the profile in file, on a free port of 127.0.0.1, until ctx ends.
 // ready is called with the UI's address once it accepts connections.
 func ServeWeb(ctx context.Context, errOut io.Writer, file string, ready func(url string)) error {
-	return driver.PProf(&driver.Options{
+	fetch := &fileFetcher{}
+	return fetch.why(driver.PProf(&driver.Options{
 		Flagset:       newFlags("-http=127.0.0.1:0", "-no_browser", "-nodecount=-1", "-output=", "--", file),
-		Fetch:         fileFetcher{},
+		Fetch:         fetch,
 		Sym:           noSymbolizer{},
 		UI:            &lineUI{w: errOut},
 		HTTPTransport: noNetwork{},
 		HTTPServer: func(args *driver.HTTPServerArgs) error {
 			return serveUI(ctx, args, ready)
 		},
-	})
+	}))
 }
 
 // serveUI is the driver's HTTP server: the driver hands it the handlers
@@ -185,22 +186,29 @@ func (f *flags) Parse(usage func()) []string {
 }
 
 // fileFetcher reads the profile from the local file only: a source the
-// driver did not find as a file would otherwise be fetched as a URL.
-type fileFetcher struct{}
+// driver did not find as a file would otherwise be fetched as a URL. It
+// keeps its error: the driver prints it and returns only "failed to
+// fetch any source profiles".
+type fileFetcher struct{ err error }
 
-func (fileFetcher) Fetch(src string, _, _ time.Duration) (*pprofile.Profile, string, error) {
-	f, err := os.Open(src)
+func (f *fileFetcher) Fetch(src string, _, _ time.Duration) (*pprofile.Profile, string, error) {
+	p, err := readProfile(src)
 	if err != nil {
+		f.err = err
 		return nil, "", err
-	}
-	defer f.Close()
-	p, err := pprofile.Parse(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: not a pprof profile: %w", src, err)
 	}
 	// No source URL: the driver saves a copy under ~/pprof of any
 	// profile that has one, taking it for a download.
 	return p, "", nil
+}
+
+// why is the driver's error err, or the reason the profile could not be
+// read when that is what it was.
+func (f *fileFetcher) why(err error) error {
+	if err != nil && f.err != nil {
+		return f.err
+	}
+	return err
 }
 
 // noSymbolizer leaves profiles as they are: the Go runtime's profiles

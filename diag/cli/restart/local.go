@@ -58,6 +58,22 @@ func (l *local) check(ctx context.Context) error {
 	if pid <= 1 || pid == os.Getpid() {
 		return fmt.Errorf("%w: the scheduler says its pid is %d, which diag will not signal", errRefused, pid)
 	}
+	// The pid is the server's word; the kernel's is what counts (issue
+	// 16): the process listening on the socket must be that pid, of our
+	// user, or a confused or hostile server could have any process of
+	// ours killed.
+	pctx, cancel := l.opts.Factory.Context(ctx, 0)
+	peer, err := l.c.Peer(pctx)
+	cancel()
+	if errors.Is(err, client.ErrNoPeer) {
+		return fmt.Errorf("%w: %s cannot say which process serves it, so diag cannot check that pid %d is the scheduler's; give its socket instead (--socket, or no target flag on its machine): the kernel says who serves a socket", errRefused, l.c.Where(), pid)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: check which process serves %s: %v", errRefused, l.c.Where(), err)
+	}
+	if err := verifyPeer(l.c.Where(), pid, peer, os.Geteuid()); err != nil {
+		return err
+	}
 	proc, err := os.FindProcess(pid)
 	if err == nil {
 		err = proc.Signal(syscall.Signal(0))
@@ -78,6 +94,20 @@ func (l *local) check(ctx context.Context) error {
 		return fmt.Errorf("%w: pid %d here runs %s, not the scheduler's %s: the scheduler runs in another PID namespace; run diag restart inside it, or use --pod", errRefused, pid, cmd[0], info.Args[0])
 	}
 	fmt.Fprintf(l.opts.IO.Out, "Process: pid %d on %s, up %s\n", pid, info.Host, info.Uptime.Round(time.Second))
+	return nil
+}
+
+// verifyPeer refuses a restart of pid unless peer, the process the
+// kernel says serves the socket at where, is pid and runs as uid.
+func verifyPeer(where string, pid int, peer client.Peer, uid int) error {
+	switch {
+	case peer.PID == 0:
+		return fmt.Errorf("%w: the process serving %s is not visible from this PID namespace; run diag restart where the scheduler runs, or use --pod", errRefused, where)
+	case peer.PID != pid:
+		return fmt.Errorf("%w: the scheduler says its pid is %d, but %s is served by pid %d (the kernel's word, SO_PEERCRED): diag signals only the process that serves the socket; look at both with ps -p %d,%d", errRefused, pid, where, peer.PID, pid, peer.PID)
+	case peer.UID != uid:
+		return fmt.Errorf("%w: %s is served by pid %d of uid %d, not this user (uid %d); run diag restart as uid %d", errRefused, where, peer.PID, peer.UID, uid, peer.UID)
+	}
 	return nil
 }
 

@@ -30,10 +30,17 @@ type pod struct {
 	pod     kubepod.Pod
 }
 
-func (p *pod) client() *client.Client          { return p.c }
-func (p *pod) describe() string                { return p.pod.String() }
+func (p *pod) client() *client.Client { return p.c }
+func (p *pod) describe() string       { return p.pod.String() }
+func (p *pod) close()                 { p.c.Close() }
+
+// check has nothing to refuse: a pod restart signals no pid, it deletes
+// the pod resolved through the Kubernetes API (with its UID as a
+// precondition). The exec stream cannot say which process serves the
+// socket in the pod (no SO_PEERCRED across it), and need not: nothing
+// the scheduler reports is acted on but the bundle's name, which is
+// checked (bundle.CheckName).
 func (p *pod) check(ctx context.Context) error { return nil }
-func (p *pod) close()                          { p.c.Close() }
 
 // keepBundle copies the bundle out of the pod: its folder may be deleted
 // with it.

@@ -75,12 +75,14 @@ calls in flight, profiles, the wire trace...) to its bundle folder, with
 because the pod's folder may go with the pod. If the bundle cannot be
 written or copied, nothing is restarted unless --force is given.
 
-Then, for a local scheduler (its socket, or --addr): SIGTERM to its
-process, which drains and exits; SIGKILL if it is still running after
---grace. diag only stops it: whatever supervises it (systemd, a container
-runtime) starts it again. The process must be visible and signalable from
-here (same machine and PID namespace, same user or root); diag checks and
-says why not.
+Then, for a local scheduler (its socket): SIGTERM to its process, which
+drains and exits; SIGKILL if it is still running after --grace. diag only
+stops it: whatever supervises it (systemd, a container runtime) starts it
+again. The process must be visible and signalable from here (same machine
+and PID namespace, same user); diag checks and says why not. The pid
+signalled is the one the kernel says serves the socket (SO_PEERCRED), and
+it must be the one the scheduler reports: a restart through --addr, where
+nothing says which process listens, is refused.
 
 With --pod: the pod is deleted with --grace as its termination grace
 period (its Deployment starts a new one), and a Warning Event with reason
