@@ -181,7 +181,7 @@ func (s *Scheduler) ownRuns(running []Run) []Run {
 func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 	cctx, cancel := s.storeCtx(ctx)
 	defer cancel()
-	recs, err := s.opts.Store.ListDAGs(cctx)
+	recs, err := s.opts.Store.ListDAGHeads(cctx)
 	if err != nil {
 		return err
 	}
