@@ -45,6 +45,9 @@ type instruments struct {
 	// tasks returns the queued and running task instances for a bundle;
 	// set once the store is open.
 	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
+	// locks names who holds the database locks others wait for; nil if
+	// the store cannot tell. Set with tasks.
+	locks lockReport
 	// audit builds the reconciliation report; nil when the executor
 	// cannot list its workloads. Set before the server serves.
 	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
@@ -215,12 +218,8 @@ func (in *instruments) bundleParts() []bundle.Part {
 		jsonPart("info.json", func(context.Context) (any, error) {
 			return debugserver.ProcessInfo("vigil", "", time.Time{}, nil), nil
 		}),
-		jsonPart("tasks.json", func(ctx context.Context) (any, error) {
-			if in.tasks == nil {
-				return nil, fmt.Errorf("the store is not open yet")
-			}
-			return in.tasks(ctx)
-		}),
+		in.tasksPart(),
+		in.dbLocksPart(),
 	}
 	if in.cfg.FlightRecorder > 0 {
 		parts = append(parts, bundle.Part{Name: "flightrecorder.trace", Write: func(ctx context.Context, w io.Writer) error {

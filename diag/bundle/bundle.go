@@ -10,7 +10,11 @@
 // function of the process's own (stacks, in-flight calls, profiles, ...).
 // Parts run concurrently under one deadline, so two 2-second profiles cost
 // two seconds; a part that fails or times out leaves an error file
-// (NAME.error.txt) instead of stopping the others. The first file,
+// (NAME.error.txt) instead of stopping the others. A part that reads a
+// resource which may be the stuck one (the database) gets a short deadline
+// of its own (Part.Timeout), and the writer waits for no part much past its
+// deadline: it keeps what the part wrote so far and moves on, so the
+// evidence is not held up by the thing it is evidence of (issue 16). The first file,
 // SUMMARY.txt, says why the bundle was written and what was found, and
 // MANIFEST.json lists every part with its size, time taken and error.
 //
@@ -44,7 +48,15 @@ type Part struct {
 	Name string
 	// Write writes the part's content; it should honour ctx.
 	Write func(ctx context.Context, w io.Writer) error
+	// Timeout, if set, is the part's own deadline, shorter than the
+	// bundle's.
+	Timeout time.Duration
 }
+
+// partGrace is how long past its deadline the writer waits for a part to
+// return (to say why it stopped) before it keeps what the part wrote and
+// leaves it behind.
+const partGrace = time.Second
 
 // Options configure a Writer.
 type Options struct {
@@ -193,19 +205,43 @@ func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	return info, nil
 }
 
-func (w *Writer) runPart(ctx context.Context, p Part) (r partResult) {
+func (w *Writer) runPart(ctx context.Context, p Part) partResult {
 	start := time.Now()
-	buf := &capped{max: w.opts.MaxPartBytes}
-	defer func() {
-		if v := recover(); v != nil {
-			r.err = fmt.Errorf("part %s panicked: %v", p.Name, v)
-		}
-		r.data, r.truncated, r.took = buf.Bytes(), buf.truncated, time.Since(start)
-	}()
-	if err := p.Write(ctx, buf); err != nil {
-		r.err = err
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
 	}
-	return r
+	buf := &capped{max: w.opts.MaxPartBytes}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("part %s panicked: %v", p.Name, v)
+			}
+		}()
+		done <- p.Write(ctx, buf)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		grace := time.NewTimer(partGrace)
+		select {
+		case err = <-done:
+		case <-grace.C:
+			// The part is blocked on something that ignores its context;
+			// it is left running, and stacks.txt shows where.
+			err = fmt.Errorf("did not return within %s of its deadline (%w); kept what it wrote by then", partGrace, ctx.Err())
+		}
+		grace.Stop()
+	}
+	if err != nil && ctx.Err() != nil {
+		took := time.Since(start).Round(10 * time.Millisecond)
+		err = fmt.Errorf("timed out after %s: %w", took, err)
+	}
+	data, truncated := buf.snapshot()
+	return partResult{data: data, took: time.Since(start), truncated: truncated, err: err}
 }
 
 type file struct {
@@ -330,16 +366,26 @@ func (w *Writer) prune() error {
 }
 
 // capped is a buffer that keeps its first max bytes and counts the rest.
-// (Not an embedded bytes.Buffer: its WriteString would bypass the cap.)
+// (Not an embedded bytes.Buffer: its WriteString would bypass the cap.) A
+// part left behind may still write to it while the bundle is read, hence
+// the mutex.
 type capped struct {
+	mu        sync.Mutex
 	buf       bytes.Buffer
 	max       int64
 	truncated bool
 }
 
-func (c *capped) Bytes() []byte { return c.buf.Bytes() }
+// snapshot returns a copy of what was written so far.
+func (c *capped) snapshot() ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.buf.Bytes()), c.truncated
+}
 
 func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	room := c.max - int64(c.buf.Len())
 	if int64(len(p)) > room {
 		c.truncated = true

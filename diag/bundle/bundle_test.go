@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -118,4 +119,59 @@ func TestKeepsTheNewestN(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+// A part blocked on the resource that is stuck must not hold up the
+// evidence (issue 16: tasks.json waited out the database's 20 s on a
+// locked table). A part with a Timeout of its own is cut off at it, even
+// one that ignores its context; what it wrote so far is kept, and its
+// error says it timed out.
+func TestPartTimeoutDoesNotHoldTheBundle(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	w, err := bundle.New(bundle.Options{
+		Dir:     t.TempDir(),
+		Timeout: time.Hour,
+		Parts: []bundle.Part{
+			{Name: "ok.txt", Write: func(ctx context.Context, w io.Writer) error { _, err := io.WriteString(w, "fine"); return err }},
+			// Honours its context: returns at its deadline, with its reason.
+			{Name: "db.json", Timeout: 50 * time.Millisecond, Write: func(ctx context.Context, w io.Writer) error {
+				<-ctx.Done()
+				return fmt.Errorf("list tasks: %w; held by pid 42", ctx.Err())
+			}},
+			// Ignores it: left behind after its deadline and the grace.
+			{Name: "deaf.txt", Timeout: 50 * time.Millisecond, Write: func(ctx context.Context, w io.Writer) error {
+				io.WriteString(w, "partial")
+				<-stuck
+				return nil
+			}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var info bundle.Info
+	go func() {
+		defer close(done)
+		info, err = w.Write(context.Background(), "stale")
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the bundle waited for parts past their deadlines (bundle timeout is an hour)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := readBundle(t, info.Path)
+	if files["ok.txt"] != "fine" {
+		t.Errorf("ok.txt = %q", files["ok.txt"])
+	}
+	if e := files["db.json.error.txt"]; !strings.HasPrefix(e, "timed out after ") || !strings.Contains(e, "held by pid 42") {
+		t.Errorf("db.json.error.txt = %q, want it to say it timed out and keep the part's reason", e)
+	}
+	if files["deaf.txt"] != "partial" || !strings.Contains(files["deaf.txt.error.txt"], "did not return within") {
+		t.Errorf("deaf.txt = %q, error %q; want what it wrote and why it was left", files["deaf.txt"], files["deaf.txt.error.txt"])
+	}
 }
