@@ -62,8 +62,17 @@ const partGrace = time.Second
 type Options struct {
 	// Dir is where bundles are written; created with mode 0700.
 	Dir string
-	// Keep is how many bundles are kept; the oldest are removed. 10 by default.
+	// Fallbacks are folders tried in order when Dir cannot be written
+	// (a read-only or full volume). Each is created with mode 0700 and
+	// used only if it is this user's and closed to others.
+	Fallbacks []string
+	// Keep is how many bundles are kept; the oldest are removed, those
+	// written for a Protected reason last. 10 by default.
 	Keep int
+	// Protected are reasons whose bundles are evicted only when every
+	// bundle kept has one (the watchdog's "stale"): a run of on-demand
+	// bundles never pushes out the evidence of a stall.
+	Protected []string
 	// MaxPartBytes truncates a part past this size; 64 MiB by default.
 	MaxPartBytes int64
 	// Timeout bounds the parts of one bundle; 30s by default.
@@ -123,6 +132,9 @@ type Info struct {
 	Took time.Duration `json:"took_ns,omitempty"`
 	// Errors are the parts that failed.
 	Errors []string `json:"errors,omitempty"`
+	// DirError says why the bundle is not in the bundle folder (it is in
+	// a fallback folder, see Path).
+	DirError string `json:"dir_error,omitempty"`
 }
 
 // ManifestEntry is one part as recorded in MANIFEST.json.
@@ -144,7 +156,10 @@ type partResult struct {
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
 // Write writes a bundle now. reason is a short word for the file name and
-// the first line of the summary ("stale", "on-demand", "restart").
+// the first line of the summary ("stale", "on-demand", "restart"). When
+// Dir cannot be written, the Fallbacks are tried; Info.DirError then says
+// why Dir was not used. If no folder takes the bundle, the error is
+// returned with the Info still holding the Summary, for the caller to log.
 func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -193,9 +208,10 @@ func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	}{reason, start.UTC(), manifest}, "", "  ")
 	files = append(files[:1], append([]file{{name: "MANIFEST.json", data: mj}}, files[1:]...)...)
 
-	size, err := writeArchive(info.Path, strings.TrimSuffix(name, ".tar.gz"), start, files)
+	size, err := w.store(&info, strings.TrimSuffix(name, ".tar.gz"), start, files)
 	if err != nil {
-		return Info{}, err
+		// The summary says what was stuck: the caller logs it.
+		return info, err
 	}
 	info.Size = size
 	info.Took = w.opts.Now().Sub(start)
@@ -285,8 +301,23 @@ func writeArchive(path, root string, mod time.Time, files []file) (int64, error)
 	return st.Size(), nil
 }
 
-// List returns the bundles in the directory, newest first.
-func (w *Writer) List() ([]Info, error) { return List(w.opts.Dir) }
+// List returns the bundles in the directory and the fallback folders,
+// newest first.
+func (w *Writer) List() ([]Info, error) {
+	out, err := List(w.opts.Dir)
+	for _, dir := range w.opts.Fallbacks {
+		more, ferr := List(dir)
+		if ferr != nil {
+			continue // a fallback never used does not exist
+		}
+		out = append(out, more...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
+	if err != nil && len(out) > 0 {
+		err = nil // the bundle folder is gone, the fallbacks answer
+	}
+	return out, err
+}
 
 // List returns the bundles in dir, newest first. Anyone holding the
 // directory (a restarted process, `diag bundle ls`) can list it.
@@ -339,30 +370,24 @@ func readSummary(path string) string {
 	return string(b)
 }
 
-// Open opens the bundle called name in the directory. The name must be
-// one List returns: a path outside the directory is refused.
+// Open opens the bundle called name in the directory or a fallback
+// folder. The name must be one List returns: a path outside them is
+// refused.
 func (w *Writer) Open(name string) (*os.File, error) {
 	if name != filepath.Base(name) || !strings.HasPrefix(name, "vigil-bundle-") || !strings.HasSuffix(name, ".tar.gz") {
 		return nil, fmt.Errorf("bundle %q: not a bundle name (see the list)", name)
 	}
-	return os.Open(filepath.Join(w.opts.Dir, name))
-}
-
-func (w *Writer) prune() error {
-	all, err := w.List()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, b := range all[min(len(all), w.opts.Keep):] {
-		if err := os.Remove(b.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
+	var first error
+	for _, dir := range append([]string{w.opts.Dir}, w.opts.Fallbacks...) {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err == nil {
+			return f, nil
+		}
+		if first == nil {
+			first = err
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("prune bundles: %w", errors.Join(errs...))
-	}
-	return nil
+	return nil, first
 }
 
 // capped is a buffer that keeps its first max bytes and counts the rest.
