@@ -5,6 +5,8 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
@@ -90,6 +92,10 @@ func (s *Scheduler) prepareDAG(d *dag.DAG) loadedDAG {
 	return ld
 }
 
+// slowFirstLoad is how long the first load of the DAG folder may take
+// before start-up says it is waiting for it.
+const slowFirstLoad = 10 * time.Second
+
 // awaitDAGs waits for the first load of the DAG folder, beating the
 // loop's heartbeat meanwhile: runs and DAGs in the store are only judged
 // against the folder once it has been read.
@@ -99,6 +105,7 @@ func (s *Scheduler) awaitDAGs(ctx context.Context) error {
 	}
 	tick := time.NewTicker(s.opts.HeartbeatPeriod / 2)
 	defer tick.Stop()
+	started, logged := time.Now(), false
 	for {
 		s.hb.Beat()
 		select {
@@ -108,6 +115,10 @@ func (s *Scheduler) awaitDAGs(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+			if waited := time.Since(started); !logged && waited > slowFirstLoad {
+				logged = true
+				s.log.Warn("start-up: still reading the DAG folder; not ready until it is read", zap.String("dir", s.opts.DAGDir), zap.Duration("waited", waited))
+			}
 		}
 	}
 }
