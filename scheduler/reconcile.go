@@ -15,6 +15,9 @@ import (
 // until ctx ends: a scheduler that cannot reach its store yet is not
 // ready, but it does not give up.
 func (s *Scheduler) start(ctx context.Context) error {
+	if err := s.awaitDAGs(ctx); err != nil {
+		return err
+	}
 	backoff := 500 * time.Millisecond
 	for {
 		s.hb.Beat()

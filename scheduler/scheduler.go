@@ -25,9 +25,16 @@ type Options struct {
 	// Watchdog receives the loop's heartbeat ("scheduler.loop"); one is
 	// created if nil.
 	Watchdog *watchdog.Watchdog
-	// DAGDir is the folder of DAG files, reloaded every SyncInterval.
+	// DAGDir is the folder of DAG files, reloaded every SyncInterval off
+	// the loop; only the files that changed are parsed again.
 	DAGDir  string
 	Presets dag.Presets
+	// MaxDAGFileSize bounds a DAG file, in bytes; a bigger one is refused
+	// with a load error. dag.DefaultMaxFileSize if zero.
+	MaxDAGFileSize int64
+	// ParseDAG, if set, replaces dag.Parse when loading the folder (tests
+	// count or hold parses with it).
+	ParseDAG func(file string, data []byte, presets dag.Presets) (*dag.DAG, error)
 	// Instance names this scheduler process in transition records and
 	// heartbeats; host:pid by default.
 	Instance string
@@ -166,7 +173,10 @@ type Scheduler struct {
 	submitSlots chan struct{}
 	submitting  sync.WaitGroup
 	stopped     chan struct{} // closed when Run returns
-	labels      *phaseLabels  // set when the loop starts
+	// dagSets carries loads of the DAG folder from loadDAGFolder to the
+	// loop: the latest one not taken yet.
+	dagSets chan *dagSet
+	labels  *phaseLabels // set when the loop starts
 
 	// Owned by the loop goroutine.
 	dags        map[string]*dagState
@@ -194,6 +204,7 @@ type Scheduler struct {
 	nextBeat     time.Time
 	nextClaim    time.Time
 	lastLoadErrs map[string]string // file → error last logged
+	dagPending   *dagSet           // the latest DAG folder load, not yet all stored
 }
 
 type runKey struct{ dagID, runID string }
@@ -260,6 +271,7 @@ func New(opts Options) (*Scheduler, error) {
 		submits:     make(chan submitResult, 64),
 		submitSlots: make(chan struct{}, opts.SubmitConcurrency),
 		stopped:     make(chan struct{}),
+		dagSets:     make(chan *dagSet, 1),
 	}
 	s.claimer, _ = opts.Store.(Claimer)
 	dbPeriod := opts.StoreHeartbeatEvery
@@ -297,7 +309,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		execDone <- err
 	}()
+	loading := make(chan struct{})
+	if s.opts.DAGDir != "" {
+		go func() {
+			defer close(loading)
+			s.loadDAGFolder(loopCtx)
+		}()
+	} else {
+		close(loading)
+	}
 	loopErr := s.loop(loopCtx, events)
+	stopLoop()
+	<-loading
 	close(s.stopped)
 	stopExec()
 	execErr := <-execDone
@@ -350,6 +373,13 @@ func (s *Scheduler) loop(ctx context.Context, events <-chan Event) error {
 			submitted = drainSubmits(s.submits, append(submitted, r))
 		case req := <-s.triggers:
 			s.phase(ctx, "trigger", func(ctx context.Context) { s.trigger(ctx, req) })
+		case set := <-s.dagSets:
+			// A DAG file changed: store it now, unless the store is
+			// failing and the sync is backing off.
+			s.dagPending = set
+			if s.syncBackoff == 0 {
+				s.nextSync = s.opts.Now()
+			}
 		case <-timer.C:
 		}
 	}

@@ -17,6 +17,8 @@ type stats struct {
 	runsLost      atomic.Int64
 	lastIteration atomic.Int64 // nanoseconds
 	maxIteration  atomic.Int64 // nanoseconds
+	// dagFilesParsed is set by the DAG folder loader.
+	dagFilesParsed atomic.Int64
 	// Gauges the loop sets at the end of each iteration.
 	active, blocked, waiting, submitting, runsOpen atomic.Int64
 }
@@ -52,25 +54,29 @@ type Stats struct {
 	Blocked, Waiting, Submitting int64
 	// RunsOpen is the runs not yet ended.
 	RunsOpen int64
+	// DAGFilesParsed is the DAG files parsed since start: new files and
+	// files whose content changed, not every file at every sync.
+	DAGFilesParsed int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
 func (s *Scheduler) Stats() Stats {
 	return Stats{
-		Iterations:    s.stats.iterations.Load(),
-		Transitions:   s.stats.transitions.Load(),
-		RunsCreated:   s.stats.runsCreated.Load(),
-		StoreErrors:   s.stats.storeErrors.Load(),
-		SubmitErrors:  s.stats.submitErrors.Load(),
-		RunsClaimed:   s.stats.runsClaimed.Load(),
-		RunsLost:      s.stats.runsLost.Load(),
-		LastIteration: time.Duration(s.stats.lastIteration.Load()),
-		MaxIteration:  time.Duration(s.stats.maxIteration.Load()),
-		Active:        s.stats.active.Load(),
-		Blocked:       s.stats.blocked.Load(),
-		Waiting:       s.stats.waiting.Load(),
-		Submitting:    s.stats.submitting.Load(),
-		RunsOpen:      s.stats.runsOpen.Load(),
+		Iterations:     s.stats.iterations.Load(),
+		Transitions:    s.stats.transitions.Load(),
+		RunsCreated:    s.stats.runsCreated.Load(),
+		StoreErrors:    s.stats.storeErrors.Load(),
+		SubmitErrors:   s.stats.submitErrors.Load(),
+		RunsClaimed:    s.stats.runsClaimed.Load(),
+		RunsLost:       s.stats.runsLost.Load(),
+		LastIteration:  time.Duration(s.stats.lastIteration.Load()),
+		MaxIteration:   time.Duration(s.stats.maxIteration.Load()),
+		Active:         s.stats.active.Load(),
+		Blocked:        s.stats.blocked.Load(),
+		Waiting:        s.stats.waiting.Load(),
+		Submitting:     s.stats.submitting.Load(),
+		RunsOpen:       s.stats.runsOpen.Load(),
+		DAGFilesParsed: s.stats.dagFilesParsed.Load(),
 	}
 }
 

@@ -13,12 +13,13 @@ import (
 	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
-// sync re-reads the DAG folder into the store, then picks up what others
-// changed in the store: paused flags and runs created by `vigil dags
-// trigger`. A failure leaves the loop running on what it has.
+// sync applies the latest load of the DAG folder to the store, if one
+// is waiting, then picks up what others changed in the store: paused
+// flags and runs created by `vigil dags trigger`. A failure leaves the
+// loop running on what it has.
 func (s *Scheduler) sync(ctx context.Context, now time.Time) {
-	if s.opts.DAGDir != "" {
-		s.loadDAGs(ctx, now)
+	if s.dagPending != nil && s.applyDAGs(ctx, now, s.dagPending) {
+		s.dagPending = nil
 	}
 	if err := s.pollStore(ctx, now); err != nil {
 		s.stats.storeErrors.Add(1)
@@ -30,14 +31,16 @@ func (s *Scheduler) sync(ctx context.Context, now time.Time) {
 	s.syncBackoff = 0
 }
 
-// loadDAGs reads the DAG folder. A file that fails to load keeps its DAGs'
-// last good version running and its error in the store until it is fixed;
-// the other files are not affected.
-func (s *Scheduler) loadDAGs(ctx context.Context, now time.Time) {
-	res := dag.LoadDir(s.opts.DAGDir, s.opts.Presets)
+// applyDAGs stores one load of the DAG folder and reports whether all of
+// it was stored; if not, the loop applies it again at the next sync. A
+// file that fails to load keeps its DAGs' last good version running and
+// its error in the store until it is fixed; the other files are not
+// affected.
+func (s *Scheduler) applyDAGs(ctx context.Context, now time.Time, set *dagSet) bool {
+	done := true
 	var loadErrs []LoadError
 	broken := map[string]bool{}
-	for _, fe := range res.Errors {
+	for _, fe := range set.errs {
 		broken[fe.File] = true
 		loadErrs = append(loadErrs, LoadError{File: fe.File, Message: fe.Err.Error(), Since: now})
 		if s.lastLoadErrs[fe.File] != fe.Err.Error() {
@@ -58,17 +61,29 @@ func (s *Scheduler) loadDAGs(ctx context.Context, now time.Time) {
 	err := s.opts.Store.SetLoadErrors(cctx, loadErrs)
 	cancel()
 	if err != nil {
+		done = false
 		s.log.Warn("record DAG load errors", zap.Error(err))
 	}
 
 	seen := map[string]bool{}
-	for _, d := range res.DAGs {
+	for _, ld := range set.dags {
+		d := ld.dag
 		seen[d.ID] = true
-		if err := s.saveDAG(ctx, d, now); err != nil {
+		if ld.err != nil {
+			// The same DAG gives the same error every time: not worth
+			// another try until its file changes.
+			if !set.reported {
+				s.log.Error("DAG cannot be stored; it keeps its last good version", zap.String("dag", d.ID), zap.String("file", d.File), zap.Error(ld.err))
+			}
+			continue
+		}
+		if err := s.saveDAG(ctx, ld, now); err != nil {
+			done = false
 			s.stats.storeErrors.Add(1)
 			s.log.Warn("save DAG; will try again", zap.String("dag", d.ID), zap.Error(err))
 		}
 	}
+	set.reported = true
 	for id, d := range s.dags {
 		if seen[id] || d.rec.Missing || broken[d.rec.File] {
 			continue
@@ -77,24 +92,19 @@ func (s *Scheduler) loadDAGs(ctx context.Context, now time.Time) {
 		err := s.opts.Store.SetDAGMissing(cctx, id, true)
 		cancel()
 		if err != nil {
+			done = false
 			s.log.Warn("mark DAG missing", zap.String("dag", id), zap.Error(err))
 			continue
 		}
 		d.rec.Missing = true
 		s.log.Warn("DAG no longer defined by any file; no new runs", zap.String("dag", id), zap.String("file", d.rec.File))
 	}
+	return done
 }
 
 // saveDAG stores a loaded DAG if it changed and updates the loop's view.
-func (s *Scheduler) saveDAG(ctx context.Context, d *dag.DAG, now time.Time) error {
-	src, err := dag.Encode(d)
-	if err != nil {
-		return err
-	}
-	specs, err := d.Specs(s.opts.Presets)
-	if err != nil {
-		return err
-	}
+func (s *Scheduler) saveDAG(ctx context.Context, ld loadedDAG, now time.Time) error {
+	d, src, specs := ld.dag, ld.src, ld.specs
 	cur := s.dags[d.ID]
 	if cur != nil && bytes.Equal(cur.rec.Source, src) && cur.rec.File == d.File && !cur.rec.Missing {
 		return nil
@@ -171,7 +181,7 @@ func (s *Scheduler) ownRuns(running []Run) []Run {
 func (s *Scheduler) pollStore(ctx context.Context, now time.Time) error {
 	cctx, cancel := s.storeCtx(ctx)
 	defer cancel()
-	recs, err := s.opts.Store.ListDAGs(cctx)
+	recs, err := s.opts.Store.ListDAGHeads(cctx)
 	if err != nil {
 		return err
 	}

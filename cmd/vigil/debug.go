@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,9 @@ type instruments struct {
 	// tasks returns the queued and running task instances for a bundle;
 	// set once the store is open.
 	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
+	// locks names who holds the database locks others wait for; nil if
+	// the store cannot tell. Set with tasks.
+	locks lockReport
 	// audit builds the reconciliation report; nil when the executor
 	// cannot list its workloads. Set before the server serves.
 	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
@@ -102,10 +107,12 @@ func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.Atomic
 		bundleDir = filepath.Join(cfg.DataDir, "bundles")
 	}
 	in.bundles, err = bundle.New(bundle.Options{
-		Dir:     bundleDir,
-		Keep:    dc.BundleKeep,
-		Parts:   in.bundleParts(),
-		Summary: func() string { return bundle.Findings(wd.Snapshot(), in.reg.Snapshot()) },
+		Dir:       bundleDir,
+		Fallbacks: bundleFallbacks(bundleDir, dc.RuntimeDir),
+		Keep:      dc.BundleKeep,
+		Protected: []string{staleReason},
+		Parts:     in.bundleParts(),
+		Summary:   in.findings,
 	})
 	if err != nil {
 		return nil, err
@@ -147,19 +154,51 @@ func (in *instruments) run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// staleReason is the reason of the bundles the watchdog writes; they are
+// evicted last.
+const staleReason = "stale"
+
+// findings is the summary of a bundle after its reason line.
+func (in *instruments) findings() string { return bundle.Findings(in.wd.Snapshot(), in.reg.Snapshot()) }
+
+// bundleFallbacks are the folders a bundle goes to when the bundle folder
+// cannot be written: the runtime folder's bundles/, then one in the
+// temporary folder.
+func bundleFallbacks(dir, runtimeDir string) []string {
+	if runtimeDir == "" {
+		runtimeDir = debugserver.DefaultDir()
+	}
+	var out []string
+	for _, fb := range []string{
+		filepath.Join(runtimeDir, "bundles"),
+		filepath.Join(os.TempDir(), "vigil-bundles-"+strconv.Itoa(os.Getuid())),
+	} {
+		if filepath.Clean(fb) != filepath.Clean(dir) && !slices.Contains(out, fb) {
+			out = append(out, fb)
+		}
+	}
+	return out
+}
+
 // onStale writes the bundle the liveness failure must not throw away.
+// What was stuck goes to the log first, whatever becomes of the bundle
+// (issue 16: with the bundle folder unwritable it was lost).
 func (in *instruments) onStale(ctx context.Context, stale []watchdog.Status) {
 	names := make([]string, len(stale))
 	for i, s := range stale {
 		names[i] = s.Name
 	}
-	in.log.Error("heartbeat stale: writing a diagnostic bundle before /livez fails", zap.Strings("stale", names))
-	info, err := in.bundles.Write(ctx, "stale")
+	found := in.findings()
+	first, _, _ := strings.Cut(found, "\n")
+	in.log.Error("heartbeat stale: writing a diagnostic bundle before /livez fails", zap.Strings("stale", names), zap.String("finding", first))
+	info, err := in.bundles.Write(ctx, staleReason)
 	if err != nil {
-		in.log.Error("write diagnostic bundle", zap.Error(err))
+		in.log.Error("diagnostic bundle not written; what was stuck is in this log only", zap.Error(err), zap.String("summary", found))
 		return
 	}
-	first, _, _ := strings.Cut(strings.SplitN(info.Summary, "\n", 2)[1], "\n")
+	if info.DirError != "" {
+		in.log.Warn("bundle folder unwritable; the bundle went to a fallback folder", zap.String("path", info.Path), zap.String("dir_error", info.DirError))
+	}
 	in.log.Error("diagnostic bundle written", zap.String("path", info.Path), zap.String("finding", first),
 		zap.Int64("bytes", info.Size), zap.Duration("took", info.Took), zap.Strings("part_errors", info.Errors))
 }
@@ -215,12 +254,8 @@ func (in *instruments) bundleParts() []bundle.Part {
 		jsonPart("info.json", func(context.Context) (any, error) {
 			return debugserver.ProcessInfo("vigil", "", time.Time{}, nil), nil
 		}),
-		jsonPart("tasks.json", func(ctx context.Context) (any, error) {
-			if in.tasks == nil {
-				return nil, fmt.Errorf("the store is not open yet")
-			}
-			return in.tasks(ctx)
-		}),
+		in.tasksPart(),
+		in.dbLocksPart(),
 	}
 	if in.cfg.FlightRecorder > 0 {
 		parts = append(parts, bundle.Part{Name: "flightrecorder.trace", Write: func(ctx context.Context, w io.Writer) error {

@@ -16,6 +16,7 @@ type schedulerCollector struct {
 	iterations, transitions, runs, storeErrors, submitErrors, runsClaimed, runsLost *prometheus.Desc
 	lastIter, maxIter, hbAge, hbStale, ready                                        *prometheus.Desc
 	tasks, runsOpen                                                                 *prometheus.Desc
+	dagParses                                                                       *prometheus.Desc
 }
 
 func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
@@ -39,12 +40,13 @@ func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *sched
 		ready:        d("ready", "1 once start-up reconciliation is done."),
 		tasks: d("tasks", "Task instances this scheduler tracks, by where they are: active (queued or running), "+
 			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight).", "state"),
-		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
+		runsOpen:  d("runs_open", "DAG runs this scheduler tracks that have not ended."),
+		dagParses: d("dag_files_parsed_total", "DAG files parsed: new files and files whose content changed (an unchanged folder is not parsed again)."),
 	}
 }
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen} {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses} {
 		ch <- d
 	}
 }
@@ -64,6 +66,7 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.submitErrors, st.SubmitErrors)
 	counter(c.runsClaimed, st.RunsClaimed)
 	counter(c.runsLost, st.RunsLost)
+	counter(c.dagParses, st.DAGFilesParsed)
 	gauge(c.lastIter, st.LastIteration.Seconds())
 	gauge(c.maxIter, st.MaxIteration.Seconds())
 	ready := 0.0

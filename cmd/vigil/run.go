@@ -101,9 +101,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer store.Close()
-	in.tasks = func(ctx context.Context) ([]scheduler.TaskInstance, error) {
-		return store.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
-	}
+	in.useStore(store)
 
 	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd, in)
 	if err != nil {

@@ -10,7 +10,11 @@
 // function of the process's own (stacks, in-flight calls, profiles, ...).
 // Parts run concurrently under one deadline, so two 2-second profiles cost
 // two seconds; a part that fails or times out leaves an error file
-// (NAME.error.txt) instead of stopping the others. The first file,
+// (NAME.error.txt) instead of stopping the others. A part that reads a
+// resource which may be the stuck one (the database) gets a short deadline
+// of its own (Part.Timeout), and the writer waits for no part much past its
+// deadline: it keeps what the part wrote so far and moves on, so the
+// evidence is not held up by the thing it is evidence of (issue 16). The first file,
 // SUMMARY.txt, says why the bundle was written and what was found, and
 // MANIFEST.json lists every part with its size, time taken and error.
 //
@@ -44,14 +48,31 @@ type Part struct {
 	Name string
 	// Write writes the part's content; it should honour ctx.
 	Write func(ctx context.Context, w io.Writer) error
+	// Timeout, if set, is the part's own deadline, shorter than the
+	// bundle's.
+	Timeout time.Duration
 }
+
+// partGrace is how long past its deadline the writer waits for a part to
+// return (to say why it stopped) before it keeps what the part wrote and
+// leaves it behind.
+const partGrace = time.Second
 
 // Options configure a Writer.
 type Options struct {
 	// Dir is where bundles are written; created with mode 0700.
 	Dir string
-	// Keep is how many bundles are kept; the oldest are removed. 10 by default.
+	// Fallbacks are folders tried in order when Dir cannot be written
+	// (a read-only or full volume). Each is created with mode 0700 and
+	// used only if it is this user's and closed to others.
+	Fallbacks []string
+	// Keep is how many bundles are kept; the oldest are removed, those
+	// written for a Protected reason last. 10 by default.
 	Keep int
+	// Protected are reasons whose bundles are evicted only when every
+	// bundle kept has one (the watchdog's "stale"): a run of on-demand
+	// bundles never pushes out the evidence of a stall.
+	Protected []string
 	// MaxPartBytes truncates a part past this size; 64 MiB by default.
 	MaxPartBytes int64
 	// Timeout bounds the parts of one bundle; 30s by default.
@@ -111,6 +132,9 @@ type Info struct {
 	Took time.Duration `json:"took_ns,omitempty"`
 	// Errors are the parts that failed.
 	Errors []string `json:"errors,omitempty"`
+	// DirError says why the bundle is not in the bundle folder (it is in
+	// a fallback folder, see Path).
+	DirError string `json:"dir_error,omitempty"`
 }
 
 // ManifestEntry is one part as recorded in MANIFEST.json.
@@ -134,7 +158,10 @@ type partResult struct {
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // Write writes a bundle now. reason is a short word for the file name and
-// the first line of the summary ("stale", "on-demand", "restart").
+// the first line of the summary ("stale", "on-demand", "restart"). When
+// Dir cannot be written, the Fallbacks are tried; Info.DirError then says
+// why Dir was not used. If no folder takes the bundle, the error is
+// returned with the Info still holding the Summary, for the caller to log.
 func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -183,9 +210,10 @@ func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	}{reason, start.UTC(), manifest}, "", "  ")
 	files = append(files[:1], append([]file{{name: "MANIFEST.json", data: mj}}, files[1:]...)...)
 
-	size, err := writeArchive(info.Path, strings.TrimSuffix(name, ".tar.gz"), start, files)
+	size, err := w.store(&info, strings.TrimSuffix(name, ".tar.gz"), start, files)
 	if err != nil {
-		return Info{}, err
+		// The summary says what was stuck: the caller logs it.
+		return info, err
 	}
 	info.Size = size
 	info.Took = w.opts.Now().Sub(start)
@@ -195,19 +223,43 @@ func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	return info, nil
 }
 
-func (w *Writer) runPart(ctx context.Context, p Part) (r partResult) {
+func (w *Writer) runPart(ctx context.Context, p Part) partResult {
 	start := time.Now()
-	buf := &capped{max: w.opts.MaxPartBytes}
-	defer func() {
-		if v := recover(); v != nil {
-			r.err = fmt.Errorf("part %s panicked: %v", p.Name, v)
-		}
-		r.data, r.truncated, r.took = buf.Bytes(), buf.truncated, time.Since(start)
-	}()
-	if err := p.Write(ctx, buf); err != nil {
-		r.err = err
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
 	}
-	return r
+	buf := &capped{max: w.opts.MaxPartBytes}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("part %s panicked: %v", p.Name, v)
+			}
+		}()
+		done <- p.Write(ctx, buf)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		grace := time.NewTimer(partGrace)
+		select {
+		case err = <-done:
+		case <-grace.C:
+			// The part is blocked on something that ignores its context;
+			// it is left running, and stacks.txt shows where.
+			err = fmt.Errorf("did not return within %s of its deadline (%w); kept what it wrote by then", partGrace, ctx.Err())
+		}
+		grace.Stop()
+	}
+	if err != nil && ctx.Err() != nil {
+		took := time.Since(start).Round(10 * time.Millisecond)
+		err = fmt.Errorf("timed out after %s: %w", took, err)
+	}
+	data, truncated := buf.snapshot()
+	return partResult{data: data, took: time.Since(start), truncated: truncated, err: err}
 }
 
 type file struct {
@@ -251,8 +303,23 @@ func writeArchive(path, root string, mod time.Time, files []file) (int64, error)
 	return st.Size(), nil
 }
 
-// List returns the bundles in the directory, newest first.
-func (w *Writer) List() ([]Info, error) { return List(w.opts.Dir) }
+// List returns the bundles in the directory and the fallback folders,
+// newest first.
+func (w *Writer) List() ([]Info, error) {
+	out, err := List(w.opts.Dir)
+	for _, dir := range w.opts.Fallbacks {
+		more, ferr := List(dir)
+		if ferr != nil {
+			continue // a fallback never used does not exist
+		}
+		out = append(out, more...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
+	if err != nil && len(out) > 0 {
+		err = nil // the bundle folder is gone, the fallbacks answer
+	}
+	return out, err
+}
 
 // List returns the bundles in dir, newest first. Anyone holding the
 // directory (a restarted process, `diag bundle ls`) can list it.
@@ -305,43 +372,47 @@ func readSummary(path string) string {
 	return string(b)
 }
 
-// Open opens the bundle called name in the directory. The name must be
-// one List returns: a path outside the directory is refused.
+// Open opens the bundle called name in the directory or a fallback
+// folder. The name must be one List returns: a path outside them is
+// refused.
 func (w *Writer) Open(name string) (*os.File, error) {
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%w (see the list)", err)
 	}
-	return os.Open(filepath.Join(w.opts.Dir, name))
-}
-
-func (w *Writer) prune() error {
-	all, err := w.List()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, b := range all[min(len(all), w.opts.Keep):] {
-		if err := os.Remove(b.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
+	var first error
+	for _, dir := range append([]string{w.opts.Dir}, w.opts.Fallbacks...) {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err == nil {
+			return f, nil
+		}
+		if first == nil {
+			first = err
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("prune bundles: %w", errors.Join(errs...))
-	}
-	return nil
+	return nil, first
 }
 
 // capped is a buffer that keeps its first max bytes and counts the rest.
-// (Not an embedded bytes.Buffer: its WriteString would bypass the cap.)
+// (Not an embedded bytes.Buffer: its WriteString would bypass the cap.) A
+// part left behind may still write to it while the bundle is read, hence
+// the mutex.
 type capped struct {
+	mu        sync.Mutex
 	buf       bytes.Buffer
 	max       int64
 	truncated bool
 }
 
-func (c *capped) Bytes() []byte { return c.buf.Bytes() }
+// snapshot returns a copy of what was written so far.
+func (c *capped) snapshot() ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.buf.Bytes()), c.truncated
+}
 
 func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	room := c.max - int64(c.buf.Len())
 	if int64(len(p)) > room {
 		c.truncated = true

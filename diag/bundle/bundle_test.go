@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -118,4 +119,190 @@ func TestKeepsTheNewestN(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+// A part blocked on the resource that is stuck must not hold up the
+// evidence (issue 16: tasks.json waited out the database's 20 s on a
+// locked table). A part with a Timeout of its own is cut off at it, even
+// one that ignores its context; what it wrote so far is kept, and its
+// error says it timed out.
+func TestPartTimeoutDoesNotHoldTheBundle(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	w, err := bundle.New(bundle.Options{
+		Dir:     t.TempDir(),
+		Timeout: time.Hour,
+		Parts: []bundle.Part{
+			{Name: "ok.txt", Write: func(ctx context.Context, w io.Writer) error { _, err := io.WriteString(w, "fine"); return err }},
+			// Honours its context: returns at its deadline, with its reason.
+			{Name: "db.json", Timeout: 50 * time.Millisecond, Write: func(ctx context.Context, w io.Writer) error {
+				<-ctx.Done()
+				return fmt.Errorf("list tasks: %w; held by pid 42", ctx.Err())
+			}},
+			// Ignores it: left behind after its deadline and the grace.
+			{Name: "deaf.txt", Timeout: 50 * time.Millisecond, Write: func(ctx context.Context, w io.Writer) error {
+				io.WriteString(w, "partial")
+				<-stuck
+				return nil
+			}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var info bundle.Info
+	go func() {
+		defer close(done)
+		info, err = w.Write(context.Background(), "stale")
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the bundle waited for parts past their deadlines (bundle timeout is an hour)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := readBundle(t, info.Path)
+	if files["ok.txt"] != "fine" {
+		t.Errorf("ok.txt = %q", files["ok.txt"])
+	}
+	if e := files["db.json.error.txt"]; !strings.HasPrefix(e, "timed out after ") || !strings.Contains(e, "held by pid 42") {
+		t.Errorf("db.json.error.txt = %q, want it to say it timed out and keep the part's reason", e)
+	}
+	if files["deaf.txt"] != "partial" || !strings.Contains(files["deaf.txt.error.txt"], "did not return within") {
+		t.Errorf("deaf.txt = %q, error %q; want what it wrote and why it was left", files["deaf.txt"], files["deaf.txt.error.txt"])
+	}
+}
+
+// clock returns a Now that moves a second at each call, so bundles get
+// distinct names.
+func clock() func() time.Time {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	return func() time.Time { now = now.Add(time.Second); return now }
+}
+
+// breakDir makes dir unusable as a folder, as an unwritable volume would
+// be (a file in its place: the tests may run as root, whom modes do not
+// stop).
+func breakDir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With the bundle folder unwritable, the bundle goes to the first usable
+// fallback, says why, and is listed and opened from there (issue 16).
+func TestFallbackWhenTheFolderIsUnwritable(t *testing.T) {
+	root := t.TempDir()
+	dir, fb := root+"/bundles", root+"/run/bundles"
+	w, err := bundle.New(bundle.Options{Dir: dir, Fallbacks: []string{fb}, Now: clock(),
+		Summary: func() string { return "scheduler.loop stale 41s; blocked in DELETE /pods/x\n" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	breakDir(t, dir)
+	info, err := w.Write(context.Background(), "stale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(info.Path, fb+"/") || !strings.Contains(info.DirError, "bundle folder "+dir) {
+		t.Errorf("info = %+v, want it in %s with the bundle folder's error", info, fb)
+	}
+	if fi, err := os.Stat(fb); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("fallback folder: %v, %v; want mode 0700", fi, err)
+	}
+	list, _ := w.List()
+	if len(list) != 1 || list[0].Name != info.Name || !strings.Contains(list[0].Summary, "blocked in DELETE") {
+		t.Errorf("List = %+v, want the bundle in the fallback", list)
+	}
+	f, err := w.Open(info.Name)
+	if err != nil {
+		t.Fatalf("Open from the fallback: %v", err)
+	}
+	f.Close()
+}
+
+// No folder takes the bundle: the error says so, and the Info still holds
+// the summary for the caller to log. A fallback open to others is not
+// used.
+func TestNoFolderTakesTheBundle(t *testing.T) {
+	root := t.TempDir()
+	dir, fb := root+"/bundles", root+"/shared"
+	if err := os.Mkdir(fb, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(fb, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	w, err := bundle.New(bundle.Options{Dir: dir, Fallbacks: []string{fb}, Now: clock(),
+		Summary: func() string { return "scheduler.loop stale 41s; blocked in DELETE /pods/x\n" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	breakDir(t, dir)
+	info, err := w.Write(context.Background(), "stale")
+	if err == nil {
+		t.Fatalf("Write = %+v, want an error", info)
+	}
+	if !strings.Contains(err.Error(), "lets others in") || !strings.Contains(err.Error(), "bundle folder "+dir) {
+		t.Errorf("error = %v, want both folders' reasons", err)
+	}
+	if !strings.Contains(info.Summary, "blocked in DELETE /pods/x") || info.Path != "" {
+		t.Errorf("info = %+v, want the summary kept and no path", info)
+	}
+	if ents, _ := os.ReadDir(fb); len(ents) != 0 {
+		t.Errorf("wrote into a folder open to others: %v", ents)
+	}
+}
+
+// Eviction keeps the watchdog's bundles: a run of on-demand bundles
+// evicts older on-demand ones, never a stale one, while there are any
+// (issue 16).
+func TestWatchdogBundlesOutliveOnDemandOnes(t *testing.T) {
+	dir := t.TempDir()
+	w, err := bundle.New(bundle.Options{Dir: dir, Keep: 3, Protected: []string{"stale"}, Now: clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(reason string) string {
+		t.Helper()
+		info, err := w.Write(context.Background(), reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Name
+	}
+	stale := write("stale")
+	var onDemand []string
+	for range 5 {
+		onDemand = append(onDemand, write("on-demand"))
+	}
+	names := func() []string {
+		list, err := bundle.List(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range list {
+			out = append(out, b.Name)
+		}
+		return out
+	}
+	if got, want := names(), []string{onDemand[4], onDemand[3], stale}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("after 1 stale and 5 on-demand bundles, kept %v, want %v", got, want)
+	}
+	// Stale bundles alone compete among themselves.
+	var stales []string
+	for range 4 {
+		stales = append(stales, write("stale"))
+	}
+	if got, want := names(), []string{stales[3], stales[2], stales[1]}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("after 4 more stale bundles, kept %v, want %v", got, want)
+	}
 }

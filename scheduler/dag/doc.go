@@ -4,7 +4,8 @@
 // Parse turns one file into a typed, validated DAG; every error names the
 // file, line and column and says what to do, and all of a file's problems
 // come back at once as an ErrorList. LoadDir parses a folder of DAG files,
-// so that one broken file never stops the others. Encode writes the one
+// so that one broken file never stops the others; a Loader does the same
+// again and again, parsing only the files that changed. Encode writes the one
 // canonical encoding of a DAG, so Parse(Encode(d)) equals d for every valid
 // DAG (a fuzz test holds this). A task's effective configuration (its own
 // fields, the DAG defaults and the resource preset merged) is a TaskSpec,

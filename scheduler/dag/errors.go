@@ -73,49 +73,18 @@ func (l ErrorList) sorted() ErrorList {
 	})
 }
 
-// closest returns the candidate nearest to s, or "" when none is near
-// enough to be a plausible typo. Case, '_' and '-' are ignored first, so
-// dependsOn and depends-on both find depends_on.
-func closest(s string, candidates []string) string {
-	fold := func(s string) string {
-		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
-	}
-	for _, c := range candidates {
-		if fold(c) == fold(s) {
-			return c
-		}
-	}
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), c)
-		if d < bestDist && d <= max(len(s), len(c))/2 {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
+// maxReported bounds the problems reported for one file. Past that many a
+// user fixes the first ones shown anyway, and the message is logged and
+// stored: it should not grow with the file (issue 16).
+const maxReported = 100
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		// A typo of a short key is never this long; skip the quadratic work.
-		return max(len(a), len(b))
+// capped returns l with at most maxReported problems, the last of them
+// saying how many more there are.
+func (l ErrorList) capped(file string) ErrorList {
+	if len(l) <= maxReported {
+		return l
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	keep := maxReported - 1
+	more := &Error{File: file, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above, then check the file again with vigil dags validate", len(l)-keep)}
+	return append(l[:keep:keep], more)
 }

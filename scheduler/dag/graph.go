@@ -24,6 +24,13 @@ func (r *reader) checkGraph(tasks []Task, nodes []taskNodes) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	var set *names
+	known := func() *names {
+		if set == nil {
+			set = newNames(ids)
+		}
+		return set
+	}
 	for i, t := range tasks {
 		for _, dep := range t.DependsOn {
 			at := nodes[i].deps[dep]
@@ -34,10 +41,13 @@ func (r *reader) checkGraph(tasks []Task, nodes []taskNodes) {
 			if _, ok := index[dep]; ok {
 				continue
 			}
-			if near := closest(dep, ids); near != "" {
+			switch near := r.suggest(dep, known); {
+			case near != "":
 				r.errorf(at, t.ID, "depends on unknown task %q; did you mean %q?", dep, near)
-			} else {
+			case len(ids) <= maxListed:
 				r.errorf(at, t.ID, "depends on unknown task %q; the tasks are %s", dep, strings.Join(ids, ", "))
+			default:
+				r.errorf(at, t.ID, "depends on unknown task %q; no task of the %d in this DAG has that id, so check the spelling", dep, len(ids))
 			}
 		}
 	}

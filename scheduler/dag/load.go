@@ -37,38 +37,10 @@ func (e *FileError) Unwrap() error { return e.Err }
 // LoadDir parses every *.yaml and *.yml file under dir, in path order,
 // skipping hidden files and folders. A broken file never stops the others
 // from loading. When two files declare the same DAG id, the first (by path)
-// wins and the second gets a FileError.
+// wins and the second gets a FileError. A file larger than
+// DefaultMaxFileSize is refused unread.
 func LoadDir(dir string, presets Presets) LoadResult {
-	var res LoadResult
-	if info, err := os.Stat(dir); err != nil {
-		res.Errors = append(res.Errors, &FileError{File: dir, Err: fmt.Errorf("cannot read the DAG folder: %w; create it or point vigil at the folder that holds your DAG files", unwrapPath(err))})
-		return res
-	} else if !info.IsDir() {
-		res.Errors = append(res.Errors, &FileError{File: dir, Err: errors.New("is not a folder; point vigil at the folder that holds your DAG files")})
-		return res
-	}
-	files, walkErrs := dagFiles(dir)
-	res.Errors = append(res.Errors, walkErrs...)
-	seen := map[string]string{} // DAG id -> file
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			res.Errors = append(res.Errors, &FileError{File: path, Err: fmt.Errorf("cannot read: %w; check its permissions", unwrapPath(err))})
-			continue
-		}
-		d, err := Parse(path, data, presets)
-		if err != nil {
-			res.Errors = append(res.Errors, &FileError{File: path, Err: err})
-			continue
-		}
-		if first, dup := seen[d.ID]; dup {
-			res.Errors = append(res.Errors, &FileError{File: path, Err: fmt.Errorf("DAG id %q is already declared by %s; give each DAG its own id", d.ID, first)})
-			continue
-		}
-		seen[d.ID] = path
-		res.DAGs = append(res.DAGs, d)
-	}
-	slices.SortStableFunc(res.Errors, func(a, b *FileError) int { return strings.Compare(a.File, b.File) })
+	res, _ := NewLoader(dir, presets, LoaderOptions{}).Load()
 	return res
 }
 

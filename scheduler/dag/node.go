@@ -16,6 +16,9 @@ type reader struct {
 	file    string
 	presets Presets
 	errs    ErrorList
+	// searches counts the suggestions looked for, compared the
+	// candidates they were compared with (see suggest.go).
+	searches, compared int
 }
 
 func (r *reader) errorf(n *yaml.Node, task, format string, args ...any) {
@@ -132,7 +135,7 @@ func (r *reader) collect(n *yaml.Node, task string, s schema, into map[string]fi
 }
 
 func (r *reader) unknownKey(k *yaml.Node, task string, s schema) {
-	if near := closest(k.Value, s.keys); near != "" {
+	if near := r.suggest(k.Value, func() *names { return newNames(s.keys) }); near != "" {
 		r.errorf(k, task, "unknown field %q in %s; did you mean %q?", k.Value, s.what, near)
 		return
 	}

@@ -41,15 +41,18 @@ var (
 //
 // The error, if any, is an ErrorList holding every problem in the file.
 func Parse(file string, data []byte, presets Presets) (*DAG, error) {
-	r := &reader{file: file, presets: presets}
+	return (&reader{file: file, presets: presets}).parse(data)
+}
+
+func (r *reader) parse(data []byte) (*DAG, error) {
 	var d *DAG
 	if doc := r.document(data); doc != nil {
 		d = r.dag(doc)
 	}
 	if len(r.errs) > 0 || d == nil {
-		return nil, r.errs.sorted()
+		return nil, r.errs.sorted().capped(r.file)
 	}
-	d.File = file
+	d.File = r.file
 	return d, nil
 }
 

@@ -77,6 +77,8 @@ type Store struct {
 	// connection and keeps it, so the store holds no prepared statements
 	// of its own.
 	db *sql.DB
+	// cfg is the parsed URL, for the lock report's connection of its own.
+	cfg *pgx.ConnConfig
 
 	timeout  time.Duration
 	now      func() time.Time
@@ -91,7 +93,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// pgx's error repeats the URL with its password masked.
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight,
+	s := &Store{cfg: cfg, timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight,
 		target: "postgres:" + cfg.Host + "/" + cfg.Database}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second

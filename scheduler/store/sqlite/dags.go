@@ -73,16 +73,26 @@ func (s *Store) GetDAG(ctx context.Context, id string) (scheduler.DAGRecord, err
 
 // ListDAGs returns every DAG, ordered by id.
 func (s *Store) ListDAGs(ctx context.Context) ([]scheduler.DAGRecord, error) {
-	ctx, cancel := s.call(ctx, "ListDAGs")
+	return s.listDAGs(ctx, "ListDAGs", sqlcol.DAGColumns, sqlcol.ScanDAG)
+}
+
+// ListDAGHeads returns every DAG without its Source and Specs, ordered by
+// id.
+func (s *Store) ListDAGHeads(ctx context.Context) ([]scheduler.DAGRecord, error) {
+	return s.listDAGs(ctx, "ListDAGHeads", sqlcol.DAGHeadColumns, sqlcol.ScanDAGHead)
+}
+
+func (s *Store) listDAGs(ctx context.Context, op, columns string, scan func(sqlcol.Row) (scheduler.DAGRecord, error)) ([]scheduler.DAGRecord, error) {
+	ctx, cancel := s.call(ctx, op)
 	defer cancel()
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlcol.DAGColumns+` FROM dags ORDER BY id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+columns+` FROM dags ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list dags: %w", err)
 	}
 	defer rows.Close()
 	var recs []scheduler.DAGRecord
 	for rows.Next() {
-		rec, err := sqlcol.ScanDAG(rows)
+		rec, err := scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list dags: %w", err)
 		}

@@ -39,6 +39,14 @@ func testDAGSaveGetList(t *testing.T, s scheduler.Store) {
 		t.Fatalf("ListDAGs: %v", err)
 	}
 	mustEqual(t, "ListDAGs", list, []scheduler.DAGRecord{updated, dagRecord("b"), dagRecord("c")})
+	heads, err := s.ListDAGHeads(ctx)
+	if err != nil {
+		t.Fatalf("ListDAGHeads: %v", err)
+	}
+	for i := range list {
+		list[i].Source, list[i].Specs = nil, nil
+	}
+	mustEqual(t, "ListDAGHeads", heads, list)
 
 	_, err = s.GetDAG(ctx, "nope")
 	mustBe(t, "GetDAG(unknown)", err, scheduler.ErrNotFound)

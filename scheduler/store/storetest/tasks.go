@@ -99,6 +99,7 @@ func testCancelledContext(t *testing.T, s scheduler.Store) {
 		{"SetDAGPaused", func(ctx context.Context) error { return s.SetDAGPaused(ctx, "etl", true) }},
 		{"GetDAG", func(ctx context.Context) error { _, err := s.GetDAG(ctx, "etl"); return err }},
 		{"ListDAGs", func(ctx context.Context) error { _, err := s.ListDAGs(ctx); return err }},
+		{"ListDAGHeads", func(ctx context.Context) error { _, err := s.ListDAGHeads(ctx); return err }},
 		{"SetLoadErrors", func(ctx context.Context) error {
 			return s.SetLoadErrors(ctx, []scheduler.LoadError{{File: "f", Message: "m", Since: t0}})
 		}},

@@ -9,6 +9,7 @@ import (
 // The columns ScanDAG, ScanRun and ScanInstance read, in their order.
 const (
 	DAGColumns      = `id, file, source, specs, paused, missing, updated_at`
+	DAGHeadColumns  = `id, file, paused, missing, updated_at`
 	RunColumns      = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
 	InstanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
 	queued_at, started_at, ended_at, retry_at, updated_at, version`
@@ -32,6 +33,14 @@ func ScanDAG(r Row) (scheduler.DAGRecord, error) {
 		return rec, fmt.Errorf("dag %s: %w", rec.ID, err)
 	}
 	return rec, nil
+}
+
+// ScanDAGHead reads a row of DAGHeadColumns: a DAG without its Source
+// and Specs.
+func ScanDAGHead(r Row) (scheduler.DAGRecord, error) {
+	var rec scheduler.DAGRecord
+	err := r.Scan(&rec.ID, &rec.File, &rec.Paused, &rec.Missing, Time(&rec.UpdatedAt))
+	return rec, err
 }
 
 // ScanRun reads a row of RunColumns, followed by the store's own columns
