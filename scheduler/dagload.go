@@ -54,6 +54,7 @@ func (s *Scheduler) loadDAGFolder(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		res, changed := loader.Load()
+		s.dagsHB.Beat()
 		s.stats.dagFilesParsed.Store(loader.Stats().Parsed)
 		if changed {
 			set := &dagSet{errs: res.Errors}

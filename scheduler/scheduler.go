@@ -161,6 +161,8 @@ type Scheduler struct {
 	// dbHB beats on each beat the store took: a lost database shows as
 	// a stale "store.db" (advisory: a restart would not bring it back).
 	dbHB *watchdog.Heartbeat
+	// dagsHB beats after each load of the DAG folder (see loadDAGFolder).
+	dagsHB *watchdog.Heartbeat
 	// claimer is the Store, if several schedulers may share it.
 	claimer Claimer
 
@@ -279,6 +281,10 @@ func New(opts Options) (*Scheduler, error) {
 		dbPeriod = s.beatEvery()
 	}
 	s.dbHB = opts.Watchdog.RegisterAdvisory("store.db", dbPeriod)
+	// Advisory: a DAG folder on a hung network file system stalls the
+	// loader, not the loop; /healthz and diag hangs show it, and a
+	// restart would not help.
+	s.dagsHB = opts.Watchdog.RegisterAdvisory("scheduler.dags", max(time.Minute, 10*opts.SyncInterval))
 	s.stats.started = opts.Now()
 	return s, nil
 }
