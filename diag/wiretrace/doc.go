@@ -108,9 +108,15 @@
 //     secret, client-key-data, client-certificate-data, access_token,
 //     refresh_token, id_token, client_secret, api_key or private_key
 //     replaced; a string value whose key merely ends like one
-//     ("adminPassword", "bootstrapToken") is replaced too. A JSON body cut
-//     short by BodyLimit cannot be parsed: it is withheld whole if it names
-//     kind Secret, and otherwise redacted key by key.
+//     ("adminPassword", "bootstrapToken") is replaced too. The value of
+//     every environment variable is replaced by its position, whatever its
+//     name: "value" in each element of any "env" array (a pod's
+//     containers, initContainers and ephemeralContainers); names and
+//     valueFrom stay. A string that holds a JSON document (the
+//     last-applied-configuration annotation) is redacted the same way. A
+//     JSON body cut short by BodyLimit cannot be parsed: it is withheld
+//     whole if it names kind Secret, and otherwise redacted key by key,
+//     env values by a scan that tracks their position.
 //   - client-go's typed clients speak protobuf to the API server. A
 //     Kubernetes protobuf body captured whole is decoded with client-go's
 //     scheme and shown as JSON, redacted as above; one longer than
