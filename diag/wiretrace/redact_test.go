@@ -36,7 +36,8 @@ func TestRedactURL(t *testing.T) {
 		mustNot []string
 	}{
 		{"plain", "https://10.0.0.1:6443/api/v1/pods?limit=500", "https://10.0.0.1:6443/api/v1/pods?limit=500", nil},
-		{"userinfo", "https://admin:hunter2@10.0.0.1/api", "https://redacted@10.0.0.1/api", []string{"hunter2", "admin"}},
+		{"userinfo", "https://admin:hunter2@10.0.0.1/api", "https://admin:REDACTED@10.0.0.1/api", []string{"hunter2"}},
+		{"token as user", "https://ghp_tok3n@10.0.0.1/api", "https://REDACTED@10.0.0.1/api", []string{"ghp_tok3n"}},
 		{"credential params keep order",
 			"https://h/x?watch=true&access_token=AAA1&token=BBB2&password=CCC3&secret=DDD4&labelSelector=a%3Db",
 			"https://h/x?watch=true&access_token=REDACTED&token=REDACTED&password=REDACTED&secret=REDACTED&labelSelector=a%3Db",
@@ -122,7 +123,7 @@ func TestRedactText(t *testing.T) {
 		{"query in error", `Get "https://h/x?token=abc&a=1": EOF`, `Get "https://h/x?token=REDACTED&a=1": EOF`},
 		{"form body", "grant_type=refresh_token&refresh_token=r1&client_secret=c1", "grant_type=refresh_token&refresh_token=REDACTED&client_secret=REDACTED"},
 		{"flag", "--kubelet-token=xyz --v=2", "--kubelet-token=REDACTED --v=2"},
-		{"userinfo", "dial https://u:p@host:1/x failed", "dial https://redacted@host:1/x failed"},
+		{"userinfo", "dial https://u:p@host:1/x failed", "dial https://u:REDACTED@host:1/x failed"},
 		{"nothing", "connection refused", "connection refused"},
 		{"bearer word alone", `{"type":"bearer"}`, `{"type":"bearer"}`},
 	}
@@ -148,7 +149,7 @@ func TestRedactError(t *testing.T) {
 			t.Errorf("error text %q contains %q", got, s)
 		}
 	}
-	if !strings.Contains(got, "https://redacted@h/x?access_token=REDACTED") {
+	if !strings.Contains(got, "https://u:REDACTED@h/x?access_token=REDACTED") {
 		t.Errorf("error text %q lacks the redacted URL", got)
 	}
 }
