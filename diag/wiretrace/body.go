@@ -77,6 +77,12 @@ func isText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
+// looksJSONString is looksJSON for a string, without copying it.
+func looksJSONString(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) > 1 && (s[0] == '{' || s[0] == '[')
+}
+
 func looksJSON(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
@@ -136,7 +142,7 @@ const maxEmbeddedJSON = 2
 func (r *redactor) nodeAt(n *jnode, embedded int) {
 	switch n.kind {
 	case jString:
-		if embedded < maxEmbeddedJSON && looksJSON([]byte(n.val)) {
+		if embedded < maxEmbeddedJSON && looksJSONString(n.val) {
 			if values, err := parseJSON([]byte(n.val)); err == nil && len(values) == 1 {
 				// Rewritten only if redaction changed it: writing
 				// compacts, and the document's own layout should stay.
