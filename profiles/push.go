@@ -16,6 +16,8 @@ import (
 
 	"github.com/grafana/pyroscope-go"
 	"go.uber.org/zap"
+
+	"github.com/vigilhq/vigil/diag/redact"
 )
 
 // Defaults for PushOptions.
@@ -223,11 +225,11 @@ func StartPush(opts PushOptions) (*Pusher, error) {
 	if err != nil {
 		p.restoreRates()
 		cancel()
-		return nil, fmt.Errorf("start pyroscope push to %s: %w", opts.ServerAddress, err)
+		return nil, fmt.Errorf("start pyroscope push to %s: %w", redact.URL(opts.ServerAddress), err)
 	}
 	p.profiler = profiler
 	opts.Logger.Info("pushing profiles to pyroscope",
-		zap.String("server", redactURL(opts.ServerAddress)), zap.String("service", opts.Service),
+		zap.String("server", redact.URL(opts.ServerAddress)), zap.String("service", opts.Service),
 		zap.Strings("types", typeNames(types)), zap.Duration("uploadRate", opts.UploadRate))
 	return p, nil
 }
@@ -288,7 +290,7 @@ func (o *PushOptions) setDefaults() error {
 		return fmt.Errorf("pyroscope server address: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("pyroscope server address %q: want http(s)://host:port", redactURL(o.ServerAddress))
+		return fmt.Errorf("pyroscope server address %q: want http(s)://host:port", redact.URL(o.ServerAddress))
 	}
 	if o.Service == "" {
 		o.Service = DefaultService
@@ -394,13 +396,4 @@ func typeNames(types []pyroscope.ProfileType) []string {
 		s[i] = string(t)
 	}
 	return s
-}
-
-// redactURL drops any user:password from a URL before it is logged.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	return u.Redacted()
 }

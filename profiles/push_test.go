@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
@@ -13,7 +14,10 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestStartPushRefusesBadOptions(t *testing.T) {
@@ -305,5 +309,49 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPushLogsNoCredentials: at debug level pyroscope-go logs every upload
+// URL, and a rejected upload logs the server's reply; a password or token
+// in the server address, and the basic-auth password, appear in none of
+// it, nor in a start error (issue 16).
+func TestPushLogsNoCredentials(t *testing.T) {
+	const pw, tok = "PyroPw-5c4b3a", "PyroTok-9e8d7c"
+	for _, status := range []int{http.StatusOK, http.StatusUnauthorized} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := newIngestServer(t, status)
+			core, logs := observer.New(zapcore.DebugLevel)
+			addr := strings.Replace(srv.URL, "http://", "http://grafana:"+pw+"@", 1)
+			p, err := StartPush(PushOptions{
+				ServerAddress: addr, ProfileTypes: []string{"goroutines"}, UploadRate: 100 * time.Millisecond,
+				BasicAuthUser: "grafana", BasicAuthPassword: pw, Logger: zap.New(core),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !srv.waitFor(5*time.Second, func(*profile.Profile) bool { return true }) {
+				t.Fatal("nothing uploaded")
+			}
+			p.Stop()
+			var all strings.Builder
+			for _, e := range logs.All() {
+				all.WriteString(e.Message)
+				for k, v := range e.ContextMap() {
+					fmt.Fprintf(&all, " %s=%v", k, v)
+				}
+				all.WriteString("\n")
+			}
+			if !strings.Contains(all.String(), "uploading at") {
+				t.Fatalf("no debug line quotes the upload URL, so the check below proves nothing:\n%s", all.String())
+			}
+			if strings.Contains(all.String(), pw) {
+				t.Errorf("the log leaks the password:\n%s", all.String())
+			}
+		})
+	}
+	_, err := StartPush(PushOptions{ServerAddress: "ftp://" + tok + "@h:1", Logger: zap.NewNop()})
+	if err == nil || strings.Contains(err.Error(), tok) {
+		t.Errorf("StartPush error %v: want an error without the token", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/vigilhq/vigil/diag/redact"
 )
 
 // maxResponseBody bounds how much of an ingest response is read; the
@@ -76,6 +78,7 @@ func (c *uploadClient) Do(req *http.Request) (*http.Response, error) {
 // fail records a failed (or, with dropped, an undelivered) upload and
 // hands it to the rate-limited log.
 func (c *uploadClient) fail(dropped bool, msg string) {
+	msg = redact.Text(msg) // a server's reply may quote the request URL
 	c.mu.Lock()
 	if dropped {
 		c.st.Dropped++
@@ -160,13 +163,15 @@ func (l *pyroscopeLogger) Errorf(format string, args ...any) {
 	case pyroscopeQueueFull:
 		l.uploads.fail(true, "upload queue full: uploads are slower than profiles are made; dropped a profile")
 	default:
-		l.uploads.failures.add(fmt.Sprintf(format, args...), l.uploads.stats())
+		l.uploads.failures.add(redact.Text(fmt.Sprintf(format, args...)), l.uploads.stats())
 	}
 }
 
 func (l *pyroscopeLogger) debug(format string, args []any) {
 	if l.log.Core().Enabled(zapcore.DebugLevel) {
-		l.log.Debug(fmt.Sprintf(format, args...))
+		// "uploading at URL" quotes the server address, basic-auth
+		// password included (issue 16).
+		l.log.Debug(redact.Text(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -87,3 +87,28 @@ func TestConfigPresets(t *testing.T) {
 		t.Fatalf("presets = %+v, want gpu added to the defaults", p)
 	}
 }
+
+// TestRedactedConfigHidesCredentials: the bundle's config.yaml keeps the
+// settings and drops the credentials of every database URL form and of
+// the Pyroscope address (issue 16).
+func TestRedactedConfigHidesCredentials(t *testing.T) {
+	const pw = "CfgSecret-77aa"
+	for _, db := range []string{
+		"postgres://vigil:" + pw + "@db:5432/vigil?sslmode=require",
+		"postgresql://vigil@db/vigil?password=" + pw + "&sslpassword=" + pw,
+		"postgres://vigil@db/vigil?token=" + pw,
+		"host=db user=vigil password=" + pw + " dbname=vigil",
+		"host=db user=vigil password='" + pw + " x' dbname=vigil",
+	} {
+		cfg := defaultConfig()
+		cfg.DB = db
+		cfg.Debug.Pyroscope.ServerAddress = "https://" + pw + "@profiles.example:443"
+		out := string(redactedConfig(cfg))
+		if strings.Contains(out, pw) {
+			t.Errorf("config.yaml for --db %q leaks the password:\n%s", db, out)
+		}
+		if !strings.Contains(out, "vigil") || !strings.Contains(out, "REDACTED") {
+			t.Errorf("config.yaml for --db %q: want the setting kept, its credentials REDACTED:\n%s", db, out)
+		}
+	}
+}

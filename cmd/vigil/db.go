@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/diag/redact"
 )
 
 func (a *app) dbCmd() *cobra.Command {
@@ -35,7 +37,7 @@ each migration once. A database written by a newer vigil is refused.`,
 			if err := st.Close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: schema up to date\n", redactURL(cfg.DB))
+			fmt.Fprintf(c.OutOrStdout(), "%s: schema up to date\n", redact.URL(cfg.DB))
 			return nil
 		},
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/inflight"
+	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/stacks"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/diag/wiretrace"
@@ -120,7 +121,7 @@ func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.Atomic
 	src := debugserver.Sources{
 		Service:     "vigil",
 		Instance:    instance,
-		Extra:       map[string]string{"executor": cfg.Executor, "db": redactURL(cfg.DB), "dags": cfg.DAGs},
+		Extra:       map[string]string{"executor": cfg.Executor, "db": redact.URL(cfg.DB), "dags": cfg.DAGs},
 		Watchdog:    wd,
 		Inflight:    in.reg,
 		Stacks:      in.stacksHandler(),
@@ -270,29 +271,16 @@ func (in *instruments) bundleParts() []bundle.Part {
 }
 
 // redactedConfig is the configuration as a bundle shows it: file paths of
-// secrets stay (they say where to look), credentials in URLs do not.
+// secrets stay (they say where to look), credentials in URLs and keyword
+// DSNs do not.
 func redactedConfig(cfg config) []byte {
-	cfg.DB = redactURL(cfg.DB)
-	cfg.Debug.Pyroscope.ServerAddress = redactURL(cfg.Debug.Pyroscope.ServerAddress)
+	cfg.DB = redact.URL(cfg.DB)
+	cfg.Debug.Pyroscope.ServerAddress = redact.URL(cfg.Debug.Pyroscope.ServerAddress)
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		return []byte("# config could not be encoded: " + err.Error() + "\n")
 	}
 	return out
-}
-
-// redactURL hides the password of a URL-shaped setting (a database DSN).
-func redactURL(s string) string {
-	at := strings.LastIndex(s, "@")
-	scheme := strings.Index(s, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return s
-	}
-	userinfo := s[scheme+3 : at]
-	if user, _, ok := strings.Cut(userinfo, ":"); ok {
-		return s[:scheme+3] + user + ":REDACTED" + s[at:]
-	}
-	return s
 }
 
 // serveAudit serves /debug/v1/tasks: ?lost_after= (default 2m) and

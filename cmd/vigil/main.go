@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
@@ -62,10 +63,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &problem):
 		return exitProblem
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(err.Error()))
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "vigil: %v\n", err)
+	// An error may quote the --db URL it could not use, password included.
+	fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(err.Error()))
 	return exitError
 }
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/executor/local"
 	"github.com/vigilhq/vigil/scheduler"
@@ -131,7 +132,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", redactURL(cfg.DB)),
+	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", redact.URL(cfg.DB)),
 		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
 		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
 

@@ -2,10 +2,11 @@ package debugserver
 
 import (
 	"os"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/redact"
 )
 
 // Info is what GET /debug/v1/info returns: which binary, which process,
@@ -47,9 +48,17 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 	runtime.ReadMemStats(&ms)
 	info := Info{
 		Service: service, Instance: instance, Version: "(devel)", GoVersion: runtime.Version(),
-		PID: os.Getpid(), Host: host, Args: redactArgs(os.Args), Started: started,
+		PID: os.Getpid(), Host: host, Args: redact.Args(os.Args), Started: started,
 		Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0), HeapBytes: ms.HeapAlloc,
-		Extra: extra,
+	}
+	// The command line and the extras may name a database URL with its
+	// password (`vigil run --db postgres://user:pw@...`): /info and every
+	// bundle show them.
+	if extra != nil {
+		info.Extra = make(map[string]string, len(extra))
+		for k, v := range extra {
+			info.Extra[k] = redact.Text(v)
+		}
 	}
 	if !started.IsZero() {
 		info.Uptime = time.Since(started)
@@ -75,18 +84,4 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 		}
 	}
 	return info
-}
-
-// userinfoPassword matches the password of a URL's userinfo
-// ("postgres://user:PASSWORD@host").
-var userinfoPassword = regexp.MustCompile(`(://[^/:@\s]*):[^@/\s]*@`)
-
-// redactArgs hides the passwords of URLs in the command line (`vigil run
-// --db postgres://user:pw@...`): /info and every bundle show the args.
-func redactArgs(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		out[i] = userinfoPassword.ReplaceAllString(a, "$1:REDACTED@")
-	}
-	return out
 }

@@ -31,7 +31,7 @@
 //	                                wait times, taken from the goroutine profile (no long
 //	                                stop-the-world); ?format=text, ?min_wait=10s, ?match=REGEXP
 //	GET  /debug/v1/pprof/           the runtime's profiles: heap, allocs, goroutine, mutex, block,
-//	                                threadcreate (?debug=N as net/http/pprof), cmdline, symbol
+//	                                threadcreate (?debug=N as net/http/pprof), cmdline (credentials redacted), symbol
 //	GET  /debug/v1/pprof/profile    CPU profile, ?seconds=N (default 30); works while continuous
 //	                                profiling holds the CPU profiler
 //	GET  /debug/v1/pprof/wall       wall-clock (fgprof) profile, ?seconds=N: on-CPU and off-CPU time
@@ -74,6 +74,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/inflight"
+	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/watchdog"
 )
 
@@ -216,7 +217,7 @@ func (s *Server) routes() {
 	mux.Handle("GET "+p+"stacks", orMissing(s.src.Stacks != nil, func() http.Handler { return s.src.Stacks }, "no stack snapshotter"))
 
 	mux.HandleFunc("GET "+p+"pprof/{$}", httppprof.Index)
-	mux.HandleFunc("GET "+p+"pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("GET "+p+"pprof/cmdline", cmdline)
 	mux.HandleFunc("GET "+p+"pprof/symbol", httppprof.Symbol)
 	mux.HandleFunc("POST "+p+"pprof/symbol", httppprof.Symbol)
 	for _, name := range []string{"heap", "allocs", "goroutine", "mutex", "block", "threadcreate"} {
@@ -485,4 +486,12 @@ func (s *Server) requireToken(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// cmdline is net/http/pprof's Cmdline with credentials redacted: the
+// command line may carry a database URL with its password (issue 16).
+func cmdline(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, strings.Join(redact.Args(os.Args), "\x00"))
 }

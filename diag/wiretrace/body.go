@@ -77,6 +77,12 @@ func isText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
+// looksJSONString is looksJSON for a string, without copying it.
+func looksJSONString(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) > 1 && (s[0] == '{' || s[0] == '[')
+}
+
 func looksJSON(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
@@ -109,6 +115,7 @@ func (r *redactor) jsonText(s string) string {
 	if r.kind.MatchString(s) {
 		return secretWithheld
 	}
+	s = redactEnvText(s)
 	s = r.jsonKV.ReplaceAllStringFunc(s, func(m string) string {
 		sub := r.jsonKV.FindStringSubmatch(m)
 		if sensitiveKey(sub[1], strings.HasPrefix(sub[3], `"`)) {
@@ -121,17 +128,40 @@ func (r *redactor) jsonText(s string) string {
 
 // node redacts a parsed JSON value in place: data and stringData of a
 // Secret (a kind Secret object, or an item of a SecretList, which carries
-// no kind of its own), the value of any credential key, and bearer
-// tokens and the like in every string.
-func (r *redactor) node(n *jnode) {
+// no kind of its own), the value of every environment variable (by
+// position: "value" in an element of an "env" array, as in a pod's
+// containers, initContainers and ephemeralContainers), the value of any
+// credential key, and bearer tokens and the like in every string. A string
+// that is itself a JSON document (the last-applied-configuration
+// annotation holds the whole object) is redacted the same way.
+func (r *redactor) node(n *jnode) { r.nodeAt(n, 0) }
+
+// maxEmbeddedJSON bounds how deep JSON kept in a string is parsed in turn.
+const maxEmbeddedJSON = 2
+
+func (r *redactor) nodeAt(n *jnode, embedded int) {
 	switch n.kind {
 	case jString:
+		if embedded < maxEmbeddedJSON && looksJSONString(n.val) {
+			if values, err := parseJSON([]byte(n.val)); err == nil && len(values) == 1 {
+				// Rewritten only if redaction changed it: writing
+				// compacts, and the document's own layout should stay.
+				var before, after strings.Builder
+				values[0].write(&before)
+				r.nodeAt(values[0], embedded+1)
+				values[0].write(&after)
+				if before.String() != after.String() {
+					n.val, n.changed = after.String(), true
+				}
+				return
+			}
+		}
 		if v := r.text(n.val); v != n.val {
 			n.val, n.changed = v, true
 		}
 	case jArray:
 		for _, v := range n.vals {
-			r.node(v)
+			r.nodeAt(v, embedded)
 		}
 	case jObject:
 		switch n.str("kind") {
@@ -149,7 +179,34 @@ func (r *redactor) node(n *jnode) {
 				n.vals[i] = redactedNode()
 				continue
 			}
-			r.node(n.vals[i])
+			if isEnvKey(k) {
+				redactEnvValues(n.vals[i])
+			}
+			r.nodeAt(n.vals[i], embedded)
+		}
+	}
+}
+
+// isEnvKey reports whether an object key holds environment variables:
+// "env" in a Kubernetes container, "Env" in a task spec.
+func isEnvKey(k string) bool { return strings.EqualFold(k, "env") }
+
+// redactEnvValues replaces the value of every variable in an env array,
+// keeping the names (and valueFrom, which only names a Secret or
+// ConfigMap key): any variable may carry a password or a token, whatever
+// its name (issue 16).
+func redactEnvValues(env *jnode) {
+	if env.kind != jArray {
+		return
+	}
+	for _, v := range env.vals {
+		if v.kind != jObject {
+			continue
+		}
+		for j, k := range v.keys {
+			if strings.EqualFold(k, "value") {
+				v.vals[j] = redactedNode()
+			}
 		}
 	}
 }
@@ -198,4 +255,95 @@ func sensitiveKey(key string, isString bool) bool {
 		}
 	}
 	return false
+}
+
+// redactEnvText replaces the value of every environment variable in JSON
+// that does not parse (cut short by BodyLimit): a tolerant scan that
+// tracks the keys of the open objects and arrays, and redacts a string
+// under "value" in an object that is an element of an "env" array, the
+// one the cut left unterminated included.
+func redactEnvText(s string) string {
+	if !containsFold(s, `"env"`) {
+		return s
+	}
+	type frame struct {
+		object bool
+		key    string // the key this container is the value of
+		last   string // an object's latest key
+		inKey  bool   // an object expects a key next
+	}
+	var (
+		stack []frame
+		out   strings.Builder
+		from  int // s[from:] is not yet copied to out
+	)
+	underEnvValue := func() bool {
+		n := len(stack)
+		return n >= 2 && stack[n-1].object && !stack[n-1].inKey && strings.EqualFold(stack[n-1].last, "value") &&
+			!stack[n-2].object && isEnvKey(stack[n-2].key)
+	}
+	pendingKey := "" // the key whose value comes next, for a container that opens
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '{', '[':
+			stack = append(stack, frame{object: c == '{', key: pendingKey, inKey: c == '{'})
+			pendingKey = ""
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].inKey = true
+			}
+		case ':':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].inKey = false
+				pendingKey = stack[n-1].last
+			}
+		case '"':
+			end := i + 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			n := len(stack)
+			switch {
+			case n > 0 && stack[n-1].object && stack[n-1].inKey:
+				if end <= len(s) {
+					stack[n-1].last = unquote(s[i+1 : min(end, len(s))])
+				}
+			case underEnvValue():
+				out.WriteString(s[from:i])
+				out.WriteString(`"` + redacted + `"`)
+				from = min(end+1, len(s))
+			}
+			pendingKey = ""
+			i = end
+		default:
+			if c > ' ' {
+				pendingKey = ""
+			}
+		}
+	}
+	if from == 0 {
+		return s
+	}
+	out.WriteString(s[min(from, len(s)):])
+	return out.String()
+}
+
+// unquote decodes the text between a JSON string's quotes, or returns it
+// as is when it does not decode.
+func unquote(raw string) string {
+	if strings.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	var v string
+	if err := json.Unmarshal([]byte(`"`+raw+`"`), &v); err != nil {
+		return raw
+	}
+	return v
 }

@@ -82,18 +82,19 @@
 // Redaction happens in every mode, before anything reaches the ring,
 // Observe or the handlers:
 //
-//   - URLs lose their userinfo, and the values of query parameters whose
-//     names contain token, secret, password, passwd, api-key, apikey or
-//     api_key, or are key, sig or signature (or end in -signature), become
-//     REDACTED.
+//   - URLs lose the password of their userinfo (user:REDACTED@), or the
+//     whole of a userinfo without one (a token: REDACTED@), and the values
+//     of query parameters whose names contain token, secret, password,
+//     passwd, api-key, apikey or api_key, or are key, pwd, sig or signature
+//     (or end in -signature), become REDACTED. These rules, and those for
+//     text below, are package redact's, which the rest of Vigil uses too.
 //   - Headers Authorization, Proxy-Authorization, Cookie, Set-Cookie,
-//     X-Auth-Token and any whose name contains token, secret, password,
-//     passwd or api-key (apikey, api_key) keep their name with the value
-//     REDACTED.
+//     X-Auth-Token and any whose name would make it a credential query
+//     parameter keep their name with the value REDACTED.
 //   - In every other text kept (header values, error strings, JSON string
 //     values, text bodies), a bearer token ("Bearer xxx", any case),
-//     key=value pairs such as token=xxx or --password=xxx, and
-//     user:password@ in URLs are redacted. An error that quotes the request
+//     key=value pairs such as token=xxx, --password=xxx or libpq's
+//     password='x y', and userinfo in URLs are redacted. An error that quotes the request
 //     URL quotes the redacted one.
 //   - No body of a request to the secrets resource is kept at all, in any
 //     group or verb, lists and watches included: both read
@@ -108,9 +109,15 @@
 //     secret, client-key-data, client-certificate-data, access_token,
 //     refresh_token, id_token, client_secret, api_key or private_key
 //     replaced; a string value whose key merely ends like one
-//     ("adminPassword", "bootstrapToken") is replaced too. A JSON body cut
-//     short by BodyLimit cannot be parsed: it is withheld whole if it names
-//     kind Secret, and otherwise redacted key by key.
+//     ("adminPassword", "bootstrapToken") is replaced too. The value of
+//     every environment variable is replaced by its position, whatever its
+//     name: "value" in each element of any "env" array (a pod's
+//     containers, initContainers and ephemeralContainers); names and
+//     valueFrom stay. A string that holds a JSON document (the
+//     last-applied-configuration annotation) is redacted the same way. A
+//     JSON body cut short by BodyLimit cannot be parsed: it is withheld
+//     whole if it names kind Secret, and otherwise redacted key by key,
+//     env values by a scan that tracks their position.
 //   - client-go's typed clients speak protobuf to the API server. A
 //     Kubernetes protobuf body captured whole is decoded with client-go's
 //     scheme and shown as JSON, redacted as above; one longer than

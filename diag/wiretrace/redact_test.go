@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -35,7 +36,8 @@ func TestRedactURL(t *testing.T) {
 		mustNot []string
 	}{
 		{"plain", "https://10.0.0.1:6443/api/v1/pods?limit=500", "https://10.0.0.1:6443/api/v1/pods?limit=500", nil},
-		{"userinfo", "https://admin:hunter2@10.0.0.1/api", "https://redacted@10.0.0.1/api", []string{"hunter2", "admin"}},
+		{"userinfo", "https://admin:hunter2@10.0.0.1/api", "https://admin:REDACTED@10.0.0.1/api", []string{"hunter2"}},
+		{"token as user", "https://ghp_tok3n@10.0.0.1/api", "https://REDACTED@10.0.0.1/api", []string{"ghp_tok3n"}},
 		{"credential params keep order",
 			"https://h/x?watch=true&access_token=AAA1&token=BBB2&password=CCC3&secret=DDD4&labelSelector=a%3Db",
 			"https://h/x?watch=true&access_token=REDACTED&token=REDACTED&password=REDACTED&secret=REDACTED&labelSelector=a%3Db",
@@ -121,7 +123,7 @@ func TestRedactText(t *testing.T) {
 		{"query in error", `Get "https://h/x?token=abc&a=1": EOF`, `Get "https://h/x?token=REDACTED&a=1": EOF`},
 		{"form body", "grant_type=refresh_token&refresh_token=r1&client_secret=c1", "grant_type=refresh_token&refresh_token=REDACTED&client_secret=REDACTED"},
 		{"flag", "--kubelet-token=xyz --v=2", "--kubelet-token=REDACTED --v=2"},
-		{"userinfo", "dial https://u:p@host:1/x failed", "dial https://redacted@host:1/x failed"},
+		{"userinfo", "dial https://u:p@host:1/x failed", "dial https://u:REDACTED@host:1/x failed"},
 		{"nothing", "connection refused", "connection refused"},
 		{"bearer word alone", `{"type":"bearer"}`, `{"type":"bearer"}`},
 	}
@@ -147,7 +149,7 @@ func TestRedactError(t *testing.T) {
 			t.Errorf("error text %q contains %q", got, s)
 		}
 	}
-	if !strings.Contains(got, "https://redacted@h/x?access_token=REDACTED") {
+	if !strings.Contains(got, "https://u:REDACTED@h/x?access_token=REDACTED") {
 		t.Errorf("error text %q lacks the redacted URL", got)
 	}
 }
@@ -214,6 +216,86 @@ func TestRedactBody(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedactEnvValues: every environment variable's value is withheld by
+// its position in the pod spec, whatever its name (DB_URL, GREETING), in
+// every container list, in a truncated body, in the last-applied
+// annotation, in a typed pod sent as protobuf, and in a task spec; the
+// names stay (issue 16).
+func TestRedactEnvValues(t *testing.T) {
+	r := newRedactor()
+	const s1, s2, s3, s4 = "pw-in-env-7f3a", "dsn-user:hunter9@db", "plain-greeting-9c1d", "init-secret-5e2b"
+	pod := `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","annotations":{"note":"x"}},"spec":{` +
+		`"initContainers":[{"name":"init","env":[{"name":"INIT_TOKEN_X","value":"` + s4 + `"}]}],` +
+		`"containers":[{"name":"main","image":"alpine","env":[{"name":"DB_URL","value":"` + s2 + `"},` +
+		`{"name":"GREETING","value":"` + s3 + `"},{"name":"FROM_SECRET","valueFrom":{"secretKeyRef":{"name":"db","key":"password"}}}]}],` +
+		`"ephemeralContainers":[{"name":"debug","env":[{"name":"X","value":"` + s1 + `"}]}]}}`
+	lastApplied := `{"kind":"Pod","metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":` + strconv.Quote(pod) + `}}}`
+	spec := `{"task":{"spec":{"Command":["sh"],"Env":[{"Name":"API_KEY_2","Value":"` + s1 + `"}]}}}`
+	tests := []struct {
+		name     string
+		body     string
+		total    int64
+		contains []string
+	}{
+		{"pod", pod, 0, []string{`{"name":"DB_URL","value":"REDACTED"}`, `{"name":"GREETING","value":"REDACTED"}`,
+			`{"name":"INIT_TOKEN_X","value":"REDACTED"}`, `{"name":"X","value":"REDACTED"}`,
+			`"valueFrom":{"secretKeyRef":{"name":"db","key":"password"}}`, `"image":"alpine"`}},
+		{"watch event", `{"type":"MODIFIED","object":` + pod + "}", 0, []string{`"value":"REDACTED"`}},
+		{"last-applied annotation", lastApplied, 0, []string{`\"name\":\"GREETING\",\"value\":\"REDACTED\"`}},
+		{"task spec", spec, 0, []string{`{"Name":"API_KEY_2","Value":"REDACTED"}`}},
+		{"truncated after a value", pod[:strings.Index(pod, s3)+len(s3)+2], 2000,
+			[]string{`{"name":"DB_URL","value":"REDACTED"}`, `{"name":"GREETING","value":"REDACTED"}`, "…[truncated "}},
+		{"truncated inside a value", pod[:strings.Index(pod, s3)+4], 2000,
+			[]string{`{"name":"GREETING","value":"REDACTED"`, "…[truncated "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			total := tt.total
+			if total == 0 {
+				total = int64(len(tt.body))
+			}
+			got := r.body([]byte(tt.body), total, "application/json")
+			for _, s := range tt.contains {
+				if !strings.Contains(got, s) {
+					t.Errorf("body() = %s\nwant it to contain %s", got, s)
+				}
+			}
+			for _, s := range []string{s1, s2, s3, s4, s3[:4]} {
+				if strings.Contains(got, s) {
+					t.Errorf("body() = %s\nleaks %q", got, s)
+				}
+			}
+		})
+	}
+	t.Run("protobuf pod", func(t *testing.T) {
+		var b bytes.Buffer
+		err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Encode(&corev1.Pod{
+			TypeMeta:   metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+			ObjectMeta: metav1.ObjectMeta{Name: "p"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "main", Image: "alpine", Env: []corev1.EnvVar{{Name: "GREETING", Value: s3}},
+			}}},
+		}, &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.body(b.Bytes(), int64(b.Len()), "application/vnd.kubernetes.protobuf")
+		if !strings.Contains(got, `{"name":"GREETING","value":"REDACTED"}`) || strings.Contains(got, s3) {
+			t.Errorf("body() = %s\nwant the env value redacted, the name kept", got)
+		}
+	})
+}
+
+// TestRedactEnvTextKeepsOthers: the tolerant scan touches only values
+// under env; other "value" keys and the layout stay.
+func TestRedactEnvTextKeepsOthers(t *testing.T) {
+	in := `{"env" : [ {"name":"A","value":"x\"y"}, {"value": "z"} ], "tolerations":[{"key":"k","value":"keep"}],"b":{"env":"s","value":"keep2"`
+	want := `{"env" : [ {"name":"A","value":"REDACTED"}, {"value": "REDACTED"} ], "tolerations":[{"key":"k","value":"keep"}],"b":{"env":"s","value":"keep2"`
+	if got := redactEnvText(in); got != want {
+		t.Errorf("redactEnvText\n got %s\nwant %s", got, want)
 	}
 }
 

@@ -255,7 +255,7 @@ func TestTransportErrorIsRedacted(t *testing.T) {
 			t.Errorf("exchange leaks %q: url %s, error %s", s, x.URL, x.Err)
 		}
 	}
-	if x.URL != "https://redacted@h/x?access_token=REDACTED&limit=5" || tr.Stats().Errors != 1 {
+	if x.URL != "https://bob:REDACTED@h/x?access_token=REDACTED&limit=5" || tr.Stats().Errors != 1 {
 		t.Errorf("URL = %s, Stats %+v", x.URL, tr.Stats())
 	}
 }

@@ -9,6 +9,10 @@
 //	    pid          "<pid> <start time>" of the wrapper, the group leader
 //	    exitcode     the command's exit status, once it has ended
 //
+// A try's environment is not the scheduler's: it gets PATH, HOME, USER,
+// LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ and TMPDIR from it, then the
+// task's env, then VIGIL_DAG_ID, VIGIL_RUN_ID, VIGIL_TASK_ID and VIGIL_TRY.
+//
 // Nothing ties a try's life to the scheduler's: if the scheduler is killed,
 // its tries keep running and record their status, and the next scheduler on
 // the same Dir learns what became of them through Adopt. A pid is trusted

@@ -170,6 +170,37 @@ func TestEnvironmentAndOutput(t *testing.T) {
 	}
 }
 
+// TestSchedulerEnvironmentNotInherited: a task sees a minimal environment
+// (PATH, HOME, the locale), its own variables and Vigil's, never the
+// scheduler's credentials (issue 16).
+func TestSchedulerEnvironmentNotInherited(t *testing.T) {
+	const secret = "pg-Secret-31337"
+	t.Setenv("PGPASSWORD", secret)
+	t.Setenv("VIGIL_DEBUG_TOKEN_X", secret)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("LC_TIME", "C")
+	t.Setenv("HOME", "/home/vigil-test")
+	ex := newExecutor(t, t.TempDir(), local.Options{})
+	ch := events(t, ex)
+	tr := try("env", 1, "env")
+	tr.Spec.Env = []dag.EnvVar{{Name: "TASK_VAR", Value: "mine"}}
+	if err := ex.Start(ctxFor(t), tr); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, ch, scheduler.EventExited); ev.ExitCode != 0 {
+		t.Fatalf("exit = %+v", ev)
+	}
+	got := logs(t, ex, tr.Key)
+	if strings.Contains(got, secret) {
+		t.Errorf("the task saw the scheduler's credentials:\n%s", got)
+	}
+	for _, want := range []string{"PATH=", "HOME=/home/vigil-test\n", "LC_TIME=C\n", "TASK_VAR=mine\n", "VIGIL_TASK_ID=env\n", "VIGIL_TRY=1\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the task's environment lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 func TestExitReasons(t *testing.T) {
 	cases := []struct {
 		name   string

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -196,10 +197,23 @@ func (e *Executor) spawn(p *proc, t scheduler.Try) (err error) {
 	return nil
 }
 
-// taskEnv is the scheduler's environment, then the task's, then Vigil's own
-// variables; exec keeps the last value of a name given twice.
+// taskEnv is a minimal environment, then the task's, then Vigil's own
+// variables; exec keeps the last value of a name given twice. Of the
+// scheduler's own environment a task sees only what a login gives any
+// process (passedEnv): the scheduler's credentials (PGPASSWORD, cloud
+// keys, a token for its own API) are not the task's (issue 16). A task
+// that needs more names it in its env.
 func taskEnv(t scheduler.Try) []string {
-	env := os.Environ()
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if passedEnv(name) {
+			env = append(env, kv)
+		}
+	}
+	if os.Getenv("PATH") == "" {
+		env = append(env, "PATH="+defaultPath)
+	}
 	for _, v := range t.Spec.Env {
 		env = append(env, v.Name+"="+v.Value)
 	}
@@ -209,6 +223,20 @@ func taskEnv(t scheduler.Try) []string {
 		"VIGIL_TASK_ID="+t.Key.TaskID,
 		"VIGIL_TRY="+strconv.Itoa(t.Key.Try),
 	)
+}
+
+// defaultPath is a task's PATH when the scheduler has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// passedEnv reports whether a variable of the scheduler's environment is
+// passed to tasks: where to find commands and the home folder, who the user
+// is, the locale and time zone, and where temporary files go.
+func passedEnv(name string) bool {
+	switch name {
+	case "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR":
+		return true
+	}
+	return strings.HasPrefix(name, "LC_")
 }
 
 // reap waits for a child and reports its end.

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -218,5 +219,38 @@ func TestPresets(t *testing.T) {
 				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestTaskSpecJSONRedactsEnv: the shown form of a spec keeps the names of
+// its environment variables and withholds their values, and the stored
+// form keeps them (issue 16).
+func TestTaskSpecJSONRedactsEnv(t *testing.T) {
+	const secret = "pg-password-4d1c"
+	s := TaskSpec{Command: []string{"sh"}, Env: []EnvVar{{Name: "DB_PASSWORD", Value: secret}, {Name: "MODE", Value: "fast-mode-x"}}}
+	shown, err := json.Marshal(struct {
+		Spec TaskSpec `json:"spec"`
+	}{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{secret, "fast-mode-x"} {
+		if strings.Contains(string(shown), leak) {
+			t.Errorf("shown spec %s leaks %q", shown, leak)
+		}
+	}
+	if !strings.Contains(string(shown), `{"Name":"DB_PASSWORD","Value":"REDACTED"}`) || !strings.Contains(string(shown), `"Command":["sh"]`) {
+		t.Errorf("shown spec %s: want every field, env names kept and values redacted", shown)
+	}
+	if s.Env[0].Value != secret {
+		t.Error("MarshalJSON modified its receiver")
+	}
+	stored, err := EncodeSpec(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeSpec(stored)
+	if err != nil || !reflect.DeepEqual(back.Env, s.Env) {
+		t.Errorf("stored spec lost the env values: %+v, %v", back.Env, err)
 	}
 }

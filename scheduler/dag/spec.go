@@ -37,6 +37,27 @@ type storedSpec struct {
 	} `json:"resources"`
 }
 
+// Redacted replaces an environment variable's value wherever a TaskSpec
+// is shown rather than stored.
+const Redacted = "REDACTED"
+
+// MarshalJSON is the shown form of s (vigil tasks -o json, diagnostic
+// bundles, the debug API): every field as Go names it, with each
+// environment variable's value replaced by Redacted, names kept. Any value
+// may be a password or a token, whatever its name (issue 16). The stored
+// form, values included, is EncodeSpec's.
+func (s TaskSpec) MarshalJSON() ([]byte, error) {
+	type shown TaskSpec // without this method
+	v := shown(s)
+	if len(s.Env) > 0 {
+		v.Env = make([]EnvVar, len(s.Env))
+		for i, e := range s.Env {
+			v.Env[i] = EnvVar{Name: e.Name, Value: Redacted}
+		}
+	}
+	return json.Marshal(v)
+}
+
 // EncodeSpec returns the stored form of s.
 func EncodeSpec(s TaskSpec) ([]byte, error) {
 	st := storedSpec{
