@@ -100,7 +100,7 @@ commands, which read the same database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "config file (YAML); $VIGIL_CONFIG if unset")
-	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB`)
+	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB or "host=HOST dbname=DB"`)
 	root.AddCommand(a.runCmd(), a.dagsCmd(), a.runsCmd(), a.tasksCmd(), a.statusCmd(), a.dbCmd())
 	return root
 }

@@ -71,6 +71,11 @@ func newLogger(format, level string) (*zap.Logger, zap.AtomicLevel, error) {
 }
 
 func (a *app) runDaemon(ctx context.Context, cfg config) error {
+	// Checked before anything is created: a mistyped --db must leave no
+	// folder behind.
+	if _, err := parseDB(cfg.DB); err != nil {
+		return err
+	}
 	log, lvl, err := newLogger(cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/vigilhq/vigil/diag/inflight"
@@ -13,18 +14,70 @@ import (
 	"github.com/vigilhq/vigil/scheduler/store/sqlite"
 )
 
-// isPostgres reports whether db names a PostgreSQL database
-// (postgres://… or postgresql://…) rather than a SQLite file.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+// dbTarget is what --db names: a PostgreSQL database or a SQLite file.
+type dbTarget struct {
+	postgres bool
+	// conn is the PostgreSQL URL or keyword/value string, or the SQLite
+	// file's path.
+	conn string
 }
 
-// openStore opens the store db names: a PostgreSQL URL, or the path of a
-// SQLite file (its folder is created when create is set: `vigil run`
-// makes the file, the admin commands only open an existing one).
+var (
+	// schemeRE matches what reads as a URL scheme or a driver prefix
+	// ("mysql://", "sqlite:", "Postgres://"), not a file path.
+	schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+	// keywordDSNRE matches a libpq keyword/value string such as
+	// "host=db.internal dbname=vigil", which pgx parses.
+	keywordDSNRE = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|application_name|connect_timeout|options|target_session_attrs)\s*=`)
+)
+
+// parseDB checks --db before anything is opened or created: a path, a
+// postgres:// or postgresql:// URL, or a libpq keyword/value string. Any
+// other scheme is refused rather than taken for a file name (which once
+// made `--db mysql://host/db` a SQLite file in a folder "mysql:").
+func parseDB(db string) (dbTarget, error) {
+	const help = "use a SQLite file path (vigil.db, /var/lib/vigil/vigil.db), a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB) or libpq key=value pairs (host=HOST dbname=DB)"
+	if strings.TrimSpace(db) == "" {
+		return dbTarget{}, &usageError{fmt.Errorf("--db is empty: %s", help)}
+	}
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return dbTarget{postgres: true, conn: db}, nil
+	}
+	if keywordDSNRE.MatchString(db) {
+		return dbTarget{postgres: true, conn: db}, nil
+	}
+	m := schemeRE.FindStringSubmatch(db)
+	if m == nil {
+		return dbTarget{conn: db}, nil
+	}
+	scheme, rest := m[1], db[len(m[0]):]
+	shown := redactURL(db)
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		// pgx, like libpq, recognises only the lower-case schemes.
+		return dbTarget{}, &usageError{fmt.Errorf("--db %q: the scheme must be lower case: did you mean %q?",
+			shown, redactURL(strings.ToLower(scheme)+":"+rest))}
+	case "sqlite", "sqlite3", "file":
+		path := strings.TrimPrefix(rest, "//")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		return dbTarget{}, &usageError{fmt.Errorf("--db %q: give a SQLite database as a plain file path: did you mean %q?", shown, path)}
+	}
+	return dbTarget{}, &usageError{fmt.Errorf("--db %q: %q databases are not supported; %s (a file whose name has a colon: write ./%s)",
+		shown, scheme, help, shown)}
+}
+
+// openStore opens the store db names: a PostgreSQL database, or a SQLite
+// file (its folder is created when create is set: `vigil run` makes the
+// file, the admin commands only open an existing one).
 func openStore(ctx context.Context, db string, reg *inflight.Registry, create bool) (scheduler.Store, error) {
-	if isPostgres(db) {
-		return postgres.Open(ctx, db, postgres.Options{Inflight: reg})
+	target, err := parseDB(db)
+	if err != nil {
+		return nil, err
+	}
+	if target.postgres {
+		return postgres.Open(ctx, target.conn, postgres.Options{Inflight: reg})
 	}
 	if create {
 		if dir := filepath.Dir(db); dir != "" {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The start-up tests (issue 16) run the real binary against databases
+// and data folders a user could hand it by mistake.
+
+// runOnce runs `vigil run` with args in dir until it exits (or 60s
+// pass) and returns its output and exit code.
+func runOnce(t *testing.T, dir string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vigilBin, append([]string{"run"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("vigil run %v: %v\n%s", args, err, out)
+	}
+	return string(out), 0
+}
+
+// TestRunRefusesUnknownDBScheme: a --db that is neither a path nor a
+// PostgreSQL URL is a usage error, and nothing is created on disk (it
+// once became a SQLite file in a folder named "mysql:").
+func TestRunRefusesUnknownDBScheme(t *testing.T) {
+	for _, tt := range []struct{ db, want string }{
+		{"mysql://root:pw@127.0.0.1:1/vigil", `"mysql" databases are not supported`},
+		{"Postgres://vigil@127.0.0.1:1/vigil", `did you mean "postgres://vigil@127.0.0.1:1/vigil"`},
+	} {
+		t.Run(tt.db, func(t *testing.T) {
+			dir := t.TempDir()
+			out, code := runOnce(t, dir, "--db", tt.db, "--dags", "dags", "--data-dir", "data",
+				"--runtime-dir", filepath.Join(dir, "run"), "--health-addr", freeAddr(t))
+			if code != exitUsage || !strings.Contains(out, tt.want) {
+				t.Errorf("vigil run --db %s: exit %d, want %d and %q in:\n%s", tt.db, code, exitUsage, tt.want, out)
+			}
+			left, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range left {
+				t.Errorf("vigil run --db %s left %s behind", tt.db, e.Name())
+			}
+		})
+	}
+}
