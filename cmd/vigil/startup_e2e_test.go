@@ -59,3 +59,31 @@ func TestRunRefusesUnknownDBScheme(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFilesOwnerOnly: what `vigil run` creates is readable by its
+// user only: the database folder and data folders 0700, the SQLite file
+// and its -wal and -shm 0600 (task specs hold environment values).
+func TestRunFilesOwnerOnly(t *testing.T) {
+	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
+	e.db = filepath.Join(e.dir, "state", "vigil.db")
+	e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "chain")
+		return err == nil
+	})
+	e.waitFor("the run to finish", 60*time.Second, func() bool { return allSucceeded(e.tasks("chain"), 3) })
+	want := map[string]os.FileMode{
+		filepath.Dir(e.db): 0o700, e.db: 0o600, e.db + "-wal": 0o600, e.db + "-shm": 0o600,
+		e.data: 0o700, filepath.Join(e.data, "tasks"): 0o700, filepath.Join(e.data, "bundles"): 0o700,
+	}
+	for path, mode := range want {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got != mode {
+			t.Errorf("%s has mode %o, want %o", path, got, mode)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func openStore(ctx context.Context, db string, reg *inflight.Registry, create bo
 	}
 	if create {
 		if dir := filepath.Dir(db); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}

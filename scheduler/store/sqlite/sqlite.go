@@ -86,13 +86,17 @@ type Store struct {
 const busyTimeout = 30 * time.Second
 
 // Open opens, creating it if needed, the store in the SQLite file at path
-// and brings its schema up to date.
+// and brings its schema up to date. The file and its -wal and -shm are
+// owner-only (0600), see ownerOnly.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open store %q: a file path is required", path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := ownerOnly(abs); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, target: "sqlite:" + filepath.Base(abs)}
