@@ -126,7 +126,7 @@ func (a *app) loadConfig() (config, error) {
 func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
 	defer cancel()
-	return openStore(ctx, cfg.DB, nil, false)
+	return openStore(ctx, cfg.DB, storeOptions{})
 }
 
 // withStore runs one admin command's work on the configured store, with a

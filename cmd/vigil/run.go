@@ -97,7 +97,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	defer in.close()
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := openStore(openCtx, cfg.DB, in.reg, true)
+	store, err := openStore(openCtx, cfg.DB, storeOptions{inflight: in.reg, create: true, daemon: true})
 	cancel()
 	if err != nil {
 		return err

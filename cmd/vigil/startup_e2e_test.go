@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -86,4 +88,32 @@ func TestRunFilesOwnerOnly(t *testing.T) {
 			t.Errorf("%s has mode %o, want %o", path, got, mode)
 		}
 	}
+}
+
+// TestSecondRunOnOneSQLiteFileRefused: a second `vigil run` on the SQLite
+// file a running one uses exits at once, naming the first one's pid and
+// the lock file; the first keeps working, and once it is SIGKILLed (the
+// kernel drops its lock) a new one starts.
+func TestSecondRunOnOneSQLiteFileRefused(t *testing.T) {
+	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
+	first := e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		out, err := e.vigil("dags", "list")
+		return err == nil && strings.Contains(out, "chain")
+	})
+	out, code := runOnce(t, e.dir, "--dags", e.dags, "--db", e.db, "--data-dir", t.TempDir(), "--health-addr", freeAddr(t))
+	want := fmt.Sprintf("process %d holds %s.lock", first.cmd.Process.Pid, e.db)
+	if code == 0 || !strings.Contains(out, "database is in use by another scheduler") || !strings.Contains(out, want) {
+		t.Fatalf("second vigil run on %s: exit %d, want a refusal naming %q:\n%s", e.db, code, want, out)
+	}
+	e.mustVigil("dags", "trigger", "chain")
+	e.waitFor("the first scheduler to finish the run", 60*time.Second, func() bool { return allSucceeded(e.tasks("chain"), 3) })
+
+	_ = first.stop(t, syscall.SIGKILL, 10*time.Second)
+	e.start()
+	e.mustVigil("dags", "trigger", "chain")
+	e.waitFor("a scheduler started after the SIGKILL to run the DAG", 60*time.Second, func() bool {
+		out, err := e.vigil("runs", "list", "--dag", "chain")
+		return err == nil && strings.Count(out, "success") == 2
+	})
 }

@@ -68,18 +68,27 @@ func parseDB(db string) (dbTarget, error) {
 		shown, scheme, help, shown)}
 }
 
+// storeOptions say how openStore opens the database.
+type storeOptions struct {
+	inflight *inflight.Registry
+	// create makes a missing SQLite file and its folder: `vigil run` and
+	// `vigil db migrate` do, the admin commands only open an existing one.
+	create bool
+	// daemon takes the SQLite file's lock: one `vigil run` per file.
+	daemon bool
+}
+
 // openStore opens the store db names: a PostgreSQL database, or a SQLite
-// file (its folder is created when create is set: `vigil run` makes the
-// file, the admin commands only open an existing one).
-func openStore(ctx context.Context, db string, reg *inflight.Registry, create bool) (scheduler.Store, error) {
+// file.
+func openStore(ctx context.Context, db string, opts storeOptions) (scheduler.Store, error) {
 	target, err := parseDB(db)
 	if err != nil {
 		return nil, err
 	}
 	if target.postgres {
-		return postgres.Open(ctx, target.conn, postgres.Options{Inflight: reg})
+		return postgres.Open(ctx, target.conn, postgres.Options{Inflight: opts.inflight})
 	}
-	if create {
+	if opts.create {
 		if dir := filepath.Dir(db); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database folder: %w", err)
@@ -88,5 +97,5 @@ func openStore(ctx context.Context, db string, reg *inflight.Registry, create bo
 	} else if _, err := os.Stat(db); err != nil {
 		return nil, fmt.Errorf("database %s: %w; start the scheduler with 'vigil run' first, or pass --db", db, err)
 	}
-	return sqlite.Open(ctx, db, sqlite.Options{Inflight: reg})
+	return sqlite.Open(ctx, db, sqlite.Options{Inflight: opts.inflight, Exclusive: opts.daemon})
 }

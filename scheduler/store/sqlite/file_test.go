@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -43,4 +46,24 @@ func TestFilesOwnerOnly(t *testing.T) {
 		}
 		check(t, path)
 	})
+}
+
+// TestExclusive: a second Exclusive open of one file is refused with
+// ErrLocked naming the holder's pid and the lock file, while plain opens
+// (the admin commands) still work beside it; closing the holder frees it.
+func TestExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	first := open(t, path, Options{Exclusive: true})
+	_, err := Open(t.Context(), path, Options{Exclusive: true})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("process %d holds %s.lock", os.Getpid(), path)) {
+		t.Fatalf("second exclusive Open: %v; want ErrLocked naming pid %d and the lock file", err, os.Getpid())
+	}
+	admin := open(t, path, Options{})
+	if _, err := admin.ListDAGs(t.Context()); err != nil {
+		t.Fatalf("a plain Open beside the exclusive one: %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open(t, path, Options{Exclusive: true})
 }
