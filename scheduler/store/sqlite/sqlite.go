@@ -85,6 +85,7 @@ type Store struct {
 	timeout  time.Duration
 	now      func() time.Time
 	inflight *inflight.Registry
+	id       string // see ID
 	target   string   // the file's base name, shown as the in-flight target
 	lock     *os.File // the held lock file with Options.Exclusive
 }
@@ -167,8 +168,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := s.write.QueryRowContext(ctx, `SELECT id FROM store_identity`).Scan(&s.id); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: read the database's id: %w", path, err)
+	}
 	return s, nil
 }
+
+// ID is the database's id, made once with its schema (scheduler.Store).
+func (s *Store) ID() string { return s.id }
 
 // dsn is the driver's connection string for the file at path. The driver
 // applies the underscore parameters to every connection it opens; see the
