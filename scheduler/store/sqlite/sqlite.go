@@ -85,7 +85,7 @@ type Store struct {
 	timeout  time.Duration
 	now      func() time.Time
 	inflight *inflight.Registry
-	id       string // see ID
+	id       string   // see ID
 	target   string   // the file's base name, shown as the in-flight target
 	lock     *os.File // the held lock file with Options.Exclusive
 }
