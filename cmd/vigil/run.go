@@ -107,7 +107,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		return store.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
 	}
 
-	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd, in)
+	exec, stopOnShutdown, err := newExecutor(cfg, instance, store, log.Named("executor"), wd, in)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 // newExecutor builds the configured executor and says whether its tries
 // are stopped at shutdown: local processes are (nothing would watch them),
 // pods are not (the next scheduler adopts them).
-func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
+func newExecutor(cfg config, instance string, store scheduler.Store, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
 	switch cfg.Executor {
 	case "local":
 		beat := wd.Register("executor.local.events", 2*time.Second)
@@ -158,6 +158,13 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 			KillGrace: cfg.KillGrace,
 			Logger:    log,
 			Beat:      beat.Beat,
+			// The data folder is bound to the database (issue 16).
+			StoreID: store.ID(),
+			KnownRuns: func() ([]scheduler.Run, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				return store.ListRuns(ctx, scheduler.RunFilter{})
+			},
 		})
 		if err != nil {
 			return nil, false, fmt.Errorf("local executor: %w", err)
@@ -169,7 +176,7 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 		// the diag tools, but restarting the scheduler would not fix the
 		// apiserver, so it does not fail /livez.
 		watch := wd.RegisterAdvisory("executor.kube.watch", 30*time.Second)
-		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat, watch.Beat, in.tracer)
+		ex, err := newKubeExecutor(cfg.Kube, instance, store.ID(), log, beat.Beat, watch.Beat, in.tracer)
 		if err != nil {
 			return nil, false, err
 		}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/scheduler"
 )
 
 // The start-up tests (issue 16) run the real binary against databases
@@ -116,4 +118,54 @@ func TestSecondRunOnOneSQLiteFileRefused(t *testing.T) {
 		out, err := e.vigil("runs", "list", "--dag", "chain")
 		return err == nil && strings.Count(out, "success") == 2
 	})
+}
+
+// dailyDAG's scheduled run has the same id in every database (the
+// latest midnight): the case where another database's try folder has
+// the very name of this one's try.
+const dailyDAG = `
+id: daily
+schedule: "@daily"
+start_date: 2026-01-01
+tasks:
+  - id: a
+    command: [sh, -c, 'echo "$VIGIL_TRY" >> RAN_DIR/a']
+`
+
+// TestFreshDatabaseOldDataFolder (issue 16): a scheduler on database A
+// runs the daily DAG with data folder D; then a scheduler on a new
+// database B is pointed at D. It once found A's try folder under the
+// name of its own first try and recorded the task succeeded without
+// running it ("the try had already run; not run again"). Now it refuses
+// D, naming the folder and both databases, and records nothing.
+func TestFreshDatabaseOldDataFolder(t *testing.T) {
+	e := newEnv(t, map[string]string{"daily.yaml": dailyDAG})
+	d := e.start()
+	e.waitFor("database A's scheduled run to succeed", 60*time.Second, func() bool { return allSucceeded(e.tasks("daily"), 1) })
+	if err := d.stop(t, syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Fatalf("scheduler on A: %v", err)
+	}
+
+	e.db = filepath.Join(e.dir, "b.db")
+	out, code := runOnce(t, e.dir, "--dags", e.dags, "--db", e.db, "--data-dir", e.data, "--health-addr", freeAddr(t))
+	want := "data folder " + filepath.Join(e.data, "tasks") + " belongs to database "
+	if code == 0 || !strings.Contains(out, want) || !strings.Contains(out, "pass a fresh --data-dir") {
+		t.Fatalf("vigil run on a new database with A's data folder: exit %d, want a refusal containing %q:\n%s", code, want, out)
+	}
+	for id, ti := range e.tasks("daily") {
+		if ti.State == scheduler.StateSuccess {
+			t.Errorf("database B records task %s succeeded, and it never ran with B", id)
+		}
+	}
+	if got := e.executions("a"); len(got) != 1 {
+		t.Errorf("task a ran %d times, want once (with A)", len(got))
+	}
+
+	// A fresh data folder is the way forward: B runs the task itself.
+	e.data = filepath.Join(e.dir, "data-b")
+	e.start()
+	e.waitFor("database B's run to succeed", 60*time.Second, func() bool { return allSucceeded(e.tasks("daily"), 1) })
+	if got := e.executions("a"); len(got) != 2 {
+		t.Errorf("task a ran %d times, want twice (once per database)", len(got))
+	}
 }
