@@ -76,7 +76,7 @@ type Options struct {
 	// one: not adopted, watched, collected or listed (issue 16). Pods
 	// without the label, from before database ids, count as this
 	// database's.
-	StoreID string
+	StoreID  string
 	Timeouts Timeouts
 	// Resync is the informer's resync period.
 	Resync time.Duration
