@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,12 +43,30 @@ type instruments struct {
 	metrics  *instrumentMetrics
 	cfg      debugConfig
 	redacted []byte // the config as written into bundles
-	// tasks returns the queued and running task instances for a bundle;
-	// set once the store is open.
+	// storeMu guards tasks and audit, set by setStore once the store is
+	// open: the debug API serves from the start, while the database may
+	// still be out of reach.
+	storeMu sync.Mutex
+	// tasks returns the queued and running task instances for a bundle.
 	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
 	// audit builds the reconciliation report; nil when the executor
-	// cannot list its workloads. Set before the server serves.
+	// cannot list its workloads.
 	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
+}
+
+// setStore gives the debug API and bundles what needs the store.
+func (in *instruments) setStore(tasks func(ctx context.Context) ([]scheduler.TaskInstance, error),
+	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)) {
+	in.storeMu.Lock()
+	defer in.storeMu.Unlock()
+	in.tasks, in.audit = tasks, audit
+}
+
+func (in *instruments) storeFuncs() (func(ctx context.Context) ([]scheduler.TaskInstance, error),
+	func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)) {
+	in.storeMu.Lock()
+	defer in.storeMu.Unlock()
+	return in.tasks, in.audit
 }
 
 func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.AtomicLevel, wd *watchdog.Watchdog) (*instruments, error) {
@@ -216,10 +235,11 @@ func (in *instruments) bundleParts() []bundle.Part {
 			return debugserver.ProcessInfo("vigil", "", time.Time{}, nil), nil
 		}),
 		jsonPart("tasks.json", func(ctx context.Context) (any, error) {
-			if in.tasks == nil {
+			tasks, _ := in.storeFuncs()
+			if tasks == nil {
 				return nil, fmt.Errorf("the store is not open yet")
 			}
-			return in.tasks(ctx)
+			return tasks(ctx)
 		}),
 	}
 	if in.cfg.FlightRecorder > 0 {
@@ -263,7 +283,8 @@ func redactURL(s string) string {
 // serveAudit serves /debug/v1/tasks: ?lost_after= (default 2m) and
 // ?grace= (default 30s).
 func (in *instruments) serveAudit(w http.ResponseWriter, r *http.Request) {
-	if in.audit == nil {
+	_, audit := in.storeFuncs()
+	if audit == nil {
 		http.Error(w, `{"error": "no task report: the executor cannot list its workloads (the Kubernetes executor can)"}`, http.StatusNotFound)
 		return
 	}
@@ -280,7 +301,7 @@ func (in *instruments) serveAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	report, err := in.audit(ctx, opts)
+	report, err := audit(ctx, opts)
 	if err != nil {
 		http.Error(w, fmt.Sprintf(`{"error": %q}`, err.Error()), http.StatusInternalServerError)
 		return

@@ -96,52 +96,17 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	}
 	defer in.close()
 
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := openStore(openCtx, cfg.DB, storeOptions{inflight: in.reg, create: true, daemon: true})
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	in.tasks = func(ctx context.Context) ([]scheduler.TaskInstance, error) {
-		return store.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
-	}
-
-	exec, stopOnShutdown, err := newExecutor(cfg, instance, store, log.Named("executor"), wd, in)
-	if err != nil {
-		return err
-	}
-	if inv, ok := exec.(scheduler.Inventory); ok {
-		in.audit = func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error) {
-			return scheduler.BuildAudit(ctx, store, exec, inv, opts)
-		}
-	}
-	sched, err := scheduler.New(scheduler.Options{
-		Store:               store,
-		Executor:            exec,
-		Logger:              log.Named("scheduler"),
-		Watchdog:            wd,
-		DAGDir:              cfg.DAGs,
-		Presets:             presets,
-		Instance:            instance,
-		Parallelism:         cfg.Parallelism,
-		StaleAfter:          cfg.StaleAfter,
-		ClaimBatch:          cfg.ClaimBatch,
-		StopTasksOnShutdown: stopOnShutdown,
-		DrainTimeout:        cfg.KillGrace + 20*time.Second,
-		Inflight:            in.reg,
-		ObserveIteration:    in.metrics.observeIteration,
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", redactURL(cfg.DB)),
+	log.Info("starting vigil", zap.String("instance", instance), zap.String("db", redactURL(cfg.DB)),
 		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
 		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
 
+	// The probes and the debug socket serve from the start: while the
+	// database is out of reach /readyz says why and diag can attach
+	// (issue 16: vigil once exited 0.03 s after start).
+	state := &startState{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sched.Run(gctx) })
-	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log, in.collectors()...) })
+	g.Go(func() error { return runScheduler(gctx, cfg, instance, presets, log, wd, in, state) })
+	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, state, log, in.collectors()...) })
 	g.Go(func() error { return in.run(gctx) })
 	return g.Wait()
 }
@@ -186,17 +151,17 @@ func newExecutor(cfg config, instance string, store scheduler.Store, log *zap.Lo
 }
 
 // serveHealth serves the probes and metrics until ctx ends.
-func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, sched *scheduler.Scheduler, log *zap.Logger, extra ...prometheus.Collector) error {
+func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, state *startState, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSchedulerCollector(sched, wd))
+		newSchedulerCollector(state.scheduler, wd))
 	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())
 	mux.Handle("GET /healthz", wd.HealthzHandler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !sched.Ready() {
-			http.Error(w, "not ready: loading DAGs and reconciling tasks left by the previous process", http.StatusServiceUnavailable)
+		if why := state.notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/diag/cli"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
 )
 
 // The start-up tests (issue 16) run the real binary against databases
@@ -167,5 +175,159 @@ func TestFreshDatabaseOldDataFolder(t *testing.T) {
 	e.waitFor("database B's run to succeed", 60*time.Second, func() bool { return allSucceeded(e.tasks("daily"), 1) })
 	if got := e.executions("a"); len(got) != 2 {
 		t.Errorf("task a ran %d times, want twice (once per database)", len(got))
+	}
+}
+
+// probe GETs http://addr+path and returns the status and body (0 when
+// nothing answers).
+func probe(addr, path string) (int, string) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// diagAttach runs `diag attach -o json` on the daemon's debug socket, as
+// on-call would, and returns its exit status and output.
+func diagAttach(t *testing.T, runDir string, d *daemon) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ios, _, out, errOut := iostreams.Test()
+	code := cli.MainContext(ctx, []string{"--socket", debugserver.SocketPath(runDir, d.cmd.Process.Pid), "attach", "-o", "json"}, ios, "test")
+	return code, out.String() + errOut.String()
+}
+
+// TestDatabaseUnreachableAtStart (issue 16): `vigil run` on a PostgreSQL
+// that is down once exited 0.03 s after start, with nothing for a probe
+// or diag to look at. Now it stays up: /livez ok, /readyz 503 with the
+// connection error, the debug socket answers `diag attach`, and once the
+// server is up the scheduler starts and /readyz turns ok.
+func TestDatabaseUnreachableAtStart(t *testing.T) {
+	srv := pgtest.StartServer(t)
+	srv.Stop()
+
+	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
+	e.db = srv.URL
+	health, runDir := freeAddr(t), filepath.Join(e.dir, "run")
+	e.extra = []string{"--health-addr", health, "--runtime-dir", runDir}
+	d := e.start()
+
+	var body string
+	e.waitFor("/readyz to give the connection error", 60*time.Second, func() bool {
+		var code int
+		code, body = probe(health, "/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "cannot open the database")
+	})
+	if !strings.Contains(body, "connect") {
+		t.Errorf("/readyz does not give the connection error: %s", body)
+	}
+	if code, body := probe(health, "/livez"); code != http.StatusOK {
+		t.Errorf("/livez = %d %s while the database is down; want 200 (the process is alive)", code, body)
+	}
+	if code, _ := probe(health, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d while the database is down; want 200", code)
+	}
+	if code, out := diagAttach(t, runDir, d); code != 0 || !strings.Contains(out, `"pid": `+fmt.Sprint(d.cmd.Process.Pid)) {
+		t.Errorf("diag attach while the database is down: exit %d\n%s", code, out)
+	}
+
+	srv.Start()
+	e.waitFor("/readyz to turn ok once PostgreSQL is up", 90*time.Second, func() bool {
+		code, _ := probe(health, "/readyz")
+		return code == http.StatusOK
+	})
+	e.mustVigil("dags", "trigger", "chain")
+	e.waitFor("the run to finish", 60*time.Second, func() bool { return allSucceeded(e.tasks("chain"), 3) })
+}
+
+// TestCorruptSQLiteFile (issue 16): a SQLite file with a bad page once
+// had the daemon log the page's error about 1.5 times a second for ever
+// while /livez said ok. Now the start-up integrity check finds it:
+// /readyz fails naming the file and what to do, /livez stays ok, the
+// error is logged once and then at a growing interval, and a file
+// restored from a backup is picked up.
+func TestCorruptSQLiteFile(t *testing.T) {
+	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
+	d := e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "chain")
+		return err == nil
+	})
+	e.waitFor("the run to finish", 60*time.Second, func() bool { return allSucceeded(e.tasks("chain"), 3) })
+	if err := d.stop(t, syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := os.ReadFile(e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corruptTable(t, e.db, "runs")
+
+	health := freeAddr(t)
+	e.extra = []string{"--health-addr", health, "--runtime-dir", filepath.Join(e.dir, "run")}
+	d = e.start()
+	var body string
+	e.waitFor("/readyz to report the damaged file", 60*time.Second, func() bool {
+		var code int
+		code, body = probe(health, "/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "damaged")
+	})
+	for _, want := range []string{e.db, "quick_check", "restore the file from a backup"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz does not say %q: %s", want, body)
+		}
+	}
+	if code, body := probe(health, "/livez"); code != http.StatusOK {
+		t.Errorf("/livez = %d %s; want 200 (the process is alive, the file is not)", code, body)
+	}
+	// Watch the log for 20 s: attempts come at 1, 2, 4, 8 s intervals,
+	// the same error is logged at 0 s and then after 10 s, 20 s...
+	time.Sleep(20 * time.Second)
+	if n := strings.Count(d.logs.String(), "damaged"); n == 0 || n > 4 {
+		t.Errorf("the damaged file was logged %d times in 20 s; want once, then at a backoff:\n%s", n, d.logs.String())
+	}
+
+	tmp := e.db + ".restore"
+	if err := os.WriteFile(tmp, backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, e.db); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("/readyz to turn ok on the restored file", 90*time.Second, func() bool {
+		code, _ := probe(health, "/readyz")
+		return code == http.StatusOK
+	})
+}
+
+// corruptTable overwrites the root page of table in the SQLite file at
+// path (no process has it open) with garbage.
+func corruptTable(t *testing.T, path, table string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root, size int64
+	err = db.QueryRowContext(t.Context(), `SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&root)
+	if err == nil {
+		err = db.QueryRowContext(t.Context(), `PRAGMA page_size`).Scan(&size)
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, int(size)/4), (root-1)*size); err != nil {
+		t.Fatal(err)
 	}
 }

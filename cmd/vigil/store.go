@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/store/postgres"
@@ -40,10 +42,11 @@ func parseDB(db string) (dbTarget, error) {
 	if strings.TrimSpace(db) == "" {
 		return dbTarget{}, &usageError{fmt.Errorf("--db is empty: %s", help)}
 	}
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return dbTarget{postgres: true, conn: db}, nil
-	}
-	if keywordDSNRE.MatchString(db) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") || keywordDSNRE.MatchString(db) {
+		// A malformed one is a mistake to fix, not a database to wait for.
+		if _, err := pgx.ParseConfig(db); err != nil {
+			return dbTarget{}, &usageError{fmt.Errorf("--db: %w", err)} // pgx masks the password
+		}
 		return dbTarget{postgres: true, conn: db}, nil
 	}
 	m := schemeRE.FindStringSubmatch(db)

@@ -19,6 +19,7 @@ func TestParseDB(t *testing.T) {
 		{db: "host=db.internal dbname=vigil user=vigil", postgres: true},
 		{db: " dbname=vigil", postgres: true},
 		{db: "", wantErr: "--db is empty"},
+		{db: "postgres://vigil:secret@db:notaport/vigil", wantErr: "--db: cannot parse"},
 		{db: "Postgres://vigil:secret@db/vigil", wantErr: `did you mean "postgres://vigil:REDACTED@db/vigil"`},
 		{db: "POSTGRESQL://db/vigil", wantErr: `did you mean "postgresql://db/vigil"`},
 		{db: "mysql://root:secret@db/vigil", wantErr: `"mysql" databases are not supported`},

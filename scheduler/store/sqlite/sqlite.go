@@ -86,6 +86,7 @@ type Store struct {
 	now      func() time.Time
 	inflight *inflight.Registry
 	id       string   // see ID
+	path     string   // the file's absolute path, for messages
 	target   string   // the file's base name, shown as the in-flight target
 	lock     *os.File // the held lock file with Options.Exclusive
 }
@@ -118,7 +119,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, target: "sqlite:" + filepath.Base(abs), lock: lock}
+	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, path: abs, target: "sqlite:" + filepath.Base(abs), lock: lock}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
 	}
@@ -153,6 +154,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err == nil {
 			break
 		}
+		if isCorrupt(err) {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
 		if !isBusy(err) || ctx.Err() != nil {
 			s.Close()
 			return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -166,10 +171,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if s.applier, err = prepareApplier(ctx, s.write); err != nil {
 		s.Close()
+		if isCorrupt(err) {
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err := s.write.QueryRowContext(ctx, `SELECT id FROM store_identity`).Scan(&s.id); err != nil {
 		s.Close()
+		if isCorrupt(err) {
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
 		return nil, fmt.Errorf("open store %s: read the database's id: %w", path, err)
 	}
 	return s, nil
