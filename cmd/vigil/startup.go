@@ -10,9 +10,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/vigilhq/vigil/scheduler/dag"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
 	"github.com/vigilhq/vigil/scheduler/store/postgres"
 	"github.com/vigilhq/vigil/scheduler/store/sqlite"
 )
