@@ -114,7 +114,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 // newExecutor builds the configured executor and says whether its tries
 // are stopped at shutdown: local processes are (nothing would watch them),
 // pods are not (the next scheduler adopts them).
-func newExecutor(cfg config, instance string, store scheduler.Store, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
+func newExecutor(ctx context.Context, cfg config, instance string, store scheduler.Store, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
 	switch cfg.Executor {
 	case "local":
 		beat := wd.Register("executor.local.events", 2*time.Second)
@@ -126,7 +126,7 @@ func newExecutor(cfg config, instance string, store scheduler.Store, log *zap.Lo
 			// The data folder is bound to the database (issue 16).
 			StoreID: store.ID(),
 			KnownRuns: func() ([]scheduler.Run, error) {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				ctx, cancel := context.WithTimeout(ctx, time.Minute)
 				defer cancel()
 				return store.ListRuns(ctx, scheduler.RunFilter{})
 			},

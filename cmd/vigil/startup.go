@@ -78,7 +78,7 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 	}
 	defer store.Close()
 
-	exec, stopOnShutdown, err := newExecutor(cfg, instance, store, log.Named("executor"), wd, in)
+	exec, stopOnShutdown, err := newExecutor(ctx, cfg, instance, store, log.Named("executor"), wd, in)
 	if err != nil {
 		return err
 	}
