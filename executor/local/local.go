@@ -8,6 +8,7 @@
 //	    output.log   the command's stdout and stderr
 //	    pid          "<pid> <start time>" of the wrapper, the group leader
 //	    exitcode     the command's exit status, once it has ended
+//	<Dir>/.vigil-store   the id of the database the tries belong to (Options.StoreID)
 //
 // Nothing ties a try's life to the scheduler's: if the scheduler is killed,
 // its tries keep running and record their status, and the next scheduler on
