@@ -67,6 +67,13 @@ type Store interface {
 	// instance.
 	ListHeartbeats(ctx context.Context) ([]HeartbeatRecord, error)
 
+	// ID identifies the database: a random id made once, with its
+	// schema, the same for every process that opens it and for a copy or
+	// restored backup of it. State kept outside the database (the local
+	// executor's data folder, pod labels) records it, so that state left
+	// by another database is never taken for this one's (issue 16).
+	ID() string
+
 	Close() error
 }
 

@@ -32,14 +32,6 @@ const (
 	lockProbeAfter = time.Second
 )
 
-// useStore gives the bundle parts the store, once it is open.
-func (in *instruments) useStore(st scheduler.Store) {
-	in.tasks = func(ctx context.Context) ([]scheduler.TaskInstance, error) {
-		return st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
-	}
-	in.locks = storeLocks(st)
-}
-
 // lockReport says who holds the database locks others wait for; nil when
 // the store cannot tell.
 type lockReport func(ctx context.Context) ([]postgres.LockWait, error)
@@ -63,7 +55,8 @@ func writeJSON(w io.Writer, v any) error {
 // tasksPart is tasks.json: the queued and running task instances.
 func (in *instruments) tasksPart() bundle.Part {
 	return bundle.Part{Name: "tasks.json", Timeout: dbPartTimeout, Write: func(ctx context.Context, w io.Writer) error {
-		if in.tasks == nil {
+		tasks, locks, _ := in.storeFuncs()
+		if tasks == nil {
 			return fmt.Errorf("the store is not open yet")
 		}
 		type result struct {
@@ -74,7 +67,7 @@ func (in *instruments) tasksPart() bundle.Part {
 		lctx, cancel := context.WithTimeout(ctx, dbListTimeout)
 		defer cancel()
 		go func() {
-			tis, err := in.tasks(lctx)
+			tis, err := tasks(lctx)
 			listed <- result{tis, err}
 		}()
 		var r result
@@ -87,8 +80,8 @@ func (in *instruments) tasksPart() bundle.Part {
 		case <-probe.C:
 			// Slow: ask who holds the locks while the query still waits
 			// (once it gives up, nobody waits any more).
-			if in.locks != nil {
-				waits, lockErr = in.locks(ctx)
+			if locks != nil {
+				waits, lockErr = locks(ctx)
 			}
 			r = <-listed
 		}
@@ -122,14 +115,15 @@ type dbLocks struct {
 // holds it.
 func (in *instruments) dbLocksPart() bundle.Part {
 	return bundle.Part{Name: "db-locks.json", Timeout: lockReportTimeout, Write: func(ctx context.Context, w io.Writer) error {
-		if in.locks == nil {
+		tasks, locks, _ := in.storeFuncs()
+		if locks == nil {
 			note := "the store is not open yet"
-			if in.tasks != nil {
+			if tasks != nil {
 				note = "the store (SQLite) cannot name lock holders: its writers wait on the database file's lock"
 			}
 			return writeJSON(w, dbLocks{Waits: []postgres.LockWait{}, Note: note})
 		}
-		waits, err := in.locks(ctx)
+		waits, err := locks(ctx)
 		if err != nil {
 			return err
 		}

@@ -38,12 +38,12 @@ func TestBundleWithALockedTable(t *testing.T) {
 	defer in.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	store, err := openStore(ctx, url, in.reg, true)
+	store, err := openStore(ctx, url, storeOptions{inflight: in.reg, create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	in.useStore(store)
+	in.useStore(store, nil)
 
 	pcfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -131,12 +131,12 @@ func TestDBLocksPartWithSQLite(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := openStore(ctx, filepath.Join(t.TempDir(), "vigil.db"), nil, true)
+	store, err := openStore(ctx, filepath.Join(t.TempDir(), "vigil.db"), storeOptions{create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	in.useStore(store)
+	in.useStore(store, nil)
 	if in.locks != nil {
 		t.Fatal("the SQLite store got a lock report")
 	}

@@ -30,7 +30,7 @@ each migration once. A database written by a newer vigil is refused.`,
 			}
 			ctx, cancel := context.WithTimeout(a.ctx, 60*time.Second)
 			defer cancel()
-			st, err := openStore(ctx, cfg.DB, nil, true)
+			st, err := openStore(ctx, cfg.DB, storeOptions{create: true})
 			if err != nil {
 				return err
 			}

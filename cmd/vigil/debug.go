@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,15 +46,44 @@ type instruments struct {
 	metrics  *instrumentMetrics
 	cfg      debugConfig
 	redacted []byte // the config as written into bundles
-	// tasks returns the queued and running task instances for a bundle;
-	// set once the store is open.
-	tasks func(ctx context.Context) ([]scheduler.TaskInstance, error)
+	// storeMu guards tasks, locks and audit, set by useStore once the store is
+	// open: the debug API serves from the start, while the database may
+	// still be out of reach.
+	storeMu sync.Mutex
+	// tasks returns the queued and running task instances for a bundle.
+	tasks tasksFunc
 	// locks names who holds the database locks others wait for; nil if
 	// the store cannot tell. Set with tasks.
 	locks lockReport
 	// audit builds the reconciliation report; nil when the executor
-	// cannot list its workloads. Set before the server serves.
-	audit func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
+	// cannot list its workloads.
+	audit auditFunc
+}
+
+type (
+	tasksFunc func(ctx context.Context) ([]scheduler.TaskInstance, error)
+	auditFunc func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error)
+)
+
+// useStore gives the debug API and bundles what needs the store, once it
+// is open; nil takes it away again (the store is about to close).
+func (in *instruments) useStore(st scheduler.Store, audit auditFunc) {
+	in.storeMu.Lock()
+	defer in.storeMu.Unlock()
+	if st == nil {
+		in.tasks, in.locks, in.audit = nil, nil, nil
+		return
+	}
+	in.tasks = func(ctx context.Context) ([]scheduler.TaskInstance, error) {
+		return st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateQueued, scheduler.StateRunning}})
+	}
+	in.locks, in.audit = storeLocks(st), audit
+}
+
+func (in *instruments) storeFuncs() (tasksFunc, lockReport, auditFunc) {
+	in.storeMu.Lock()
+	defer in.storeMu.Unlock()
+	return in.tasks, in.locks, in.audit
 }
 
 func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.AtomicLevel, wd *watchdog.Watchdog) (*instruments, error) {
@@ -286,7 +316,8 @@ func redactedConfig(cfg config) []byte {
 // serveAudit serves /debug/v1/tasks: ?lost_after= (default 2m) and
 // ?grace= (default 30s).
 func (in *instruments) serveAudit(w http.ResponseWriter, r *http.Request) {
-	if in.audit == nil {
+	_, _, audit := in.storeFuncs()
+	if audit == nil {
 		http.Error(w, `{"error": "no task report: the executor cannot list its workloads (the Kubernetes executor can)"}`, http.StatusNotFound)
 		return
 	}
@@ -303,7 +334,7 @@ func (in *instruments) serveAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	report, err := in.audit(ctx, opts)
+	report, err := audit(ctx, opts)
 	if err != nil {
 		http.Error(w, fmt.Sprintf(`{"error": %q}`, err.Error()), http.StatusInternalServerError)
 		return

@@ -50,7 +50,7 @@ func defaultKubeConfig() kubeConfig {
 // $KUBECONFIG, then ~/.kube/config) or the in-cluster config, with a
 // timeout on every request as a backstop to the executor's per-call
 // deadlines.
-func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watchBeat func(), tracer *wiretrace.Tracer) (*kube.Executor, error) {
+func newKubeExecutor(kc kubeConfig, instance, storeID string, log *zap.Logger, beat, watchBeat func(), tracer *wiretrace.Tracer) (*kube.Executor, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kc.Kubeconfig
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kc.Context})
@@ -91,6 +91,7 @@ func newKubeExecutor(kc kubeConfig, instance string, log *zap.Logger, beat, watc
 		ServiceAccount:  kc.ServiceAccount,
 		DefaultImage:    kc.DefaultImage,
 		Instance:        instance,
+		StoreID:         storeID,
 		PendingTimeout:  kc.PendingTimeout,
 		DeleteSucceeded: kc.DeleteSucceeded,
 		KeepFailed:      kc.KeepFailed,

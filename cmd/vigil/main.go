@@ -102,7 +102,7 @@ commands, which read the same database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "config file (YAML); $VIGIL_CONFIG if unset")
-	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB`)
+	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB or "host=HOST dbname=DB"`)
 	root.AddCommand(a.runCmd(), a.dagsCmd(), a.runsCmd(), a.tasksCmd(), a.statusCmd(), a.dbCmd())
 	return root
 }
@@ -128,7 +128,7 @@ func (a *app) loadConfig() (config, error) {
 func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
 	defer cancel()
-	return openStore(ctx, cfg.DB, nil, false)
+	return openStore(ctx, cfg.DB, storeOptions{})
 }
 
 // withStore runs one admin command's work on the configured store, with a

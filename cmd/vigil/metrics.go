@@ -10,7 +10,8 @@ import (
 // schedulerCollector exports the loop's counters and the heartbeats at
 // scrape time, so the loop itself does no metrics work.
 type schedulerCollector struct {
-	sched *scheduler.Scheduler
+	// sched returns the scheduler, nil until the store is open.
+	sched func() *scheduler.Scheduler
 	wd    *watchdog.Watchdog
 
 	iterations, transitions, runs, storeErrors, submitErrors, runsClaimed, runsLost *prometheus.Desc
@@ -19,7 +20,7 @@ type schedulerCollector struct {
 	dagParses                                                                       *prometheus.Desc
 }
 
-func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
+func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("vigil_"+name, help, labels, nil)
 	}
@@ -52,13 +53,19 @@ func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.sched.Stats()
 	counter := func(d *prometheus.Desc, v int64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	sched := c.sched()
+	if sched == nil {
+		// Still opening the store: not ready, and no loop to count.
+		gauge(c.ready, 0)
+		return
+	}
+	st := sched.Stats()
 	counter(c.iterations, st.Iterations)
 	counter(c.transitions, st.Transitions)
 	counter(c.runs, st.RunsCreated)
@@ -70,7 +77,7 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.lastIter, st.LastIteration.Seconds())
 	gauge(c.maxIter, st.MaxIteration.Seconds())
 	ready := 0.0
-	if c.sched.Ready() {
+	if sched.Ready() {
 		ready = 1
 	}
 	gauge(c.ready, ready)

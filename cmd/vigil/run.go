@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -75,6 +73,11 @@ func newLogger(format, level string) (*zap.Logger, zap.AtomicLevel, error) {
 }
 
 func (a *app) runDaemon(ctx context.Context, cfg config) error {
+	// Checked before anything is created: a mistyped --db must leave no
+	// folder behind.
+	if _, err := parseDB(cfg.DB); err != nil {
+		return err
+	}
 	log, lvl, err := newLogger(cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -95,50 +98,17 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	}
 	defer in.close()
 
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := openStore(openCtx, cfg.DB, in.reg, true)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	in.useStore(store)
-
-	exec, stopOnShutdown, err := newExecutor(cfg, instance, log.Named("executor"), wd, in)
-	if err != nil {
-		return err
-	}
-	if inv, ok := exec.(scheduler.Inventory); ok {
-		in.audit = func(ctx context.Context, opts scheduler.AuditOptions) (scheduler.Audit, error) {
-			return scheduler.BuildAudit(ctx, store, exec, inv, opts)
-		}
-	}
-	sched, err := scheduler.New(scheduler.Options{
-		Store:               store,
-		Executor:            exec,
-		Logger:              log.Named("scheduler"),
-		Watchdog:            wd,
-		DAGDir:              cfg.DAGs,
-		Presets:             presets,
-		Instance:            instance,
-		Parallelism:         cfg.Parallelism,
-		StaleAfter:          cfg.StaleAfter,
-		ClaimBatch:          cfg.ClaimBatch,
-		StopTasksOnShutdown: stopOnShutdown,
-		DrainTimeout:        cfg.KillGrace + 20*time.Second,
-		Inflight:            in.reg,
-		ObserveIteration:    in.metrics.observeIteration,
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("starting vigil", zap.String("instance", sched.Instance()), zap.String("db", redact.URL(cfg.DB)),
+	log.Info("starting vigil", zap.String("instance", instance), zap.String("db", redact.URL(cfg.DB)),
 		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
 		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
 
+	// The probes and the debug socket serve from the start: while the
+	// database is out of reach /readyz says why and diag can attach
+	// (issue 16: vigil once exited 0.03 s after start).
+	state := &startState{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sched.Run(gctx) })
-	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, sched, log, in.collectors()...) })
+	g.Go(func() error { return runScheduler(gctx, cfg, instance, presets, log, wd, in, state) })
+	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, state, log, in.collectors()...) })
 	g.Go(func() error { return in.run(gctx) })
 	return g.Wait()
 }
@@ -146,7 +116,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 // newExecutor builds the configured executor and says whether its tries
 // are stopped at shutdown: local processes are (nothing would watch them),
 // pods are not (the next scheduler adopts them).
-func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
+func newExecutor(ctx context.Context, cfg config, instance string, store scheduler.Store, log *zap.Logger, wd *watchdog.Watchdog, in *instruments) (scheduler.Executor, bool, error) {
 	switch cfg.Executor {
 	case "local":
 		beat := wd.Register("executor.local.events", 2*time.Second)
@@ -155,7 +125,14 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 			KillGrace: cfg.KillGrace,
 			Logger:    log,
 			Beat:      beat.Beat,
-			Registry:  tryRegistry(cfg),
+			Registry:  tryRegistry(cfg, store.ID()),
+			// The data folder is bound to the database (issue 16).
+			StoreID: store.ID(),
+			KnownRuns: func() ([]scheduler.Run, error) {
+				ctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				return store.ListRuns(ctx, scheduler.RunFilter{})
+			},
 		})
 		if err != nil {
 			return nil, false, fmt.Errorf("local executor: %w", err)
@@ -167,7 +144,7 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 		// the diag tools, but restarting the scheduler would not fix the
 		// apiserver, so it does not fail /livez.
 		watch := wd.RegisterAdvisory("executor.kube.watch", 30*time.Second)
-		ex, err := newKubeExecutor(cfg.Kube, instance, log, beat.Beat, watch.Beat, in.tracer)
+		ex, err := newKubeExecutor(cfg.Kube, instance, store.ID(), log, beat.Beat, watch.Beat, in.tracer)
 		if err != nil {
 			return nil, false, err
 		}
@@ -181,27 +158,25 @@ func newExecutor(cfg config, instance string, log *zap.Logger, wd *watchdog.Watc
 // (see local.Options.Registry): one per store, in the user's default
 // runtime folder (not --runtime-dir, which may differ between them).
 // A SQLite store has one scheduler, and needs none.
-func tryRegistry(cfg config) string {
-	if !isPostgres(cfg.DB) {
+func tryRegistry(cfg config, storeID string) string {
+	if t, err := parseDB(cfg.DB); err != nil || !t.postgres {
 		return ""
 	}
-	dir := debugserver.DefaultDir()
-	sum := sha256.Sum256([]byte(cfg.DB))
-	return filepath.Join(dir, "tries", hex.EncodeToString(sum[:8]))
+	return filepath.Join(debugserver.DefaultDir(), "tries", storeID)
 }
 
 // serveHealth serves the probes and metrics until ctx ends.
-func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, sched *scheduler.Scheduler, log *zap.Logger, extra ...prometheus.Collector) error {
+func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, state *startState, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSchedulerCollector(sched, wd))
+		newSchedulerCollector(state.scheduler, wd))
 	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())
 	mux.Handle("GET /healthz", wd.HealthzHandler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !sched.Ready() {
-			http.Error(w, "not ready: loading DAGs and reconciling tasks left by the previous process", http.StatusServiceUnavailable)
+		if why := state.notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -186,7 +186,7 @@ func (a *app) tasksLogsCmd() *cobra.Command {
 // tries, the pod log API for Kubernetes ones.
 func logReader(cfg config) (scheduler.LogReader, error) {
 	if cfg.Executor == "kubernetes" {
-		return newKubeExecutor(cfg.Kube, cliInstance(), zap.NewNop(), nil, nil, nil)
+		return newKubeExecutor(cfg.Kube, cliInstance(), "", zap.NewNop(), nil, nil, nil)
 	}
 	return local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
 }

@@ -69,6 +69,14 @@ type Options struct {
 	Mutate func(*corev1.Pod, scheduler.Try)
 	// Instance names the scheduler in the pods' annotations.
 	Instance string
+	// StoreID, if set, is the id of the scheduler's database
+	// (scheduler.Store.ID). Pods are labelled with it (LabelStore), and a
+	// pod labelled with another id, made by a scheduler of another
+	// database in the same namespace, is never taken for a try of this
+	// one: not adopted, watched, collected or listed (issue 16). Pods
+	// without the label, from before database ids, count as this
+	// database's.
+	StoreID  string
 	Timeouts Timeouts
 	// Resync is the informer's resync period.
 	Resync time.Duration

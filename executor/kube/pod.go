@@ -23,6 +23,9 @@ const (
 	LabelTask      = "vigil.dev/task"
 	LabelTry       = "vigil.dev/try"
 	LabelRunHash   = "vigil.dev/run-hash"
+	// LabelStore is the id of the database whose scheduler made the pod
+	// (Options.StoreID).
+	LabelStore = "vigil.dev/store"
 
 	AnnotationDAG       = "vigil.dev/dag-id"
 	AnnotationRun       = "vigil.dev/run-id"
@@ -86,6 +89,13 @@ func TryKeyOf(pod *corev1.Pod) (scheduler.TryKey, bool) {
 	return scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: a[AnnotationDAG], RunID: a[AnnotationRun], TaskID: a[AnnotationTask]}, Try: try}, true
 }
 
+// foreign reports whether pod was made by the scheduler of another
+// database (see Options.StoreID).
+func (e *Executor) foreign(pod *corev1.Pod) bool {
+	id, ok := pod.Labels[LabelStore]
+	return ok && e.opts.StoreID != "" && id != labelValue(e.opts.StoreID)
+}
+
 // buildPod makes the pod of one try from the base template. An error here
 // means the task can never run as written.
 func (e *Executor) buildPod(t scheduler.Try) (*corev1.Pod, error) {
@@ -110,6 +120,9 @@ func (e *Executor) buildPod(t scheduler.Try) (*corev1.Pod, error) {
 		LabelRunHash:   runHash(t.Key.RunID),
 	} {
 		pod.Labels[k] = v
+	}
+	if e.opts.StoreID != "" {
+		pod.Labels[LabelStore] = labelValue(e.opts.StoreID)
 	}
 	for k, v := range map[string]string{
 		AnnotationDAG:       t.Key.DAGID,

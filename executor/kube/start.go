@@ -70,6 +70,13 @@ func (e *Executor) existing(ctx context.Context, k scheduler.TryKey, name string
 	if err != nil {
 		return fmt.Errorf("pod %s exists but cannot be read: %w", name, err)
 	}
+	if e.foreign(pod) {
+		e.untrack(k)
+		e.log.Warn("pod of this try's name was made by the scheduler of another database; not adopting it",
+			zap.String("pod", name), zap.Stringer("try", k), zap.String("its_store", pod.Labels[LabelStore]), zap.String("this_store", e.opts.StoreID))
+		return fmt.Errorf("%w: pod %s/%s exists and was made by the scheduler of another database (%s=%s; this database is %s); delete it, or run this scheduler in another namespace",
+			scheduler.ErrTaskInvalid, e.opts.Namespace, name, LabelStore, pod.Labels[LabelStore], e.opts.StoreID)
+	}
 	if got, ok := TryKeyOf(pod); !ok || got != k {
 		e.untrack(k)
 		return fmt.Errorf("%w: pod %s/%s exists and does not belong to try %s (its annotations say %v); delete it or rename the task", scheduler.ErrTaskInvalid, e.opts.Namespace, name, k, got)
@@ -139,6 +146,12 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, _ string) (sch
 	}
 	if err != nil {
 		return scheduler.Observation{}, fmt.Errorf("get pod %s/%s: %w", e.opts.Namespace, name, err)
+	}
+	if e.foreign(pod) {
+		e.log.Warn("pod of this try's name was made by the scheduler of another database; ignoring it",
+			zap.String("pod", name), zap.Stringer("try", k), zap.String("its_store", pod.Labels[LabelStore]), zap.String("this_store", e.opts.StoreID))
+		return scheduler.Observation{Phase: scheduler.PhaseMissing, ExternalID: "pod/" + name,
+			Reason: fmt.Sprintf("pod %s belongs to another database's scheduler (%s=%s)", name, LabelStore, pod.Labels[LabelStore])}, nil
 	}
 	obs := scheduler.Observation{ExternalID: "pod/" + name}
 	ev, done := e.outcome(pod)

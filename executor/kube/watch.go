@@ -61,7 +61,7 @@ func (e *Executor) handle(obj any, deleted bool) {
 		obj = d.Obj
 	}
 	pod, ok := obj.(*corev1.Pod)
-	if !ok {
+	if !ok || e.foreign(pod) {
 		return
 	}
 	e.observe(pod, deleted)
@@ -224,6 +224,9 @@ func (e *Executor) housekeep(ctx context.Context, lister listersv1.PodLister) {
 		}
 		now := e.opts.Now()
 		for _, pod := range pods {
+			if e.foreign(pod) {
+				continue
+			}
 			e.pendingTimeout(pod, now)
 			e.collect(ctx, pod, now)
 		}
@@ -347,7 +350,7 @@ func (e *Executor) Untracked(_ context.Context, minAge time.Duration) ([]schedul
 	var keys []scheduler.TryKey
 	for _, pod := range pods {
 		k, ok := TryKeyOf(pod)
-		if !ok || pod.DeletionTimestamp != nil || now.Sub(pod.CreationTimestamp.Time) < minAge {
+		if !ok || e.foreign(pod) || pod.DeletionTimestamp != nil || now.Sub(pod.CreationTimestamp.Time) < minAge {
 			continue
 		}
 		if pod.Status.Phase != corev1.PodPending && pod.Status.Phase != corev1.PodRunning {
@@ -387,7 +390,7 @@ func (e *Executor) Inventory(_ context.Context) ([]scheduler.Workload, error) {
 	var out []scheduler.Workload
 	for _, pod := range pods {
 		k, ok := TryKeyOf(pod)
-		if !ok {
+		if !ok || e.foreign(pod) {
 			continue
 		}
 		w := scheduler.Workload{Key: k, ExternalID: "pod/" + pod.Name, Phase: string(pod.Status.Phase),

@@ -8,6 +8,7 @@
 //	    output.log   the command's stdout and stderr
 //	    pid          "<pid> <start time>" of the wrapper, the group leader
 //	    exitcode     the command's exit status, once it has ended
+//	<Dir>/.vigil-store   the id of the database the tries belong to (Options.StoreID)
 //
 // A try's environment is not the scheduler's: it gets PATH, HOME, USER,
 // LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ and TMPDIR from it, then the
@@ -87,6 +88,16 @@ type Options struct {
 	// tries the other started in its own Dir. Without it only tries in
 	// Dir are found.
 	Registry string
+	// StoreID, if set, binds Dir to the database with that id
+	// (scheduler.Store.ID): New marks Dir with it, and refuses
+	// (ErrOtherStore) a Dir marked with another database's id, whose try
+	// folders would be taken for this database's tries.
+	StoreID string
+	// KnownRuns lists the database's runs. New calls it only for a Dir
+	// that has try folders but no mark (from before database ids): Dir is
+	// marked if each of its run folders is one of these runs, and refused
+	// otherwise.
+	KnownRuns func() ([]scheduler.Run, error)
 }
 
 // Executor runs tries as local processes. It is safe for concurrent use.
@@ -121,6 +132,11 @@ func New(opts Options) (*Executor, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("local executor: create state folder: %w", err)
+	}
+	if opts.StoreID != "" {
+		if err := bindToStore(dir, opts.StoreID, opts.KnownRuns); err != nil {
+			return nil, fmt.Errorf("local executor: %w", err)
+		}
 	}
 	if _, _, err := procStat(os.Getpid()); err != nil {
 		return nil, fmt.Errorf("local executor: needs Linux /proc to recognise its processes: %w", err)

@@ -10,7 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,8 +80,8 @@ type Scheduler struct {
 func (s *Scheduler) Logs() string { return s.logs.String() }
 
 // Start runs `vigil run` (local executor, SQLite) and waits for its debug
-// socket. It is killed when the test ends; its log is shown if the test
-// failed.
+// socket and its scheduler (the store open, see schedulerUp). It is
+// killed when the test ends; its log is shown if the test failed.
 func Start(t testing.TB, opts Options) *Scheduler {
 	t.Helper()
 	if vigilBin == "" {
@@ -129,7 +131,9 @@ func Start(t testing.TB, opts Options) *Scheduler {
 	for {
 		if c, err := net.DialTimeout("unix", s.Socket, time.Second); err == nil {
 			c.Close()
-			return s
+			if s.schedulerUp() {
+				return s
+			}
 		}
 		select {
 		case err := <-s.done:
@@ -142,6 +146,20 @@ func Start(t testing.TB, opts Options) *Scheduler {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// schedulerUp reports whether the scheduler exists, its store open and
+// its heartbeats registered: the debug socket serves before that, while
+// the database may still be out of reach, and /readyz says which.
+func (s *Scheduler) schedulerUp() bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + s.HealthAddr + "/readyz")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode == http.StatusOK || strings.Contains(string(body), "loading DAGs")
 }
 
 // Kill ends the scheduler with SIGKILL, as the kubelet does to a

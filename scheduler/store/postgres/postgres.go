@@ -83,6 +83,7 @@ type Store struct {
 	timeout  time.Duration
 	now      func() time.Time
 	inflight *inflight.Registry
+	id       string // see ID
 	target   string // "postgres:HOST/DATABASE", shown as the in-flight target
 }
 
@@ -118,8 +119,15 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open store %s: %w", s.target, err)
 	}
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM store_identity`).Scan(&s.id); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store %s: read the database's id: %w", s.target, err)
+	}
 	return s, nil
 }
+
+// ID is the database's id, made once with its schema (scheduler.Store).
+func (s *Store) ID() string { return s.id }
 
 // Close closes the store's connections.
 func (s *Store) Close() error {

@@ -94,10 +94,14 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.SaveDAG(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
+	id := s.ID()
 	s.Close()
 	s = open(t, url, Options{})
 	if _, err := s.GetDAG(t.Context(), "etl"); err != nil {
 		t.Errorf("GetDAG after reopening: %v", err)
+	}
+	if s.ID() != id {
+		t.Errorf("ID after reopening = %q, want %q", s.ID(), id)
 	}
 }
 

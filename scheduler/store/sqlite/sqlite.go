@@ -11,7 +11,8 @@
 //
 // Several processes may open the same file at once: the daemon holds it for
 // its whole life while `vigil dags list` or `vigil dags trigger` read and
-// write beside it. The file is in WAL mode, so readers never wait for the
+// write beside it; only one daemon, which opens it with Options.Exclusive
+// (a lock file, PATH.lock). The file is in WAL mode, so readers never wait for the
 // writer; writers queue, in-process on a single write connection and across
 // processes on SQLite's busy timeout, and every write transaction takes the
 // write lock when it begins (BEGIN IMMEDIATE) so that two writers never
@@ -36,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,6 +63,12 @@ type Options struct {
 	// Inflight, if set, registers every call while it runs, so a call
 	// stuck on the database shows in the debug API and bundles.
 	Inflight *inflight.Registry
+	// Exclusive holds a lock file beside the database (PATH.lock) for
+	// the Store's life, and Open fails with ErrLocked while another
+	// process holds it: the scheduler daemon sets it, so that two never
+	// run on one file; the admin commands, which open the file beside
+	// the daemon, do not.
+	Exclusive bool
 }
 
 // Store is a scheduler.Store in a SQLite file. It is safe for concurrent use.
@@ -77,7 +85,10 @@ type Store struct {
 	timeout  time.Duration
 	now      func() time.Time
 	inflight *inflight.Registry
-	target   string // the file's base name, shown as the in-flight target
+	id       string   // see ID
+	path     string   // the file's absolute path, for messages
+	target   string   // the file's base name, shown as the in-flight target
+	lock     *os.File // the held lock file with Options.Exclusive
 }
 
 // busyTimeout is how long SQLite waits for another process's lock. It is
@@ -86,7 +97,8 @@ type Store struct {
 const busyTimeout = 30 * time.Second
 
 // Open opens, creating it if needed, the store in the SQLite file at path
-// and brings its schema up to date.
+// and brings its schema up to date. The file and its -wal and -shm are
+// owner-only (0600), see ownerOnly.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open store %q: a file path is required", path)
@@ -95,7 +107,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, target: "sqlite:" + filepath.Base(abs)}
+	var lock *os.File
+	if opts.Exclusive {
+		if lock, err = lockFile(abs); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	if err := ownerOnly(abs); err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{timeout: opts.DefaultTimeout, now: opts.Now, inflight: opts.Inflight, path: abs, target: "sqlite:" + filepath.Base(abs), lock: lock}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
 	}
@@ -106,11 +130,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	defer cancel()
 
 	if s.write, err = sql.Open("sqlite", dsn(abs, false)); err != nil {
+		s.unlock()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s.write.SetMaxOpenConns(1)
 	if s.read, err = sql.Open("sqlite", dsn(abs, true)); err != nil {
 		s.write.Close()
+		s.unlock()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	readers := max(4, runtime.GOMAXPROCS(0))
@@ -128,6 +154,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err == nil {
 			break
 		}
+		if isCorrupt(err) {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
 		if !isBusy(err) || ctx.Err() != nil {
 			s.Close()
 			return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -141,10 +171,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if s.applier, err = prepareApplier(ctx, s.write); err != nil {
 		s.Close()
+		if isCorrupt(err) {
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.write.QueryRowContext(ctx, `SELECT id FROM store_identity`).Scan(&s.id); err != nil {
+		s.Close()
+		if isCorrupt(err) {
+			return nil, fmt.Errorf("open store: %w", corruptErr(abs, err))
+		}
+		return nil, fmt.Errorf("open store %s: read the database's id: %w", path, err)
 	}
 	return s, nil
 }
+
+// ID is the database's id, made once with its schema (scheduler.Store).
+func (s *Store) ID() string { return s.id }
 
 // dsn is the driver's connection string for the file at path. The driver
 // applies the underscore parameters to every connection it opens; see the
@@ -178,7 +221,17 @@ func (s *Store) Close() error {
 	if s.applier != nil {
 		err = s.applier.close()
 	}
-	return errors.Join(err, s.write.Close(), s.read.Close())
+	err = errors.Join(err, s.write.Close(), s.read.Close())
+	s.unlock()
+	return err
+}
+
+// unlock releases the lock file, if held, once the connections are closed.
+func (s *Store) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // bound gives ctx the store's default timeout if it has no deadline.

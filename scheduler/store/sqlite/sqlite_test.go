@@ -78,6 +78,7 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if len(first) == 0 {
 		t.Fatal("no migration recorded")
 	}
+	id := s.ID()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +90,9 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	}
 	if rec.File != "etl.yaml" {
 		t.Errorf("DAG after reopen = %+v", rec)
+	}
+	if s.ID() != id {
+		t.Errorf("ID after reopen = %q, want %q", s.ID(), id)
 	}
 	// A second run of a migration would have been stamped with the new
 	// clock (and would have failed on its existing tables).

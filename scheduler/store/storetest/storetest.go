@@ -30,7 +30,10 @@
 //     running;
 //   - History of an unknown instance is scheduler.ErrNotFound;
 //   - a call with a cancelled context fails with an error wrapping
-//     context.Canceled.
+//     context.Canceled;
+//   - ID is non-empty, the same on every call, and differs between two
+//     new databases (each implementation also checks that reopening one
+//     keeps it).
 package storetest
 
 import (
@@ -77,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"Heartbeats", testHeartbeats},
 		{"CancelledContext", testCancelledContext},
 	}
+	t.Run("Identity", func(t *testing.T) { testIdentity(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
@@ -228,4 +232,20 @@ func cancelled(t *testing.T) context.Context {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	return ctx
+}
+
+// testIdentity: every database has its own id (issue 16: a data folder
+// is bound to the database by it).
+func testIdentity(t *testing.T, open func(t *testing.T) scheduler.Store) {
+	a, b := open(t), open(t)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	if a.ID() == "" || b.ID() == "" {
+		t.Fatalf("ID() of a new store is empty (%q, %q)", a.ID(), b.ID())
+	}
+	if a.ID() != a.ID() {
+		t.Errorf("ID() changes between calls")
+	}
+	if a.ID() == b.ID() {
+		t.Errorf("two new databases have the same ID %q", a.ID())
+	}
 }
