@@ -89,6 +89,9 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 				continue
 			}
 			c.Reason = fmt.Sprintf("retry delay elapsed; try %d of %d", ti.Try+1, ti.Spec.Retries+1)
+			if ti.Evictions > 0 {
+				c.Reason = fmt.Sprintf("retry delay elapsed; try %d (%d of %d counted, %d evicted not counted)", ti.Try+1, ti.Counted()+1, ti.Spec.Retries+1, ti.Evictions)
+			}
 		default:
 			continue
 		}

@@ -66,6 +66,15 @@ type Options struct {
 	// SubmitBackoff is the wait before a try whose submit failed is
 	// submitted again.
 	SubmitBackoff time.Duration
+	// MaxEvictions is how many of an instance's tries may be evicted,
+	// preempted or lost with their node and run again without counting
+	// against the task's retries; past it an eviction counts as a
+	// failure. 10 by default; negative counts every eviction.
+	MaxEvictions int
+	// EvictionBackoff is the wait before an evicted task runs again,
+	// doubling with each eviction of the instance, up to 5 minutes; 5s by
+	// default. An evicted try does not wait the task's retry delay.
+	EvictionBackoff time.Duration
 	// StopTasksOnShutdown stops running tries when Run's context ends
 	// (right for local processes, which would outlive nobody to watch
 	// them; wrong for pods, which are adopted by the next scheduler).
@@ -110,6 +119,7 @@ func (o *Options) setDefaults() error {
 		{&o.StoreTimeout, 10 * time.Second},
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
+		{&o.EvictionBackoff, 5 * time.Second},
 		{&o.DrainTimeout, 30 * time.Second},
 		{&o.StaleAfter, 45 * time.Second},
 	}
@@ -120,6 +130,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Parallelism <= 0 {
 		o.Parallelism = 32
+	}
+	if o.MaxEvictions == 0 {
+		o.MaxEvictions = defaultMaxEvictions
 	}
 	if o.ClaimBatch <= 0 {
 		o.ClaimBatch = 8

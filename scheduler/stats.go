@@ -19,6 +19,7 @@ type stats struct {
 	maxIteration  atomic.Int64 // nanoseconds
 	// Gauges the loop sets at the end of each iteration.
 	active, blocked, waiting, submitting, runsOpen atomic.Int64
+	evictions                                      evictionCounts
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -52,6 +53,9 @@ type Stats struct {
 	Blocked, Waiting, Submitting int64
 	// RunsOpen is the runs not yet ended.
 	RunsOpen int64
+	// Evictions counts the tries their platform ended through no fault of
+	// their own, by cause (the Cause values).
+	Evictions map[string]int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
@@ -71,6 +75,7 @@ func (s *Scheduler) Stats() Stats {
 		Waiting:       s.stats.waiting.Load(),
 		Submitting:    s.stats.submitting.Load(),
 		RunsOpen:      s.stats.runsOpen.Load(),
+		Evictions:     s.stats.evictionsByCause(),
 	}
 }
 

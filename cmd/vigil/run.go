@@ -122,6 +122,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 		Parallelism:         cfg.Parallelism,
 		StaleAfter:          cfg.StaleAfter,
 		ClaimBatch:          cfg.ClaimBatch,
+		MaxEvictions:        cfg.MaxEvictions,
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 		Inflight:            in.reg,

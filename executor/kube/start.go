@@ -145,9 +145,17 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, _ string) (sch
 	switch {
 	case done && ev.Kind == scheduler.EventExited:
 		obs.Phase, obs.ExitCode, obs.Reason = scheduler.PhaseExited, ev.ExitCode, ev.Reason
+	case done && ev.Kind == scheduler.EventEvicted:
+		obs.Phase, obs.Reason, obs.Cause = scheduler.PhaseEvicted, ev.Reason, ev.Cause
 	case done:
 		obs.Phase, obs.Reason = scheduler.PhaseLost, ev.Reason
 	case pod.DeletionTimestamp != nil:
+		if cause, why, ok := disruption(pod); ok {
+			// Being deleted by the cluster, typically a pod on a lost node
+			// that will never confirm its end.
+			obs.Phase, obs.Reason, obs.Cause = scheduler.PhaseEvicted, why+" (pod being deleted)", cause
+			break
+		}
 		obs.Phase, obs.Reason = scheduler.PhaseLost, fmt.Sprintf("pod %s is being deleted", name)
 	default:
 		obs.Phase = scheduler.PhaseRunning
