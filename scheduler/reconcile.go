@@ -73,7 +73,7 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 	var asks []TaskInstance
 	for k := range s.unresolved {
 		_, ti := s.instance(k)
-		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy {
+		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy || s.waitingRefused(k, ti) {
 			delete(s.unresolved, k)
 			continue
 		}

@@ -64,8 +64,11 @@ type Options struct {
 	// run off the loop goroutine.
 	SubmitConcurrency int
 	// SubmitBackoff is the wait before a try whose submit failed is
-	// submitted again.
-	SubmitBackoff time.Duration
+	// submitted again. A try the executor refuses (RefusedError) waits
+	// SubmitBackoff after the first refusal, doubling with each refusal
+	// up to MaxSubmitBackoff (5m by default).
+	SubmitBackoff    time.Duration
+	MaxSubmitBackoff time.Duration
 	// MaxEvictions is how many of an instance's tries may be evicted,
 	// preempted or lost with their node and run again without counting
 	// against the task's retries; past it an eviction counts as a
@@ -119,6 +122,7 @@ func (o *Options) setDefaults() error {
 		{&o.StoreTimeout, 10 * time.Second},
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
+		{&o.MaxSubmitBackoff, defaultMaxSubmitBackoff},
 		{&o.EvictionBackoff, 5 * time.Second},
 		{&o.DrainTimeout, 30 * time.Second},
 		{&o.StaleAfter, 45 * time.Second},
@@ -193,6 +197,7 @@ type Scheduler struct {
 	stopping     map[TryKey]stopRequest // why the loop asked a try to stop
 	unresolved   map[TaskKey]string     // to reconcile; who left it (see decide)
 	inflight     map[TaskKey]struct{}   // submits not yet answered
+	refused      map[TaskKey]*refusal   // queued tries the executor refused, waiting to be submitted again
 	nextResync   time.Time
 	pending      []Event // events whose transition could not be stored yet
 	nextSync     time.Time
@@ -264,6 +269,7 @@ func New(opts Options) (*Scheduler, error) {
 		stopping:   map[TryKey]stopRequest{},
 		unresolved: map[TaskKey]string{},
 		inflight:   map[TaskKey]struct{}{},
+		refused:    map[TaskKey]*refusal{},
 		triggers:   make(chan triggerRequest),
 
 		submits:     make(chan submitResult, 64),

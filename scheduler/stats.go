@@ -18,8 +18,8 @@ type stats struct {
 	lastIteration atomic.Int64 // nanoseconds
 	maxIteration  atomic.Int64 // nanoseconds
 	// Gauges the loop sets at the end of each iteration.
-	active, blocked, waiting, submitting, runsOpen atomic.Int64
-	evictions                                      evictionCounts
+	active, blocked, waiting, submitting, runsOpen, refused atomic.Int64
+	evictions                                               evictionCounts
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -49,8 +49,10 @@ type Stats struct {
 	Active int64
 	// Blocked is the instances ready to run but waiting for a
 	// parallelism slot; Waiting those waiting out a retry delay or a
-	// submit backoff; Submitting the submits not yet answered.
-	Blocked, Waiting, Submitting int64
+	// submit backoff; Submitting the submits not yet answered; Refused
+	// the queued tries the executor refused (forbidden, quota), waiting
+	// to be submitted again.
+	Blocked, Waiting, Submitting, Refused int64
 	// RunsOpen is the runs not yet ended.
 	RunsOpen int64
 	// Evictions counts the tries their platform ended through no fault of
@@ -74,6 +76,7 @@ func (s *Scheduler) Stats() Stats {
 		Blocked:       s.stats.blocked.Load(),
 		Waiting:       s.stats.waiting.Load(),
 		Submitting:    s.stats.submitting.Load(),
+		Refused:       s.stats.refused.Load(),
 		RunsOpen:      s.stats.runsOpen.Load(),
 		Evictions:     s.stats.evictionsByCause(),
 	}
@@ -86,4 +89,5 @@ func (s *Scheduler) publishGauges() {
 	s.stats.waiting.Store(int64(len(s.timed)))
 	s.stats.submitting.Store(int64(len(s.inflight)))
 	s.stats.runsOpen.Store(int64(len(s.runs)))
+	s.stats.refused.Store(int64(len(s.refused)))
 }

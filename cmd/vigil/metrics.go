@@ -38,7 +38,8 @@ func newSchedulerCollector(s *scheduler.Scheduler, wd *watchdog.Watchdog) *sched
 		hbStale:      d("heartbeat_stale", "1 if the heartbeat is stale.", "name"),
 		ready:        d("ready", "1 once start-up reconciliation is done."),
 		tasks: d("tasks", "Task instances this scheduler tracks, by where they are: active (queued or running), "+
-			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight).", "state"),
+			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight), "+
+			"refused (queued, the executor refuses it: forbidden or waiting for quota).", "state"),
 		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
 		evictions: d("task_evictions_total", "Tries their platform ended through no fault of the task, by reason: "+
 			"evicted, preempted, node_lost, node_shutdown, container_lost, other. Run again without using a retry, up to --max-evictions per task.", "reason"),
@@ -77,6 +78,7 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.tasks, float64(st.Blocked), "blocked")
 	gauge(c.tasks, float64(st.Waiting), "waiting")
 	gauge(c.tasks, float64(st.Submitting), "submitting")
+	gauge(c.tasks, float64(st.Refused), "refused")
 	gauge(c.runsOpen, float64(st.RunsOpen))
 	for reason, n := range st.Evictions {
 		ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(n), reason)

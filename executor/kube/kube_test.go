@@ -160,12 +160,17 @@ func TestStartErrors(t *testing.T) {
 		existing    *corev1.Pod
 		wantInvalid bool
 		retryAfter  time.Duration
+		refused     string
 	}{
 		{name: "rejected spec fails the task", createErr: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "x", nil), wantInvalid: true},
 		{name: "bad request fails the task", createErr: apierrors.NewBadRequest("spec.containers[0].image: Required value"), wantInvalid: true},
 		{name: "timeout requeues", createErr: apierrors.NewTimeoutError("create took too long", 1), retryAfter: time.Second},
 		{name: "throttled requeues after the server's Retry-After", createErr: apierrors.NewTooManyRequests("slow down", 5), retryAfter: 5 * time.Second},
 		{name: "server error requeues", createErr: apierrors.NewInternalError(errors.New("etcd leader changed"))},
+		{name: "RBAC refuses", createErr: apierrors.NewForbidden(gr, "x", errors.New(`User "vigil" cannot create resource "pods" in API group "" in the namespace "vigil"`)),
+			refused: scheduler.RefusedForbidden},
+		{name: "quota used up", createErr: apierrors.NewForbidden(gr, "x", errors.New("exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0")),
+			refused: scheduler.RefusedQuota},
 		{name: "a pod of another try under our name", createErr: apierrors.NewAlreadyExists(gr, PodName(tryKey("etl", "r1", "load", 1))),
 			existing: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: PodName(tryKey("etl", "r1", "load", 1)), Namespace: "vigil"}}, wantInvalid: true},
 	}
@@ -186,6 +191,10 @@ func TestStartErrors(t *testing.T) {
 			}
 			if got := errors.Is(err, scheduler.ErrTaskInvalid); got != tt.wantInvalid {
 				t.Fatalf("ErrTaskInvalid = %v, want %v (err %v)", got, tt.wantInvalid, err)
+			}
+			var ref *scheduler.RefusedError
+			if errors.As(err, &ref) != (tt.refused != "") || (ref != nil && ref.Reason != tt.refused) {
+				t.Fatalf("refused: %v, want %q (err %v)", ref, tt.refused, err)
 			}
 			var ra interface{ RetryAfter() time.Duration }
 			if gotRA := errors.As(err, &ra); gotRA != (tt.retryAfter > 0) || (gotRA && ra.RetryAfter() != tt.retryAfter) {
