@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -19,8 +20,9 @@ import (
 )
 
 // TestEvictionsMidRun (issue 16): tasks with no retries run as pods (4 s
-// under KWOK), and a share of the running pods is ended by "the cluster"
-// at a random moment of their run, in the three ways a cluster does:
+// under KWOK), and a share of the running pods (of the first two tries of
+// a task) is ended by "the cluster" at a random moment of their run, in
+// the three ways a cluster does:
 // the kubelet's eviction (phase Failed, reason Evicted, container killed
 // with 137), a container the kubelet lost (ContainerStatusUnknown, 137),
 // and the scheduler's preemption (a DisruptionTarget condition, then the
@@ -59,11 +61,23 @@ func TestEvictionsMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	recorded := 0
+	var slowest []scheduler.Transition
 	for _, ti := range tis {
 		recorded += ti.Evictions
 		if ti.Counted() != 1 {
 			t.Errorf("%s: %d tries, %d evicted: %d counted against its retries, want 1", ti.TaskKey, ti.Try, ti.Evictions, ti.Counted())
 		}
+		h, err := st.History(ctx, ti.TaskKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) > 1 && (slowest == nil || span(h) > span(slowest)) {
+			slowest = h
+		}
+	}
+	// The slowest task's history says where the time went.
+	for _, r := range slowest {
+		t.Logf("slowest task: %s try %d %s → %s: %s", r.At.Format("15:04:05.000"), r.Try, r.From, r.To, r.Reason)
 	}
 	// Every eviction the test made is on record: a pod ended by the
 	// cluster just as it finished may read either way, so none may be
@@ -73,6 +87,8 @@ func TestEvictionsMidRun(t *testing.T) {
 	}
 	t.Logf("%d pods ended by the cluster, %d evictions recorded, %d retries, every task succeeded", evicted, recorded, rep.Retries)
 }
+
+func span(h []scheduler.Transition) time.Duration { return h[len(h)-1].At.Sub(h[0].At) }
 
 // evicter ends a share of the running pods of a namespace as a cluster
 // would, each at a random moment of its run.
@@ -111,8 +127,11 @@ func startEvicting(t *testing.T, cs kubernetes.Interface, ns string, share float
 				}
 				at, seen := due[string(pod.UID)]
 				if !seen {
-					// The pod runs 4s: end it within its first 2.
-					if rand.Float64() < share {
+					// The pod runs 4s: end it within its first 2. A task is
+					// evicted at most twice: the eviction backoff doubles
+					// (5s, 10s, 20s...), and more would only lengthen the
+					// scenario.
+					if k, ok := kube.TryKeyOf(pod); ok && k.Try <= 2 && rand.Float64() < share {
 						at = time.Now().Add(rand.N(2 * time.Second))
 					}
 					due[string(pod.UID)] = at
@@ -159,6 +178,31 @@ func disrupt(t *testing.T, cs kubernetes.Interface, pod *corev1.Pod, i int) bool
 			Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: reason, Message: message, StartedAt: now, FinishedAt: now}}}}
 	}
 	p := pod.DeepCopy()
+	for attempt := 0; ; attempt++ {
+		disruptStatus(p, i, now, killed)
+		_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if err == nil {
+			break
+		}
+		// KWOK may have written the pod meanwhile (a condition): read it
+		// again, once, and end it if it still runs.
+		if !apierrors.IsConflict(err) || attempt > 0 {
+			return false
+		}
+		if p, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil || p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+			return false // finished meanwhile: spared
+		}
+	}
+	if i%3 == 2 {
+		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+			t.Logf("delete preempted pod %s: %v", p.Name, err)
+		}
+	}
+	return true
+}
+
+// disruptStatus sets p's status to the i-th way of ending it.
+func disruptStatus(p *corev1.Pod, i int, now metav1.Time, killed func(reason, message string) []corev1.ContainerStatus) {
 	switch i % 3 {
 	case 0:
 		p.Status = corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted",
@@ -170,13 +214,4 @@ func disrupt(t *testing.T, cs kubernetes.Interface, pod *corev1.Pod, i int) bool
 		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
 			Reason: "PreemptionByScheduler", Message: "soak: preempted by a pod of higher priority", LastTransitionTime: now})
 	}
-	if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
-		return false // finished or changed meanwhile: spared
-	}
-	if i%3 == 2 {
-		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
-			t.Logf("delete preempted pod %s: %v", p.Name, err)
-		}
-	}
-	return true
 }
