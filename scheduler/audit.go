@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -156,7 +157,29 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 			list[i].History = h
 		}
 	}
+	// A queued try its executor refuses (forbidden, quota) is not lost:
+	// it waits to be submitted again, and its last record says why.
+	a.Lost = slices.DeleteFunc(a.Lost, func(f AuditFinding) bool {
+		last, ok := refusedRecord(f.History)
+		if ok {
+			f.Why = fmt.Sprintf("try %d queued and never started: the executor refuses it (recorded %s ago): %s",
+				f.Try, roundAge(now.Sub(last.At)), last.Reason)
+			a.NotStarting = append(a.NotStarting, f)
+		}
+		return ok
+	})
 	return a, nil
+}
+
+// refusedRecord returns the last record of a queued try's refusal, if
+// the try is still waiting on it.
+func refusedRecord(h []Transition) (Transition, bool) {
+	if len(h) == 0 {
+		return Transition{}, false
+	}
+	last := h[len(h)-1]
+	refused := strings.HasPrefix(last.Reason, RefusedForbidden+": ") || strings.HasPrefix(last.Reason, RefusedQuota+": ")
+	return last, refused && last.From == StateQueued && last.To == StateQueued
 }
 
 func roundAge(d time.Duration) time.Duration {

@@ -21,7 +21,7 @@ func (i inventory) Inventory(context.Context) ([]scheduler.Workload, error) { re
 func TestBuildAudit(t *testing.T) {
 	h := newHarness(t, nil)
 	rec := scheduler.DAGRecord{ID: "w", File: "w.yaml", Source: []byte("id: w"), Specs: map[string]dag.TaskSpec{}}
-	for _, id := range []string{"gone", "ended", "never", "fine", "reused", "pending", "refused", "slot"} {
+	for _, id := range []string{"gone", "ended", "never", "fine", "reused", "pending", "refused", "slot", "quota"} {
 		rec.Specs[id] = dag.TaskSpec{Command: []string{"true"}}
 	}
 	if err := h.store.SaveDAG(h.ctx(), rec); err != nil {
@@ -46,6 +46,12 @@ func TestBuildAudit(t *testing.T) {
 	// Every submit refused: queued and requeued, twice; "slot" was never
 	// queued (it waits for parallelism), which is no fault.
 	h.setState(key("refused"), scheduler.StateQueued, scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateScheduled)
+	// Refused by the quota, waiting queued (issue 16): not lost.
+	h.setState(key("quota"), scheduler.StateQueued)
+	if res, err := h.store.Apply(h.ctx(), []scheduler.Change{{Key: key("quota"), From: scheduler.StateQueued, To: scheduler.StateQueued,
+		Reason: "waiting for quota: exceeded quota: q; try 1 stays queued", Actor: scheduler.Actor{Component: "test"}, At: now}}); err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
 
 	later := now.Add(10 * time.Minute) // past every grace and lost threshold
 	inv := inventory{Executor: h.exec, workloads: []scheduler.Workload{
@@ -83,12 +89,15 @@ func TestBuildAudit(t *testing.T) {
 	if got := names(a.Pending); got != "pending" || !strings.Contains(a.Pending[0].Why, "pod/pending Pending for 10m0s: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.") {
 		t.Errorf("pending = %q %+v, want pending naming its reason", got, a.Pending)
 	}
-	if got := names(a.NotStarting); got != "refused" || !strings.Contains(a.NotStarting[0].Why, "try 1 first queued 10m0s ago and never started; requeued 2 times, the last: set up by test") ||
+	if got := names(a.NotStarting); got != "refused,quota" || !strings.Contains(a.NotStarting[0].Why, "try 1 first queued 10m0s ago and never started; requeued 2 times, the last: set up by test") ||
 		len(a.NotStarting[0].History) != 5 {
-		t.Errorf("not starting = %q %+v, want refused, requeued 2 times, with its history", got, a.NotStarting)
+		t.Errorf("not starting = %q %+v, want refused, requeued 2 times, with its history, then quota", got, a.NotStarting)
 	}
-	if a.Live != 5 || a.Workloads != 7 || a.Findings() != 7 {
-		t.Errorf("compared %d live instances and %d workloads with %d findings, want 5, 7 and 7", a.Live, a.Workloads, a.Findings())
+	if len(a.NotStarting) == 2 && a.NotStarting[1].Why != "try 1 queued and never started: the executor refuses it (recorded 10m0s ago): waiting for quota: exceeded quota: q; try 1 stays queued" {
+		t.Errorf("quota: why = %q", a.NotStarting[1].Why)
+	}
+	if a.Live != 6 || a.Workloads != 7 || a.Findings() != 8 {
+		t.Errorf("compared %d live instances and %d workloads with %d findings, want 6, 7 and 8", a.Live, a.Workloads, a.Findings())
 	}
 	for _, f := range a.Zombies {
 		if len(f.History) != 3 { // scheduled, queued, running

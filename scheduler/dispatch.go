@@ -22,7 +22,9 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 	for k, t := range s.timed {
 		if !now.Before(t) {
 			delete(s.timed, k)
-			s.candidates[k] = struct{}{}
+			if !s.resubmitRefused(ctx, k) {
+				s.candidates[k] = struct{}{}
+			}
 		}
 	}
 	if len(s.candidates) == 0 {
@@ -89,6 +91,9 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 				continue
 			}
 			c.Reason = fmt.Sprintf("retry delay elapsed; try %d of %d", ti.Try+1, ti.Spec.Retries+1)
+			if ti.Evictions > 0 {
+				c.Reason = fmt.Sprintf("retry delay elapsed; try %d (%d of %d counted, %d evicted not counted)", ti.Try+1, ti.Counted()+1, ti.Spec.Retries+1, ti.Evictions)
+			}
 		default:
 			continue
 		}
@@ -171,9 +176,15 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 // or a failure for a task the executor can never run.
 func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 	var failed []Change
+	refusals := map[TaskKey]bool{}
 	for _, r := range results {
 		delete(s.inflight, r.ti.TaskKey)
 		if r.err == nil {
+			if rf := s.refused[r.ti.TaskKey]; rf != nil {
+				s.log.Info("submit accepted after refusals", zap.Stringer("try", r.ti.TryKey()), zap.Int("refusals", rf.attempts),
+					zap.Duration("waited", s.opts.Now().Sub(rf.since)))
+				delete(s.refused, r.ti.TaskKey)
+			}
 			continue
 		}
 		_, cur := s.instance(r.ti.TaskKey)
@@ -187,14 +198,27 @@ func (s *Scheduler) handleSubmits(ctx context.Context, results []submitResult) {
 			s.log.Info("submit reported an error but the try already runs; keeping it", zap.Stringer("try", r.ti.TryKey()), zap.Error(r.err))
 			continue
 		}
+		var ref *RefusedError
+		if errors.As(r.err, &ref) {
+			if c, ok := s.refuse(*cur, ref, s.opts.Now()); ok {
+				failed = append(failed, c)
+				refusals[c.Key] = true
+			}
+			continue
+		}
 		failed = append(failed, s.submitFailure(r.ti, r.err))
 	}
 	if _, err := s.commit(ctx, failed); err != nil {
 		// The tries stay queued in the store with nothing running them:
 		// the next sync asks the executor about them and requeues them as
-		// lost.
+		// lost. A refused try is submitted again at its time, and its
+		// refusal recorded then.
 		s.log.Warn("record failed submits; reconciling them at the next sync", zap.Int("tasks", len(failed)), zap.Error(err))
 		for _, c := range failed {
+			if rf := s.refused[c.Key]; refusals[c.Key] && rf != nil {
+				rf.said = ""
+				continue
+			}
 			s.unresolved[c.Key] = leftBySelf
 		}
 	}

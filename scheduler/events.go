@@ -107,6 +107,15 @@ func (s *Scheduler) changeFor(ti TaskInstance, ev Event) (Change, bool) {
 		}
 		s.failOrRetry(&c, ti, reason, stopped && stop.retry)
 		return c, true
+	case EventEvicted:
+		reason := orDefault(ev.Reason, "the platform ended the try")
+		if stopped {
+			// Asked to stop (a timeout, a shutdown): the stop decides.
+			s.failOrRetry(&c, ti, stop.reason+" (evicted: "+reason+")", stop.retry)
+			return c, true
+		}
+		s.evictOrRetry(&c, ti, ev.Cause, reason)
+		return c, true
 	case EventLost:
 		reason := "lost: " + orDefault(ev.Reason, "the executor lost track of the try")
 		if stopped {
@@ -123,18 +132,22 @@ func (s *Scheduler) changeFor(ti TaskInstance, ev Event) (Change, bool) {
 // that says which.
 func (s *Scheduler) failOrRetry(c *Change, ti TaskInstance, reason string, force bool) {
 	tries := ti.Spec.Retries + 1
+	counted := ti.Counted()
 	if force || ti.CanRetry() {
 		c.To = StateUpForRetry
-		c.Reason = fmt.Sprintf("%s; retry %d of %d in %s", reason, ti.Try, ti.Spec.Retries, RetryDelay(ti.Spec, ti.Try))
+		c.Reason = fmt.Sprintf("%s; retry %d of %d in %s", reason, counted, ti.Spec.Retries, RetryDelay(ti.Spec, counted))
 		if force {
-			c.Reason = fmt.Sprintf("%s; will run again in %s", reason, RetryDelay(ti.Spec, ti.Try))
+			c.Reason = fmt.Sprintf("%s; will run again in %s", reason, RetryDelay(ti.Spec, counted))
 		}
 		return
 	}
 	c.To = StateFailed
-	if tries > 1 {
+	switch {
+	case ti.Evictions > 0:
+		c.Reason = fmt.Sprintf("%s; no retries left (%d counted, %d evicted not counted)", reason, tries, ti.Evictions)
+	case tries > 1:
 		c.Reason = fmt.Sprintf("%s; no retries left (%d tries)", reason, tries)
-	} else {
+	default:
 		c.Reason = reason
 	}
 }

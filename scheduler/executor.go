@@ -81,8 +81,26 @@ const (
 	EventLost EventKind = "lost"
 	// EventFailed: the try failed without an exit status of its own: it
 	// could not start (image pull backoff, unschedulable, pending too
-	// long) or was ended by its platform (evicted). Reason says why.
+	// long). Reason says why.
 	EventFailed EventKind = "failed"
+	// EventEvicted: the try was ended by its platform through no fault of
+	// its own: evicted (node pressure, the Eviction API), preempted by a
+	// more important workload, or lost with its node. Cause says which, in
+	// one word (the Cause values); Reason in the platform's words. The
+	// scheduler runs the task again without counting the try against its
+	// retries, up to Options.MaxEvictions times.
+	EventEvicted EventKind = "evicted"
+)
+
+// The causes an EventEvicted (or a PhaseEvicted observation) gives: a
+// small fixed set, the label values of the evictions metric.
+const (
+	CauseEvicted       = "evicted"        // node pressure, the Eviction API
+	CausePreempted     = "preempted"      // a higher-priority pod took its place
+	CauseNodeLost      = "node_lost"      // its node stopped answering or was removed
+	CauseNodeShutdown  = "node_shutdown"  // its node shut down
+	CauseContainerLost = "container_lost" // the kubelet lost its container (ContainerStatusUnknown, exit 137)
+	CauseOther         = "other"          // a disruption the executor has no word for
 )
 
 // Event is something an executor saw happen to a try.
@@ -94,7 +112,10 @@ type Event struct {
 	// Reason is a human-readable account ("exit code 3", "killed by
 	// SIGKILL", "pod deleted externally").
 	Reason string
-	At     time.Time
+	// Cause is, for EventEvicted, what ended the try: one of the Cause
+	// values.
+	Cause string
+	At    time.Time
 }
 
 // Phase is what an executor found when asked about a try.
@@ -112,6 +133,9 @@ const (
 	PhaseMissing Phase = "missing"
 	// PhaseLost: the try existed but ended without a known status.
 	PhaseLost Phase = "lost"
+	// PhaseEvicted: the try was ended by its platform through no fault of
+	// its own (see EventEvicted); Cause says how.
+	PhaseEvicted Phase = "evicted"
 )
 
 // Observation is what an executor found when asked about a try.
@@ -120,6 +144,8 @@ type Observation struct {
 	ExternalID string
 	ExitCode   int
 	Reason     string
+	// Cause is, for PhaseEvicted, one of the Cause values.
+	Cause string
 }
 
 // Inventory is implemented by executors that can list the tries on their

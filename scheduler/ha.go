@@ -226,6 +226,7 @@ func (s *Scheduler) forgetRun(key runKey, why string) {
 		delete(s.timed, k)
 		delete(s.deadlines, k)
 		delete(s.unresolved, k)
+		delete(s.refused, k)
 		delete(s.stopping, ti.TryKey())
 	}
 	delete(s.runs, key)

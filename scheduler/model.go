@@ -43,7 +43,11 @@ type TaskInstance struct {
 	StartedAt  time.Time `json:"started_at"`
 	EndedAt    time.Time `json:"ended_at"`
 	// RetryAt is when an up_for_retry instance may be queued again.
-	RetryAt   time.Time `json:"retry_at"`
+	RetryAt time.Time `json:"retry_at"`
+	// Evictions counts the tries its platform ended through no fault of
+	// the task (evicted, preempted, lost with a node): they were run again
+	// without counting against Spec.Retries (see Options.MaxEvictions).
+	Evictions int       `json:"evictions"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version counts the instance's transitions.
 	Version int `json:"version"`
@@ -52,8 +56,12 @@ type TaskInstance struct {
 // TryKey returns the key of the instance's current try.
 func (ti TaskInstance) TryKey() TryKey { return TryKey{TaskKey: ti.TaskKey, Try: ti.Try} }
 
+// Counted is the number of tries that count against the task's retries:
+// every try so far, the current one included, except the evicted ones.
+func (ti TaskInstance) Counted() int { return ti.Try - ti.Evictions }
+
 // CanRetry reports whether a failed current try leaves another one.
-func (ti TaskInstance) CanRetry() bool { return ti.Try <= ti.Spec.Retries }
+func (ti TaskInstance) CanRetry() bool { return ti.Counted() <= ti.Spec.Retries }
 
 // defaultMaxRetryDelay caps exponential backoff when the DAG sets no cap,
 // so a task with many retries never waits longer than a day.

@@ -76,7 +76,7 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 	var asks []TaskInstance
 	for k := range s.unresolved {
 		_, ti := s.instance(k)
-		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy {
+		if _, busy := s.inflight[k]; ti == nil || !ti.State.Active() || busy || s.waitingRefused(k, ti) {
 			delete(s.unresolved, k)
 			continue
 		}
@@ -167,6 +167,8 @@ func (s *Scheduler) decideOutcome(ti TaskInstance, obs Observation, left string)
 			why = "its end was never reported; found at resync"
 		}
 		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d was running but the executor has no trace of it (%s)", ti.Try, why), false)
+	case PhaseEvicted:
+		s.evictOrRetry(&c, ti, obs.Cause, fmt.Sprintf("try %d ended %s: %s", ti.Try, unseen, orDefault(obs.Reason, "ended by its platform")))
 	case PhaseLost:
 		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d ended without a recorded exit status %s: %s", ti.Try, unseen, orDefault(obs.Reason, "status unknown")), false)
 	default:

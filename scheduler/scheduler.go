@@ -71,8 +71,20 @@ type Options struct {
 	// run off the loop goroutine.
 	SubmitConcurrency int
 	// SubmitBackoff is the wait before a try whose submit failed is
-	// submitted again.
-	SubmitBackoff time.Duration
+	// submitted again. A try the executor refuses (RefusedError) waits
+	// SubmitBackoff after the first refusal, doubling with each refusal
+	// up to MaxSubmitBackoff (5m by default).
+	SubmitBackoff    time.Duration
+	MaxSubmitBackoff time.Duration
+	// MaxEvictions is how many of an instance's tries may be evicted,
+	// preempted or lost with their node and run again without counting
+	// against the task's retries; past it an eviction counts as a
+	// failure. 10 by default; negative counts every eviction.
+	MaxEvictions int
+	// EvictionBackoff is the wait before an evicted task runs again,
+	// doubling with each eviction of the instance, up to 5 minutes; 5s by
+	// default. An evicted try does not wait the task's retry delay.
+	EvictionBackoff time.Duration
 	// StopTasksOnShutdown stops running tries when Run's context ends
 	// (right for local processes, which would outlive nobody to watch
 	// them; wrong for pods, which are adopted by the next scheduler).
@@ -117,6 +129,8 @@ func (o *Options) setDefaults() error {
 		{&o.StoreTimeout, 10 * time.Second},
 		{&o.ExecutorTimeout, 30 * time.Second},
 		{&o.SubmitBackoff, 5 * time.Second},
+		{&o.MaxSubmitBackoff, defaultMaxSubmitBackoff},
+		{&o.EvictionBackoff, 5 * time.Second},
 		{&o.DrainTimeout, 30 * time.Second},
 		{&o.StaleAfter, 45 * time.Second},
 	}
@@ -127,6 +141,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Parallelism <= 0 {
 		o.Parallelism = 32
+	}
+	if o.MaxEvictions == 0 {
+		o.MaxEvictions = defaultMaxEvictions
 	}
 	if o.ClaimBatch <= 0 {
 		o.ClaimBatch = 8
@@ -192,6 +209,7 @@ type Scheduler struct {
 	stopping    map[TryKey]stopRequest // why the loop asked a try to stop
 	unresolved  map[TaskKey]string     // to reconcile; who left it (see decide)
 	inflight    map[TaskKey]struct{}   // submits not yet answered
+	refused     map[TaskKey]*refusal   // queued tries the executor refused, waiting to be submitted again
 	nextResync  time.Time
 	pending     []Event // events whose transition could not be stored yet
 	nextSync    time.Time
@@ -268,6 +286,7 @@ func New(opts Options) (*Scheduler, error) {
 		stopping:   map[TryKey]stopRequest{},
 		unresolved: map[TaskKey]string{},
 		inflight:   map[TaskKey]struct{}{},
+		refused:    map[TaskKey]*refusal{},
 		triggers:   make(chan triggerRequest),
 
 		submits:     make(chan submitResult, 64),

@@ -121,6 +121,13 @@ type Change struct {
 	// checked in the same transaction, and fails it with ErrNotOwner
 	// otherwise. Stores without owners ignore it.
 	Owner string
+	// Evicted marks a change to up_for_retry for a try its platform ended
+	// through no fault of the task (evicted, preempted, lost with its
+	// node): the instance's Evictions goes up by one, so the try does not
+	// count against the task's retries, and the next try may start after
+	// RetryIn instead of the task's retry delay.
+	Evicted bool
+	RetryIn time.Duration
 }
 
 // Actor is who decided a transition: a component ("scheduler",
@@ -181,7 +188,13 @@ func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
 		}
 	case StateUpForRetry:
 		next.EndedAt = at
-		next.RetryAt = at.Add(RetryDelay(ti.Spec, next.Try))
+		// The delay grows with the tries that count: an eviction does not
+		// lengthen the task's backoff.
+		next.RetryAt = at.Add(RetryDelay(ti.Spec, max(1, next.Counted())))
+		if c.Evicted && c.From != StateUpForRetry {
+			next.Evictions++
+			next.RetryAt = at.Add(max(c.RetryIn, 0))
+		}
 	case StateScheduled:
 		next.QueuedAt = time.Time{}
 		next.ExternalID = ""

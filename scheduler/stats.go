@@ -20,7 +20,8 @@ type stats struct {
 	// dagFilesParsed is set by the DAG folder loader.
 	dagFilesParsed atomic.Int64
 	// Gauges the loop sets at the end of each iteration.
-	active, blocked, waiting, submitting, runsOpen atomic.Int64
+	active, blocked, waiting, submitting, runsOpen, refused atomic.Int64
+	evictions                                               evictionCounts
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -50,13 +51,18 @@ type Stats struct {
 	Active int64
 	// Blocked is the instances ready to run but waiting for a
 	// parallelism slot; Waiting those waiting out a retry delay or a
-	// submit backoff; Submitting the submits not yet answered.
-	Blocked, Waiting, Submitting int64
+	// submit backoff; Submitting the submits not yet answered; Refused
+	// the queued tries the executor refused (forbidden, quota), waiting
+	// to be submitted again.
+	Blocked, Waiting, Submitting, Refused int64
 	// RunsOpen is the runs not yet ended.
 	RunsOpen int64
 	// DAGFilesParsed is the DAG files parsed since start: new files and
 	// files whose content changed, not every file at every sync.
 	DAGFilesParsed int64
+	// Evictions counts the tries their platform ended through no fault of
+	// their own, by cause (the Cause values).
+	Evictions map[string]int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
@@ -75,8 +81,10 @@ func (s *Scheduler) Stats() Stats {
 		Blocked:        s.stats.blocked.Load(),
 		Waiting:        s.stats.waiting.Load(),
 		Submitting:     s.stats.submitting.Load(),
+		Refused:        s.stats.refused.Load(),
 		RunsOpen:       s.stats.runsOpen.Load(),
 		DAGFilesParsed: s.stats.dagFilesParsed.Load(),
+		Evictions:      s.stats.evictionsByCause(),
 	}
 }
 
@@ -87,4 +95,5 @@ func (s *Scheduler) publishGauges() {
 	s.stats.waiting.Store(int64(len(s.timed)))
 	s.stats.submitting.Store(int64(len(s.inflight)))
 	s.stats.runsOpen.Store(int64(len(s.runs)))
+	s.stats.refused.Store(int64(len(s.refused)))
 }

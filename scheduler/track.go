@@ -107,7 +107,17 @@ func (s *Scheduler) track(next TaskInstance) {
 	if next.State == StateRunning && next.Spec.ExecutionTimeout > 0 {
 		s.deadlines[k] = next.StartedAt.Add(next.Spec.ExecutionTimeout)
 	}
+	if r := s.refused[k]; r != nil && (next.State != StateQueued || next.Try != r.try) {
+		delete(s.refused, k)
+	}
 	switch next.State {
+	case StateQueued:
+		// A refused try keeps its time to be submitted again.
+		if r := s.refused[k]; r != nil {
+			s.timed[k] = r.next
+		} else {
+			delete(s.timed, k)
+		}
 	case StateUpForRetry:
 		s.timed[k] = next.RetryAt
 	case StateScheduled:

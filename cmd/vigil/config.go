@@ -31,11 +31,14 @@ type config struct {
 	Instance string `yaml:"instance"`
 	// StaleAfter and ClaimBatch tune several schedulers on one
 	// PostgreSQL (see scheduler.Options).
-	StaleAfter time.Duration           `yaml:"stale_after"`
-	ClaimBatch int                     `yaml:"claim_batch"`
-	Presets    map[string]presetConfig `yaml:"presets"`
-	Kube       kubeConfig              `yaml:"kube"`
-	Debug      debugConfig             `yaml:"debug"`
+	StaleAfter time.Duration `yaml:"stale_after"`
+	ClaimBatch int           `yaml:"claim_batch"`
+	// MaxEvictions is how many evicted tries of a task are run again
+	// without using a retry (see scheduler.Options).
+	MaxEvictions int                     `yaml:"max_evictions"`
+	Presets      map[string]presetConfig `yaml:"presets"`
+	Kube         kubeConfig              `yaml:"kube"`
+	Debug        debugConfig             `yaml:"debug"`
 }
 
 // debugConfig is the `debug:` section: the debug API, bundles, wire
@@ -79,18 +82,19 @@ type presetConfig struct {
 
 func defaultConfig() config {
 	return config{
-		DAGs:        "./dags",
-		DB:          "vigil.db",
-		Executor:    "local",
-		DataDir:     "./vigil-data",
-		HealthAddr:  ":8974",
-		Parallelism: 32,
-		LogFormat:   "console",
-		LogLevel:    "info",
-		KillGrace:   10 * time.Second,
-		StaleAfter:  45 * time.Second,
-		ClaimBatch:  8,
-		Kube:        defaultKubeConfig(),
+		DAGs:         "./dags",
+		DB:           "vigil.db",
+		Executor:     "local",
+		DataDir:      "./vigil-data",
+		HealthAddr:   ":8974",
+		Parallelism:  32,
+		LogFormat:    "console",
+		LogLevel:     "info",
+		KillGrace:    10 * time.Second,
+		StaleAfter:   45 * time.Second,
+		ClaimBatch:   8,
+		MaxEvictions: 10,
+		Kube:         defaultKubeConfig(),
 		Debug: debugConfig{
 			BundleKeep:     10,
 			BundleProfile:  2 * time.Second,
@@ -142,7 +146,7 @@ type overrides struct {
 	fs *pflag.FlagSet
 	// the flag values, applied only when Changed
 	dags, executor, dataDir, healthAddr, logFormat, logLevel string
-	parallelism, claimBatch                                  int
+	parallelism, claimBatch, maxEvictions                    int
 	killGrace, staleAfter                                    time.Duration
 	instance                                                 string
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
@@ -169,6 +173,7 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.instance, "instance", "", "name of this scheduler in records and run ownership; unique per process (default host:pid)")
 	fs.IntVar(&o.claimBatch, "claim-batch", d.ClaimBatch, "with several schedulers on one PostgreSQL: most runs with no owner claimed per sync")
 	fs.DurationVar(&o.staleAfter, "stale-after", d.StaleAfter, "with several schedulers on one PostgreSQL: how long one may be silent before the others take its runs over")
+	fs.IntVar(&o.maxEvictions, "max-evictions", d.MaxEvictions, "evicted, preempted or node-lost tries of a task run again without using a retry, up to this many; then they count as failures (negative: always)")
 	fs.StringVar(&o.runtimeDir, "runtime-dir", "", "folder of the debug socket that diag finds (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "also serve the debug API on this loopback address (127.0.0.1:PORT); needs --debug-token-file")
 	fs.StringVar(&o.debugToken, "debug-token-file", "", "file holding the bearer token the --debug-addr listener requires")
@@ -195,6 +200,7 @@ func (o *overrides) apply(cfg *config) {
 	set("instance", func() { cfg.Instance = o.instance })
 	set("stale-after", func() { cfg.StaleAfter = o.staleAfter })
 	set("claim-batch", func() { cfg.ClaimBatch = o.claimBatch })
+	set("max-evictions", func() { cfg.MaxEvictions = o.maxEvictions })
 	set("kubeconfig", func() { cfg.Kube.Kubeconfig = o.kubeconfig })
 	set("context", func() { cfg.Kube.Context = o.kubeContext })
 	set("namespace", func() { cfg.Kube.Namespace = o.namespace })

@@ -16,7 +16,7 @@ type schedulerCollector struct {
 
 	iterations, transitions, runs, storeErrors, submitErrors, runsClaimed, runsLost *prometheus.Desc
 	lastIter, maxIter, hbAge, hbStale, ready                                        *prometheus.Desc
-	tasks, runsOpen                                                                 *prometheus.Desc
+	tasks, runsOpen, evictions                                                      *prometheus.Desc
 	dagParses                                                                       *prometheus.Desc
 }
 
@@ -40,14 +40,17 @@ func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog)
 		hbStale:      d("heartbeat_stale", "1 if the heartbeat is stale.", "name"),
 		ready:        d("ready", "1 once start-up reconciliation is done."),
 		tasks: d("tasks", "Task instances this scheduler tracks, by where they are: active (queued or running), "+
-			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight).", "state"),
-		runsOpen:  d("runs_open", "DAG runs this scheduler tracks that have not ended."),
+			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight), "+
+			"refused (queued, the executor refuses it: forbidden or waiting for quota).", "state"),
+		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
+		evictions: d("task_evictions_total", "Tries their platform ended through no fault of the task, by reason: "+
+			"evicted, preempted, node_lost, node_shutdown, container_lost, other. Run again without using a retry, up to --max-evictions per task.", "reason"),
 		dagParses: d("dag_files_parsed_total", "DAG files parsed: new files and files whose content changed (an unchanged folder is not parsed again)."),
 	}
 }
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses} {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses, c.evictions} {
 		ch <- d
 	}
 }
@@ -85,7 +88,11 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.tasks, float64(st.Blocked), "blocked")
 	gauge(c.tasks, float64(st.Waiting), "waiting")
 	gauge(c.tasks, float64(st.Submitting), "submitting")
+	gauge(c.tasks, float64(st.Refused), "refused")
 	gauge(c.runsOpen, float64(st.RunsOpen))
+	for reason, n := range st.Evictions {
+		ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(n), reason)
+	}
 	for _, hb := range c.wd.Snapshot() {
 		stale := 0.0
 		if hb.Stale {

@@ -101,6 +101,7 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 		Parallelism:         cfg.Parallelism,
 		StaleAfter:          cfg.StaleAfter,
 		ClaimBatch:          cfg.ClaimBatch,
+		MaxEvictions:        cfg.MaxEvictions,
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 		Inflight:            in.reg,

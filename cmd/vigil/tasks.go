@@ -56,7 +56,7 @@ func (a *app) tasksListCmd() *cobra.Command {
 				return a.render(tis, func(w io.Writer) {
 					row(w, "DAG", "RUN", "TASK", "STATE", "TRY", "UPDATED")
 					for _, ti := range tis {
-						row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, fmt.Sprintf("%d/%d", ti.Try, ti.Spec.Retries+1), ago(now, ti.UpdatedAt))
+						row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, tryOf(ti), ago(now, ti.UpdatedAt))
 					}
 				})
 			})
@@ -130,7 +130,7 @@ to which state, which component decided it, and why. RUN may be "latest".`,
 					return err
 				}
 				if a.output != "json" {
-					fmt.Fprintf(a.out, "\n%s is %s (try %d of %d)\n", k, ti.State, ti.Try, ti.Spec.Retries+1)
+					fmt.Fprintf(a.out, "\n%s is %s (try %s)\n", k, ti.State, tryOf(ti))
 				}
 				return nil
 			})
@@ -189,4 +189,14 @@ func logReader(cfg config) (scheduler.LogReader, error) {
 		return newKubeExecutor(cfg.Kube, cliInstance(), "", zap.NewNop(), nil, nil, nil)
 	}
 	return local.New(local.Options{Dir: filepath.Join(cfg.DataDir, "tasks")})
+}
+
+// tryOf shows an instance's try out of the tries its retries allow, and
+// the evicted tries that did not count (issue 16): "2/3", "3/1 (2 evicted, not counted)".
+func tryOf(ti scheduler.TaskInstance) string {
+	s := fmt.Sprintf("%d/%d", ti.Try, ti.Spec.Retries+1)
+	if ti.Evictions > 0 {
+		s += fmt.Sprintf(" (%d evicted, not counted)", ti.Evictions)
+	}
+	return s
 }

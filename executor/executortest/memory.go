@@ -27,6 +27,9 @@ type Outcome struct {
 	Duration time.Duration
 	// Lost ends the try with a lost event instead of an exit.
 	Lost bool
+	// Evicted, if set, ends the try with an evicted event of that cause
+	// (scheduler.CauseEvicted, ...) instead of an exit.
+	Evicted string
 	// Hang keeps the try running until Stop, Finish or Lose.
 	Hang bool
 }
@@ -69,6 +72,7 @@ type memTry struct {
 	kind     scheduler.EventKind // how it ended
 	code     int
 	reason   string
+	cause    string // of an eviction
 	timer    *time.Timer
 	watchers []*Memory // executors that report its end
 }
@@ -151,6 +155,9 @@ func (m *Memory) Start(ctx context.Context, t scheduler.Try) error {
 	if o.Lost {
 		kind, reason = scheduler.EventLost, "lost, as scripted"
 	}
+	if o.Evicted != "" {
+		kind, reason, tr.cause = scheduler.EventEvicted, "evicted, as scripted", o.Evicted
+	}
 	switch {
 	case o.Hang:
 	case o.Duration > 0:
@@ -189,7 +196,11 @@ func (mach *machine) endLocked(tr *memTry, kind scheduler.EventKind, code int, r
 }
 
 func (m *Memory) event(tr *memTry, kind scheduler.EventKind, code int, reason string) scheduler.Event {
-	return scheduler.Event{Key: tr.key, Kind: kind, ExternalID: tr.id, ExitCode: code, Reason: reason, At: m.opts.Now()}
+	ev := scheduler.Event{Key: tr.key, Kind: kind, ExternalID: tr.id, ExitCode: code, Reason: reason, At: m.opts.Now()}
+	if kind == scheduler.EventEvicted {
+		ev.Cause = tr.cause
+	}
+	return ev
 }
 
 // Stop ends a running try at once with exit code 143, as SIGTERM would.
@@ -228,6 +239,8 @@ func (m *Memory) Adopt(ctx context.Context, k scheduler.TryKey, externalID strin
 		return scheduler.Observation{Phase: scheduler.PhaseRunning, ExternalID: tr.id}, nil
 	case tr.kind == scheduler.EventLost:
 		return scheduler.Observation{Phase: scheduler.PhaseLost, ExternalID: tr.id, Reason: tr.reason}, nil
+	case tr.kind == scheduler.EventEvicted:
+		return scheduler.Observation{Phase: scheduler.PhaseEvicted, ExternalID: tr.id, Reason: tr.reason, Cause: tr.cause}, nil
 	default:
 		return scheduler.Observation{Phase: scheduler.PhaseExited, ExternalID: tr.id, ExitCode: tr.code, Reason: tr.reason}, nil
 	}
@@ -242,6 +255,20 @@ func (m *Memory) Finish(k scheduler.TryKey, exitCode int) error {
 // Lose ends a running try with a lost event.
 func (m *Memory) Lose(k scheduler.TryKey, reason string) error {
 	return m.endRunning(k, scheduler.EventLost, 0, reason)
+}
+
+// Evict ends a running try as its platform would: an evicted event with
+// cause (scheduler.CauseEvicted, ...) and reason.
+func (m *Memory) Evict(k scheduler.TryKey, cause, reason string) error {
+	m.mach.mu.Lock()
+	defer m.mach.mu.Unlock()
+	tr := m.mach.tries[k]
+	if tr == nil || tr.ended {
+		return fmt.Errorf("try %s is not running", k)
+	}
+	tr.cause = cause
+	m.mach.endLocked(tr, scheduler.EventEvicted, 0, reason)
+	return nil
 }
 
 func (m *Memory) endRunning(k scheduler.TryKey, kind scheduler.EventKind, code int, reason string) error {

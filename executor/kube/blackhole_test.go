@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/executor/kube"
@@ -51,7 +52,13 @@ func newFaultRun(t *testing.T, n int) *schedRun {
 // on one DAG file.
 func newSchedRun(t *testing.T, env string, annotations map[string]string, dagText string, adjust ...func(*scheduler.Options)) *schedRun {
 	t.Helper()
-	cfg := kubetest.Config(t, env)
+	return newSchedRunConfig(t, kubetest.Config(t, env), annotations, dagText, adjust...)
+}
+
+// newSchedRunConfig is newSchedRun with the scheduler's client config
+// given (a transport that counts, a user to impersonate).
+func newSchedRunConfig(t *testing.T, cfg *rest.Config, annotations map[string]string, dagText string, adjust ...func(*scheduler.Options)) *schedRun {
+	t.Helper()
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -160,12 +160,17 @@ func TestStartErrors(t *testing.T) {
 		existing    *corev1.Pod
 		wantInvalid bool
 		retryAfter  time.Duration
+		refused     string
 	}{
 		{name: "rejected spec fails the task", createErr: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "x", nil), wantInvalid: true},
 		{name: "bad request fails the task", createErr: apierrors.NewBadRequest("spec.containers[0].image: Required value"), wantInvalid: true},
 		{name: "timeout requeues", createErr: apierrors.NewTimeoutError("create took too long", 1), retryAfter: time.Second},
 		{name: "throttled requeues after the server's Retry-After", createErr: apierrors.NewTooManyRequests("slow down", 5), retryAfter: 5 * time.Second},
 		{name: "server error requeues", createErr: apierrors.NewInternalError(errors.New("etcd leader changed"))},
+		{name: "RBAC refuses", createErr: apierrors.NewForbidden(gr, "x", errors.New(`User "vigil" cannot create resource "pods" in API group "" in the namespace "vigil"`)),
+			refused: scheduler.RefusedForbidden},
+		{name: "quota used up", createErr: apierrors.NewForbidden(gr, "x", errors.New("exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0")),
+			refused: scheduler.RefusedQuota},
 		{name: "a pod of another try under our name", createErr: apierrors.NewAlreadyExists(gr, PodName(tryKey("etl", "r1", "load", 1))),
 			existing: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: PodName(tryKey("etl", "r1", "load", 1)), Namespace: "vigil"}}, wantInvalid: true},
 	}
@@ -186,6 +191,10 @@ func TestStartErrors(t *testing.T) {
 			}
 			if got := errors.Is(err, scheduler.ErrTaskInvalid); got != tt.wantInvalid {
 				t.Fatalf("ErrTaskInvalid = %v, want %v (err %v)", got, tt.wantInvalid, err)
+			}
+			var ref *scheduler.RefusedError
+			if errors.As(err, &ref) != (tt.refused != "") || (ref != nil && ref.Reason != tt.refused) {
+				t.Fatalf("refused: %v, want %q (err %v)", ref, tt.refused, err)
 			}
 			var ra interface{ RetryAfter() time.Duration }
 			if gotRA := errors.As(err, &ra); gotRA != (tt.retryAfter > 0) || (gotRA && ra.RetryAfter() != tt.retryAfter) {
@@ -233,6 +242,18 @@ func terminated(code int32, reason string) corev1.PodStatus {
 	}}}
 }
 
+func withReason(st corev1.PodStatus, reason, message string) corev1.PodStatus {
+	st.Reason, st.Message = reason, message
+	return st
+}
+
+// disrupted adds the DisruptionTarget condition Kubernetes sets on a pod
+// it is about to end for its own reasons.
+func disrupted(st corev1.PodStatus, reason, message string) corev1.PodStatus {
+	st.Conditions = append(st.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: reason, Message: message})
+	return st
+}
+
 func TestPodStatesBecomeEvents(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -241,6 +262,7 @@ func TestPodStatesBecomeEvents(t *testing.T) {
 		want     []scheduler.EventKind
 		reason   string
 		code     int
+		cause    string
 	}{
 		{name: "success", statuses: []corev1.PodStatus{{Phase: corev1.PodRunning}, {Phase: corev1.PodSucceeded}},
 			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventExited}, reason: "exit code 0"},
@@ -249,7 +271,17 @@ func TestPodStatesBecomeEvents(t *testing.T) {
 		{name: "out of memory, unseen while running", statuses: []corev1.PodStatus{terminated(137, "OOMKilled")},
 			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventExited}, reason: "exit code 137 (OOMKilled)", code: 137},
 		{name: "evicted", statuses: []corev1.PodStatus{{Phase: corev1.PodFailed, Reason: "Evicted", Message: "node low on memory"}},
-			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventFailed}, reason: "pod failed: Evicted: node low on memory"},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "Evicted: node low on memory", cause: scheduler.CauseEvicted},
+		{name: "evicted, its container killed", statuses: []corev1.PodStatus{{Phase: corev1.PodRunning}, withReason(terminated(137, "Error"), "Evicted", "The node was low on resource: memory.")},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "Evicted: The node was low on resource: memory.", cause: scheduler.CauseEvicted},
+		{name: "preempted by the kubelet", statuses: []corev1.PodStatus{{Phase: corev1.PodFailed, Reason: "Preempting", Message: "Preempted in order to admit critical pod"}},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "Preempting: Preempted in order to admit critical pod", cause: scheduler.CausePreempted},
+		{name: "preempted by the scheduler", statuses: []corev1.PodStatus{{Phase: corev1.PodRunning}, disrupted(terminated(137, "Error"), "PreemptionByScheduler", "preempted by pod x")},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "PreemptionByScheduler: preempted by pod x", cause: scheduler.CausePreempted},
+		{name: "container lost by the kubelet", statuses: []corev1.PodStatus{{Phase: corev1.PodRunning}, terminated(137, "ContainerStatusUnknown")},
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "exit code 137 (ContainerStatusUnknown)", cause: scheduler.CauseContainerLost},
+		{name: "deleted with its lost node", statuses: []corev1.PodStatus{disrupted(corev1.PodStatus{Phase: corev1.PodRunning}, "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")}, delete: true,
+			want: []scheduler.EventKind{scheduler.EventStarted, scheduler.EventEvicted}, reason: "DeletionByTaintManager: Taint manager: deleting due to NoExecute taint (pod deleted)", cause: scheduler.CauseNodeLost},
 		{name: "image pull backoff", statuses: []corev1.PodStatus{{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
 			Name: ContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}}}}},
 			want: []scheduler.EventKind{scheduler.EventFailed}, reason: "container task: ImagePullBackOff: Back-off pulling image"},
@@ -285,8 +317,8 @@ func TestPodStatesBecomeEvents(t *testing.T) {
 				}
 			}
 			last := got[len(got)-1]
-			if !strings.Contains(last.Reason, tt.reason) || last.ExitCode != tt.code {
-				t.Fatalf("last event: reason %q code %d, want %q code %d", last.Reason, last.ExitCode, tt.reason, tt.code)
+			if !strings.Contains(last.Reason, tt.reason) || last.ExitCode != tt.code || last.Cause != tt.cause {
+				t.Fatalf("last event: reason %q code %d cause %q, want %q code %d cause %q", last.Reason, last.ExitCode, last.Cause, tt.reason, tt.code, tt.cause)
 			}
 		})
 	}
@@ -305,6 +337,11 @@ func TestAdopt(t *testing.T) {
 		{"pending", &corev1.PodStatus{Phase: corev1.PodPending}, scheduler.PhaseRunning, 0},
 		{"succeeded", &corev1.PodStatus{Phase: corev1.PodSucceeded}, scheduler.PhaseExited, 0},
 		{"failed", func() *corev1.PodStatus { s := terminated(4, "Error"); return &s }(), scheduler.PhaseExited, 4},
+		{"evicted", func() *corev1.PodStatus {
+			s := withReason(terminated(137, "Error"), "Evicted", "low on memory")
+			return &s
+		}(), scheduler.PhaseEvicted, 0},
+		{"out of memory", func() *corev1.PodStatus { s := terminated(137, "OOMKilled"); return &s }(), scheduler.PhaseExited, 137},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

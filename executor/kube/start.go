@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -41,6 +42,11 @@ func (e *Executor) Start(ctx context.Context, t scheduler.Try) error {
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 		e.untrack(t.Key)
 		return fmt.Errorf("%w: the API rejected pod %s: %v", scheduler.ErrTaskInvalid, pod.Name, apiMessage(err))
+	}
+	if apierrors.IsForbidden(err) {
+		// Neither RBAC nor a full quota changes within seconds: the
+		// scheduler keeps the try queued and asks again with backoff.
+		return &scheduler.RefusedError{Reason: refusal(err), Err: fmt.Errorf("create pod %s/%s: %w", e.opts.Namespace, pod.Name, err)}
 	}
 	err = fmt.Errorf("create pod %s/%s: %w", e.opts.Namespace, pod.Name, err)
 	if secs, ok := apierrors.SuggestsClientDelay(err); ok && secs > 0 {
@@ -84,6 +90,17 @@ func (e *Executor) existing(ctx context.Context, k scheduler.TryKey, name string
 	e.log.Info("pod for this try already exists (an earlier create succeeded); not creating another", zap.String("pod", name), zap.Stringer("try", k))
 	e.observe(pod, false)
 	return nil
+}
+
+// refusal names why the API forbade a create: a resource quota used up
+// (or whose usage the quota controller has not counted yet), or anything
+// else (RBAC, an admission policy) as forbidden.
+func refusal(err error) string {
+	msg := apiMessage(err)
+	if strings.Contains(msg, "exceeded quota") || strings.Contains(msg, "status unknown for quota") {
+		return scheduler.RefusedQuota
+	}
+	return scheduler.RefusedForbidden
 }
 
 func apiMessage(err error) string {
@@ -158,9 +175,17 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, _ string) (sch
 	switch {
 	case done && ev.Kind == scheduler.EventExited:
 		obs.Phase, obs.ExitCode, obs.Reason = scheduler.PhaseExited, ev.ExitCode, ev.Reason
+	case done && ev.Kind == scheduler.EventEvicted:
+		obs.Phase, obs.Reason, obs.Cause = scheduler.PhaseEvicted, ev.Reason, ev.Cause
 	case done:
 		obs.Phase, obs.Reason = scheduler.PhaseLost, ev.Reason
 	case pod.DeletionTimestamp != nil:
+		if cause, why, ok := disruption(pod); ok {
+			// Being deleted by the cluster, typically a pod on a lost node
+			// that will never confirm its end.
+			obs.Phase, obs.Reason, obs.Cause = scheduler.PhaseEvicted, why+" (pod being deleted)", cause
+			break
+		}
 		obs.Phase, obs.Reason = scheduler.PhaseLost, fmt.Sprintf("pod %s is being deleted", name)
 	default:
 		obs.Phase = scheduler.PhaseRunning

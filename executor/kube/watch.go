@@ -91,6 +91,12 @@ func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
 		// SIGTERM, with the conventional 128+15.
 		ev = e.event(pod, scheduler.EventExited, 143, fmt.Sprintf("stopped: %s (pod %s deleted)", tr.stopReason, pod.Name))
 	case deleted:
+		if cause, why, ok := disruption(pod); ok {
+			// Deleted by the cluster (the Eviction API, preemption, the
+			// taint manager after its node was lost), not by a person.
+			ev = e.evicted(pod, cause, why+" (pod deleted)")
+			break
+		}
 		ev = e.event(pod, scheduler.EventLost, 0, fmt.Sprintf("pod %s was deleted before it finished (deleted by someone else)", pod.Name))
 	case pod.Status.Phase == corev1.PodRunning && tr.reported == "":
 		ev = e.event(pod, scheduler.EventStarted, 0, fmt.Sprintf("pod %s running on %s", pod.Name, pod.Spec.NodeName))
@@ -114,7 +120,7 @@ func (e *Executor) observe(pod *corev1.Pod, deleted bool) {
 }
 
 func isEnd(k scheduler.EventKind) bool {
-	return k == scheduler.EventExited || k == scheduler.EventLost || k == scheduler.EventFailed
+	return k == scheduler.EventExited || k == scheduler.EventLost || k == scheduler.EventFailed || k == scheduler.EventEvicted
 }
 
 func (e *Executor) event(pod *corev1.Pod, kind scheduler.EventKind, code int, reason string) scheduler.Event {
@@ -122,14 +128,25 @@ func (e *Executor) event(pod *corev1.Pod, kind scheduler.EventKind, code int, re
 	return scheduler.Event{Key: k, Kind: kind, ExternalID: "pod/" + pod.Name, ExitCode: code, Reason: reason, At: e.opts.Now()}
 }
 
-// outcome reports a finished pod's end: exit code and terminated reason
-// from the task container, or the pod's own reason (evicted) when the
-// container has none.
+func (e *Executor) evicted(pod *corev1.Pod, cause, reason string) scheduler.Event {
+	ev := e.event(pod, scheduler.EventEvicted, 0, reason)
+	ev.Cause = cause
+	return ev
+}
+
+// outcome reports a finished pod's end: an eviction (see disruption), or
+// the exit code and terminated reason from the task container, or the
+// pod's own reason when the container has none.
 func (e *Executor) outcome(pod *corev1.Pod) (scheduler.Event, bool) {
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
 		return e.event(pod, scheduler.EventExited, 0, "exit code 0"), true
 	case corev1.PodFailed:
+		// Before the container's exit code: an evicted pod's container
+		// says 137 (killed), which is not the task's failure.
+		if cause, why, ok := disruption(pod); ok {
+			return e.evicted(pod, cause, why), true
+		}
 		for _, cs := range pod.Status.ContainerStatuses {
 			if cs.Name != ContainerName || cs.State.Terminated == nil {
 				continue

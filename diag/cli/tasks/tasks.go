@@ -41,9 +41,10 @@ add up, each with the transition history that led there:
   pending  pods waiting to start for longer than --grace, with the
            cluster's reason (Unschedulable, ImagePullBackOff, ...);
   not starting
-           tries first queued longer than --lost-after ago and requeued
-           since without ever starting (every submit failed: quota, RBAC,
-           an apiserver out of reach), with the last failure.
+           tries that never started: queued and refused by the apiserver
+           (forbidden, waiting for quota), or first queued longer than
+           --lost-after ago and requeued since (every submit failed: an
+           apiserver out of reach), with the last failure.
 
 The report changes nothing: the scheduler's resync (every 30s) adopts,
 requeues or removes what it can; a finding that stays is a bug or a

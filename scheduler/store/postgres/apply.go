@@ -186,7 +186,7 @@ func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
 const updateAndRecord = `
 	WITH updated AS (
 		UPDATE task_instances SET state = $1, try = $2, external_id = $3, exit_code = $4,
-			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10
+			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10, evictions = $24
 		WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND version = $14
 		RETURNING 1
 	)
@@ -219,7 +219,8 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 		sqlcol.TimeArg(next.UpdatedAt), next.Version,
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version,
 		rec.Try, string(rec.From), string(rec.To), sqlcol.TimeArg(rec.At),
-		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode))
+		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode),
+		next.Evictions)
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
 	}

@@ -73,7 +73,7 @@ func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 		// immediate transaction already excludes other writers; the check
 		// keeps the update correct without relying on that.
 		{&a.update, `UPDATE task_instances SET state = ?, try = ?, external_id = ?, exit_code = ?,
-			queued_at = ?, started_at = ?, ended_at = ?, retry_at = ?, updated_at = ?, version = ?
+			queued_at = ?, started_at = ?, ended_at = ?, retry_at = ?, updated_at = ?, version = ?, evictions = ?
 			WHERE dag_id = ? AND run_id = ? AND task_id = ? AND version = ?`},
 		{&a.record, insertTransition},
 	} {
@@ -182,7 +182,7 @@ func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*load
 	res, err := a.update.ExecContext(ctx,
 		next.State, next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
 		sqlcol.TimeArg(next.QueuedAt), sqlcol.TimeArg(next.StartedAt), sqlcol.TimeArg(next.EndedAt), sqlcol.TimeArg(next.RetryAt),
-		sqlcol.TimeArg(next.UpdatedAt), next.Version,
+		sqlcol.TimeArg(next.UpdatedAt), next.Version, next.Evictions,
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version)
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)

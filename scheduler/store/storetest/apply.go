@@ -87,6 +87,44 @@ func testApplyLegalPath(t *testing.T, s scheduler.Store) {
 
 // rejected checks that change c failed with target and left the instance
 // and its history as they were.
+// testApplyEvicted: a try ended by its platform (Change.Evicted) is
+// counted in the instance's Evictions, which the store keeps across
+// later changes, and it does not count against the retries.
+func testApplyEvicted(t *testing.T, s scheduler.Store) {
+	createRun(t, s, newRun("etl", "r1", t0, false), "a")
+	k := key("etl", "r1", "a")
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	S, Q, R, U := scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateRunning, scheduler.StateUpForRetry
+	applyOK(t, s, change(k, S, Q, at(1), schedulerActor))
+	applyOK(t, s, change(k, Q, R, at(2), executorActor))
+	c := change(k, R, U, at(3), executorActor)
+	c.Evicted, c.RetryIn = true, 5*time.Second
+	got := applyOK(t, s, c)
+	if got.Evictions != 1 || got.Try != 1 || got.Counted() != 0 {
+		t.Fatalf("after an eviction: evictions %d, try %d, counted %d; want 1, 1, 0", got.Evictions, got.Try, got.Counted())
+	}
+	// An evicted try waits RetryIn, not the task's retry delay.
+	if want := at(3).Add(5 * time.Second); !got.RetryAt.Equal(want) {
+		t.Errorf("retry at %s, want %s", got.RetryAt, want)
+	}
+	mustEqual(t, "stored instance after the eviction", getTask(t, s, k), got)
+	applyOK(t, s, change(k, U, Q, at(4), schedulerActor))
+	applyOK(t, s, change(k, Q, R, at(5), executorActor))
+	got = applyOK(t, s, change(k, R, U, at(6), executorActor)) // a failure of its own
+	if got.Evictions != 1 || got.Try != 2 || got.Counted() != 1 {
+		t.Fatalf("after a failure: evictions %d, try %d, counted %d; want 1, 2, 1", got.Evictions, got.Try, got.Counted())
+	}
+	// richSpec's exponential 30s backoff counts this as the first retry.
+	if want := at(6).Add(30 * time.Second); !got.RetryAt.Equal(want) {
+		t.Errorf("retry at %s, want %s", got.RetryAt, want)
+	}
+	mustEqual(t, "stored instance after the failure", getTask(t, s, k), got)
+	list, err := s.ListTaskInstances(t.Context(), scheduler.TaskFilter{})
+	if err != nil || len(list) != 1 || list[0].Evictions != 1 {
+		t.Fatalf("ListTaskInstances = %+v, %v; want the instance with 1 eviction", list, err)
+	}
+}
+
 func rejected(t *testing.T, s scheduler.Store, c scheduler.Change, target error) {
 	t.Helper()
 	before, beforeHist := getTask(t, s, c.Key), history(t, s, c.Key)

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"LatestScheduledRun", testLatestScheduledRun},
 		{"SetRunState", testSetRunState},
 		{"ApplyLegalPath", testApplyLegalPath},
+		{"ApplyEvicted", testApplyEvicted},
 		{"ApplyIllegal", testApplyIllegal},
 		{"ApplyStaleFrom", testApplyStaleFrom},
 		{"ApplyNoReason", testApplyNoReason},

@@ -12,7 +12,7 @@ const (
 	DAGHeadColumns  = `id, file, paused, missing, updated_at`
 	RunColumns      = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
 	InstanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
-	queued_at, started_at, ended_at, retry_at, updated_at, version`
+	queued_at, started_at, ended_at, retry_at, updated_at, version, evictions`
 )
 
 // Row is a *sql.Row or *sql.Rows.
@@ -59,6 +59,6 @@ func ScanRun(r Row, extra ...any) (scheduler.Run, error) {
 func ScanInstance(r Row) (ti scheduler.TaskInstance, spec []byte, err error) {
 	err = r.Scan(&ti.DAGID, &ti.RunID, &ti.TaskID, &ti.State, &ti.Try, &spec, &ti.ExternalID,
 		IntPtr(&ti.ExitCode), Time(&ti.QueuedAt), Time(&ti.StartedAt), Time(&ti.EndedAt),
-		Time(&ti.RetryAt), Time(&ti.UpdatedAt), &ti.Version)
+		Time(&ti.RetryAt), Time(&ti.UpdatedAt), &ti.Version, &ti.Evictions)
 	return ti, spec, err
 }
