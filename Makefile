@@ -61,8 +61,8 @@ bench-ha:
 	./bench/ha.sh bench/ha-results.txt
 
 ## soak: the full fault soak (issue 9): R1 fault matrix at 500 tasks a fault, R2 50 SIGKILLs,
-## PostgreSQL restarts, three schedulers with one killed, 500 tasks with evictions (issue 16);
-## history checked after each. About 50 min.
+## PostgreSQL restarts, three schedulers with one killed, 500 tasks with evictions and an owner frozen 3 x 90 s (issue 16);
+## history checked after each. About 55 min.
 ## `make test` runs the same scenarios reduced. Results to bench/soak-results.txt (see RELIABILITY.md).
 soak: testbin
 	./bench/soak.sh bench/soak-results.txt

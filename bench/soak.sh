@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make soak: the full fault soak (issue 9) against the real test environment, through
 # with-cluster.sh, with VIGIL_SOAK=full (R1 500 tasks per fault, R2 50 SIGKILLs, 10 PostgreSQL
-# restarts, 15 kills of one of three schedulers, 500 tasks with evictions). Writes the scenario table, with the command that
+# restarts, 15 kills of one of three schedulers, 500 tasks with evictions, the owner of two schedulers frozen 3 x 90 s). Writes the scenario table, with the command that
 # produced it, to $1 (default bench/soak-results.txt); the run's log goes to soak.log. Exits
 # non-zero if any scenario failed or found a violation.
 set -euo pipefail
