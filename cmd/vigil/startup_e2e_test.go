@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,8 @@ import (
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
+
+	"github.com/vigilhq/vigil/scheduler/store/sqlite/sqlitetest"
 )
 
 // The start-up tests (issue 16) run the real binary against databases
@@ -266,7 +266,7 @@ func TestCorruptSQLiteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	corruptTable(t, e.db, "runs")
+	sqlitetest.CorruptPage(t, e.db, "runs")
 
 	health := freeAddr(t)
 	e.extra = []string{"--health-addr", health, "--runtime-dir", filepath.Join(e.dir, "run")}
@@ -303,31 +303,4 @@ func TestCorruptSQLiteFile(t *testing.T) {
 		code, _ := probe(health, "/readyz")
 		return code == http.StatusOK
 	})
-}
-
-// corruptTable overwrites the root page of table in the SQLite file at
-// path (no process has it open) with garbage.
-func corruptTable(t *testing.T, path, table string) {
-	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var root, size int64
-	err = db.QueryRowContext(t.Context(), `SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&root)
-	if err == nil {
-		err = db.QueryRowContext(t.Context(), `PRAGMA page_size`).Scan(&size)
-	}
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, int(size)/4), (root-1)*size); err != nil {
-		t.Fatal(err)
-	}
 }

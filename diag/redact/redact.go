@@ -49,11 +49,11 @@ var (
 // bearer tokens. Each pattern runs only when a cheap test finds what it
 // needs, so the common string costs a few scans and no allocation.
 func Text(s string) string {
-	if containsFold(s, "bearer") {
+	if ContainsFold(s, "bearer") {
 		s = bearer.ReplaceAllString(s, "${1}"+Marker)
 	}
-	if strings.IndexByte(s, '=') >= 0 && (containsFold(s, "token") || containsFold(s, "secret") ||
-		containsFold(s, "pass") || containsFold(s, "pwd") || containsFold(s, "key") || containsFold(s, "sig")) {
+	if strings.IndexByte(s, '=') >= 0 && (ContainsFold(s, "token") || ContainsFold(s, "secret") ||
+		ContainsFold(s, "pass") || ContainsFold(s, "pwd") || ContainsFold(s, "key") || ContainsFold(s, "sig")) {
 		s = keyValue.ReplaceAllString(s, "${1}"+Marker)
 	}
 	if strings.IndexByte(s, '@') >= 0 && strings.Contains(s, "://") {
@@ -155,12 +155,12 @@ func credentialFlag(a string) bool {
 // says its value is a credential.
 func SensitiveParam(name string) bool {
 	for _, w := range [...]string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key"} {
-		if containsFold(name, w) {
+		if ContainsFold(name, w) {
 			return true
 		}
 	}
 	return strings.EqualFold(name, "key") || strings.EqualFold(name, "pwd") || strings.EqualFold(name, "sig") ||
-		strings.EqualFold(name, "signature") || containsFold(name, "-signature")
+		strings.EqualFold(name, "signature") || ContainsFold(name, "-signature")
 }
 
 // suspectQuery reports whether rawQuery has a credential parameter;
@@ -205,7 +205,7 @@ func Query(rawQuery string) string {
 
 // containsFold reports whether s contains the lower-case ASCII word w,
 // ignoring ASCII case, without allocating.
-func containsFold(s, w string) bool {
+func ContainsFold(s, w string) bool {
 	n := len(w)
 	for i := 0; i+n <= len(s); i++ {
 		j := 0

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vigilhq/vigil/diag/redact"
 )
 
 // body renders the captured head of a body, total bytes long, for the
@@ -263,7 +265,7 @@ func sensitiveKey(key string, isString bool) bool {
 // under "value" in an object that is an element of an "env" array, the
 // one the cut left unterminated included.
 func redactEnvText(s string) string {
-	if !containsFold(s, `"env"`) {
+	if !redact.ContainsFold(s, `"env"`) {
 		return s
 	}
 	type frame struct {

@@ -103,25 +103,3 @@ func sensitiveHeader(name string) bool {
 	}
 	return redact.SensitiveParam(name)
 }
-
-// containsFold reports whether s contains the lower-case ASCII word w,
-// ignoring ASCII case, without allocating.
-func containsFold(s, w string) bool {
-	n := len(w)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != w[j] {
-				break
-			}
-		}
-		if j == n {
-			return true
-		}
-	}
-	return false
-}
