@@ -243,8 +243,8 @@ func testIdentity(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	if a.ID() == "" || b.ID() == "" {
 		t.Fatalf("ID() of a new store is empty (%q, %q)", a.ID(), b.ID())
 	}
-	if a.ID() != a.ID() {
-		t.Errorf("ID() changes between calls")
+	if first, again := a.ID(), a.ID(); first != again {
+		t.Errorf("ID() changes between calls: %q, then %q", first, again)
 	}
 	if a.ID() == b.ID() {
 		t.Errorf("two new databases have the same ID %q", a.ID())
