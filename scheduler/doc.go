@@ -1,0 +1,35 @@
+// Package scheduler is Vigil's domain: DAGs, runs, task instances, the
+// states an instance goes through and the transitions between them, and
+// the scheduling loop that moves them. It declares the Store and Executor
+// interfaces it consumes; their implementations live in scheduler/store/...
+// and executor/... .
+//
+// One goroutine, the loop, owns the in-memory state of the runs this
+// scheduler owns. Everything that can block (executor calls, DAG parsing)
+// runs off the loop and hands its result back through a channel; every
+// store call has a deadline. Each turn of the loop (Scheduler.iterate):
+// lease, sync and reconcile, claim, events, submits, schedules, timeouts,
+// dispatch, finish, heartbeat.
+//
+// Files:
+//
+//	scheduler.go  Options, Scheduler, New, Run and the loop's turn
+//	model.go      TaskKey, TryKey, TaskInstance, Run, Transition
+//	state.go      State, Change and the legal transitions (Apply)
+//	store.go      the Store interface (and Claimer, for several schedulers)
+//	executor.go   the Executor interface, Try, Event, Observation
+//	run.go        run ids: how a run came to be and the instant it covers
+//	schedule.go   scheduled and triggered runs, catch-up
+//	dagload.go    loading the DAG folder off the loop
+//	sync.go       applying DAG loads and what others changed in the store
+//	dispatch.go   queueing ready instances and submitting tries off the loop
+//	events.go     executor events to transitions; retries; timeouts; stops
+//	evict.go      evictions, preemptions, lost nodes: retried, not counted
+//	refuse.go     tries the platform refuses (forbidden, quota): backoff
+//	reconcile.go  start-up, adoption, zombies and lost tries, orphans, drain
+//	commit.go     storing transitions and tracking their effect in memory
+//	ha.go         several schedulers on one store: lease, claims, fencing
+//	audit.go      the read-only reconciliation report (store vs executor)
+//	labels.go     goroutine labels for profiles and diag stacks
+//	stats.go      counters for metrics and diagnostics
+package scheduler
