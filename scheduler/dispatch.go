@@ -65,23 +65,20 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		c := Change{Key: k, From: ti.State, Actor: s.actor, At: s.opts.Now()}
 		switch ti.State {
 		case StateScheduled:
-			verdict, upstream := upstreamVerdict(rs, ti)
+			verdict, reason := upstreamVerdict(rs, ti)
 			switch verdict {
 			case upstreamWait:
 				continue
 			case upstreamFailed:
-				c.To, c.Reason = StateUpstreamFailed, fmt.Sprintf("upstream task %s is %s", upstream, rs.tis[upstream].State)
+				c.To, c.Reason = StateUpstreamFailed, reason
 				changes = append(changes, c)
 				continue
 			case upstreamSkipped:
-				c.To, c.Reason = StateSkipped, fmt.Sprintf("upstream task %s was skipped", upstream)
+				c.To, c.Reason = StateSkipped, reason
 				changes = append(changes, c)
 				continue
 			}
-			c.Reason = "dependencies met"
-			if len(ti.Spec.DependsOn) == 0 {
-				c.Reason = "no dependencies"
-			}
+			c.Reason = reason
 			if ti.Try > 0 {
 				c.Reason = fmt.Sprintf("submitting try %d again", ti.Try)
 			}
@@ -260,40 +257,6 @@ func (s *Scheduler) maxTasks(dagID string) int {
 		return d.maxTasks
 	}
 	return s.opts.Parallelism
-}
-
-type verdict int
-
-const (
-	upstreamReady verdict = iota
-	upstreamWait
-	upstreamFailed
-	upstreamSkipped
-)
-
-// upstreamVerdict says whether ti may run: every upstream succeeded
-// (ready), one failed (the failure propagates), one was skipped (so is
-// ti), or some are still to finish (wait). It names the deciding upstream.
-func upstreamVerdict(rs *runState, ti *TaskInstance) (verdict, string) {
-	v, name := upstreamReady, ""
-	for _, up := range ti.Spec.DependsOn {
-		u := rs.tis[up]
-		if u == nil {
-			continue // not part of this run: nothing to wait for
-		}
-		switch u.State {
-		case StateSuccess:
-		case StateFailed, StateUpstreamFailed:
-			return upstreamFailed, up
-		case StateSkipped:
-			v, name = upstreamSkipped, up
-		default:
-			if v == upstreamReady {
-				v, name = upstreamWait, up
-			}
-		}
-	}
-	return v, name
 }
 
 // candidate is a task instance dispatch looks at, with its run's logical

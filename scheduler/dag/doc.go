@@ -35,6 +35,7 @@
 //	tasks:
 //	  - id: extract
 //	    depends_on: [other_task]
+//	    trigger_rule: all_done  # default all_success; see TriggerRule
 //	    command: [sh, -c, "echo hi"]
 //	    args: [x]
 //	    env: {FOO: bar}
@@ -42,7 +43,8 @@
 //	    retries: 3              # any of the defaults' retry settings
 //	    resources: {preset: large, memory: 4Gi}
 //
-// Values are normalised: depends_on sorted without duplicates, env sorted
+// Values are normalised: depends_on sorted without duplicates, trigger_rule
+// all_success the same as none, env sorted
 // by name, quantities in canonical form (1000m reads as 1), an empty list
 // or mapping the same as none. Top-level keys starting with "x-" are
 // ignored, to hold YAML anchors that tasks merge with "<<: *name".

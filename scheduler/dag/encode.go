@@ -74,6 +74,9 @@ func (e *encoder) task(t *Task) *yaml.Node {
 		deps.Style = yaml.FlowStyle
 		e.add(n, "depends_on", deps)
 	}
+	if t.TriggerRule.Effective() != AllSuccess {
+		e.add(n, "trigger_rule", e.str(string(t.TriggerRule)))
+	}
 	e.add(n, "command", e.list(t.Command))
 	if len(t.Args) > 0 {
 		e.add(n, "args", e.list(t.Args))

@@ -295,3 +295,25 @@ func describe(n *yaml.Node) string {
 	}
 	return fmt.Sprintf("a value tagged %s; remove the tag", n.ShortTag())
 }
+
+// triggerRule reads a task's trigger_rule; all_success, the default, reads
+// as "".
+func (r *reader) triggerRule(f field, task string) TriggerRule {
+	s, ok := r.str(f, task)
+	if !ok {
+		return ""
+	}
+	rule := TriggerRule(s)
+	switch {
+	case rule == AllSuccess:
+		return ""
+	case rule != "" && rule.Valid():
+		return rule
+	}
+	if near := r.suggest(s, func() *names { return newNames(triggerRuleNames()) }); near != "" {
+		r.errorf(f.val, task, "unknown trigger_rule %q; did you mean %q?", s, near)
+	} else {
+		r.errorf(f.val, task, "unknown trigger_rule %q; use one of %s", s, strings.Join(triggerRuleNames(), ", "))
+	}
+	return ""
+}

@@ -30,7 +30,7 @@ var (
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
 	defaultsSchema = schema{what: "defaults", keys: append(slices.Clone(retryKeys), "resources")}
 	taskSchema     = schema{what: "a task", keys: slices.Concat(
-		[]string{"id", "depends_on", "command", "args", "env", "image"}, retryKeys, []string{"resources"})}
+		[]string{"id", "depends_on", "trigger_rule", "command", "args", "env", "image"}, retryKeys, []string{"resources"})}
 	envSchema = schema{what: "env", keepNull: true}
 )
 

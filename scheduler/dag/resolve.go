@@ -65,6 +65,7 @@ func (d *DAG) spec(t *Task, presets Presets) (TaskSpec, error) {
 	s := TaskSpec{
 		// Copies, so that a caller changing a spec cannot change the DAG.
 		DependsOn:        slices.Clone(t.DependsOn),
+		TriggerRule:      t.TriggerRule,
 		Command:          slices.Clone(t.Command),
 		Args:             slices.Clone(t.Args),
 		Env:              slices.Clone(t.Env),

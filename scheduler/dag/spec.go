@@ -18,6 +18,7 @@ const specVersion = 1
 type storedSpec struct {
 	V                int      `json:"v"`
 	DependsOn        []string `json:"depends_on,omitempty"`
+	TriggerRule      string   `json:"trigger_rule,omitempty"`
 	Command          []string `json:"command,omitempty"`
 	Args             []string `json:"args,omitempty"`
 	Env              []EnvVar `json:"env,omitempty"`
@@ -63,6 +64,7 @@ func EncodeSpec(s TaskSpec) ([]byte, error) {
 	st := storedSpec{
 		V:                specVersion,
 		DependsOn:        s.DependsOn,
+		TriggerRule:      string(s.TriggerRule),
 		Command:          s.Command,
 		Args:             s.Args,
 		Env:              s.Env,
@@ -96,6 +98,7 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 	}
 	s := TaskSpec{
 		DependsOn:        st.DependsOn,
+		TriggerRule:      TriggerRule(st.TriggerRule),
 		Command:          st.Command,
 		Args:             st.Args,
 		Env:              st.Env,
@@ -107,6 +110,9 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 			CPULimit: st.Resources.CPULimit, MemoryLimit: st.Resources.MemoryLimit,
 			EphemeralDisk: st.Resources.EphemeralDisk,
 		},
+	}
+	if !s.TriggerRule.Valid() {
+		return TaskSpec{}, fmt.Errorf("decode task spec: trigger rule %q is not known to this build; upgrade vigil", st.TriggerRule)
 	}
 	var err error
 	for _, f := range []struct {

@@ -65,6 +65,9 @@ func (r *reader) task(n *yaml.Node) (Task, taskNodes, bool) {
 		}
 		slices.Sort(t.DependsOn)
 	}
+	if f, ok := fields["trigger_rule"]; ok {
+		t.TriggerRule = r.triggerRule(f, name)
+	}
 	if f, ok := fields["command"]; ok {
 		cmd, ns, ok := r.list(f, name)
 		switch {

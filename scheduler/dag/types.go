@@ -50,9 +50,12 @@ type Defaults struct {
 type Task struct {
 	ID        string
 	DependsOn []string
-	Command   []string
-	Args      []string
-	Env       []EnvVar
+	// TriggerRule says which upstream states let the task run; "" is
+	// AllSuccess.
+	TriggerRule TriggerRule
+	Command     []string
+	Args        []string
+	Env         []EnvVar
 	// Image is the container image for the Kubernetes executor; the local
 	// executor ignores it.
 	Image            string
@@ -96,7 +99,10 @@ type TaskSpec struct {
 	// DependsOn lists the tasks that must succeed first (sorted). It is
 	// kept with the spec so a run keeps the shape it was created with
 	// when the DAG file changes under it.
-	DependsOn        []string
+	DependsOn []string
+	// TriggerRule is the task's rule; "" is AllSuccess. The shown form
+	// leaves it out when it is "".
+	TriggerRule      TriggerRule `json:",omitempty"`
 	Command          []string
 	Args             []string
 	Env              []EnvVar
