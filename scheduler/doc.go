@@ -23,6 +23,7 @@
 //	dagload.go    loading the DAG folder off the loop
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop
+//	trigger.go    trigger rules: what upstream states let a task run
 //	events.go     executor events to transitions; retries; timeouts; stops
 //	evict.go      evictions, preemptions, lost nodes: retried, not counted
 //	refuse.go     tries the platform refuses (forbidden, quota): backoff
