@@ -25,6 +25,7 @@
 //	catchup: false
 //	max_active_runs: 16
 //	max_active_tasks: 16
+//	run_timeout: 2h             # fail the run and stop its tries after 2h; absent: no bound
 //	defaults:                   # for every task that does not set the field
 //	  retries: 0
 //	  retry_delay: 30s

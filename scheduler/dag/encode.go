@@ -32,6 +32,9 @@ func Encode(d *DAG) ([]byte, error) {
 	e.add(root, "catchup", boolean(d.Catchup))
 	e.add(root, "max_active_runs", integer(d.MaxActiveRuns))
 	e.add(root, "max_active_tasks", integer(d.MaxActiveTasks))
+	if d.RunTimeout != 0 {
+		e.add(root, "run_timeout", e.str(formatDuration(d.RunTimeout)))
+	}
 
 	def := d.Defaults
 	defs := e.mapping()

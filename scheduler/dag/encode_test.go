@@ -236,3 +236,24 @@ func TestStartDateRange(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTimeoutRoundTrip: run_timeout is read, written in canonical form
+// and read back the same; TestEncodeMinimal shows it is left out when unset,
+// so encodings of DAGs without it do not change.
+func TestRunTimeoutRoundTrip(t *testing.T) {
+	d, err := Parse("x.yaml", []byte("id: x\nrun_timeout: 90m\n"+oneTask), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RunTimeout != 90*time.Minute {
+		t.Fatalf("RunTimeout = %v, want 1h30m", d.RunTimeout)
+	}
+	got, err := Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "\nrun_timeout: 1h30m\n") {
+		t.Errorf("Encode does not write run_timeout: 1h30m:\n%s", got)
+	}
+	checkRoundTrip(t, got)
+}

@@ -28,11 +28,19 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- id: x\n", []string{
 			`t.yaml:1:1: the DAG must be a mapping of keys to values, got a list`}},
 
+		// run_timeout.
+		{"run timeout zero", "id: x\nrun_timeout: 0s\n" + oneTask, []string{
+			`t.yaml:2:14: run_timeout must be more than 0s; write it like 30m or 2h, or leave it out for no bound`}},
+		{"run timeout negative", "id: x\nrun_timeout: -1h\n" + oneTask, []string{
+			`t.yaml:2:14: run_timeout must not be negative, got -1h`}},
+		{"run timeout not a duration", "id: x\nrun_timeout: 30\n" + oneTask, []string{
+			`t.yaml:2:14: run_timeout: bad duration "30"; write it like 30s, 5m or 1h30m`}},
+
 		// Keys.
 		{"unknown field suggested", "id: x\nschedul: '@daily'\n" + oneTask, []string{
 			`t.yaml:2:1: unknown field "schedul" in the DAG; did you mean "schedule"?`}},
 		{"unknown field listed", "id: x\nowner: me\n" + oneTask, []string{
-			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, start_date, catchup, max_active_runs, max_active_tasks, defaults, tasks`}},
+			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, start_date, catchup, max_active_runs, max_active_tasks, run_timeout, defaults, tasks`}},
 		{"unknown task field camel case", "id: x\ntasks:\n  - {id: a, command: [echo], dependsOn: [b]}\n", []string{
 			`t.yaml:3:30: task "a": unknown field "dependsOn" in a task; did you mean "depends_on"?`}},
 		{"duplicate key", "id: x\nid: y\n" + oneTask, []string{

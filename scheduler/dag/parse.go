@@ -25,7 +25,7 @@ const (
 var (
 	dagSchema = schema{what: "the DAG", ext: true, keys: []string{
 		"id", "description", "schedule", "start_date", "catchup",
-		"max_active_runs", "max_active_tasks", "defaults", "tasks",
+		"max_active_runs", "max_active_tasks", "run_timeout", "defaults", "tasks",
 	}}
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
 	defaultsSchema = schema{what: "defaults", keys: append(slices.Clone(retryKeys), "resources")}
@@ -123,6 +123,9 @@ func (r *reader) dag(top *yaml.Node) *DAG {
 	if f, ok := fields["max_active_tasks"]; ok {
 		d.MaxActiveTasks, _ = r.integer(f, "", 1)
 	}
+	if f, ok := fields["run_timeout"]; ok {
+		d.RunTimeout = r.runTimeout(f)
+	}
 	var defs defaultNodes
 	if f, ok := fields["defaults"]; ok {
 		defs = r.defaults(f, &d.Defaults)
@@ -148,6 +151,17 @@ func (r *reader) schedule(f field) string {
 		r.errorf(f.val, "", "%v", err)
 	}
 	return s
+}
+
+// runTimeout reads run_timeout, which must be positive: a run bounded by
+// zero would fail the moment it starts.
+func (r *reader) runTimeout(f field) time.Duration {
+	d, ok := r.duration(f, "")
+	if ok && d == 0 {
+		r.errorf(f.val, "", "run_timeout must be more than 0s; write it like 30m or 2h, or leave it out for no bound")
+		return 0
+	}
+	return d
 }
 
 // defaults reads the defaults: mapping into d and returns where its parts

@@ -26,6 +26,10 @@ type DAG struct {
 	Defaults       Defaults
 	Tasks          []Task
 
+	// RunTimeout bounds a run from its creation: past it the scheduler
+	// stops the run's tries and fails the run. Zero means no bound.
+	RunTimeout time.Duration
+
 	// File is the path the DAG was read from. It is not part of the
 	// canonical encoding.
 	File string
