@@ -25,6 +25,7 @@
 //	dispatch.go   queueing ready instances and submitting tries off the loop
 //	trigger.go    trigger rules: what upstream states let a task run
 //	events.go     executor events to transitions; retries; timeouts; stops
+//	runtimeout.go run_timeout: a run past its bound is stopped and fails
 //	evict.go      evictions, preemptions, lost nodes: retried, not counted
 //	refuse.go     tries the platform refuses (forbidden, quota): backoff
 //	reconcile.go  start-up, adoption, zombies and lost tries, orphans, drain

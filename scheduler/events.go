@@ -16,6 +16,9 @@ type stopRequest struct {
 	// retry makes the try's end an up_for_retry whatever its retries say:
 	// a try interrupted by a shutdown did nothing wrong.
 	retry bool
+	// fail makes the try's end failed, its retries unused: the run timed
+	// out (see runtimeout.go).
+	fail bool
 }
 
 // handleEvents turns executor events (and those left over from a turn in
@@ -80,6 +83,9 @@ func (s *Scheduler) changeFor(ti TaskInstance, ev Event) (Change, bool) {
 		return c, false
 	}
 	stop, stopped := s.stopping[ev.Key]
+	if stopped && stop.fail && ev.Kind != EventStarted && (ev.Kind != EventExited || ev.ExitCode != 0) {
+		return failStopped(c, ev, stop), true
+	}
 	switch ev.Kind {
 	case EventStarted:
 		if ti.State != StateQueued {

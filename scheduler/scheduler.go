@@ -235,6 +235,8 @@ type runState struct {
 	open int // instances not terminal
 	// downstream maps a task id to the ids that depend on it.
 	downstream map[string][]string
+	// recheck is when to look again at a run past its run timeout.
+	recheck time.Time
 }
 
 type dagState struct {
@@ -252,6 +254,8 @@ type dagState struct {
 	maxRuns   int
 	maxTasks  int
 	activeRun int
+	// runTimeout bounds each run of the DAG; zero for none.
+	runTimeout time.Duration
 	// othersRuns counts the DAG's running runs other schedulers own, as
 	// of the last sync (several schedulers on one store).
 	othersRuns int
@@ -472,7 +476,10 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	if s.holdsLease(now) {
 		s.phase(ctx, "schedule", func(ctx context.Context) { s.createScheduledRuns(ctx, now) })
 	}
-	s.phase(ctx, "timeouts", func(ctx context.Context) { s.enforceTimeouts(ctx, now) })
+	s.phase(ctx, "timeouts", func(ctx context.Context) {
+		s.enforceTimeouts(ctx, now)
+		s.enforceRunTimeouts(ctx, now)
+	})
 	s.phase(ctx, "dispatch", func(ctx context.Context) { s.dispatch(ctx, now) })
 	s.phase(ctx, "finish", func(ctx context.Context) { s.finishRuns(ctx, now) })
 	if !now.Before(s.nextStore) {
@@ -515,6 +522,9 @@ func (s *Scheduler) nextWake() time.Time {
 	}
 	for _, t := range s.deadlines {
 		earlier(t)
+	}
+	for _, rs := range s.runs {
+		earlier(s.runDeadline(rs))
 	}
 	if len(s.candidates) > 0 {
 		return now

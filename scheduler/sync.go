@@ -143,6 +143,7 @@ func (s *Scheduler) saveDAG(ctx context.Context, ld loadedDAG, now time.Time) er
 	}
 	cur.startDate, cur.catchup = d.StartDate, d.Catchup
 	cur.maxRuns, cur.maxTasks = d.MaxActiveRuns, d.MaxActiveTasks
+	cur.runTimeout = d.RunTimeout
 	return nil
 }
 
