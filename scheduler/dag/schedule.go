@@ -86,7 +86,40 @@ func parseEvery(expr string) (Schedule, error) {
 	if d < time.Second || d%time.Second != 0 {
 		return nil, fmt.Errorf("schedule %q: the interval must be whole seconds, at least 1s", expr)
 	}
-	return utcSchedule{cron.Every(d)}, nil
+	return everySchedule{d}, nil
+}
+
+// everySchedule runs at a fixed interval, in whole seconds.
+type everySchedule struct{ d time.Duration }
+
+func (e everySchedule) Next(t time.Time) time.Time {
+	return cron.Every(e.d).Next(t.UTC()).UTC()
+}
+
+// PrevTick returns the last tick of s before t, t being a tick of s, or
+// the zero time if there is none within about five years. For "@every"
+// schedules, whose ticks have no fixed phase, it is t minus the interval.
+func PrevTick(s Schedule, t time.Time) time.Time {
+	t = t.UTC()
+	if e, ok := s.(everySchedule); ok {
+		return t.Add(-e.d)
+	}
+	// Look back over growing windows; the first that holds a tick before
+	// t holds the last one, found by walking forward to t.
+	for _, w := range []time.Duration{time.Minute, time.Hour, 25 * time.Hour, 8 * 24 * time.Hour, 32 * 24 * time.Hour, 367 * 24 * time.Hour, 5 * 367 * 24 * time.Hour} {
+		n := s.Next(t.Add(-w - time.Nanosecond))
+		if n.IsZero() || !n.Before(t) {
+			continue
+		}
+		for {
+			m := s.Next(n)
+			if m.IsZero() || !m.Before(t) {
+				return n
+			}
+			n = m
+		}
+	}
+	return time.Time{}
 }
 
 type utcSchedule struct{ s cron.Schedule }
