@@ -135,3 +135,42 @@ func TestScheduleInZoneDST(t *testing.T) {
 		})
 	}
 }
+
+func TestPrevTick(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tt := range []struct {
+		expr      string
+		loc       *time.Location
+		tick, want string
+	}{
+		{"*/5 * * * *", time.UTC, "2026-01-02T10:05:00Z", "2026-01-02T10:00:00Z"},
+		{"@hourly", time.UTC, "2026-01-02T00:00:00Z", "2026-01-01T23:00:00Z"},
+		{"@daily", time.UTC, "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"},
+		{"@monthly", time.UTC, "2026-03-01T00:00:00Z", "2026-02-01T00:00:00Z"},
+		{"@yearly", time.UTC, "2026-01-01T00:00:00Z", "2025-01-01T00:00:00Z"},
+		{"@every 90s", time.UTC, "2026-01-02T10:05:07Z", "2026-01-02T10:03:37Z"},
+		// The day after spring-forward: the interval is 23 hours long.
+		{"30 2 * * *", berlin, "2026-03-30T00:30:00Z", "2026-03-29T01:30:00Z"},
+		// Fall-back: the second 02:00 follows the first an hour later.
+		{"@hourly", berlin, "2026-10-25T01:00:00Z", "2026-10-25T00:00:00Z"},
+		{"30 2 * * *", berlin, "2026-10-26T01:30:00Z", "2026-10-25T00:30:00Z"},
+	} {
+		s, err := ParseScheduleIn(tt.expr, tt.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := PrevTick(s, utc(tt.tick)); !got.Equal(utc(tt.want)) {
+			t.Errorf("PrevTick(%q in %v, %s) = %v, want %s", tt.expr, tt.loc, tt.tick, got, tt.want)
+		}
+	}
+}
