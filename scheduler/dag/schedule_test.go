@@ -149,8 +149,8 @@ func TestPrevTick(t *testing.T) {
 		return v
 	}
 	for _, tt := range []struct {
-		expr      string
-		loc       *time.Location
+		expr       string
+		loc        *time.Location
 		tick, want string
 	}{
 		{"*/5 * * * *", time.UTC, "2026-01-02T10:05:00Z", "2026-01-02T10:00:00Z"},
