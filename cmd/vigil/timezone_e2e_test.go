@@ -26,6 +26,9 @@ tasks:
 	before := time.Now()
 	e.start()
 	e.waitFor("the scheduled run to finish", 60*time.Second, func() bool { return allSucceeded(e.tasks("ktm"), 1) })
+	if out := e.mustVigil("dags", "list"); !strings.Contains(out, "0 * * * * (Asia/Kathmandu)") {
+		t.Errorf("dags list does not show the schedule's zone:\n%s", out)
+	}
 	f := e.executions("x")
 	if len(f) != 4 {
 		t.Fatalf("the task wrote %q, want the run id and three dates", f)
