@@ -65,6 +65,36 @@ type LogReader interface {
 type Try struct {
 	Key  TryKey
 	Spec dag.TaskSpec
+	// Dates are the run's logical date and data interval, given to the
+	// task in its environment (DateEnv).
+	Dates RunDates
+}
+
+// RunDates are the times a run covers. A scheduled run's logical date is
+// its schedule tick, and its data interval is [previous tick, tick): the
+// run that starts at a tick covers the interval that just ended, as in
+// Airflow. A manual run's logical date is the time it was triggered, and
+// its interval starts and ends there.
+type RunDates struct {
+	LogicalDate   time.Time
+	IntervalStart time.Time
+	IntervalEnd   time.Time
+}
+
+// DateEnv returns the variables an executor sets for a try's dates, in
+// RFC 3339 UTC: VIGIL_LOGICAL_DATE, VIGIL_DATA_INTERVAL_START and
+// VIGIL_DATA_INTERVAL_END. It returns none when the dates are unknown.
+func (t Try) DateEnv() []dag.EnvVar {
+	d := t.Dates
+	if d.LogicalDate.IsZero() {
+		return nil
+	}
+	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	return []dag.EnvVar{
+		{Name: "VIGIL_LOGICAL_DATE", Value: f(d.LogicalDate)},
+		{Name: "VIGIL_DATA_INTERVAL_START", Value: f(d.IntervalStart)},
+		{Name: "VIGIL_DATA_INTERVAL_END", Value: f(d.IntervalEnd)},
+	}
 }
 
 // EventKind says what happened to a try.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // maxRunsPerTurn bounds the catch-up runs one DAG gets per loop turn, so a
@@ -26,6 +28,24 @@ func (s *Scheduler) nextTick(d *dagState, now time.Time) time.Time {
 		return d.schedule.Next(base.Add(-time.Nanosecond))
 	}
 	return d.schedule.Next(d.lastTick)
+}
+
+// runDates returns the logical date and data interval of k's run (see
+// RunDates). A scheduled run's interval starts at the tick before its
+// logical date under the DAG's schedule as loaded now.
+func (s *Scheduler) runDates(k TaskKey) RunDates {
+	rs := s.runs[runKey{k.DAGID, k.RunID}]
+	if rs == nil {
+		return RunDates{}
+	}
+	at := rs.run.LogicalDate.UTC()
+	dates := RunDates{LogicalDate: at, IntervalStart: at, IntervalEnd: at}
+	if d := s.dags[k.DAGID]; d != nil && d.schedule != nil && !rs.run.Manual {
+		if prev := dag.PrevTick(d.schedule, at); !prev.IsZero() {
+			dates.IntervalStart = prev
+		}
+	}
+	return dates
 }
 
 // createScheduledRuns creates the runs whose tick has come.

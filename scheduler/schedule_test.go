@@ -3,9 +3,11 @@ package scheduler_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/executor/executortest"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
@@ -145,4 +147,101 @@ func TestStoreHeartbeat(t *testing.T) {
 			t.Errorf("heartbeat %s is stale while the loop is idle", s.Name)
 		}
 	}
+}
+
+// TestZonedScheduleAcrossFallBack runs a scheduler whose clock stands just
+// after Europe/Berlin's change back from summer time (2026-10-25, 03:00
+// CEST becomes 02:00 CET at 01:00 UTC), with two DAGs in that zone that
+// catch up from before it: an hourly one gets a run for every real hour,
+// both 02:00s included, and a daily 02:30 one runs once on that day. Each
+// try is given its run's logical date and data interval.
+func TestZonedScheduleAcrossFallBack(t *testing.T) {
+	now := time.Date(2026, 10, 26, 2, 0, 0, 0, time.UTC)
+	h := newHarness(t, map[string]string{
+		"hourly.yaml": "id: hourly\nschedule: \"@hourly\"\ntimezone: Europe/Berlin\nstart_date: 2026-10-24T22:00:00+02:00\ncatchup: true\nmax_active_runs: 64\n" +
+			"tasks:\n  - id: x\n    command: [\"true\"]\n",
+		"daily.yaml": "id: daily\nschedule: \"30 2 * * *\"\ntimezone: Europe/Berlin\nstart_date: 2026-10-24\ncatchup: true\n" +
+			"tasks:\n  - id: x\n    command: [\"true\"]\n",
+	})
+	var mu sync.Mutex
+	dates := map[string]scheduler.RunDates{}
+	h.exec = executortest.NewMemory(executortest.MemoryOptions{Outcome: func(tr scheduler.Try) (executortest.Outcome, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		dates[tr.Key.DAGID+" "+tr.Key.RunID] = tr.Dates
+		return executortest.Outcome{}, false
+	}})
+	h.start(func(o *scheduler.Options) { o.Now = func() time.Time { return now } })
+
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// The hourly DAG starts at 2026-10-24T20:00Z, so it has 31 ticks up to
+	// now, one an hour; these are the ones around the change.
+	want := map[string][2]string{ // run id: interval start, end
+		"hourly scheduled__2026-10-25T00:00:00Z": {"2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z"}, // 02:00 CEST
+		"hourly scheduled__2026-10-25T01:00:00Z": {"2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z"}, // 02:00 CET
+		"hourly scheduled__2026-10-25T02:00:00Z": {"2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z"}, // 03:00 CET
+		"daily scheduled__2026-10-25T00:30:00Z":  {"2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z"}, // the first 02:30
+		"daily scheduled__2026-10-26T01:30:00Z":  {"2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"}, // a 25-hour day
+	}
+	h.waitFor("the catch-up tries", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for k := range want {
+			if _, ok := dates[k]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	for k, w := range want {
+		_, runID, _ := strings.Cut(k, " ")
+		got := dates[k]
+		logical := utc(strings.TrimPrefix(runID, "scheduled__"))
+		if !got.LogicalDate.Equal(logical) || !got.IntervalStart.Equal(utc(w[0])) || !got.IntervalEnd.Equal(utc(w[1])) {
+			t.Errorf("%s: dates %+v, want logical date %v and interval [%s, %s)", k, got, logical, w[0], w[1])
+		}
+	}
+	mu.Unlock()
+
+	for dagID, n := range map[string]int{"hourly": 31, "daily": 3} {
+		h.waitFor("all runs of "+dagID, func() bool {
+			runs, err := h.store.ListRuns(h.ctx(), scheduler.RunFilter{DAGID: dagID})
+			return err == nil && len(runs) >= n
+		})
+		runs, err := h.store.ListRuns(h.ctx(), scheduler.RunFilter{DAGID: dagID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != n {
+			t.Errorf("%s has %d runs, want %d", dagID, len(runs), n)
+		}
+		for i := 1; i < len(runs); i++ {
+			if dagID == "hourly" && runs[i-1].LogicalDate.Sub(runs[i].LogicalDate) != time.Hour {
+				t.Errorf("hourly runs %s and %s are not an hour apart: a tick was skipped or doubled", runs[i].RunID, runs[i-1].RunID)
+			}
+		}
+	}
+
+	runID, err := h.sched.Trigger(h.ctx(), "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the manual try", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		_, ok := dates["daily "+runID]
+		return ok
+	})
+	mu.Lock()
+	if got := dates["daily "+runID]; !got.LogicalDate.Equal(now) || !got.IntervalStart.Equal(now) || !got.IntervalEnd.Equal(now) {
+		t.Errorf("manual run %s: dates %+v, want the trigger time %v for all three", runID, got, now)
+	}
+	mu.Unlock()
 }

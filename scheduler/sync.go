@@ -137,7 +137,13 @@ func (s *Scheduler) saveDAG(ctx context.Context, ld loadedDAG, now time.Time) er
 	cur.expr = d.Schedule
 	cur.schedule = nil
 	if d.Schedule != "" {
-		if cur.schedule, err = dag.ParseSchedule(d.Schedule); err != nil {
+		loc := time.UTC
+		if d.Timezone != "" {
+			if loc, err = time.LoadLocation(d.Timezone); err != nil {
+				return fmt.Errorf("DAG %s (%s): timezone %q: %w", d.ID, d.File, d.Timezone, err)
+			}
+		}
+		if cur.schedule, err = dag.ParseScheduleIn(d.Schedule, loc); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,9 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+
+	// DAG time zones must load in an image with no zoneinfo files.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

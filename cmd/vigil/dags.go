@@ -23,6 +23,8 @@ type dagListItem struct {
 	ID       string `json:"id"`
 	File     string `json:"file"`
 	Schedule string `json:"schedule"`
+	// Timezone is the IANA zone of the schedule; absent for UTC.
+	Timezone string `json:"timezone,omitempty"`
 	Tasks    int    `json:"tasks"`
 	Paused   bool   `json:"paused"`
 	Missing  bool   `json:"missing"`
@@ -65,7 +67,7 @@ func (a *app) dagsListCmd() *cobra.Command {
 				for _, r := range recs {
 					item := dagListItem{ID: r.ID, File: r.File, Tasks: len(r.Specs), Paused: r.Paused, Missing: r.Missing, LoadError: fileErr[r.File]}
 					if d, err := dag.Parse(r.File, r.Source, presets); err == nil {
-						item.Schedule = d.Schedule
+						item.Schedule, item.Timezone = d.Schedule, d.Timezone
 					}
 					out.DAGs = append(out.DAGs, item)
 				}
@@ -75,7 +77,11 @@ func (a *app) dagsListCmd() *cobra.Command {
 				if err := a.render(out, func(w io.Writer) {
 					row(w, "DAG", "SCHEDULE", "TASKS", "STATUS", "FILE")
 					for _, d := range out.DAGs {
-						row(w, d.ID, orDash(d.Schedule), d.Tasks, dagStatus(d), d.File)
+						sched := orDash(d.Schedule)
+						if d.Schedule != "" && d.Timezone != "" {
+							sched += " (" + d.Timezone + ")"
+						}
+						row(w, d.ID, sched, d.Tasks, dagStatus(d), d.File)
 					}
 				}); err != nil {
 					return err

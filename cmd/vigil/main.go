@@ -18,6 +18,9 @@ import (
 
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/scheduler"
+
+	// DAG time zones must load in an image with no zoneinfo files.
+	_ "time/tzdata"
 )
 
 // Exit codes. Only main decides how an error is shown and which code it

@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"success", false, testSuccess},
 		{"failure", false, testFailure},
+		{"the run's dates are in the environment", false, testDateEnv},
 		{"no command is an error", false, testNoCommand},
 		{"start is idempotent", false, testIdempotentStart},
 		{"two tries of a task both run", false, testTwoTries},
@@ -147,6 +148,28 @@ func testFailure(t *testing.T, h Harness) {
 	ev := events.next(tr.Key, scheduler.EventExited)
 	if ev.ExitCode != 3 || !strings.Contains(ev.Reason, "3") {
 		t.Errorf("exited event = %+v, want exit code 3 and a reason that names it", ev)
+	}
+}
+
+// testDateEnv checks that the try sees its run's logical date and data
+// interval (scheduler.Try.DateEnv): the command exits 0 only if the three
+// variables hold them.
+func testDateEnv(t *testing.T, h Harness) {
+	ex := h.New(t)
+	events := runEvents(t, ex)
+	tr := try(t, 1, "sh", "-c", `test "$VIGIL_LOGICAL_DATE" = 2026-03-29T01:30:00Z &&
+test "$VIGIL_DATA_INTERVAL_START" = 2026-03-28T01:30:00Z &&
+test "$VIGIL_DATA_INTERVAL_END" = 2026-03-29T01:30:00Z || exit 7`)
+	berlin := time.FixedZone("CEST", 2*3600)
+	tr.Dates = scheduler.RunDates{
+		// Given in another zone: the executor writes UTC.
+		LogicalDate:   time.Date(2026, 3, 29, 3, 30, 0, 0, berlin),
+		IntervalStart: time.Date(2026, 3, 28, 1, 30, 0, 0, time.UTC),
+		IntervalEnd:   time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC),
+	}
+	start(t, ex, tr)
+	if ev := events.next(tr.Key, scheduler.EventExited); ev.ExitCode != 0 {
+		t.Errorf("exited event = %+v, want exit code 0: VIGIL_LOGICAL_DATE or VIGIL_DATA_INTERVAL_START/END is missing or wrong", ev)
 	}
 }
 

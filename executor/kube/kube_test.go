@@ -95,7 +95,8 @@ func TestBuildPod(t *testing.T) {
 	}
 	ex := newTestExecutor(t, fake.NewClientset(), func(o *Options) { o.Template = tmpl; o.ServiceAccount = "runner" })
 	k := tryKey("etl", "manual__2026-11-23T10:00:30Z", "load", 2)
-	pod, err := ex.buildPod(scheduler.Try{Key: k, Spec: spec()})
+	at := time.Date(2026, 11, 23, 10, 0, 30, 0, time.UTC)
+	pod, err := ex.buildPod(scheduler.Try{Key: k, Spec: spec(), Dates: scheduler.RunDates{LogicalDate: at, IntervalStart: at, IntervalEnd: at}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +127,11 @@ func TestBuildPod(t *testing.T) {
 	}
 	if env["A"] != "1" || env["VIGIL_TRY"] != "2" || env["VIGIL_RUN_ID"] != k.RunID {
 		t.Errorf("env %v", env)
+	}
+	for _, name := range []string{"VIGIL_LOGICAL_DATE", "VIGIL_DATA_INTERVAL_START", "VIGIL_DATA_INTERVAL_END"} {
+		if env[name] != "2026-11-23T10:00:30Z" {
+			t.Errorf("%s = %q, want 2026-11-23T10:00:30Z", name, env[name])
+		}
 	}
 
 	noImage := newTestExecutor(t, fake.NewClientset(), func(o *Options) { o.DefaultImage = "" })

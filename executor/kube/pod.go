@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,7 +162,7 @@ func (e *Executor) buildPod(t scheduler.Try) (*corev1.Pod, error) {
 	}
 	c.Command = append([]string(nil), t.Spec.Command...)
 	c.Args = append([]string(nil), t.Spec.Args...)
-	for _, ev := range t.Spec.Env {
+	for _, ev := range slices.Concat(t.Spec.Env, t.DateEnv()) {
 		c.Env = append(c.Env, corev1.EnvVar{Name: ev.Name, Value: ev.Value})
 	}
 	c.Env = append(c.Env,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -198,7 +199,7 @@ func (e *Executor) spawn(p *proc, t scheduler.Try) (err error) {
 }
 
 // taskEnv is a minimal environment, then the task's, then Vigil's own
-// variables; exec keeps the last value of a name given twice. Of the
+// variables (the run's dates, then the try's names); exec keeps the last value of a name given twice. Of the
 // scheduler's own environment a task sees only what a login gives any
 // process (passedEnv): the scheduler's credentials (PGPASSWORD, cloud
 // keys, a token for its own API) are not the task's (issue 16). A task
@@ -214,7 +215,7 @@ func taskEnv(t scheduler.Try) []string {
 	if os.Getenv("PATH") == "" {
 		env = append(env, "PATH="+defaultPath)
 	}
-	for _, v := range t.Spec.Env {
+	for _, v := range slices.Concat(t.Spec.Env, t.DateEnv()) {
 		env = append(env, v.Name+"="+v.Value)
 	}
 	return append(env,

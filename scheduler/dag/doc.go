@@ -21,6 +21,7 @@
 //	id: etl_daily               # required: [a-z0-9][a-z0-9_.-]*, ending in a letter or digit, ≤ 63 chars
 //	description: free text
 //	schedule: "30 2 * * *"      # cron (5 fields), @hourly ... @yearly, "@every 5m"; absent: manual only
+//	timezone: Europe/Berlin     # IANA zone the schedule's times are in; absent: UTC
 //	start_date: 2026-01-01      # RFC 3339, or a date meaning midnight UTC
 //	catchup: false
 //	max_active_runs: 16

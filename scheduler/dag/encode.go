@@ -26,6 +26,9 @@ func Encode(d *DAG) ([]byte, error) {
 	if d.Schedule != "" {
 		e.add(root, "schedule", e.str(d.Schedule))
 	}
+	if d.Timezone != "" {
+		e.add(root, "timezone", e.str(d.Timezone))
+	}
 	if !d.StartDate.IsZero() {
 		e.add(root, "start_date", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: d.StartDate.UTC().Format(time.RFC3339Nano)})
 	}

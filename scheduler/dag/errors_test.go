@@ -40,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field suggested", "id: x\nschedul: '@daily'\n" + oneTask, []string{
 			`t.yaml:2:1: unknown field "schedul" in the DAG; did you mean "schedule"?`}},
 		{"unknown field listed", "id: x\nowner: me\n" + oneTask, []string{
-			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, start_date, catchup, max_active_runs, max_active_tasks, run_timeout, defaults, tasks`}},
+			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, timezone, start_date, catchup, max_active_runs, max_active_tasks, run_timeout, defaults, tasks`}},
 		{"unknown task field camel case", "id: x\ntasks:\n  - {id: a, command: [echo], dependsOn: [b]}\n", []string{
 			`t.yaml:3:30: task "a": unknown field "dependsOn" in a task; did you mean "depends_on"?`}},
 		{"duplicate key", "id: x\nid: y\n" + oneTask, []string{
@@ -74,7 +74,13 @@ func TestParseErrors(t *testing.T) {
 		{"schedule never fires", "id: x\nschedule: '0 0 30 2 *'\n" + oneTask, []string{
 			`t.yaml:2:11: schedule "0 0 30 2 *" never fires; check the day of month against the month`}},
 		{"schedule time zone", "id: x\nschedule: 'TZ=Europe/Paris 0 3 * * *'\n" + oneTask, []string{
-			`t.yaml:2:11: schedule "TZ=Europe/Paris 0 3 * * *" names a time zone; schedules are in UTC, so remove it and give the times in UTC`}},
+			`t.yaml:2:11: schedule "TZ=Europe/Paris 0 3 * * *" names a time zone; remove it and set the DAG's timezone: instead (an IANA name like Europe/Berlin)`}},
+		{"timezone unknown", "id: x\ntimezone: Europe/Berln\n" + oneTask, []string{
+			`t.yaml:2:11: unknown timezone "Europe/Berln"; write an IANA time zone name like Europe/Berlin or America/New_York, or leave timezone: out for UTC`}},
+		{"timezone Local", "id: x\ntimezone: Local\n" + oneTask, []string{
+			`t.yaml:2:11: timezone "Local" is not an IANA time zone name; write one like Europe/Berlin or America/New_York, or leave timezone: out for UTC`}},
+		{"timezone not a string", "id: x\ntimezone: [a]\n" + oneTask, []string{
+			`t.yaml:2:11: timezone must be a string, got a list`}},
 		{"start_date", "id: x\nstart_date: 2026-13-01\n" + oneTask, []string{
 			`t.yaml:2:13: start_date must be a time like 2026-01-01T00:00:00Z or a date like 2026-01-01, got the string "2026-13-01"`}},
 		{"catchup not bool", "id: x\ncatchup: yes\n" + oneTask, []string{

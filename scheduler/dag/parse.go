@@ -24,7 +24,7 @@ const (
 
 var (
 	dagSchema = schema{what: "the DAG", ext: true, keys: []string{
-		"id", "description", "schedule", "start_date", "catchup",
+		"id", "description", "schedule", "timezone", "start_date", "catchup",
 		"max_active_runs", "max_active_tasks", "run_timeout", "defaults", "tasks",
 	}}
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
@@ -108,8 +108,12 @@ func (r *reader) dag(top *yaml.Node) *DAG {
 	if f, ok := fields["description"]; ok {
 		d.Description, _ = r.str(f, "")
 	}
+	var loc *time.Location
+	if f, ok := fields["timezone"]; ok {
+		d.Timezone, loc = r.timezone(f)
+	}
 	if f, ok := fields["schedule"]; ok {
-		d.Schedule = r.schedule(f)
+		d.Schedule = r.schedule(f, loc)
 	}
 	if f, ok := fields["start_date"]; ok {
 		d.StartDate, _ = r.date(f)
@@ -137,7 +141,30 @@ func (r *reader) dag(top *yaml.Node) *DAG {
 	return d
 }
 
-func (r *reader) schedule(f field) string {
+// timezone reads an IANA zone name. UTC, however written, is kept as "",
+// so that a DAG in UTC encodes the same with or without the key.
+func (r *reader) timezone(f field) (string, *time.Location) {
+	s, ok := r.str(f, "")
+	if !ok {
+		return "", nil
+	}
+	// Local would mean the zone of whichever machine runs the scheduler.
+	if s == "" || s == "Local" || strings.TrimSpace(s) != s {
+		r.errorf(f.val, "", "timezone %q is not an IANA time zone name; write one like Europe/Berlin or America/New_York, or leave timezone: out for UTC", s)
+		return "", nil
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		r.errorf(f.val, "", "unknown timezone %q; write an IANA time zone name like Europe/Berlin or America/New_York, or leave timezone: out for UTC", s)
+		return "", nil
+	}
+	if s == "UTC" {
+		return "", nil
+	}
+	return s, loc
+}
+
+func (r *reader) schedule(f field, loc *time.Location) string {
 	s, ok := r.str(f, "")
 	if !ok {
 		return ""
@@ -147,7 +174,7 @@ func (r *reader) schedule(f field) string {
 	if s == "" {
 		return ""
 	}
-	if _, err := ParseSchedule(s); err != nil {
+	if _, err := ParseScheduleIn(s, loc); err != nil {
 		r.errorf(f.val, "", "%v", err)
 	}
 	return s

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -70,6 +71,32 @@ tasks:
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseTimezone(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{"Europe/Berlin", "Europe/Berlin"},
+		{"America/New_York", "America/New_York"},
+		// UTC is the default, kept as "" so the encoding does not change.
+		{"UTC", ""},
+	} {
+		in := "id: x\nschedule: '30 2 * * *'\ntimezone: " + tt.value + "\n" + oneTask
+		d, err := Parse("t.yaml", []byte(in), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.value, err)
+		}
+		if d.Timezone != tt.want {
+			t.Errorf("timezone: %s: Timezone = %q, want %q", tt.value, d.Timezone, tt.want)
+		}
+		checkRoundTrip(t, []byte(in))
+		enc, err := Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := bytes.Contains(enc, []byte("timezone:")); has != (tt.want != "") {
+			t.Errorf("timezone: %s: encoding has timezone: %v, want %v:\n%s", tt.value, has, tt.want != "", enc)
+		}
 	}
 }
 

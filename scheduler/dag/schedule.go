@@ -25,13 +25,27 @@ var cronParser = cron.MustNewParser(cron.Minute | cron.Hour | cron.Dom | cron.Mo
 // hour, day of month, month, day of week), one of @hourly, @daily,
 // @midnight, @weekly, @monthly, @yearly and @annually, or "@every 5m".
 // Times are in UTC.
-func ParseSchedule(expr string) (Schedule, error) {
+func ParseSchedule(expr string) (Schedule, error) { return ParseScheduleIn(expr, time.UTC) }
+
+// ParseScheduleIn reads a schedule whose times are wall-clock times in loc
+// (nil means UTC). Across a daylight-saving change it behaves like cron:
+// a time in the hour that is skipped in spring (02:30 when clocks jump
+// from 02:00 to 03:00) runs once, an hour later on the wall clock (03:30);
+// a time in the hour that repeats in autumn runs once, at its first
+// occurrence, unless the schedule also runs an hour earlier on the wall
+// clock (hourly and finer schedules), which keeps their spacing: an
+// hourly schedule runs every real hour across both changes. "@every"
+// intervals are real durations and ignore the zone.
+func ParseScheduleIn(expr string, loc *time.Location) (Schedule, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	expr = strings.Join(strings.Fields(expr), " ")
 	switch {
 	case expr == "":
 		return nil, fmt.Errorf("empty schedule; leave schedule: out for a DAG that runs only when triggered")
 	case strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ="):
-		return nil, fmt.Errorf("schedule %q names a time zone; schedules are in UTC, so remove it and give the times in UTC", expr)
+		return nil, fmt.Errorf("schedule %q names a time zone; remove it and set the DAG's timezone: instead (an IANA name like Europe/Berlin)", expr)
 	case strings.HasPrefix(expr, "@every"):
 		return parseEvery(expr)
 	case strings.HasPrefix(expr, "@"):
@@ -45,11 +59,14 @@ func ParseSchedule(expr string) (Schedule, error) {
 		return nil, fmt.Errorf("schedule %q has %d fields; a cron expression has 5: minute hour day-of-month month day-of-week, like \"30 2 * * *\"", expr, len(strings.Fields(expr)))
 	}
 	// The parser reads times in the process's zone unless told otherwise.
-	s, err := cronParser.Parse("TZ=UTC " + expr)
+	s, err := cronParser.Parse("TZ=" + loc.String() + " " + expr)
 	if err != nil {
 		return nil, fmt.Errorf("bad schedule %q: %v; write 5 fields: minute hour day-of-month month day-of-week, like \"30 2 * * *\"", expr, err)
 	}
-	sched := utcSchedule{s}
+	var sched Schedule = utcSchedule{s}
+	if loc != time.UTC {
+		sched = zonedSchedule{s: s, loc: loc}
+	}
 	// A date that does not exist ("0 0 30 2 *") parses but never fires.
 	if sched.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
 		return nil, fmt.Errorf("schedule %q never fires; check the day of month against the month", expr)
@@ -69,7 +86,40 @@ func parseEvery(expr string) (Schedule, error) {
 	if d < time.Second || d%time.Second != 0 {
 		return nil, fmt.Errorf("schedule %q: the interval must be whole seconds, at least 1s", expr)
 	}
-	return utcSchedule{cron.Every(d)}, nil
+	return everySchedule{d}, nil
+}
+
+// everySchedule runs at a fixed interval, in whole seconds.
+type everySchedule struct{ d time.Duration }
+
+func (e everySchedule) Next(t time.Time) time.Time {
+	return cron.Every(e.d).Next(t.UTC()).UTC()
+}
+
+// PrevTick returns the last tick of s before t, t being a tick of s, or
+// the zero time if there is none within about five years. For "@every"
+// schedules, whose ticks have no fixed phase, it is t minus the interval.
+func PrevTick(s Schedule, t time.Time) time.Time {
+	t = t.UTC()
+	if e, ok := s.(everySchedule); ok {
+		return t.Add(-e.d)
+	}
+	// Look back over growing windows; the first that holds a tick before
+	// t holds the last one, found by walking forward to t.
+	for _, w := range []time.Duration{time.Minute, time.Hour, 25 * time.Hour, 8 * 24 * time.Hour, 32 * 24 * time.Hour, 367 * 24 * time.Hour, 5 * 367 * 24 * time.Hour} {
+		n := s.Next(t.Add(-w - time.Nanosecond))
+		if n.IsZero() || !n.Before(t) {
+			continue
+		}
+		for {
+			m := s.Next(n)
+			if m.IsZero() || !m.Before(t) {
+				return n
+			}
+			n = m
+		}
+	}
+	return time.Time{}
 }
 
 type utcSchedule struct{ s cron.Schedule }
@@ -80,4 +130,42 @@ func (u utcSchedule) Next(t time.Time) time.Time {
 		return next
 	}
 	return next.UTC()
+}
+
+// zonedSchedule is a cron schedule read in a zone with daylight-saving
+// changes; see ParseScheduleIn for what it does across them.
+type zonedSchedule struct {
+	s   cron.Schedule
+	loc *time.Location
+}
+
+func (z zonedSchedule) Next(t time.Time) time.Time {
+	next := z.s.Next(t.In(z.loc))
+	for !next.IsZero() && repeated(next) && !z.firesHourBefore(next) {
+		next = z.s.Next(next)
+	}
+	if next.IsZero() {
+		return next
+	}
+	return next.UTC()
+}
+
+// firesHourBefore reports whether the schedule has a tick one hour before
+// the wall-clock time of t.
+func (z zonedSchedule) firesHourBefore(t time.Time) bool {
+	t = t.In(z.loc)
+	w := time.Date(t.Year(), t.Month(), t.Day(), t.Hour()-1, t.Minute(), t.Second(), 0, z.loc)
+	return z.s.Next(w.Add(-time.Second)).Equal(w)
+}
+
+// repeated reports whether the wall-clock time of t occurred once before,
+// under the larger offset the zone had before a change back.
+func repeated(t time.Time) bool {
+	_, off := t.Zone()
+	for _, d := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		if _, prev := t.Add(-d).Zone(); time.Duration(prev-off)*time.Second == d {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,9 @@ type DAG struct {
 	// ("@hourly", "@daily", "@every 5m"), or "" for a DAG that only runs
 	// when triggered.
 	Schedule string
+	// Timezone is the IANA zone ("Europe/Berlin") the schedule's times are
+	// in; "" means UTC.
+	Timezone string
 	// StartDate is the first instant a scheduled run may cover (UTC).
 	StartDate time.Time
 	// Catchup creates a run for every missed interval since the last run;
