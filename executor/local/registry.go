@@ -143,11 +143,11 @@ func (e *Executor) claim(ctx context.Context, p *proc, k scheduler.TryKey) (func
 // linkedFolder returns the folder the registry names for k, or k's own
 // folder in this executor's Dir. A start under way elsewhere is an error:
 // what it leads to is not known yet.
-func (e *Executor) linkedFolder(k scheduler.TryKey) (string, error) {
+func (e *Executor) linkedFolder(ctx context.Context, k scheduler.TryKey) (string, error) {
 	if e.reg == nil {
 		return e.tryDir(k), nil
 	}
-	release, err := e.reg.lock(context.Background(), k, 0)
+	release, err := e.reg.lock(ctx, k, 0)
 	if err != nil {
 		return "", err
 	}

@@ -51,7 +51,7 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, externalID str
 			return scheduler.Observation{Phase: scheduler.PhaseRunning, ExternalID: p.externalID(),
 				Reason: fmt.Sprintf("process %d is running", p.pid)}, nil
 		}
-		obs, raced, err := e.adoptFromDisk(k, externalID)
+		obs, raced, err := e.adoptFromDisk(ctx, k, externalID)
 		if !raced {
 			return obs, err
 		}
@@ -60,13 +60,13 @@ func (e *Executor) Adopt(ctx context.Context, k scheduler.TryKey, externalID str
 
 // adoptFromDisk reads k's folder and starts watching a live process. raced
 // is true if a Start registered k first; the caller then looks again.
-func (e *Executor) adoptFromDisk(k scheduler.TryKey, wantID string) (obs scheduler.Observation, raced bool, err error) {
+func (e *Executor) adoptFromDisk(ctx context.Context, k scheduler.TryKey, wantID string) (obs scheduler.Observation, raced bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.procs[k] != nil {
 		return obs, true, nil
 	}
-	dir, err := e.linkedFolder(k)
+	dir, err := e.linkedFolder(ctx, k)
 	if err != nil {
 		return obs, false, fmt.Errorf("adopt %s: %w", k, err)
 	}
