@@ -49,6 +49,18 @@ func Encode(d *DAG) ([]byte, error) {
 	if def.Resources != (Resources{}) {
 		e.add(defs, "resources", e.resources(def.Resources))
 	}
+	// Written only when set: absent, each has one meaning (DefaultPool, 1
+	// slot, priority 0) that no build changes, and DAGs that do not use
+	// them keep the encoding they had before pools. PoolSlots 0 is 1.
+	if def.Pool != "" {
+		e.add(defs, "pool", e.str(def.Pool))
+	}
+	if def.PoolSlots != 0 {
+		e.add(defs, "pool_slots", integer(def.PoolSlots))
+	}
+	if def.Priority != 0 {
+		e.add(defs, "priority", integer(def.Priority))
+	}
 	e.add(root, "defaults", defs)
 
 	tasks := &yaml.Node{Kind: yaml.SequenceNode}
@@ -114,6 +126,15 @@ func (e *encoder) task(t *Task) *yaml.Node {
 	}
 	if t.Resources != nil && *t.Resources != (Resources{}) {
 		e.add(n, "resources", e.resources(*t.Resources))
+	}
+	if t.Pool != nil {
+		e.add(n, "pool", e.str(*t.Pool))
+	}
+	if t.PoolSlots != nil {
+		e.add(n, "pool_slots", integer(*t.PoolSlots))
+	}
+	if t.Priority != nil {
+		e.add(n, "priority", integer(*t.Priority))
 	}
 	return n
 }

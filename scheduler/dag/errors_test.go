@@ -94,7 +94,7 @@ func TestParseErrors(t *testing.T) {
 		{"defaults not a mapping", "id: x\ndefaults: [1]\n" + oneTask, []string{
 			`t.yaml:2:11: defaults must be a mapping of keys to values, got a list`}},
 		{"defaults unknown field", "id: x\ndefaults: {timeout: 1h}\n" + oneTask, []string{
-			`t.yaml:2:12: unknown field "timeout" in defaults; known fields are retries, retry_delay, retry_exponential, max_retry_delay, execution_timeout, resources`}},
+			`t.yaml:2:12: unknown field "timeout" in defaults; known fields are retries, retry_delay, retry_exponential, max_retry_delay, execution_timeout, resources, pool, pool_slots, priority`}},
 		{"negative retries", "id: x\ndefaults: {retries: -1}\n" + oneTask, []string{
 			`t.yaml:2:21: retries must be at least 0, got -1`}},
 		{"duration without unit", "id: x\ndefaults: {retry_delay: 30}\n" + oneTask, []string{

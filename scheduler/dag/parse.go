@@ -28,9 +28,9 @@ var (
 		"max_active_runs", "max_active_tasks", "run_timeout", "defaults", "tasks",
 	}}
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
-	defaultsSchema = schema{what: "defaults", keys: append(slices.Clone(retryKeys), "resources")}
+	defaultsSchema = schema{what: "defaults", keys: slices.Concat(retryKeys, []string{"resources"}, slotKeys)}
 	taskSchema     = schema{what: "a task", keys: slices.Concat(
-		[]string{"id", "depends_on", "trigger_rule", "command", "args", "env", "image"}, retryKeys, []string{"resources"})}
+		[]string{"id", "depends_on", "trigger_rule", "command", "args", "env", "image"}, retryKeys, []string{"resources"}, slotKeys)}
 	envSchema = schema{what: "env", keepNull: true}
 )
 
@@ -215,6 +215,7 @@ func (r *reader) defaults(f field, d *Defaults) defaultNodes {
 	if o.ExecutionTimeout != nil {
 		d.ExecutionTimeout = *o.ExecutionTimeout
 	}
+	d.Pool, d.PoolSlots, d.Priority = or(o.Pool, d.Pool), or(o.PoolSlots, d.PoolSlots), or(o.Priority, d.Priority)
 	if res, ok := fields["resources"]; ok {
 		var rs *Resources
 		if rs, nodes.res = r.resources(res, ""); rs != nil {
@@ -232,10 +233,11 @@ type overrides struct {
 	RetryExponential *bool
 	MaxRetryDelay    *time.Duration
 	ExecutionTimeout *time.Duration
+	slots
 }
 
 func (r *reader) overrides(fields map[string]field, task string) overrides {
-	var o overrides
+	o := overrides{slots: r.slots(fields, task)}
 	if f, ok := fields["retries"]; ok {
 		if v, ok := r.integer(f, task, 0); ok {
 			o.Retries = &v

@@ -75,6 +75,12 @@ func (d *DAG) spec(t *Task, presets Presets) (TaskSpec, error) {
 		RetryExponential: or(t.RetryExponential, def.RetryExponential),
 		MaxRetryDelay:    or(t.MaxRetryDelay, def.MaxRetryDelay),
 		ExecutionTimeout: or(t.ExecutionTimeout, def.ExecutionTimeout),
+		Pool:             or(t.Pool, def.Pool),
+		PoolSlots:        or(t.PoolSlots, def.PoolSlots),
+		Priority:         or(t.Priority, def.Priority),
+	}
+	if s.PoolSlots == 1 {
+		s.PoolSlots = 0 // one slot, as a spec without the key (see Slots)
 	}
 	res, err := resolveResources(presets, def.Resources, t.Resources)
 	if err != nil {

@@ -28,6 +28,9 @@ type storedSpec struct {
 	RetryExponential bool     `json:"retry_exponential,omitempty"`
 	MaxRetryDelay    string   `json:"max_retry_delay,omitempty"`
 	ExecutionTimeout string   `json:"execution_timeout,omitempty"`
+	Pool             string   `json:"pool,omitempty"`
+	PoolSlots        int      `json:"pool_slots,omitempty"`
+	Priority         int      `json:"priority,omitempty"`
 	Resources        struct {
 		Preset        string `json:"preset,omitempty"`
 		CPU           string `json:"cpu,omitempty"`
@@ -74,6 +77,11 @@ func EncodeSpec(s TaskSpec) ([]byte, error) {
 		RetryExponential: s.RetryExponential,
 		MaxRetryDelay:    durationText(s.MaxRetryDelay),
 		ExecutionTimeout: durationText(s.ExecutionTimeout),
+		Pool:             s.Pool,
+		Priority:         s.Priority,
+	}
+	if s.PoolSlots != 0 {
+		st.PoolSlots = s.PoolSlots
 	}
 	r := s.Resources
 	st.Resources.Preset, st.Resources.CPU, st.Resources.Memory = r.Preset, r.CPU, r.Memory
@@ -105,6 +113,9 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 		Image:            st.Image,
 		Retries:          st.Retries,
 		RetryExponential: st.RetryExponential,
+		Pool:             st.Pool,
+		PoolSlots:        st.PoolSlots,
+		Priority:         st.Priority,
 		Resources: Resources{
 			Preset: st.Resources.Preset, CPU: st.Resources.CPU, Memory: st.Resources.Memory,
 			CPULimit: st.Resources.CPULimit, MemoryLimit: st.Resources.MemoryLimit,

@@ -97,6 +97,7 @@ func (r *reader) task(n *yaml.Node) (Task, taskNodes, bool) {
 	o := r.overrides(fields, name)
 	t.Retries, t.RetryDelay, t.RetryExponential = o.Retries, o.RetryDelay, o.RetryExponential
 	t.MaxRetryDelay, t.ExecutionTimeout = o.MaxRetryDelay, o.ExecutionTimeout
+	t.Pool, t.PoolSlots, t.Priority = o.Pool, o.PoolSlots, o.Priority
 	if f, ok := fields["resources"]; ok {
 		t.Resources, tn.res = r.resources(f, name)
 	}

@@ -50,6 +50,13 @@ type Defaults struct {
 	// ExecutionTimeout bounds one try; zero means no timeout.
 	ExecutionTimeout time.Duration
 	Resources        Resources
+	// Pool names the pool whose slots a task takes while queued or
+	// running; "" is DefaultPool. PoolSlots is how many (0 means 1);
+	// Priority orders tasks waiting for a slot, higher first (0 by
+	// default).
+	Pool      string
+	PoolSlots int
+	Priority  int
 }
 
 // Task is one node of a DAG as written in the file. Pointer fields are
@@ -73,6 +80,9 @@ type Task struct {
 	ExecutionTimeout *time.Duration
 	// Resources overrides the DAG default field by field.
 	Resources *Resources
+	Pool      *string
+	PoolSlots *int
+	Priority  *int
 }
 
 // EnvVar is one environment variable of a task. Env is kept as an ordered
@@ -122,4 +132,10 @@ type TaskSpec struct {
 	// Resources is fully resolved: Preset names where it came from, the
 	// quantity fields hold the effective values.
 	Resources Resources
+	// Pool is the pool the task takes slots of ("" is DefaultPool; see
+	// PoolName), PoolSlots how many (0 is 1; see Slots). Priority orders
+	// the tasks ready to run, higher first.
+	Pool      string `json:",omitempty"`
+	PoolSlots int    `json:",omitempty"`
+	Priority  int    `json:",omitempty"`
 }
