@@ -22,6 +22,9 @@ import (
 // instance's run (scheduler.ErrNotOwner otherwise), checked under a lock
 // that keeps the run from changing hands before the commit.
 //
+// A change into queued takes slots of its task's pool, or fails with
+// scheduler.ErrPoolFull or ErrNoPool (see lockPools).
+//
 // The batch locks its instances before it reads them, so a change is
 // checked against the instance as other processes left it: of two
 // schedulers moving one instance from the same state, the second waits
@@ -39,12 +42,16 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
+		pools, err := lockPools(ctx, tx, changes, current)
+		if err != nil {
+			return err
+		}
 		for i, c := range changes {
 			if c.Owner != "" && owners[runOf(c.Key)] != c.Owner {
 				results[i] = scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w (%s, not %s)", c.Key, scheduler.ErrNotOwner, orNone(owners[runOf(c.Key)]), c.Owner)}
 				continue
 			}
-			if results[i], err = apply(ctx, tx, current, c); err != nil {
+			if results[i], err = apply(ctx, tx, current, pools, c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)
 			}
 		}
@@ -197,7 +204,7 @@ const updateAndRecord = `
 // apply performs one change on the instance as current holds it, and
 // keeps current up to date for the changes after it. A returned error is
 // the store's; the change's own failure is in the result.
-func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loaded, c scheduler.Change) (scheduler.ChangeResult, error) {
+func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loaded, pools *scheduler.PoolLedger, c scheduler.Change) (scheduler.ChangeResult, error) {
 	l, ok := current[c.Key]
 	if !ok {
 		return scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w", c.Key, scheduler.ErrNotFound)}, nil
@@ -209,6 +216,9 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 	next, rec, err := scheduler.Apply(ti, c)
 	if err == nil {
 		_, err = sqlcol.TimeArg(c.At).Value() // a time the store cannot hold is the change's fault
+	}
+	if err == nil {
+		err = pools.Admit(ti, next) // last: an admitted change holds its slots
 	}
 	if err != nil {
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil

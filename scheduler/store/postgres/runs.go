@@ -77,7 +77,10 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 			return nil // the run exists: leave it and its instances alone
 		}
 		created = true
-		return insertInstances(ctx, tx, run, ids, specs, reason)
+		if err := insertInstances(ctx, tx, run, ids, specs, reason); err != nil {
+			return err
+		}
+		return setInstancePools(ctx, tx, run, tasks)
 	})
 	if err != nil {
 		return false, wrap(err)

@@ -17,6 +17,8 @@ import (
 // changes before it in the batch, so one batch may move an instance more
 // than once. An illegal, conflicting or unknown change gets its own error
 // in the results; err is for a failing store, and then nothing was applied.
+// A change into queued takes slots of its task's pool, or fails with
+// scheduler.ErrPoolFull or ErrNoPool (see lockPools).
 func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]scheduler.ChangeResult, error) {
 	ctx, cancel := s.call(ctx, "Apply")
 	defer cancel()
@@ -28,8 +30,12 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
+		pools, err := lockPools(ctx, tx, changes, current)
+		if err != nil {
+			return err
+		}
 		for i, c := range changes {
-			if results[i], err = a.apply(ctx, current, c); err != nil {
+			if results[i], err = a.apply(ctx, current, pools, c); err != nil {
 				return fmt.Errorf("%s: %w", c.Key, err)
 			}
 		}
@@ -163,7 +169,7 @@ func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
 // apply performs one change on the instance as current holds it, and
 // keeps current up to date for the changes after it. A returned error is
 // the store's; the change's own failure is in the result.
-func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*loaded, c scheduler.Change) (scheduler.ChangeResult, error) {
+func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*loaded, pools *scheduler.PoolLedger, c scheduler.Change) (scheduler.ChangeResult, error) {
 	l, ok := current[c.Key]
 	if !ok {
 		return scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w", c.Key, scheduler.ErrNotFound)}, nil
@@ -175,6 +181,9 @@ func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*load
 	next, rec, err := scheduler.Apply(ti, c)
 	if err == nil {
 		_, err = sqlcol.TimeArg(c.At).Value() // a time the store cannot hold is the change's fault
+	}
+	if err == nil {
+		err = pools.Admit(ti, next) // last: an admitted change holds its slots
 	}
 	if err != nil {
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil

@@ -64,7 +64,10 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 			return nil // the run exists: leave it and its instances alone
 		}
 		created = true
-		return insertInstances(ctx, tx, run, tasks, specs, reason)
+		if err := insertInstances(ctx, tx, run, tasks, specs, reason); err != nil {
+			return err
+		}
+		return setInstancePools(ctx, tx, run, tasks)
 	})
 	if err != nil {
 		return false, wrap(err)

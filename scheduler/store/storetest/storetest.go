@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"Heartbeats", testHeartbeats},
 		{"CancelledContext", testCancelledContext},
 	}
+	tests = append(tests, poolTests...)
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +120,8 @@ func richSpec() dag.TaskSpec {
 			Preset: "medium", CPU: "500m", Memory: "1Gi",
 			CPULimit: "2", MemoryLimit: "4Gi", EphemeralDisk: "10Gi",
 		},
+		PoolSlots: 2, // of the default pool, which has no limit
+		Priority:  7,
 	}
 }
 

@@ -1,0 +1,193 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
+)
+
+// Pools are named concurrency limits kept in the store, so that every
+// scheduler sharing it enforces the same limit (parallelism and a DAG's
+// max_active_tasks bound one scheduler process each). A task names its
+// pool with the DAG key pool (dag.DefaultPool if none) and takes
+// pool_slots of its slots while queued or running.
+//
+// The store enforces them in Apply, in the transaction that moves an
+// instance into queued: it locks the pool's row, counts the slots taken
+// by the pool's queued and running instances across all schedulers, and
+// refuses the change with ErrPoolFull when the task's slots do not fit,
+// or ErrNoPool when the pool does not exist. The instance stays where it
+// was (no transition is recorded) and the loop keeps it waiting until the
+// pool may have room (see poolWait).
+
+// UnlimitedSlots is the Slots of a pool without a limit. dag.DefaultPool
+// has it until someone sets a number.
+const UnlimitedSlots = -1
+
+// ErrPoolFull is returned (wrapped) by Store.Apply for a change into
+// queued whose task's slots do not fit in what its pool has free.
+var ErrPoolFull = errors.New("pool full")
+
+// ErrNoPool is returned (wrapped) by Store.Apply for a change into queued
+// whose task names a pool that does not exist.
+var ErrNoPool = errors.New("pool does not exist")
+
+// ErrPoolInUse is returned (wrapped) by PoolStore.DeletePool for a pool
+// that queued or running tasks hold slots of.
+var ErrPoolInUse = errors.New("pool in use")
+
+// IsPoolRefusal reports whether err is Apply refusing a change for its pool.
+func IsPoolRefusal(err error) bool { return errors.Is(err, ErrPoolFull) || errors.Is(err, ErrNoPool) }
+
+// Pool is a named concurrency limit.
+type Pool struct {
+	Name string `json:"name"`
+	// Slots is how many slots the pool's queued and running tasks may
+	// take at once; UnlimitedSlots for no limit.
+	Slots       int    `json:"slots"`
+	Description string `json:"description"`
+	// UpdatedAt and UpdatedBy say who set the pool last.
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy Actor     `json:"updated_by"`
+}
+
+// PoolStatus is a pool and what its tasks take of it now, across every
+// scheduler sharing the store.
+type PoolStatus struct {
+	Pool
+	// Missing marks a pool that tasks name but nobody created: they wait
+	// until it is (vigil pools set NAME --slots N).
+	Missing bool `json:"missing,omitempty"`
+	// Occupied is the slots taken by the pool's queued and running
+	// instances; Queued and Running count those instances.
+	Occupied int `json:"occupied"`
+	Queued   int `json:"queued"`
+	Running  int `json:"running"`
+	// Scheduled counts the instances of the pool waiting to be queued:
+	// scheduled (for their upstreams or for a slot) or up for retry.
+	Scheduled int `json:"scheduled"`
+}
+
+// PoolChange is one record of a pool's history: who set or deleted it.
+type PoolChange struct {
+	Seq  int64     `json:"seq"`
+	Pool string    `json:"pool"`
+	At   time.Time `json:"at"`
+	By   Actor     `json:"by"`
+	// Action is "set" or "delete". Slots and Description are the values
+	// set; PrevSlots the slots before (absent for a new pool).
+	Action      string `json:"action"`
+	Slots       int    `json:"slots"`
+	PrevSlots   *int   `json:"prev_slots,omitempty"`
+	Description string `json:"description"`
+}
+
+// PoolStore is implemented by stores that keep pools. Such a store
+// enforces them in Apply (see ErrPoolFull).
+type PoolStore interface {
+	// SetPool creates or updates a pool (p.UpdatedAt and p.UpdatedBy say
+	// who and when) and records the change in the pools' history.
+	SetPool(ctx context.Context, p Pool) error
+	// DeletePool deletes a pool and records it, or fails with ErrPoolInUse
+	// (naming the tasks) while queued or running tasks hold its slots,
+	// ErrNotFound if there is none. dag.DefaultPool cannot be deleted.
+	DeletePool(ctx context.Context, name string, by Actor, at time.Time) error
+	// ListPools returns every pool, with dag.DefaultPool and the missing
+	// pools tasks wait for, ordered by name.
+	ListPools(ctx context.Context) ([]PoolStatus, error)
+	// PoolHistory returns the changes of a pool (of every pool if name is
+	// ""), oldest first.
+	PoolHistory(ctx context.Context, name string) ([]PoolChange, error)
+}
+
+// CheckPool returns an error saying what to fix if p cannot be stored.
+func CheckPool(p Pool) error {
+	if err := dag.CheckPoolName(p.Name); err != nil {
+		return err
+	}
+	if p.Slots < UnlimitedSlots {
+		return fmt.Errorf("pool %s: slots must be %d (no limit) or more, got %d", p.Name, UnlimitedSlots, p.Slots)
+	}
+	return nil
+}
+
+// takesSlot reports whether a transition from → to takes a slot of the
+// instance's pool; freesSlot whether it gives one back.
+func takesSlot(from, to State) bool { return !from.Active() && to.Active() }
+func freesSlot(from, to State) bool { return from.Active() && !to.Active() }
+
+// PoolLedger is the slot count of the pools one Store.Apply transaction
+// touches. The store fills it, under the pools' locks, with each pool's
+// slots and the slots its instances hold, then calls Admit for each
+// change before writing it: a store's Apply enforces pools this way
+// whatever its SQL.
+type PoolLedger struct {
+	pools map[string]*poolCount
+}
+
+type poolCount struct{ slots, used int }
+
+// PoolsTouched returns the pools of the instances that changes may move
+// into or out of queued or running, given the instances as loaded: those
+// Apply must lock and count.
+func PoolsTouched(changes []Change, spec func(TaskKey) (dag.TaskSpec, bool)) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, c := range changes {
+		if !c.To.Active() && !c.From.Active() {
+			continue
+		}
+		s, ok := spec(c.Key)
+		if !ok {
+			continue
+		}
+		if n := s.PoolName(); !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// NewPoolLedger returns an empty ledger; pools not Set in it do not exist.
+func NewPoolLedger() *PoolLedger { return &PoolLedger{pools: map[string]*poolCount{}} }
+
+// Set records a pool's slots and the slots its instances hold now.
+func (l *PoolLedger) Set(name string, slots, used int) {
+	l.pools[name] = &poolCount{slots: slots, used: used}
+}
+
+// Admit checks the change of one instance from before to after against
+// its pool and counts the slots it takes or frees. It returns ErrPoolFull
+// or ErrNoPool, wrapped with what to do, for a change it refuses, which
+// must then not be applied.
+func (l *PoolLedger) Admit(before, after TaskInstance) error {
+	name, need := after.Spec.PoolName(), after.Spec.Slots()
+	p := l.pools[name]
+	switch {
+	case freesSlot(before.State, after.State):
+		if p != nil {
+			p.used -= need
+		}
+		return nil
+	case !takesSlot(before.State, after.State):
+		return nil
+	case p == nil && name == dag.DefaultPool:
+		return nil // unlimited unless set
+	case p == nil:
+		return fmt.Errorf("%w: task %s names pool %q; create it with: vigil pools set %s --slots N", ErrNoPool, after.TaskKey, name, name)
+	case p.slots == UnlimitedSlots:
+		p.used += need
+		return nil
+	case need > p.slots:
+		return fmt.Errorf("%w: task %s needs %d slots of pool %q, which has %d in all; it cannot run until: vigil pools set %s --slots %d",
+			ErrPoolFull, after.TaskKey, need, name, p.slots, name, need)
+	case p.used+need > p.slots:
+		return fmt.Errorf("%w: task %s needs %d of pool %q's slots; %d of %d are taken", ErrPoolFull, after.TaskKey, need, name, p.used, p.slots)
+	}
+	p.used += need
+	return nil
+}
