@@ -32,6 +32,9 @@ func (s *Scheduler) commit(ctx context.Context, changes []Change) ([]ChangeResul
 	for i, r := range results {
 		c := changes[i]
 		if r.Err != nil {
+			if IsPoolRefusal(r.Err) {
+				continue // the instance waits for its pool; see poolRefused
+			}
 			s.log.Warn("transition not applied", zap.Stringer("task", c.Key),
 				zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.Error(r.Err))
 			if errors.Is(r.Err, ErrStateConflict) {
@@ -99,6 +102,7 @@ func (s *Scheduler) track(next TaskInstance) {
 				s.candidates[bk] = struct{}{}
 			}
 			clear(s.blocked)
+			s.pools.open(next.Spec.PoolName(), s.candidates)
 		}
 		s.active += delta
 		s.activeDAG[k.DAGID] += delta

@@ -33,8 +33,8 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 	q := make(candidateHeap, 0, len(s.candidates))
 	for k := range s.candidates {
 		c := candidate{key: k}
-		if rs := s.runs[runKey{k.DAGID, k.RunID}]; rs != nil {
-			c.date = rs.run.LogicalDate
+		if rs, ti := s.instance(k); ti != nil {
+			c.date, c.priority = rs.run.LogicalDate, ti.Spec.Priority
 		}
 		q = append(q, c)
 	}
@@ -94,6 +94,10 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		default:
 			continue
 		}
+		if pool := ti.Spec.PoolName(); s.pools.isClosed(pool) {
+			s.pools.wait(pool, k)
+			continue
+		}
 		if s.active+queued >= s.opts.Parallelism || s.activeDAG[k.DAGID]+queuedDAG[k.DAGID] >= s.maxTasks(k.DAGID) {
 			s.blocked[k] = struct{}{}
 			continue
@@ -113,11 +117,15 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		return
 	}
 	failed := false
-	for _, r := range results {
+	for i, r := range results {
 		switch {
 		case r.Err != nil:
 			failed = true
+			if IsPoolRefusal(r.Err) {
+				s.poolRefused(changes[i], r.Err)
+			}
 		case r.Instance.State == StateQueued:
+			s.poolAdmitted(r.Instance)
 			s.startSubmit(ctx, r.Instance)
 		}
 	}
@@ -260,14 +268,17 @@ func (s *Scheduler) maxTasks(dagID string) int {
 	return s.opts.Parallelism
 }
 
-// candidate is a task instance dispatch looks at, with its run's logical
-// date, looked up once.
+// candidate is a task instance dispatch looks at, with its priority and
+// its run's logical date, looked up once.
 type candidate struct {
-	key  TaskKey
-	date time.Time
+	key      TaskKey
+	date     time.Time
+	priority int
 }
 
-// candidateHeap yields candidates oldest run first, then by run and task
+// candidateHeap yields candidates highest priority first (the DAG key
+// priority: when slots are scarce, a pool's or parallelism's, the
+// important tasks take them), then oldest run first, then by run and task
 // ID: a fair and repeatable order. When the parallelism limit is reached
 // most candidates are tasks that were blocked, brought back because a slot
 // freed; sorting them all on every turn made a 10,000-task run quadratic,
@@ -278,6 +289,9 @@ func (h candidateHeap) Len() int { return len(h) }
 
 func (h candidateHeap) Less(i, j int) bool {
 	a, b := &h[i], &h[j]
+	if a.priority != b.priority {
+		return a.priority > b.priority
+	}
 	if !a.date.Equal(b.date) {
 		return a.date.Before(b.date)
 	}

@@ -161,8 +161,8 @@ func (l *PoolLedger) Set(name string, slots, used int) {
 }
 
 // Admit checks the change of one instance from before to after against
-// its pool and counts the slots it takes or frees. It returns ErrPoolFull
-// or ErrNoPool, wrapped with what to do, for a change it refuses, which
+// its pool and counts the slots it takes or frees. It returns a
+// *PoolError (ErrPoolFull or ErrNoPool) for a change it refuses, which
 // must then not be applied.
 func (l *PoolLedger) Admit(before, after TaskInstance) error {
 	name, need := after.Spec.PoolName(), after.Spec.Slots()
@@ -178,16 +178,45 @@ func (l *PoolLedger) Admit(before, after TaskInstance) error {
 	case p == nil && name == dag.DefaultPool:
 		return nil // unlimited unless set
 	case p == nil:
-		return fmt.Errorf("%w: task %s names pool %q; create it with: vigil pools set %s --slots N", ErrNoPool, after.TaskKey, name, name)
-	case p.slots == UnlimitedSlots:
-		p.used += need
-		return nil
-	case need > p.slots:
-		return fmt.Errorf("%w: task %s needs %d slots of pool %q, which has %d in all; it cannot run until: vigil pools set %s --slots %d",
-			ErrPoolFull, after.TaskKey, need, name, p.slots, name, need)
-	case p.used+need > p.slots:
-		return fmt.Errorf("%w: task %s needs %d of pool %q's slots; %d of %d are taken", ErrPoolFull, after.TaskKey, need, name, p.used, p.slots)
+		return &PoolError{Task: after.TaskKey, Pool: name, Need: need, Missing: true}
+	case p.slots != UnlimitedSlots && p.used+need > p.slots:
+		return &PoolError{Task: after.TaskKey, Pool: name, Need: need, Used: p.used, Slots: p.slots}
 	}
 	p.used += need
 	return nil
+}
+
+// PoolError is Apply's refusal of a change into queued for its task's
+// pool. It matches ErrNoPool if the pool does not exist, ErrPoolFull
+// otherwise.
+type PoolError struct {
+	Task TaskKey
+	Pool string
+	// Need is the slots the task takes; Used and Slots what the pool had
+	// taken and has in all.
+	Need, Used, Slots int
+	Missing           bool
+}
+
+// NeverFits reports whether the task needs more slots than its pool has
+// in all: it waits until the pool grows.
+func (e *PoolError) NeverFits() bool { return !e.Missing && e.Need > e.Slots }
+
+func (e *PoolError) Error() string {
+	switch {
+	case e.Missing:
+		return fmt.Sprintf("%v: task %s names pool %q; create it with: vigil pools set %s --slots N", ErrNoPool, e.Task, e.Pool, e.Pool)
+	case e.NeverFits():
+		return fmt.Sprintf("%v: task %s needs %d slots of pool %q, which has %d in all; it cannot run until: vigil pools set %s --slots %d",
+			ErrPoolFull, e.Task, e.Need, e.Pool, e.Slots, e.Pool, e.Need)
+	}
+	return fmt.Sprintf("%v: task %s needs %d of pool %q's slots; %d of %d are taken", ErrPoolFull, e.Task, e.Need, e.Pool, e.Used, e.Slots)
+}
+
+// Is makes errors.Is match ErrNoPool or ErrPoolFull.
+func (e *PoolError) Is(target error) bool {
+	if e.Missing {
+		return target == ErrNoPool
+	}
+	return target == ErrPoolFull
 }

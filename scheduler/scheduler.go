@@ -204,6 +204,7 @@ type Scheduler struct {
 	activeDAG   map[string]int         // the same, per DAG
 	candidates  map[TaskKey]struct{}   // to evaluate on the next dispatch
 	blocked     map[TaskKey]struct{}   // ready, waiting for a parallelism slot
+	pools       poolWaits              // ready, waiting for a slot of their pool
 	timed       map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
 	deadlines   map[TaskKey]time.Time  // execution timeouts of running instances
 	stopping    map[TryKey]stopRequest // why the loop asked a try to stop

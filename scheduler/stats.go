@@ -50,7 +50,7 @@ type Stats struct {
 	// Active is the task instances queued or running.
 	Active int64
 	// Blocked is the instances ready to run but waiting for a
-	// parallelism slot; Waiting those waiting out a retry delay or a
+	// parallelism slot or a slot of their pool; Waiting those waiting out a retry delay or a
 	// submit backoff; Submitting the submits not yet answered; Refused
 	// the queued tries the executor refused (forbidden, quota), waiting
 	// to be submitted again.
@@ -91,7 +91,7 @@ func (s *Scheduler) Stats() Stats {
 // publishGauges copies the loop's queue sizes into the stats.
 func (s *Scheduler) publishGauges() {
 	s.stats.active.Store(int64(s.active))
-	s.stats.blocked.Store(int64(len(s.blocked)))
+	s.stats.blocked.Store(int64(len(s.blocked) + s.pools.count()))
 	s.stats.waiting.Store(int64(len(s.timed)))
 	s.stats.submitting.Store(int64(len(s.inflight)))
 	s.stats.runsOpen.Store(int64(len(s.runs)))

@@ -21,6 +21,8 @@ func (s *Scheduler) sync(ctx context.Context, now time.Time) {
 	if s.dagPending != nil && s.applyDAGs(ctx, now, s.dagPending) {
 		s.dagPending = nil
 	}
+	// Other schedulers may have freed pool slots since the last look.
+	s.pools.openAll(s.candidates)
 	if err := s.pollStore(ctx, now); err != nil {
 		s.stats.storeErrors.Add(1)
 		// Back off while the store keeps failing, up to 8 sync intervals.
