@@ -50,8 +50,8 @@ type Pool struct {
 	Slots       int    `json:"slots"`
 	Description string `json:"description"`
 	// UpdatedAt and UpdatedBy say who set the pool last.
-	UpdatedAt time.Time `json:"updated_at"`
-	UpdatedBy Actor     `json:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	UpdatedBy Actor     `json:"updated_by,omitzero"`
 }
 
 // PoolStatus is a pool and what its tasks take of it now, across every
