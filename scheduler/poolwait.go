@@ -1,7 +1,9 @@
 package scheduler
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 )
@@ -120,4 +122,17 @@ func (s *Scheduler) poolAdmitted(ti TaskInstance) {
 	if s.pools.said != nil {
 		delete(s.pools.said, ti.Spec.PoolName())
 	}
+}
+
+// Pools returns the store's pools and what their tasks take of them now,
+// across every scheduler sharing the store, or ErrNotFound (wrapped) if
+// the store keeps none. It may be called from any goroutine.
+func (s *Scheduler) Pools(ctx context.Context) ([]PoolStatus, error) {
+	ps, ok := s.opts.Store.(PoolStore)
+	if !ok {
+		return nil, fmt.Errorf("pools: %w: the store keeps none", ErrNotFound)
+	}
+	cctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	return ps.ListPools(cctx)
 }

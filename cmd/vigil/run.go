@@ -169,7 +169,7 @@ func tryRegistry(cfg config, storeID string) string {
 func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, state *startState, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSchedulerCollector(state.scheduler, wd))
+		newSchedulerCollector(state.scheduler, wd), newPoolCollector(ctx, state.scheduler))
 	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())
