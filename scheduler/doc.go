@@ -23,6 +23,8 @@
 //	dagload.go    loading the DAG folder off the loop
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop
+//	pool.go       pools: the PoolStore interface and the ledger Apply admits by
+//	poolwait.go   instances waiting for a slot of their pool
 //	trigger.go    trigger rules: what upstream states let a task run
 //	events.go     executor events to transitions; retries; timeouts; stops
 //	runtimeout.go run_timeout: a run past its bound is stopped and fails

@@ -34,6 +34,9 @@
 //	  max_retry_delay: 10m      # caps every retry delay; 0s: no cap
 //	  execution_timeout: 0s     # 0s: none
 //	  resources: {preset: small}
+//	  pool: warehouse           # the pool whose slots tasks take; absent: default_pool
+//	  pool_slots: 1             # slots taken while queued or running
+//	  priority: 0               # higher first among the tasks ready to run
 //	tasks:
 //	  - id: extract
 //	    depends_on: [other_task]
@@ -42,7 +45,7 @@
 //	    args: [x]
 //	    env: {FOO: bar}
 //	    image: busybox:1.36     # for the Kubernetes executor
-//	    retries: 3              # any of the defaults' retry settings
+//	    retries: 3              # any of the defaults' settings
 //	    resources: {preset: large, memory: 4Gi}
 //
 // Values are normalised: depends_on sorted without duplicates, trigger_rule
