@@ -40,7 +40,7 @@ func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog)
 		hbStale:      d("heartbeat_stale", "1 if the heartbeat is stale.", "name"),
 		ready:        d("ready", "1 once start-up reconciliation is done."),
 		tasks: d("tasks", "Task instances this scheduler tracks, by where they are: active (queued or running), "+
-			"blocked (ready, waiting for a parallelism slot), waiting (retry delay or submit backoff), submitting (executor start in flight), "+
+			"blocked (ready, waiting for a parallelism slot or a slot of its pool), waiting (retry delay or submit backoff), submitting (executor start in flight), "+
 			"refused (queued, the executor refuses it: forbidden or waiting for quota).", "state"),
 		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
 		evictions: d("task_evictions_total", "Tries their platform ended through no fault of the task, by reason: "+
