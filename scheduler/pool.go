@@ -131,13 +131,14 @@ type PoolLedger struct {
 type poolCount struct{ slots, used int }
 
 // PoolsTouched returns the pools of the instances that changes may move
-// into or out of queued or running, given the instances as loaded: those
-// Apply must lock and count.
+// into queued or running, given the instances as loaded: those Apply must
+// lock and count. (A batch that only frees slots needs no pool: it takes
+// none.)
 func PoolsTouched(changes []Change, spec func(TaskKey) (dag.TaskSpec, bool)) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, c := range changes {
-		if !c.To.Active() && !c.From.Active() {
+		if !takesSlot(c.From, c.To) {
 			continue
 		}
 		s, ok := spec(c.Key)

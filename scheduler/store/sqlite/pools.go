@@ -39,13 +39,25 @@ func lockPools(ctx context.Context, tx *sql.Tx, changes []scheduler.Change, curr
 	if err != nil {
 		return nil, err
 	}
+	var limited []any
+	for name, n := range slots {
+		if n == scheduler.UnlimitedSlots {
+			ledger.Set(name, n, 0)
+		} else {
+			limited = append(limited, name)
+		}
+	}
+	if len(limited) == 0 {
+		return ledger, nil // nothing to count: the default pool, unless set
+	}
+	in = strings.TrimSuffix(strings.Repeat("?, ", len(limited)), ", ")
 	used, err := namedCounts(ctx, tx, `SELECT pool, SUM(pool_slots) FROM task_instances
-		WHERE pool IN (`+in+`) AND state IN ('queued', 'running') GROUP BY pool`, args)
+		WHERE pool IN (`+in+`) AND state IN ('queued', 'running') GROUP BY pool`, limited)
 	if err != nil {
 		return nil, err
 	}
-	for name, n := range slots {
-		ledger.Set(name, n, used[name])
+	for _, name := range limited {
+		ledger.Set(name.(string), slots[name.(string)], used[name.(string)])
 	}
 	return ledger, nil
 }
