@@ -50,8 +50,9 @@ type Stats struct {
 	// Active is the task instances queued or running.
 	Active int64
 	// Blocked is the instances ready to run but waiting for a
-	// parallelism slot or a slot of their pool; Waiting those waiting out a retry delay or a
-	// submit backoff; Submitting the submits not yet answered; Refused
+	// parallelism slot or a slot of their pool; Waiting those waiting out
+	// a retry delay or a submit backoff; Submitting the submits not yet
+	// answered; Refused
 	// the queued tries the executor refused (forbidden, quota), waiting
 	// to be submitted again.
 	Blocked, Waiting, Submitting, Refused int64
