@@ -21,7 +21,9 @@ var _ scheduler.PoolStore = (*Store)(nil)
 // the slots the first took once it committed (each statement of a READ
 // COMMITTED transaction reads what was committed when it starts). A pool
 // without a limit is not locked, so tasks of the default pool never wait
-// on each other's transactions.
+// on each other's transactions. The price: a batch that read a pool as
+// unlimited just before `vigil pools set` gave it a limit (or deleted it)
+// still queues into it; the limit holds from the next batch on.
 func lockPools(ctx context.Context, tx *sql.Tx, changes []scheduler.Change, current map[scheduler.TaskKey]*loaded) (*scheduler.PoolLedger, error) {
 	ledger := scheduler.NewPoolLedger()
 	names := scheduler.PoolsTouched(changes, func(k scheduler.TaskKey) (dag.TaskSpec, bool) {
