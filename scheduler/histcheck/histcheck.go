@@ -173,8 +173,13 @@ func checkHistory(rep *Report, h []scheduler.Transition, known map[string]bool) 
 		}
 		if r.Manual {
 			// An operator's (a clear, a mark, a cancel), stored by the
-			// run's owner: it does not change who acts on the instance.
+			// run's owner of the moment. It leaves the instance ended, or
+			// clears an ended one: no scheduler was acting on it, and the
+			// next record may be by whoever owns the run by then (an
+			// ended instance gets no takeover record when its run changes
+			// hands).
 			rep.Manual++
+			owner = ""
 			continue
 		}
 		who := r.Actor.Instance
