@@ -15,7 +15,7 @@ import (
 
 func (a *app) dagsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "dags", Short: "List, validate, trigger and pause DAGs"}
-	c.AddCommand(a.dagsListCmd(), a.dagsValidateCmd(), a.dagsTriggerCmd(), a.dagsPauseCmd(true), a.dagsPauseCmd(false))
+	c.AddCommand(a.dagsListCmd(), a.dagsValidateCmd(), a.dagsTriggerCmd(), a.dagsBackfillCmd(), a.dagsPauseCmd(true), a.dagsPauseCmd(false))
 	return c
 }
 

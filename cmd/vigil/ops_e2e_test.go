@@ -173,3 +173,69 @@ func (e *env) waitPid(name string) int {
 	})
 	return pid
 }
+
+const backfillDAG = `
+id: daily
+schedule: "0 0 * * *"
+catchup: false
+start_date: 2026-11-01T00:00:00Z
+tasks:
+  - id: work
+    command: [sh, -c, 'echo "$VIGIL_LOGICAL_DATE" >> RAN_DIR/work; sleep 0.3; test "$VIGIL_LOGICAL_DATE" != 2026-11-03T00:00:00Z -o -f RAN_DIR/fixed']
+`
+
+// TestBackfillOnARealScheduler: `vigil dags backfill` against a real
+// `vigil run`: a dry run lists the ticks; the backfill runs each tick once
+// with its date as VIGIL_LOGICAL_DATE and exits 3 for the tick that
+// failed; once fixed, --reprocess failed runs that tick alone again.
+func TestBackfillOnARealScheduler(t *testing.T) {
+	e := newEnv(t, map[string]string{"daily.yaml": backfillDAG})
+	e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		out, err := e.vigil("dags", "list")
+		return err == nil && strings.Contains(out, "daily")
+	})
+	out := e.mustVigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--dry-run")
+	if n := strings.Count(out, "create"); n != 5 || !strings.Contains(out, "scheduled__2026-11-05T00:00:00Z") {
+		t.Fatalf("dry run lists %d creates; want 5 through 11-05:\n%s", n, out)
+	}
+	if got := e.ticksRan(); len(got) != 0 {
+		t.Fatalf("a dry run ran %v", got)
+	}
+	out, err := e.vigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--max-active-runs", "2", "--reason", "outage")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(out, "4 success, 1 failed") {
+		t.Fatalf("backfill: %v\n%s\nwant exit 3, 4 success and 1 failed", err, out)
+	}
+	want := []string{"2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z", "2026-11-05T00:00:00Z"}
+	if got := e.ticksRan(); !slices.Equal(got, want) {
+		t.Fatalf("ticks ran %v; want %v", got, want)
+	}
+	if err := os.WriteFile(filepath.Join(e.ran, "fixed"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = e.mustVigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--reprocess", "failed")
+	if !strings.Contains(out, "1 success, 4 skipped") {
+		t.Fatalf("reprocess failed:\n%s", out)
+	}
+	if got := e.ticksRan(); !slices.Equal(got, slices.Insert(want, 3, "2026-11-03T00:00:00Z")) {
+		t.Fatalf("ticks ran %v; want 11-03 twice", got)
+	}
+	hist := e.mustVigil("tasks", "history", "daily", "scheduled__2026-11-03T00:00:00Z", "work")
+	if !strings.Contains(hist, "cleared by hand") || !strings.Contains(hist, "backfill by hand: outage") {
+		t.Errorf("history of the reprocessed tick does not say why:\n%s", hist)
+	}
+}
+
+// ticksRan returns the logical dates the daily DAG's work task ran for,
+// sorted, leaving out the tick its schedule ran by itself (today's).
+func (e *env) ticksRan() []string {
+	var got []string
+	for _, d := range e.executions("work") {
+		if d < "2026-11-06" {
+			got = append(got, d)
+		}
+	}
+	slices.Sort(got)
+	return got
+}
