@@ -24,6 +24,9 @@
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop
 //	trigger.go    trigger rules: what upstream states let a task run
+//	ops.go        operations an operator asks for (clear, mark, cancel), PlanOp
+//	remedy.go     the loop applying operations: fenced, reopening ended runs
+//	backfill.go   backfills: runs for the ticks of a past range of dates
 //	events.go     executor events to transitions; retries; timeouts; stops
 //	runtimeout.go run_timeout: a run past its bound is stopped and fails
 //	evict.go      evictions, preemptions, lost nodes: retried, not counted
