@@ -118,8 +118,9 @@ tasks:
 
 	rep := c.Check(t.Context(), names, scheduler.StateSuccess)
 	failOn(t, rep)
-	for _, v := range rep.Violations {
-		// The whole run's story, operations included, for the record.
+	if len(rep.Violations) > 0 {
+		// The first violation's whole run, operations included.
+		v := rep.Violations[0]
 		for _, task := range []string{"a", "b", "c", "d"} {
 			k := scheduler.TaskKey{DAGID: v.Task.DAGID, RunID: v.Task.RunID, TaskID: task}
 			h, _ := c.Admin.History(t.Context(), k)
@@ -131,7 +132,6 @@ tasks:
 		for _, op := range ops {
 			t.Logf("operation %d %s %s: %s by %s at %s: %s", op.ID, op.Kind, op.TaskID, op.State, op.DoneBy, op.DoneAt.Format("05.000"), op.Result)
 		}
-		break
 	}
 	submittedOnce(t, c, mach)
 	if len(ids) != 4*runs {
