@@ -306,7 +306,7 @@ func ParamsOf(source []byte) ([]Param, error) {
 // ParseConf reads a conf file: a YAML or JSON object of names to strings,
 // numbers or booleans. file is used in messages.
 func ParseConf(file string, data []byte) (Values, error) {
-	r := &reader{file: file}
+	r := &reader{file: file, emptyMsg: `the conf file is empty; write a YAML or JSON object like {"region": "eu-west-1"}`}
 	doc := r.document(data)
 	if doc == nil {
 		return nil, r.errs.sorted().capped(r.file)

@@ -85,7 +85,11 @@ func (r *reader) document(data []byte) *yaml.Node {
 		}
 	}
 	if len(docs) == 0 {
-		r.errs = append(r.errs, &Error{File: r.file, Msg: "the file holds no DAG; write at least id: and tasks:"})
+		msg := "the file holds no DAG; write at least id: and tasks:"
+		if r.emptyMsg != "" {
+			msg = r.emptyMsg
+		}
+		r.errs = append(r.errs, &Error{File: r.file, Msg: msg})
 		return nil
 	}
 	if len(docs) > 1 {
