@@ -10,13 +10,14 @@ import (
 
 // Catch-up (issue 17). A DAG with catchup: true gets a run for every tick
 // it missed: a scheduler down for a week owes an hourly DAG 168 runs. They
-// are created oldest first, and while the DAG is behind (a later tick is
-// due too) at most its catch-up limit of them are active at once: the
-// lower of its max_active_runs and its max_catchup_runs (the scheduler's
-// Options.MaxCatchupRuns by default). The next ones are created as earlier
-// ones end. The scheduler logs when a catch-up is held at its limit and
-// when it has caught up, and each catch-up run's creation record says how
-// many ticks were still due.
+// are created oldest first. From the first run made while a later tick
+// was due too, until the run of the latest due tick is made, the DAG is
+// catching up: a run is created only while fewer of its runs are active
+// than its catch-up limit, the lower of its max_active_runs and its
+// max_catchup_runs (the scheduler's Options.MaxCatchupRuns by default), so
+// the next ones come as earlier ones end. The scheduler logs when a
+// catch-up is held at its limit and when it is done, and each catch-up
+// run's creation record says how many ticks were due.
 
 // defaultMaxCatchupRuns is Options.MaxCatchupRuns when unset.
 const defaultMaxCatchupRuns = 16
@@ -30,8 +31,11 @@ type catchupState struct {
 	// maxCatchup is the DAG's max_catchup_runs; zero for the
 	// scheduler's default.
 	maxCatchup int
-	// throttled is set while a catch-up is held at its limit, so that
-	// is logged once, and its end too.
+	// catchingUp is set from the first run made while a later tick was
+	// due too until the latest due tick has its run.
+	catchingUp bool
+	// throttled is set once a catch-up is held at its limit, so that is
+	// logged once, and its end too.
 	throttled bool
 }
 
@@ -64,7 +68,7 @@ func behind(d *dagState, tick, now time.Time) bool {
 // limit if that is lower.
 func (s *Scheduler) runLimit(d *dagState, tick, now time.Time) int {
 	limit := d.maxRuns
-	if c := s.catchupCap(d); c > 0 && c < limit && behind(d, tick, now) {
+	if c := s.catchupCap(d); c > 0 && c < limit && d.catchup && (d.catchingUp || behind(d, tick, now)) {
 		limit = c
 	}
 	return limit
@@ -86,11 +90,15 @@ func ticksLeft(d *dagState, tick, now time.Time) string {
 // that it has caught up. The loop calls it when d gets no run this turn.
 func (s *Scheduler) noteCatchup(d *dagState, now time.Time) {
 	tick := dueTick(d)
-	if tick.IsZero() || tick.After(now) || !behind(d, tick, now) {
+	if tick.IsZero() || tick.After(now) {
+		d.catchingUp = false
 		if d.throttled {
 			d.throttled = false
 			s.log.Info("catch-up done: no missed ticks left", zap.String("dag", d.rec.ID))
 		}
+		return
+	}
+	if !d.catchup || !d.catchingUp && !behind(d, tick, now) {
 		return
 	}
 	active, limit := d.activeRun+d.othersRuns, s.runLimit(d, tick, now)
@@ -104,11 +112,14 @@ func (s *Scheduler) noteCatchup(d *dagState, now time.Time) {
 		zap.Int("max_catchup_runs", s.catchupCap(d)), zap.Int("max_active_runs", d.maxRuns))
 }
 
-// catchupNote is what a catch-up run's creation record adds to its reason.
+// catchupNote is what the creation record of d's run of tick adds to its
+// reason: for a catch-up run, the ticks due and the limit. A run made
+// while a later tick is due starts a catch-up.
 func (s *Scheduler) catchupNote(d *dagState, tick, now time.Time) string {
 	if !behind(d, tick, now) {
 		return ""
 	}
+	d.catchingUp = true
 	return fmt.Sprintf("; catch-up: %s ticks due from this one, at most %d runs active at once",
 		ticksLeft(d, tick, now), s.runLimit(d, tick, now))
 }
