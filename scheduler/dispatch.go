@@ -63,6 +63,11 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		// earlier in this turn must not appear to come after their tasks
 		// were queued.
 		c := Change{Key: k, From: ti.State, Actor: s.actor, At: s.opts.Now()}
+		if rs.cancelled != "" {
+			// A try sent back by a failed submit after its run was
+			// cancelled: the cancel skips it at the next sync.
+			continue
+		}
 		switch ti.State {
 		case StateScheduled:
 			verdict, reason := upstreamVerdict(rs, ti)

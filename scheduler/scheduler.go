@@ -243,6 +243,9 @@ type runState struct {
 	downstream map[string][]string
 	// recheck is when to look again at a run past its run timeout.
 	recheck time.Time
+	// cancelled is the reason of the operation that cancelled the run: it
+	// ends cancelled (see remedy.go).
+	cancelled string
 }
 
 type dagState struct {
@@ -466,6 +469,7 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	}
 	if !now.Before(s.nextSync) {
 		s.phase(ctx, "sync", func(ctx context.Context) { s.sync(ctx, now) })
+		s.phase(ctx, "ops", func(ctx context.Context) { s.applyOps(ctx, now) })
 		s.nextSync = now.Add(max(s.opts.SyncInterval, s.syncBackoff))
 		if !now.Before(s.nextResync) {
 			s.phase(ctx, "reconcile", func(ctx context.Context) {
