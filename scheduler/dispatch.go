@@ -151,7 +151,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 	s.inflight[ti.TaskKey] = struct{}{}
 	s.submitting.Add(1)
 	gen := s.leaseGen.Load()
-	dates := s.runDates(ti.TaskKey)
+	dates, params := s.runDates(ti.TaskKey), s.runParams(ti.TaskKey)
 	go withTry(ctx, ti.TaskKey, "submit", func(ctx context.Context) {
 		defer s.submitting.Done()
 		var err error
@@ -160,7 +160,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 			if err = s.leaseValid(gen); err == nil {
 				cctx, cancel := s.execCtx(ctx)
 				end := s.execCall(cctx, "Start", ti.TryKey())
-				err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec, Dates: dates})
+				err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec, Dates: dates, Params: params})
 				end()
 				cancel()
 			}

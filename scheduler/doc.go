@@ -20,6 +20,8 @@
 //	executor.go   the Executor interface, Try, Event, Observation
 //	run.go        run ids: how a run came to be and the instant it covers
 //	schedule.go   scheduled and triggered runs, catch-up
+//	catchup.go    the catch-up limit: missed ticks' runs a few at a time
+//	params.go     run params and conf: effective params, tries' env
 //	dagload.go    loading the DAG folder off the loop
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop

@@ -149,6 +149,12 @@ type Run struct {
 	EndedAt     time.Time `json:"ended_at"`
 	// CreatedBy is the actor that created the run.
 	CreatedBy Actor `json:"created_by"`
+	// Conf is what the run was triggered with (`--conf`), as given.
+	Conf dag.Values `json:"conf,omitempty"`
+	// Params are the run's effective params, fixed when it was created:
+	// the DAG's defaults overlaid by Conf (see params.go). Nil for a run
+	// stored without them, which gets the DAG's defaults as loaded now.
+	Params dag.Values `json:"params,omitempty"`
 	// Owner is the scheduler instance that works on the run, in a store
 	// several schedulers share (see Claimer); empty for none, and always
 	// empty in a store that does not track owners.

@@ -85,6 +85,12 @@ type Options struct {
 	// doubling with each eviction of the instance, up to 5 minutes; 5s by
 	// default. An evicted try does not wait the task's retry delay.
 	EvictionBackoff time.Duration
+	// MaxCatchupRuns bounds the runs of one DAG active at once while it
+	// catches up on missed ticks (catchup: true), below its
+	// max_active_runs; the rest are created oldest first as earlier ones
+	// end. A DAG's max_catchup_runs overrides it. 16 by default; negative
+	// leaves max_active_runs alone to bound a catch-up.
+	MaxCatchupRuns int
 	// StopTasksOnShutdown stops running tries when Run's context ends
 	// (right for local processes, which would outlive nobody to watch
 	// them; wrong for pods, which are adopted by the next scheduler).
@@ -264,6 +270,10 @@ type dagState struct {
 	othersRuns int
 	// notBefore delays run creation after a failure.
 	notBefore time.Time
+	// params are the params the DAG declares (see params.go).
+	params []dag.Param
+	// catchup holds the state of a catch-up (see catchup.go).
+	catchupState
 }
 
 func later(a, b time.Time) time.Time {

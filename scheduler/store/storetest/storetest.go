@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"CreateRun", testCreateRun},
 		{"CreateRunExisting", testCreateRunExisting},
 		{"CreateRunUnknownDAG", testCreateRunUnknownDAG},
+		{"RunConf", testRunConf},
 		{"RunTimesUTC", testRunTimesUTC},
 		{"ListRuns", testListRuns},
 		{"LatestScheduledRun", testLatestScheduledRun},

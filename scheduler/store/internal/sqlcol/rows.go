@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // The columns ScanDAG, ScanRun and ScanInstance read, in their order.
 const (
 	DAGColumns      = `id, file, source, specs, paused, missing, updated_at`
 	DAGHeadColumns  = `id, file, paused, missing, updated_at`
-	RunColumns      = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance`
+	RunColumns      = `dag_id, run_id, logical_date, manual, state, created_at, ended_at, created_by_component, created_by_instance, conf, params`
 	InstanceColumns = `dag_id, run_id, task_id, state, try, spec, external_id, exit_code,
 	queued_at, started_at, ended_at, retry_at, updated_at, version, evictions, try_base`
 )
@@ -48,10 +49,32 @@ func ScanDAGHead(r Row) (scheduler.DAGRecord, error) {
 // into extra.
 func ScanRun(r Row, extra ...any) (scheduler.Run, error) {
 	var run scheduler.Run
+	var conf, params string
 	dest := append([]any{&run.DAGID, &run.RunID, Time(&run.LogicalDate), &run.Manual, &run.State,
-		Time(&run.CreatedAt), Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance}, extra...)
-	err := r.Scan(dest...)
-	return run, err
+		Time(&run.CreatedAt), Time(&run.EndedAt), &run.CreatedBy.Component, &run.CreatedBy.Instance, &conf, &params}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return run, err
+	}
+	var err error
+	if run.Conf, err = dag.DecodeValues(conf); err != nil {
+		return run, fmt.Errorf("run %s/%s: conf: %w", run.DAGID, run.RunID, err)
+	}
+	if run.Params, err = dag.DecodeValues(params); err != nil {
+		return run, fmt.Errorf("run %s/%s: params: %w", run.DAGID, run.RunID, err)
+	}
+	return run, nil
+}
+
+// RunValues returns the stored forms of a run's conf and params: JSON
+// objects, "" for none (nil).
+func RunValues(run scheduler.Run) (conf, params string) {
+	if run.Conf != nil {
+		conf = run.Conf.JSON()
+	}
+	if run.Params != nil {
+		params = run.Params.JSON()
+	}
+	return conf, params
 }
 
 // ScanInstance reads a row of InstanceColumns. It leaves the spec encoded,
