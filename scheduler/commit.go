@@ -132,6 +132,9 @@ func (s *Scheduler) track(next TaskInstance) {
 	default:
 		delete(s.timed, k)
 	}
+	if prev.Terminal() && !next.State.Terminal() {
+		rs.open++ // cleared by an operation
+	}
 	if next.State.Terminal() && !prev.Terminal() {
 		rs.open--
 		for _, d := range rs.downstream[k.TaskID] {
@@ -177,6 +180,9 @@ func (s *Scheduler) finishRuns(ctx context.Context, now time.Time) {
 				state = RunFailed
 				break
 			}
+		}
+		if rs.cancelled != "" {
+			state = RunCancelled
 		}
 		cctx, cancel := s.storeCtx(ctx)
 		err := s.opts.Store.SetRunState(cctx, key.dagID, key.runID, state, now)

@@ -63,6 +63,11 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		// earlier in this turn must not appear to come after their tasks
 		// were queued.
 		c := Change{Key: k, From: ti.State, Actor: s.actor, At: s.opts.Now()}
+		if rs.cancelled != "" {
+			// A try sent back by a failed submit after its run was
+			// cancelled: the cancel skips it at the next sync.
+			continue
+		}
 		switch ti.State {
 		case StateScheduled:
 			verdict, reason := upstreamVerdict(rs, ti)
@@ -154,7 +159,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 	s.inflight[ti.TaskKey] = struct{}{}
 	s.submitting.Add(1)
 	gen := s.leaseGen.Load()
-	dates := s.runDates(ti.TaskKey)
+	dates, params := s.runDates(ti.TaskKey), s.runParams(ti.TaskKey)
 	go withTry(ctx, ti.TaskKey, "submit", func(ctx context.Context) {
 		defer s.submitting.Done()
 		var err error
@@ -163,7 +168,7 @@ func (s *Scheduler) startSubmit(ctx context.Context, ti TaskInstance) {
 			if err = s.leaseValid(gen); err == nil {
 				cctx, cancel := s.execCtx(ctx)
 				end := s.execCall(cctx, "Start", ti.TryKey())
-				err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec, Dates: dates})
+				err = s.opts.Executor.Start(cctx, Try{Key: ti.TryKey(), Spec: ti.Spec, Dates: dates, Params: params})
 				end()
 				cancel()
 			}

@@ -20,12 +20,17 @@
 //	executor.go   the Executor interface, Try, Event, Observation
 //	run.go        run ids: how a run came to be and the instant it covers
 //	schedule.go   scheduled and triggered runs, catch-up
+//	catchup.go    the catch-up limit: missed ticks' runs a few at a time
+//	params.go     run params and conf: effective params, tries' env
 //	dagload.go    loading the DAG folder off the loop
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop
 //	pool.go       pools: the PoolStore interface and the ledger Apply admits by
 //	poolwait.go   instances waiting for a slot of their pool
 //	trigger.go    trigger rules: what upstream states let a task run
+//	ops.go        operations an operator asks for (clear, mark, cancel), PlanOp
+//	remedy.go     the loop applying operations: fenced, reopening ended runs
+//	backfill.go   backfills: runs for the ticks of a past range of dates
 //	events.go     executor events to transitions; retries; timeouts; stops
 //	runtimeout.go run_timeout: a run past its bound is stopped and fails
 //	evict.go      evictions, preemptions, lost nodes: retried, not counted

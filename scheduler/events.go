@@ -19,6 +19,12 @@ type stopRequest struct {
 	// fail makes the try's end failed, its retries unused: the run timed
 	// out (see runtimeout.go).
 	fail bool
+	// mark, set by an operation (remedy.go), is the state the try's end is
+	// recorded as, by actor; keepSuccess keeps a try that exits 0 a
+	// success (a cancel, not a mark).
+	mark        State
+	keepSuccess bool
+	actor       Actor
 }
 
 // handleEvents turns executor events (and those left over from a turn in
@@ -83,6 +89,9 @@ func (s *Scheduler) changeFor(ti TaskInstance, ev Event) (Change, bool) {
 		return c, false
 	}
 	stop, stopped := s.stopping[ev.Key]
+	if stopped && stop.mark != "" && ev.Kind != EventStarted {
+		return markStopped(c, ev, stop), true
+	}
 	if stopped && stop.fail && ev.Kind != EventStarted && (ev.Kind != EventExited || ev.ExitCode != 0) {
 		return failStopped(c, ev, stop), true
 	}

@@ -68,6 +68,9 @@ type Try struct {
 	// Dates are the run's logical date and data interval, given to the
 	// task in its environment (DateEnv).
 	Dates RunDates
+	// Params are the run's effective params, given to the task in its
+	// environment (ParamEnv).
+	Params dag.Values
 }
 
 // RunDates are the times a run covers. A scheduled run's logical date is

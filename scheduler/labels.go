@@ -23,7 +23,7 @@ const (
 )
 
 // loopPhases are the phases of one loop iteration, as labelled.
-var loopPhases = []string{"start", "lease", "sync", "claim", "reconcile", "events", "submits", "schedule", "timeouts", "dispatch", "finish", "heartbeat", "trigger", "drain"}
+var loopPhases = []string{"start", "lease", "sync", "ops", "claim", "reconcile", "events", "submits", "schedule", "timeouts", "dispatch", "finish", "heartbeat", "trigger", "drain"}
 
 // phaseLabels holds a labelled context per loop phase, built once so that
 // switching phase costs one goroutine-label store and no allocation.

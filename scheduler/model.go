@@ -47,7 +47,12 @@ type TaskInstance struct {
 	// Evictions counts the tries its platform ended through no fault of
 	// the task (evicted, preempted, lost with a node): they were run again
 	// without counting against Spec.Retries (see Options.MaxEvictions).
-	Evictions int       `json:"evictions"`
+	Evictions int `json:"evictions"`
+	// TryBase is the try number the instance had when it was last
+	// cleared by hand (see ClearTasks): the tries before it ran for an
+	// earlier attempt and do not count against Spec.Retries; its history
+	// keeps them. 0 for an instance never cleared.
+	TryBase   int       `json:"try_base,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version counts the instance's transitions.
 	Version int `json:"version"`
@@ -57,8 +62,9 @@ type TaskInstance struct {
 func (ti TaskInstance) TryKey() TryKey { return TryKey{TaskKey: ti.TaskKey, Try: ti.Try} }
 
 // Counted is the number of tries that count against the task's retries:
-// every try so far, the current one included, except the evicted ones.
-func (ti TaskInstance) Counted() int { return ti.Try - ti.Evictions }
+// every try since the instance was last cleared, the current one
+// included, except the evicted ones.
+func (ti TaskInstance) Counted() int { return ti.Try - ti.TryBase - ti.Evictions }
 
 // CanRetry reports whether a failed current try leaves another one.
 func (ti TaskInstance) CanRetry() bool { return ti.Counted() <= ti.Spec.Retries }
@@ -98,6 +104,10 @@ type Transition struct {
 	Reason     string    `json:"reason"`
 	ExternalID string    `json:"external_id"`
 	ExitCode   *int      `json:"exit_code"`
+	// Manual marks a transition an operator asked for (a clear, a mark, a
+	// cancel): Actor is the operator, and the transition may be one only
+	// an operator may make (ManualTransition).
+	Manual bool `json:"manual,omitempty"`
 }
 
 // RunState is where a DAG run is.
@@ -108,7 +118,23 @@ const (
 	RunRunning RunState = "running"
 	RunSuccess RunState = "success"
 	RunFailed  RunState = "failed"
+	// RunCancelled is a run an operator cancelled (`vigil runs cancel`):
+	// its running tries were stopped and its waiting tasks skipped.
+	RunCancelled RunState = "cancelled"
 )
+
+// RunStates lists every run state.
+var RunStates = []RunState{RunRunning, RunSuccess, RunFailed, RunCancelled}
+
+// Valid reports whether s is one of the known run states.
+func (s RunState) Valid() bool {
+	for _, k := range RunStates {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
 
 // Run is one run of a DAG.
 type Run struct {
@@ -123,6 +149,12 @@ type Run struct {
 	EndedAt     time.Time `json:"ended_at"`
 	// CreatedBy is the actor that created the run.
 	CreatedBy Actor `json:"created_by"`
+	// Conf is what the run was triggered with (`--conf`), as given.
+	Conf dag.Values `json:"conf,omitempty"`
+	// Params are the run's effective params, fixed when it was created:
+	// the DAG's defaults overlaid by Conf (see params.go). Nil for a run
+	// stored without them, which gets the DAG's defaults as loaded now.
+	Params dag.Values `json:"params,omitempty"`
 	// Owner is the scheduler instance that works on the run, in a store
 	// several schedulers share (see Claimer); empty for none, and always
 	// empty in a store that does not track owners.

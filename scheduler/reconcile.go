@@ -111,10 +111,22 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 // decide maps what the executor observed of a try to the transition that
 // records it, if any. left says who left the try (see leftBySelf); a try
 // taken over from another scheduler has its record say so first.
+//
+// A try an operation stopped (a mark, a cancel; see remedy.go) that ended
+// unwatched is recorded as the operation asked: its stop may have been
+// sent by a scheduler that stopped before it heard of the end, and its
+// run's new owner, applying the operation again, asked again.
 func (s *Scheduler) decide(ti TaskInstance, obs Observation, left string) (Change, bool) {
 	c, ok := s.decideOutcome(ti, obs, left)
 	if ok && left != leftBySelf && left != leftByRestart && c.To != StateRunning {
 		c.Reason = left + "; " + c.Reason
+	}
+	if stop, asked := s.stopping[ti.TryKey()]; ok && asked && stop.mark != "" && c.To != StateRunning && c.To != StateScheduled {
+		ev := Event{Kind: EventLost, Reason: c.Reason}
+		if obs.Phase == PhaseExited {
+			ev.Kind, ev.ExitCode = EventExited, obs.ExitCode
+		}
+		c = markStopped(c, ev, stop)
 	}
 	return c, ok
 }

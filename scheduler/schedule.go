@@ -15,9 +15,21 @@ import (
 const maxRunsPerTurn = 32
 
 // nextTick is the logical date of the DAG's next scheduled run, or zero if
-// it has none now (no schedule, paused, missing, or at max active runs).
+// it has none now (no schedule, paused, missing, or at max active runs or,
+// catching up, at its catch-up limit: see runLimit).
 func (s *Scheduler) nextTick(d *dagState, now time.Time) time.Time {
-	if d.schedule == nil || d.rec.Paused || d.rec.Missing || d.activeRun+d.othersRuns >= d.maxRuns {
+	tick := dueTick(d)
+	if tick.IsZero() || d.activeRun+d.othersRuns >= s.runLimit(d, tick, now) {
+		return time.Time{}
+	}
+	return tick
+}
+
+// dueTick is the logical date of the DAG's next scheduled run, however
+// many of its runs are active; zero if it has none (no schedule, paused,
+// missing).
+func dueTick(d *dagState) time.Time {
+	if d.schedule == nil || d.rec.Paused || d.rec.Missing {
 		return time.Time{}
 	}
 	if d.lastTick.IsZero() {
@@ -57,12 +69,13 @@ func (s *Scheduler) createScheduledRuns(ctx context.Context, now time.Time) {
 		for range maxRunsPerTurn {
 			tick := s.nextTick(d, now)
 			if tick.IsZero() || tick.After(now) {
+				s.noteCatchup(d, now)
 				break
 			}
 			if !d.catchup {
 				tick = latestTick(d, tick, now)
 			}
-			reason := fmt.Sprintf("scheduled run for %s (schedule %q)", tick.Format(time.RFC3339), d.expr)
+			reason := fmt.Sprintf("scheduled run for %s (schedule %q)", tick.Format(time.RFC3339), d.expr) + s.catchupNote(d, tick, now)
 			if err := s.createRun(ctx, d, ScheduledRunID(tick), tick, false, reason); err != nil {
 				s.log.Warn("create scheduled run; will try again", zap.String("dag", d.rec.ID), zap.Time("tick", tick), zap.Error(err))
 				// A due tick left as it is would wake the loop at once,
@@ -99,10 +112,20 @@ func latestTick(d *dagState, first, now time.Time) time.Time {
 // createRun stores a new run of d and starts tracking it. A run that
 // already exists (created before a restart) is not an error.
 func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, logical time.Time, manual bool, reason string) error {
+	return s.createRunConf(ctx, d, runID, logical, manual, nil, reason)
+}
+
+// createRunConf is createRun for a run triggered with conf.
+func (s *Scheduler) createRunConf(ctx context.Context, d *dagState, runID string, logical time.Time, manual bool, conf dag.Values, reason string) error {
+	params, err := effectiveParams(d.rec.ID, d.params, conf)
+	if err != nil {
+		return err
+	}
 	run, tis, err := NewRun(d.rec, runID, logical, manual, s.actor, s.opts.Now())
 	if err != nil {
 		return err
 	}
+	run.Conf, run.Params = confOrNil(conf), params
 	if s.ha() {
 		run.Owner = s.opts.Instance
 	}
@@ -126,6 +149,7 @@ func (s *Scheduler) createRun(ctx context.Context, d *dagState, runID string, lo
 
 type triggerRequest struct {
 	dagID string
+	conf  dag.Values
 	reply chan triggerReply
 }
 
@@ -138,7 +162,14 @@ type triggerReply struct {
 // are dispatched at once (a run created by another process through the
 // store waits for the next sync). It returns the run id.
 func (s *Scheduler) Trigger(ctx context.Context, dagID string) (string, error) {
-	req := triggerRequest{dagID: dagID, reply: make(chan triggerReply, 1)}
+	return s.TriggerConf(ctx, dagID, nil)
+}
+
+// TriggerConf is Trigger with a conf: the run's params are the DAG's
+// defaults overlaid by it; a conf the DAG does not take is an
+// ErrInvalidConf.
+func (s *Scheduler) TriggerConf(ctx context.Context, dagID string, conf dag.Values) (string, error) {
+	req := triggerRequest{dagID: dagID, conf: conf, reply: make(chan triggerReply, 1)}
 	select {
 	case s.triggers <- req:
 	case <-ctx.Done():
@@ -160,6 +191,6 @@ func (s *Scheduler) trigger(ctx context.Context, req triggerRequest) {
 	}
 	now := s.opts.Now()
 	runID := ManualRunID(now)
-	err := s.createRun(ctx, d, runID, now, true, "run triggered through the scheduler API")
+	err := s.createRunConf(ctx, d, runID, now, true, req.conf, "run triggered through the scheduler API")
 	req.reply <- triggerReply{runID: runID, err: err}
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// doubling with each eviction of the instance, up to 5 minutes; 5s by
 	// default. An evicted try does not wait the task's retry delay.
 	EvictionBackoff time.Duration
+	// MaxCatchupRuns bounds the runs of one DAG active at once while it
+	// catches up on missed ticks (catchup: true), below its
+	// max_active_runs; the rest are created oldest first as earlier ones
+	// end. A DAG's max_catchup_runs overrides it. 16 by default; negative
+	// leaves max_active_runs alone to bound a catch-up.
+	MaxCatchupRuns int
 	// StopTasksOnShutdown stops running tries when Run's context ends
 	// (right for local processes, which would outlive nobody to watch
 	// them; wrong for pods, which are adopted by the next scheduler).
@@ -238,6 +244,9 @@ type runState struct {
 	downstream map[string][]string
 	// recheck is when to look again at a run past its run timeout.
 	recheck time.Time
+	// cancelled is the reason of the operation that cancelled the run: it
+	// ends cancelled (see remedy.go).
+	cancelled string
 }
 
 type dagState struct {
@@ -262,6 +271,10 @@ type dagState struct {
 	othersRuns int
 	// notBefore delays run creation after a failure.
 	notBefore time.Time
+	// params are the params the DAG declares (see params.go).
+	params []dag.Param
+	// catchup holds the state of a catch-up (see catchup.go).
+	catchupState
 }
 
 func later(a, b time.Time) time.Time {
@@ -457,6 +470,7 @@ func (s *Scheduler) iterate(ctx context.Context, batch []Event, submitted []subm
 	}
 	if !now.Before(s.nextSync) {
 		s.phase(ctx, "sync", func(ctx context.Context) { s.sync(ctx, now) })
+		s.phase(ctx, "ops", func(ctx context.Context) { s.applyOps(ctx, now) })
 		s.nextSync = now.Add(max(s.opts.SyncInterval, s.syncBackoff))
 		if !now.Before(s.nextResync) {
 			s.phase(ctx, "reconcile", func(ctx context.Context) {

@@ -72,6 +72,20 @@ var legal = map[State][]State{
 	StateUpForRetry: {StateUpForRetry, StateQueued, StateFailed, StateSkipped, StateUpstreamFailed},
 }
 
+// byHand adds what an operator may ask for (Change.Manual) to legal:
+// clearing an ended instance (→ scheduled, to run again as a new try) and
+// marking an instance succeeded or failed whatever it ended as, or before
+// it started. A live try (queued, running) is marked through its own end:
+// the loop stops it and records the end as the state asked for.
+var byHand = map[State][]State{
+	StateScheduled:      {StateSuccess, StateFailed},
+	StateUpForRetry:     {StateSuccess},
+	StateSuccess:        {StateScheduled, StateFailed},
+	StateFailed:         {StateScheduled, StateSuccess},
+	StateSkipped:        {StateScheduled, StateSuccess, StateFailed},
+	StateUpstreamFailed: {StateScheduled, StateSuccess, StateFailed},
+}
+
 // ErrIllegalTransition is returned (wrapped) for a transition the state
 // machine does not allow.
 var ErrIllegalTransition = errors.New("illegal transition")
@@ -98,6 +112,20 @@ func CheckTransition(from, to State) error {
 		}
 	}
 	return fmt.Errorf("%w: %s → %s", ErrIllegalTransition, from, to)
+}
+
+// CheckManualTransition returns nil if an operator may move an instance
+// from → to: any legal transition, and those of byHand.
+func CheckManualTransition(from, to State) error {
+	for _, s := range byHand[from] {
+		if s == to {
+			return nil
+		}
+	}
+	if err := CheckTransition(from, to); err != nil {
+		return fmt.Errorf("%w (even by hand)", err)
+	}
+	return nil
 }
 
 // Change asks for one state transition of one task instance.
@@ -128,6 +156,12 @@ type Change struct {
 	// RetryIn instead of the task's retry delay.
 	Evicted bool
 	RetryIn time.Duration
+	// Manual marks a change an operator asked for: Actor is the operator,
+	// and the transitions of byHand are allowed too. A manual change to
+	// scheduled clears the instance: its next try is a new one, the tries
+	// before do not count against its retries (TryBase), and its history
+	// keeps them.
+	Manual bool
 }
 
 // Actor is who decided a transition: a component ("scheduler",
@@ -154,7 +188,11 @@ func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
 	if ti.State != c.From {
 		return ti, Transition{}, fmt.Errorf("%w: task %s is %s, not %s", ErrStateConflict, c.Key, ti.State, c.From)
 	}
-	if err := CheckTransition(c.From, c.To); err != nil {
+	check := CheckTransition
+	if c.Manual {
+		check = CheckManualTransition
+	}
+	if err := check(c.From, c.To); err != nil {
 		return ti, Transition{}, fmt.Errorf("task %s: %w", c.Key, err)
 	}
 	at := c.At.UTC()
@@ -171,11 +209,11 @@ func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
 	}
 	switch c.To {
 	case StateQueued:
-		if c.From == StateUpForRetry {
+		// A new try after a failure, or the first since the instance was
+		// created or cleared; a requeued try keeps its number.
+		if c.From == StateUpForRetry || (c.From == StateScheduled && next.Try == next.TryBase) {
 			next.Try++
 			next.RetryAt = time.Time{}
-		} else if next.Try == 0 {
-			next.Try = 1
 		}
 		if c.From != StateQueued {
 			next.QueuedAt = at
@@ -198,6 +236,12 @@ func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
 	case StateScheduled:
 		next.QueuedAt = time.Time{}
 		next.ExternalID = ""
+		if c.From.Terminal() {
+			// Cleared: a fresh start, counted from here.
+			next.TryBase, next.Evictions = next.Try, 0
+			next.StartedAt, next.EndedAt, next.RetryAt = time.Time{}, time.Time{}, time.Time{}
+			next.ExitCode = nil
+		}
 	}
 	if c.To.Terminal() {
 		next.EndedAt = at
@@ -212,6 +256,7 @@ func Apply(ti TaskInstance, c Change) (TaskInstance, Transition, error) {
 		Reason:     c.Reason,
 		ExternalID: next.ExternalID,
 		ExitCode:   next.ExitCode,
+		Manual:     c.Manual,
 	}
 	return next, rec, nil
 }

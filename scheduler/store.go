@@ -62,6 +62,26 @@ type Store interface {
 	// ErrNotFound for an unknown instance.
 	History(ctx context.Context, key TaskKey) ([]Transition, error)
 
+	// SubmitOp stores an operation an operator asks for (see ops.go) as
+	// pending and returns its id. Its ID, State and result fields are
+	// ignored.
+	SubmitOp(ctx context.Context, op Op) (int64, error)
+	// GetOp returns an operation, or ErrNotFound.
+	GetOp(ctx context.Context, id int64) (Op, error)
+	// ListOps returns the operations f selects, newest first.
+	ListOps(ctx context.Context, f OpFilter) ([]Op, error)
+	// ApplyOp records an operation's progress and stores its changes, all
+	// in one transaction. It moves operation u.ID, which must still be
+	// open (ErrOpClosed otherwise), to u.State with u.Result. With
+	// u.Reopen, the operation's run, which must have ended
+	// (ErrStateConflict otherwise), is set running again, its EndedAt
+	// cleared, and in a store that tracks owners u.Owner becomes its
+	// owner; with u.RunState, the ended run gets that state. The changes
+	// are then applied as Apply applies them, fences included, except
+	// that one failing fails them all: the error wraps that change's, and
+	// nothing was stored.
+	ApplyOp(ctx context.Context, u OpUpdate, changes []Change) ([]ChangeResult, error)
+
 	WriteHeartbeat(ctx context.Context, hb HeartbeatRecord) error
 	// ListHeartbeats returns heartbeats ordered by component, then
 	// instance.

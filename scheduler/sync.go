@@ -152,6 +152,7 @@ func (s *Scheduler) saveDAG(ctx context.Context, ld loadedDAG, now time.Time) er
 	cur.startDate, cur.catchup = d.StartDate, d.Catchup
 	cur.maxRuns, cur.maxTasks = d.MaxActiveRuns, d.MaxActiveTasks
 	cur.runTimeout = d.RunTimeout
+	cur.params, cur.maxCatchup = d.Params, d.MaxCatchupRuns
 	return nil
 }
 

@@ -39,6 +39,10 @@ type config struct {
 	Presets      map[string]presetConfig `yaml:"presets"`
 	Kube         kubeConfig              `yaml:"kube"`
 	Debug        debugConfig             `yaml:"debug"`
+
+	// MaxCatchupRuns bounds a DAG's runs active at once while it catches
+	// up on missed ticks (see scheduler.Options).
+	MaxCatchupRuns int `yaml:"max_catchup_runs"`
 }
 
 // debugConfig is the `debug:` section: the debug API, bundles, wire
@@ -102,6 +106,7 @@ func defaultConfig() config {
 			FlightRecorder: 10 * time.Second,
 			Pyroscope:      pyroscopeConfig{UploadRate: 15 * time.Second},
 		},
+		MaxCatchupRuns: 16,
 	}
 }
 
@@ -147,6 +152,7 @@ type overrides struct {
 	// the flag values, applied only when Changed
 	dags, executor, dataDir, healthAddr, logFormat, logLevel string
 	parallelism, claimBatch, maxEvictions                    int
+	maxCatchupRuns                                           int
 	killGrace, staleAfter                                    time.Duration
 	instance                                                 string
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
@@ -174,6 +180,7 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.IntVar(&o.claimBatch, "claim-batch", d.ClaimBatch, "with several schedulers on one PostgreSQL: most runs with no owner claimed per sync")
 	fs.DurationVar(&o.staleAfter, "stale-after", d.StaleAfter, "with several schedulers on one PostgreSQL: how long one may be silent before the others take its runs over")
 	fs.IntVar(&o.maxEvictions, "max-evictions", d.MaxEvictions, "evicted, preempted or node-lost tries of a task run again without using a retry, up to this many; then they count as failures (negative: always)")
+	fs.IntVar(&o.maxCatchupRuns, "max-catchup-runs", d.MaxCatchupRuns, "a DAG catching up on missed ticks has at most this many runs active at once (its max_catchup_runs overrides; negative: only max_active_runs)")
 	fs.StringVar(&o.runtimeDir, "runtime-dir", "", "folder of the debug socket that diag finds (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "also serve the debug API on this loopback address (127.0.0.1:PORT); needs --debug-token-file")
 	fs.StringVar(&o.debugToken, "debug-token-file", "", "file holding the bearer token the --debug-addr listener requires")
@@ -201,6 +208,7 @@ func (o *overrides) apply(cfg *config) {
 	set("stale-after", func() { cfg.StaleAfter = o.staleAfter })
 	set("claim-batch", func() { cfg.ClaimBatch = o.claimBatch })
 	set("max-evictions", func() { cfg.MaxEvictions = o.maxEvictions })
+	set("max-catchup-runs", func() { cfg.MaxCatchupRuns = o.maxCatchupRuns })
 	set("kubeconfig", func() { cfg.Kube.Kubeconfig = o.kubeconfig })
 	set("context", func() { cfg.Kube.Context = o.kubeContext })
 	set("namespace", func() { cfg.Kube.Namespace = o.namespace })

@@ -15,7 +15,7 @@ import (
 
 func (a *app) dagsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "dags", Short: "List, validate, trigger and pause DAGs"}
-	c.AddCommand(a.dagsListCmd(), a.dagsValidateCmd(), a.dagsTriggerCmd(), a.dagsPauseCmd(true), a.dagsPauseCmd(false))
+	c.AddCommand(a.dagsListCmd(), a.dagsValidateCmd(), a.dagsTriggerCmd(), a.dagsBackfillCmd(), a.dagsPauseCmd(true), a.dagsPauseCmd(false))
 	return c
 }
 
@@ -187,14 +187,27 @@ says what to do. The exit status is 3 when any file has errors.`,
 }
 
 func (a *app) dagsTriggerCmd() *cobra.Command {
+	var pairs []string
+	var confFile string
 	c := &cobra.Command{
 		Use:   "trigger DAG",
 		Short: "Start a run of a DAG now",
 		Long: `Create a manual run of a DAG. The scheduler picks it up within its sync
-interval (2s by default) and runs it like a scheduled one.`,
-		Example: `  vigil dags trigger hello`,
-		Args:    cobra.ExactArgs(1),
+interval (2s by default) and runs it like a scheduled one.
+
+--conf KEY=VALUE (repeatable) or --conf-file (a YAML or JSON object) set the
+run's params over the DAG's defaults; its tasks get them as VIGIL_PARAM_<KEY>
+and, all together as JSON, VIGIL_CONF. A DAG that declares params refuses a
+key it does not declare.`,
+		Example: `  vigil dags trigger hello
+  vigil dags trigger etl --conf region=eu-west-1 --conf limit=100
+  vigil dags trigger etl --conf-file conf.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			conf, err := readConf(pairs, confFile)
+			if err != nil {
+				return err
+			}
 			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
 				rec, err := st.GetDAG(ctx, args[0])
 				if err != nil {
@@ -205,7 +218,7 @@ interval (2s by default) and runs it like a scheduled one.`,
 				}
 				now := time.Now()
 				actor := scheduler.Actor{Component: "cli", Instance: cliInstance()}
-				run, tis, err := scheduler.NewRun(rec, scheduler.ManualRunID(now), now, true, actor, now)
+				run, tis, err := scheduler.NewTriggeredRun(rec, conf, actor, now)
 				if err != nil {
 					return err
 				}
@@ -213,10 +226,15 @@ interval (2s by default) and runs it like a scheduled one.`,
 					return err
 				}
 				fmt.Fprintf(a.out, "triggered %s run %s (%d tasks)\n", run.DAGID, run.RunID, len(tis))
+				if len(run.Params) > 0 {
+					fmt.Fprintf(a.out, "params: %s\n", run.Params.JSON())
+				}
 				return nil
 			})
 		},
 	}
+	c.Flags().StringArrayVar(&pairs, "conf", nil, "a param of the run, KEY=VALUE (repeatable)")
+	c.Flags().StringVar(&confFile, "conf-file", "", "the run's params as a YAML or JSON object in a file")
 	return c
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 func (a *app) runsCmd() *cobra.Command {
-	c := &cobra.Command{Use: "runs", Short: "Inspect DAG runs"}
+	c := &cobra.Command{Use: "runs", Short: "Inspect DAG runs and act on them (clear, cancel)"}
 	var f scheduler.RunFilter
 	var state string
 	list := &cobra.Command{
@@ -41,9 +41,9 @@ func (a *app) runsCmd() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&f.DAGID, "dag", "", "only runs of this DAG")
-	list.Flags().StringVar(&state, "state", "", "only runs in this state: running, success, failed")
+	list.Flags().StringVar(&state, "state", "", "only runs in this state: running, success, failed, cancelled")
 	list.Flags().IntVar(&f.Limit, "limit", 50, "most runs to list (0 for all)")
 	a.addOutputFlag(list)
-	c.AddCommand(list)
+	c.AddCommand(list, a.runsClearCmd(), a.runsCancelCmd())
 	return c
 }

@@ -102,6 +102,7 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 		StaleAfter:          cfg.StaleAfter,
 		ClaimBatch:          cfg.ClaimBatch,
 		MaxEvictions:        cfg.MaxEvictions,
+		MaxCatchupRuns:      cfg.MaxCatchupRuns,
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 		Inflight:            in.reg,

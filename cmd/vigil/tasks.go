@@ -16,8 +16,8 @@ import (
 )
 
 func (a *app) tasksCmd() *cobra.Command {
-	c := &cobra.Command{Use: "tasks", Short: "Inspect task instances: state, history, logs"}
-	c.AddCommand(a.tasksListCmd(), a.tasksHistoryCmd(), a.tasksLogsCmd())
+	c := &cobra.Command{Use: "tasks", Short: "Inspect task instances (state, history, logs) and act on them (clear, mark)"}
+	c.AddCommand(a.tasksListCmd(), a.tasksHistoryCmd(), a.tasksLogsCmd(), a.tasksClearCmd(), a.tasksMarkCmd())
 	return c
 }
 

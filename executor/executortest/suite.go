@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 		{"success", false, testSuccess},
 		{"failure", false, testFailure},
 		{"the run's dates are in the environment", false, testDateEnv},
+		{"the run's params are in the environment", false, testParamEnv},
 		{"no command is an error", false, testNoCommand},
 		{"start is idempotent", false, testIdempotentStart},
 		{"two tries of a task both run", false, testTwoTries},

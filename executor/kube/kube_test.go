@@ -96,7 +96,8 @@ func TestBuildPod(t *testing.T) {
 	ex := newTestExecutor(t, fake.NewClientset(), func(o *Options) { o.Template = tmpl; o.ServiceAccount = "runner" })
 	k := tryKey("etl", "manual__2026-11-23T10:00:30Z", "load", 2)
 	at := time.Date(2026, 11, 23, 10, 0, 30, 0, time.UTC)
-	pod, err := ex.buildPod(scheduler.Try{Key: k, Spec: spec(), Dates: scheduler.RunDates{LogicalDate: at, IntervalStart: at, IntervalEnd: at}})
+	params := dag.Values{"region": dag.String("eu-west-1"), "batch.size": {Kind: dag.KindNumber, Text: "500"}}
+	pod, err := ex.buildPod(scheduler.Try{Key: k, Spec: spec(), Dates: scheduler.RunDates{LogicalDate: at, IntervalStart: at, IntervalEnd: at}, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +132,15 @@ func TestBuildPod(t *testing.T) {
 	for _, name := range []string{"VIGIL_LOGICAL_DATE", "VIGIL_DATA_INTERVAL_START", "VIGIL_DATA_INTERVAL_END"} {
 		if env[name] != "2026-11-23T10:00:30Z" {
 			t.Errorf("%s = %q, want 2026-11-23T10:00:30Z", name, env[name])
+		}
+	}
+	for name, want := range map[string]string{
+		"VIGIL_PARAM_REGION":     "eu-west-1",
+		"VIGIL_PARAM_BATCH_SIZE": "500",
+		"VIGIL_CONF":             `{"batch.size":500,"region":"eu-west-1"}`,
+	} {
+		if env[name] != want {
+			t.Errorf("%s = %q, want %q", name, env[name], want)
 		}
 	}
 

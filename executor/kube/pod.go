@@ -162,7 +162,7 @@ func (e *Executor) buildPod(t scheduler.Try) (*corev1.Pod, error) {
 	}
 	c.Command = append([]string(nil), t.Spec.Command...)
 	c.Args = append([]string(nil), t.Spec.Args...)
-	for _, ev := range slices.Concat(t.Spec.Env, t.DateEnv()) {
+	for _, ev := range slices.Concat(t.Spec.Env, t.DateEnv(), t.ParamEnv()) {
 		c.Env = append(c.Env, corev1.EnvVar{Name: ev.Name, Value: ev.Value})
 	}
 	c.Env = append(c.Env,

@@ -13,8 +13,9 @@
 // A try's environment is not the scheduler's: it gets PATH, HOME, USER,
 // LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ and TMPDIR from it, then the
 // task's env, then VIGIL_LOGICAL_DATE, VIGIL_DATA_INTERVAL_START and
-// VIGIL_DATA_INTERVAL_END (scheduler.RunDates), then VIGIL_DAG_ID,
-// VIGIL_RUN_ID, VIGIL_TASK_ID and VIGIL_TRY.
+// VIGIL_DATA_INTERVAL_END (scheduler.RunDates), then the run's params as
+// VIGIL_PARAM_<NAME> and VIGIL_CONF (scheduler.Try.ParamEnv), then
+// VIGIL_DAG_ID, VIGIL_RUN_ID, VIGIL_TASK_ID and VIGIL_TRY.
 //
 // Nothing ties a try's life to the scheduler's: if the scheduler is killed,
 // its tries keep running and record their status, and the next scheduler on

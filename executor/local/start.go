@@ -215,7 +215,7 @@ func taskEnv(t scheduler.Try) []string {
 	if os.Getenv("PATH") == "" {
 		env = append(env, "PATH="+defaultPath)
 	}
-	for _, v := range slices.Concat(t.Spec.Env, t.DateEnv()) {
+	for _, v := range slices.Concat(t.Spec.Env, t.DateEnv(), t.ParamEnv()) {
 		env = append(env, v.Name+"="+v.Value)
 	}
 	return append(env,

@@ -27,6 +27,10 @@
 //	max_active_runs: 16
 //	max_active_tasks: 16
 //	run_timeout: 2h             # fail the run and stop its tries after 2h; absent: no bound
+//	max_catchup_runs: 4         # at most 4 runs active while catching up; absent: the scheduler's
+//	params:                     # a run's conf overlays these defaults (see ApplyConf)
+//	  region: eu-west-1         # name: default (a string, a number or true/false)
+//	  limit: {default: 100, description: rows per batch}
 //	defaults:                   # for every task that does not set the field
 //	  retries: 0
 //	  retry_delay: 30s

@@ -38,6 +38,12 @@ func Encode(d *DAG) ([]byte, error) {
 	if d.RunTimeout != 0 {
 		e.add(root, "run_timeout", e.str(formatDuration(d.RunTimeout)))
 	}
+	if d.MaxCatchupRuns != 0 {
+		e.add(root, "max_catchup_runs", integer(d.MaxCatchupRuns))
+	}
+	if len(d.Params) > 0 {
+		e.add(root, "params", e.params(d.Params))
+	}
 
 	def := d.Defaults
 	defs := e.mapping()
@@ -137,6 +143,33 @@ func (e *encoder) task(t *Task) *yaml.Node {
 		e.add(n, "priority", integer(*t.Priority))
 	}
 	return n
+}
+
+// params writes each param in the short form (name: default) unless it
+// has a description.
+func (e *encoder) params(ps []Param) *yaml.Node {
+	n := e.mapping()
+	for _, p := range ps {
+		v := e.value(p.Default)
+		if p.Description != "" {
+			long := e.mapping()
+			e.add(long, "default", v)
+			e.add(long, "description", e.str(p.Description))
+			v = long
+		}
+		e.add(n, p.Name, v)
+	}
+	return n
+}
+
+// value writes a param value: a string always as a string, a number or
+// boolean plain.
+func (e *encoder) value(v Value) *yaml.Node {
+	switch v.Kind {
+	case KindNumber, KindBool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: v.Text}
+	}
+	return e.str(v.Text)
 }
 
 func (e *encoder) resources(r Resources) *yaml.Node {

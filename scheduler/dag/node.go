@@ -19,6 +19,9 @@ type reader struct {
 	// searches counts the suggestions looked for, compared the
 	// candidates they were compared with (see suggest.go).
 	searches, compared int
+	// emptyMsg replaces the message for a file that holds nothing, for
+	// files that are not DAG files (a conf).
+	emptyMsg string
 }
 
 func (r *reader) errorf(n *yaml.Node, task, format string, args ...any) {

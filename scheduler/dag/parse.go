@@ -25,7 +25,7 @@ const (
 var (
 	dagSchema = schema{what: "the DAG", ext: true, keys: []string{
 		"id", "description", "schedule", "timezone", "start_date", "catchup",
-		"max_active_runs", "max_active_tasks", "run_timeout", "defaults", "tasks",
+		"max_active_runs", "max_active_tasks", "run_timeout", "max_catchup_runs", "params", "defaults", "tasks",
 	}}
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
 	defaultsSchema = schema{what: "defaults", keys: slices.Concat(retryKeys, []string{"resources"}, slotKeys)}
@@ -85,7 +85,11 @@ func (r *reader) document(data []byte) *yaml.Node {
 		}
 	}
 	if len(docs) == 0 {
-		r.errs = append(r.errs, &Error{File: r.file, Msg: "the file holds no DAG; write at least id: and tasks:"})
+		msg := "the file holds no DAG; write at least id: and tasks:"
+		if r.emptyMsg != "" {
+			msg = r.emptyMsg
+		}
+		r.errs = append(r.errs, &Error{File: r.file, Msg: msg})
 		return nil
 	}
 	if len(docs) > 1 {
@@ -129,6 +133,12 @@ func (r *reader) dag(top *yaml.Node) *DAG {
 	}
 	if f, ok := fields["run_timeout"]; ok {
 		d.RunTimeout = r.runTimeout(f)
+	}
+	if f, ok := fields["max_catchup_runs"]; ok {
+		d.MaxCatchupRuns, _ = r.integer(f, "", 1)
+	}
+	if f, ok := fields["params"]; ok {
+		d.Params = r.params(f)
 	}
 	var defs defaultNodes
 	if f, ok := fields["defaults"]; ok {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	cron "github.com/netresearch/go-cron"
+	"go.yaml.in/yaml/v3"
 )
 
 // Schedule says when a DAG runs.
@@ -168,4 +169,48 @@ func repeated(t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// Timing is what a stored DAG (its canonical encoding, Encode) says about
+// when it runs: enough to plan runs for a range of dates (a backfill)
+// without the presets its tasks were resolved against.
+type Timing struct {
+	Schedule Schedule // nil for a DAG that runs only when triggered
+	Expr     string
+	Location *time.Location
+	// MaxActiveRuns is the DAG's max_active_runs.
+	MaxActiveRuns int
+}
+
+// TimingOf reads a DAG's Timing from its canonical encoding.
+func TimingOf(src []byte) (Timing, error) {
+	var doc struct {
+		ID            string `yaml:"id"`
+		Schedule      string `yaml:"schedule"`
+		Timezone      string `yaml:"timezone"`
+		MaxActiveRuns int    `yaml:"max_active_runs"`
+	}
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return Timing{}, fmt.Errorf("read stored DAG: %w", err)
+	}
+	t := Timing{Expr: doc.Schedule, Location: time.UTC, MaxActiveRuns: doc.MaxActiveRuns}
+	if t.MaxActiveRuns <= 0 {
+		t.MaxActiveRuns = DefaultMaxActiveRuns
+	}
+	if doc.Timezone != "" {
+		loc, err := time.LoadLocation(doc.Timezone)
+		if err != nil {
+			return Timing{}, fmt.Errorf("DAG %s: timezone %q: %w", doc.ID, doc.Timezone, err)
+		}
+		t.Location = loc
+	}
+	if doc.Schedule == "" {
+		return t, nil
+	}
+	s, err := ParseScheduleIn(doc.Schedule, t.Location)
+	if err != nil {
+		return Timing{}, fmt.Errorf("DAG %s: %w", doc.ID, err)
+	}
+	t.Schedule = s
+	return t, nil
 }

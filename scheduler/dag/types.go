@@ -33,6 +33,14 @@ type DAG struct {
 	// stops the run's tries and fails the run. Zero means no bound.
 	RunTimeout time.Duration
 
+	// MaxCatchupRuns bounds the runs of this DAG active at once while it
+	// catches up on missed ticks (with MaxActiveRuns, the lower wins);
+	// zero means the scheduler's default.
+	MaxCatchupRuns int
+	// Params are the params the DAG declares, sorted by name; a run's
+	// conf overlays their defaults (see ApplyConf).
+	Params []Param
+
 	// File is the path the DAG was read from. It is not part of the
 	// canonical encoding.
 	File string

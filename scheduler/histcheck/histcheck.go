@@ -1,10 +1,10 @@
 // Package histcheck checks a recorded history against the promises Vigil
 // makes, after a test has run the scheduler through faults: every task
 // instance ended; each try ran at most one workload (pod or process); every
-// transition is one the state machine allows, continues from the state the
-// previous one left, and says why; no try was queued twice without a
-// requeue between; and no two schedulers acted on an instance at once
-// without a recorded takeover. It reads nothing itself: the caller hands it
+// transition is one the state machine allows (an operator's, one it allows
+// by hand), continues from the state the previous one left, and says why;
+// no try was queued twice without a requeue between; and no two schedulers
+// acted on an instance at once without a recorded takeover. It reads nothing itself: the caller hands it
 // the store's instances and histories and the platform's workloads, so the
 // same check runs over SQLite, PostgreSQL, pods and local processes.
 package histcheck
@@ -45,7 +45,9 @@ type Report struct {
 	// tries started again after a failure; Requeues tries sent back to
 	// scheduled before they started (failed submits, lost tries).
 	Adoptions, Retries, Requeues int
-	Violations                   []Violation
+	// Manual counts the records of operations (clear, mark, cancel).
+	Manual     int
+	Violations []Violation
 }
 
 // Schedulers lists the names ByScheduler holds, sorted.
@@ -162,8 +164,23 @@ func checkHistory(rep *Report, h []scheduler.Transition, known map[string]bool) 
 		if prev := h[i-1].To; r.From != prev {
 			bad = append(bad, fmt.Sprintf("record %d starts from %s, but record %d left it %s", i, r.From, i-1, prev))
 		}
-		if err := scheduler.CheckTransition(r.From, r.To); err != nil {
+		check := scheduler.CheckTransition
+		if r.Manual {
+			check = scheduler.CheckManualTransition
+		}
+		if err := check(r.From, r.To); err != nil {
 			bad = append(bad, fmt.Sprintf("record %d: %v", i, err))
+		}
+		if r.Manual {
+			// An operator's (a clear, a mark, a cancel), stored by the
+			// run's owner of the moment. It leaves the instance ended, or
+			// clears an ended one: no scheduler was acting on it, and the
+			// next record may be by whoever owns the run by then (an
+			// ended instance gets no takeover record when its run changes
+			// hands).
+			rep.Manual++
+			owner = ""
+			continue
 		}
 		who := r.Actor.Instance
 		if len(known) > 0 && !known[who] {

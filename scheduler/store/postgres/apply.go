@@ -34,33 +34,38 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 	defer cancel()
 	results := make([]scheduler.ChangeResult, len(changes))
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		owners, err := lockOwners(ctx, tx, changes)
-		if err != nil {
-			return fmt.Errorf("read run owners: %w", err)
-		}
-		current, err := loadAll(ctx, tx, changes)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		pools, err := lockPools(ctx, tx, changes, current)
-		if err != nil {
-			return err
-		}
-		for i, c := range changes {
-			if c.Owner != "" && owners[runOf(c.Key)] != c.Owner {
-				results[i] = scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w (%s, not %s)", c.Key, scheduler.ErrNotOwner, orNone(owners[runOf(c.Key)]), c.Owner)}
-				continue
-			}
-			if results[i], err = apply(ctx, tx, current, pools, c); err != nil {
-				return fmt.Errorf("%s: %w", c.Key, err)
-			}
-		}
-		return nil
+		return applyIn(ctx, tx, changes, results)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply %d changes: %w", len(changes), err)
 	}
 	return results, nil
+}
+
+// applyIn is Apply's work in transaction tx, results[i] for changes[i].
+func applyIn(ctx context.Context, tx *sql.Tx, changes []scheduler.Change, results []scheduler.ChangeResult) error {
+	owners, err := lockOwners(ctx, tx, changes)
+	if err != nil {
+		return fmt.Errorf("read run owners: %w", err)
+	}
+	current, err := loadAll(ctx, tx, changes)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	pools, err := lockPools(ctx, tx, changes, current)
+	if err != nil {
+		return err
+	}
+	for i, c := range changes {
+		if c.Owner != "" && owners[runOf(c.Key)] != c.Owner {
+			results[i] = scheduler.ChangeResult{Err: fmt.Errorf("task %s: %w (%s, not %s)", c.Key, scheduler.ErrNotOwner, orNone(owners[runOf(c.Key)]), c.Owner)}
+			continue
+		}
+		if results[i], err = apply(ctx, tx, current, pools, c); err != nil {
+			return fmt.Errorf("%s: %w", c.Key, err)
+		}
+	}
+	return nil
 }
 
 type runID struct{ dag, run string }
@@ -193,13 +198,13 @@ func scanLoaded(rows *sql.Rows, into map[scheduler.TaskKey]*loaded) error {
 const updateAndRecord = `
 	WITH updated AS (
 		UPDATE task_instances SET state = $1, try = $2, external_id = $3, exit_code = $4,
-			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10, evictions = $24
+			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10, evictions = $24, try_base = $25
 		WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND version = $14
 		RETURNING 1
 	)
 	INSERT INTO transitions (dag_id, run_id, task_id, try, from_state, to_state, at,
-		actor_component, actor_instance, reason, external_id, exit_code)
-	SELECT $11, $12, $13, $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM updated`
+		actor_component, actor_instance, reason, external_id, exit_code, manual)
+	SELECT $11, $12, $13, $15, $16, $17, $18, $19, $20, $21, $22, $23, $26 FROM updated`
 
 // apply performs one change on the instance as current holds it, and
 // keeps current up to date for the changes after it. A returned error is
@@ -230,7 +235,7 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version,
 		rec.Try, string(rec.From), string(rec.To), sqlcol.TimeArg(rec.At),
 		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode),
-		next.Evictions)
+		next.Evictions, next.TryBase, rec.Manual)
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
 	}

@@ -59,13 +59,15 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 		}
 		// A concurrent insert of the same run waits here for the other
 		// transaction, then does nothing if it committed.
+		conf, params := sqlcol.RunValues(run)
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO runs (dag_id, run_id, logical_date, manual, state, created_at, ended_at,
-				created_by_component, created_by_instance, owner, owner_since)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), CASE WHEN $10 = '' THEN NULL ELSE now() END)
+				created_by_component, created_by_instance, owner, owner_since, conf, params)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), CASE WHEN $10 = '' THEN NULL ELSE now() END, $11, $12)
 			ON CONFLICT (dag_id, run_id) DO NOTHING`,
 			run.DAGID, run.RunID, sqlcol.TimeArg(run.LogicalDate), run.Manual, string(run.State),
-			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance, run.Owner)
+			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance, run.Owner,
+			conf, params)
 		if err != nil {
 			return err
 		}

@@ -24,27 +24,32 @@ func (s *Store) Apply(ctx context.Context, changes []scheduler.Change) ([]schedu
 	defer cancel()
 	results := make([]scheduler.ChangeResult, len(changes))
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		a := s.applier.in(ctx, tx)
-		defer a.close()
-		current, err := a.loadAll(ctx, changes)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		pools, err := lockPools(ctx, tx, changes, current)
-		if err != nil {
-			return err
-		}
-		for i, c := range changes {
-			if results[i], err = a.apply(ctx, current, pools, c); err != nil {
-				return fmt.Errorf("%s: %w", c.Key, err)
-			}
-		}
-		return nil
+		return s.applyIn(ctx, tx, changes, results)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply %d changes: %w", len(changes), err)
 	}
 	return results, nil
+}
+
+// applyIn is Apply's work in transaction tx, results[i] for changes[i].
+func (s *Store) applyIn(ctx context.Context, tx *sql.Tx, changes []scheduler.Change, results []scheduler.ChangeResult) error {
+	a := s.applier.in(ctx, tx)
+	defer a.close()
+	current, err := a.loadAll(ctx, changes)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	pools, err := lockPools(ctx, tx, changes, current)
+	if err != nil {
+		return err
+	}
+	for i, c := range changes {
+		if results[i], err = a.apply(ctx, current, pools, c); err != nil {
+			return fmt.Errorf("%s: %w", c.Key, err)
+		}
+	}
+	return nil
 }
 
 // loadChunk is how many instances one prepared load reads. A batch loads
@@ -79,7 +84,7 @@ func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 		// immediate transaction already excludes other writers; the check
 		// keeps the update correct without relying on that.
 		{&a.update, `UPDATE task_instances SET state = ?, try = ?, external_id = ?, exit_code = ?,
-			queued_at = ?, started_at = ?, ended_at = ?, retry_at = ?, updated_at = ?, version = ?, evictions = ?
+			queued_at = ?, started_at = ?, ended_at = ?, retry_at = ?, updated_at = ?, version = ?, evictions = ?, try_base = ?
 			WHERE dag_id = ? AND run_id = ? AND task_id = ? AND version = ?`},
 		{&a.record, insertTransition},
 	} {
@@ -191,7 +196,7 @@ func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*load
 	res, err := a.update.ExecContext(ctx,
 		next.State, next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
 		sqlcol.TimeArg(next.QueuedAt), sqlcol.TimeArg(next.StartedAt), sqlcol.TimeArg(next.EndedAt), sqlcol.TimeArg(next.RetryAt),
-		sqlcol.TimeArg(next.UpdatedAt), next.Version, next.Evictions,
+		sqlcol.TimeArg(next.UpdatedAt), next.Version, next.Evictions, next.TryBase,
 		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version)
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)

@@ -46,13 +46,15 @@ func (s *Store) CreateRun(ctx context.Context, run scheduler.Run, tasks []schedu
 		if err != nil {
 			return fmt.Errorf("dag %s: %w", run.DAGID, notFound(err))
 		}
+		conf, params := sqlcol.RunValues(run)
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO runs (dag_id, run_id, logical_date, manual, state, created_at, ended_at,
-				created_by_component, created_by_instance)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				created_by_component, created_by_instance, conf, params)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (dag_id, run_id) DO NOTHING`,
 			run.DAGID, run.RunID, sqlcol.TimeArg(run.LogicalDate), run.Manual, run.State,
-			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance)
+			sqlcol.TimeArg(run.CreatedAt), sqlcol.TimeArg(run.EndedAt), run.CreatedBy.Component, run.CreatedBy.Instance,
+			conf, params)
 		if err != nil {
 			return err
 		}

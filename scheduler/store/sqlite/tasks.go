@@ -72,7 +72,7 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	ctx, cancel := s.call(ctx, "History")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT seq, try, from_state, to_state, at, actor_component, actor_instance, reason, external_id, exit_code
+		SELECT seq, try, from_state, to_state, at, actor_component, actor_instance, reason, external_id, exit_code, manual
 		FROM transitions WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY seq`,
 		key.DAGID, key.RunID, key.TaskID)
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	for rows.Next() {
 		rec := scheduler.Transition{Key: key}
 		if err := rows.Scan(&rec.Seq, &rec.Try, &rec.From, &rec.To, sqlcol.Time(&rec.At),
-			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, sqlcol.IntPtr(&rec.ExitCode)); err != nil {
+			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, sqlcol.IntPtr(&rec.ExitCode), &rec.Manual); err != nil {
 			return nil, fmt.Errorf("history of %s: %w", key, err)
 		}
 		recs = append(recs, rec)
@@ -106,11 +106,11 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 
 const insertTransition = `
 	INSERT INTO transitions (dag_id, run_id, task_id, try, from_state, to_state, at,
-		actor_component, actor_instance, reason, external_id, exit_code)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		actor_component, actor_instance, reason, external_id, exit_code, manual)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // transitionArgs are the arguments of insertTransition for rec.
 func transitionArgs(rec scheduler.Transition) []any {
 	return []any{rec.Key.DAGID, rec.Key.RunID, rec.Key.TaskID, rec.Try, rec.From, rec.To, sqlcol.TimeArg(rec.At),
-		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode)}
+		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode), rec.Manual}
 }
