@@ -14,9 +14,7 @@ import (
 )
 
 func (a *app) dagsBackfillCmd() *cobra.Command {
-	var from, to, reprocess, reason string
-	var maxActive int
-	var dryRun bool
+	var f backfillFlags
 	c := &cobra.Command{
 		Use:   "backfill DAG --from DATE --to DATE",
 		Short: "Run a DAG for the schedule ticks of a past range of dates",
@@ -34,92 +32,17 @@ on: the runs it started finish, and the same command takes it up again.`,
   vigil dags backfill etl --from 2026-11-01 --to 2026-11-07 --reprocess failed --max-active-runs 2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
-			defer cancel()
-			rec, err := st.GetDAG(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("dag %s: %w (see 'vigil dags list')", args[0], err)
-			}
-			timing, err := dag.TimingOf(rec.Source)
-			if err != nil {
-				return err
-			}
-			req := scheduler.BackfillRequest{DAGID: rec.ID, Reprocess: scheduler.Reprocess(reprocess), MaxActiveRuns: maxActive,
-				Actor: operatorActor(), Reason: reason}
-			if req.From, _, err = parseDate("--from", from, timing.Location); err != nil {
-				return err
-			}
-			var whole bool
-			if req.To, whole, err = parseDate("--to", to, timing.Location); err != nil {
-				return err
-			}
-			if whole {
-				req.To = req.To.AddDate(0, 0, 1).Add(-time.Nanosecond)
-			}
-			if dryRun {
-				runs, err := st.ListRuns(ctx, scheduler.RunFilter{DAGID: rec.ID})
-				if err != nil {
-					return err
-				}
-				items, err := scheduler.PlanBackfill(rec, req, runs)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.out, "dry run: nothing changed. The backfill of %s would:\n", rec.ID)
-				return a.render(items, func(w io.Writer) {
-					row(w, "LOGICAL DATE", "RUN", "ACTION", "WHY")
-					for _, it := range items {
-						row(w, it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.Action, orDash(it.Why))
-					}
-				})
-			}
-			items, err := scheduler.Backfill(a.ctx, st, req, scheduler.BackfillOptions{Progress: func(it scheduler.BackfillItem) {
-				if it.State == "" {
-					fmt.Fprintf(a.out, "%s  %s  %s\n", it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.Action)
-				} else {
-					fmt.Fprintf(a.out, "%s  %s  ended %s\n", it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.State)
-				}
-			}})
-			if err != nil {
-				return fmt.Errorf("%w\nthe runs it started go on; run the same command to take the backfill up again", err)
-			}
-			counts := map[string]int{}
-			for _, it := range items {
-				switch {
-				case it.Action == scheduler.BackfillSkip:
-					counts["skipped"]++
-				default:
-					counts[string(it.State)]++
-				}
-			}
-			var parts []string
-			for _, k := range []string{"success", "failed", "cancelled", "skipped"} {
-				if counts[k] > 0 {
-					parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
-				}
-			}
-			fmt.Fprintf(a.out, "backfill of %s done: %d tick(s): %s\n", rec.ID, len(items), strings.Join(parts, ", "))
-			if counts["failed"]+counts["cancelled"] > 0 {
-				return &problemError{"some backfill runs did not succeed"}
-			}
-			return nil
+			return a.withLongStore(func(_ config, st scheduler.Store) error {
+				return a.backfill(st, args[0], f)
+			})
 		},
 	}
-	c.Flags().StringVar(&from, "from", "", "first logical date (required)")
-	c.Flags().StringVar(&to, "to", "", "last logical date, included (required)")
-	c.Flags().StringVar(&reprocess, "reprocess", "none", "what to do with runs that exist: none, failed or all")
-	c.Flags().IntVar(&maxActive, "max-active-runs", 0, "backfill runs running at once (default: the DAG's max_active_runs)")
-	c.Flags().BoolVar(&dryRun, "dry-run", false, "list the ticks and what would be done, and change nothing")
-	c.Flags().StringVar(&reason, "reason", "", "why, for the runs' and tasks' history")
+	c.Flags().StringVar(&f.from, "from", "", "first logical date (required)")
+	c.Flags().StringVar(&f.to, "to", "", "last logical date, included (required)")
+	c.Flags().StringVar(&f.reprocess, "reprocess", "none", "what to do with runs that exist: none, failed or all")
+	c.Flags().IntVar(&f.maxActive, "max-active-runs", 0, "backfill runs running at once (default: the DAG's max_active_runs)")
+	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "list the ticks and what would be done, and change nothing")
+	c.Flags().StringVar(&f.reason, "reason", "", "why, for the runs' and tasks' history")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("to")
 	a.addOutputFlag(c)
@@ -136,4 +59,84 @@ func parseDate(flag, v string, loc *time.Location) (t time.Time, whole bool, err
 		return t, false, nil
 	}
 	return time.Time{}, false, &usageError{fmt.Errorf("%s %q: use a date (2026-11-01) or an RFC 3339 time (2026-11-01T06:00:00Z)", flag, v)}
+}
+
+// backfillFlags are the flags of `vigil dags backfill`.
+type backfillFlags struct {
+	from, to, reprocess, reason string
+	maxActive                   int
+	dryRun                      bool
+}
+
+// backfill plans (--dry-run) or drives a backfill of dagID on st.
+func (a *app) backfill(st scheduler.Store, dagID string, f backfillFlags) error {
+	ctx, cancel := context.WithTimeout(a.ctx, adminTimeout)
+	defer cancel()
+	rec, err := st.GetDAG(ctx, dagID)
+	if err != nil {
+		return fmt.Errorf("dag %s: %w (see 'vigil dags list')", dagID, err)
+	}
+	timing, err := dag.TimingOf(rec.Source)
+	if err != nil {
+		return err
+	}
+	req := scheduler.BackfillRequest{DAGID: rec.ID, Reprocess: scheduler.Reprocess(f.reprocess), MaxActiveRuns: f.maxActive,
+		Actor: operatorActor(), Reason: f.reason}
+	if req.From, _, err = parseDate("--from", f.from, timing.Location); err != nil {
+		return err
+	}
+	var whole bool
+	if req.To, whole, err = parseDate("--to", f.to, timing.Location); err != nil {
+		return err
+	}
+	if whole {
+		req.To = req.To.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	}
+	if f.dryRun {
+		runs, err := st.ListRuns(ctx, scheduler.RunFilter{DAGID: rec.ID})
+		if err != nil {
+			return err
+		}
+		items, err := scheduler.PlanBackfill(rec, req, runs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.out, "dry run: nothing changed. The backfill of %s would:\n", rec.ID)
+		return a.render(items, func(w io.Writer) {
+			row(w, "LOGICAL DATE", "RUN", "ACTION", "WHY")
+			for _, it := range items {
+				row(w, it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.Action, orDash(it.Why))
+			}
+		})
+	}
+	items, err := scheduler.Backfill(a.ctx, st, req, scheduler.BackfillOptions{Progress: func(it scheduler.BackfillItem) {
+		if it.State == "" {
+			fmt.Fprintf(a.out, "%s  %s  %s\n", it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.Action)
+		} else {
+			fmt.Fprintf(a.out, "%s  %s  ended %s\n", it.Tick.In(timing.Location).Format(time.RFC3339), it.RunID, it.State)
+		}
+	}})
+	if err != nil {
+		return fmt.Errorf("%w\nthe runs it started go on; run the same command to take the backfill up again", err)
+	}
+	counts := map[string]int{}
+	for _, it := range items {
+		switch {
+		case it.Action == scheduler.BackfillSkip:
+			counts["skipped"]++
+		default:
+			counts[string(it.State)]++
+		}
+	}
+	var parts []string
+	for _, k := range []string{"success", "failed", "cancelled", "skipped"} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	fmt.Fprintf(a.out, "backfill of %s done: %d tick(s): %s\n", rec.ID, len(items), strings.Join(parts, ", "))
+	if counts["failed"]+counts["cancelled"] > 0 {
+		return &problemError{"some backfill runs did not succeed"}
+	}
+	return nil
 }

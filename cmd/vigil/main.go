@@ -134,9 +134,24 @@ func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	return openStore(ctx, cfg.DB, storeOptions{})
 }
 
+// adminTimeout bounds an admin command's store work (withStore), or the
+// set-up of one that waits longer (operate, backfill).
+const adminTimeout = 15 * time.Second
+
 // withStore runs one admin command's work on the configured store, with a
 // deadline on the whole of it.
 func (a *app) withStore(f func(ctx context.Context, cfg config, st scheduler.Store) error) error {
+	return a.withLongStore(func(cfg config, st scheduler.Store) error {
+		ctx, cancel := context.WithTimeout(a.ctx, adminTimeout)
+		defer cancel()
+		return f(ctx, cfg, st)
+	})
+}
+
+// withLongStore opens the configured store for a command that waits on
+// what a scheduler does (an operation, a backfill): f bounds each of its
+// own calls.
+func (a *app) withLongStore(f func(cfg config, st scheduler.Store) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -146,7 +161,5 @@ func (a *app) withStore(f func(ctx context.Context, cfg config, st scheduler.Sto
 		return err
 	}
 	defer st.Close()
-	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
-	defer cancel()
-	return f(ctx, cfg, st)
+	return f(cfg, st)
 }

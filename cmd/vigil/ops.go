@@ -170,17 +170,13 @@ func (a *app) opsCmd() *cobra.Command {
 // operate plans op against the run as it stands (and stops there for
 // --dry-run), stores it, and waits for a scheduler to apply it.
 func (a *app) operate(op scheduler.Op, f opFlags) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := a.openStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ctx, cancel := context.WithTimeout(a.ctx, 15*time.Second)
+	return a.withLongStore(func(_ config, st scheduler.Store) error { return a.operateOn(st, op, f) })
+}
+
+func (a *app) operateOn(st scheduler.Store, op scheduler.Op, f opFlags) error {
+	ctx, cancel := context.WithTimeout(a.ctx, adminTimeout)
 	defer cancel()
+	var err error
 	if op.RunID == "latest" {
 		if op.RunID, err = latestRun(ctx, st, op.DAGID); err != nil {
 			return err
