@@ -83,7 +83,7 @@ func TestCPUHighDrill(t *testing.T) {
 func TestMemoryGrowingDrill(t *testing.T) {
 	t.Chdir(t.TempDir()) // the profile is saved in the working folder
 	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-	pile := clitest.WideDAG("pile", "schedule: \"@every 1s\"\nstart_date: "+start+"\ncatchup: true\nmax_active_runs: 100000\n", 100, `["sleep", "600"]`)
+	pile := clitest.WideDAG("pile", "schedule: \"@every 1s\"\nstart_date: "+start+"\ncatchup: true\nmax_active_runs: 100000\nmax_catchup_runs: 100000\n", 100, `["sleep", "600"]`)
 	s := clitest.Start(t, clitest.Options{
 		DAGs:  map[string]string{"pile.yaml": pile},
 		Extra: []string{"--parallelism", "1"},
