@@ -264,8 +264,6 @@ func PlanOp(op Op, run Run, tis []TaskInstance, now time.Time) (Plan, error) {
 				p.Left = append(p.Left, Left{Task: ti.TaskKey, State: ti.State, Why: "already " + string(to)})
 			case ti.State.Active():
 				p.Stops = append(p.Stops, PlannedStop{Try: ti.TryKey(), From: ti.State, To: to})
-			case ti.State == StateUpForRetry && to == StateFailed:
-				change(ti, to)
 			default:
 				if err := CheckManualTransition(ti.State, to); err != nil {
 					p.Left = append(p.Left, Left{Task: ti.TaskKey, State: ti.State, Why: err.Error()})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,9 @@ func (a *app) runsCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			if state != "" {
 				f.States = []scheduler.RunState{scheduler.RunState(state)}
+				if !f.States[0].Valid() {
+					return &usageError{fmt.Errorf("--state %q: use one of %v", state, scheduler.RunStates)}
+				}
 			}
 			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
 				runs, err := st.ListRuns(ctx, f)
