@@ -178,6 +178,9 @@ func refusedRecord(h []Transition) (Transition, bool) {
 		return Transition{}, false
 	}
 	last := h[len(h)-1]
+	if last.Repeats > 0 {
+		last.At = last.LastAt // the latest refusal of a collapsed record
+	}
 	refused := strings.HasPrefix(last.Reason, RefusedForbidden+": ") || strings.HasPrefix(last.Reason, RefusedQuota+": ")
 	return last, refused && last.From == StateQueued && last.To == StateQueued
 }
@@ -212,7 +215,7 @@ func notStarting(ctx context.Context, st Store, a *Audit, opts AuditOptions, now
 		}
 		var first time.Time
 		requeues, last := 0, ""
-		for _, t := range h {
+		for _, t := range ExpandHistory(h) {
 			if t.Try != ti.Try {
 				continue
 			}

@@ -108,6 +108,12 @@ type Transition struct {
 	// cancel): Actor is the operator, and the transition may be one only
 	// an operator may make (ManualTransition).
 	Manual bool `json:"manual,omitempty"`
+	// Repeats counts how many more times the same transition happened
+	// after At, the last time at LastAt (equal to At when Repeats is 0):
+	// the store collapses a repeated failure into one record instead of
+	// one per occurrence (see Collapse; ExpandHistory undoes it).
+	Repeats int       `json:"repeats"`
+	LastAt  time.Time `json:"last_at"`
 }
 
 // RunState is where a DAG run is.

@@ -124,7 +124,7 @@ to which state, which component decided it, and why. RUN may be "latest".`,
 				if err := a.render(out, func(w io.Writer) {
 					row(w, "AT", "TRY", "FROM", "TO", "BY", "REASON")
 					for _, t := range hist {
-						row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason)
+						row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason+repeats(t))
 					}
 				}); err != nil {
 					return err
@@ -138,6 +138,20 @@ to which state, which component decided it, and why. RUN may be "latest".`,
 	}
 	a.addOutputFlag(c)
 	return c
+}
+
+// repeats says how often a collapsed record happened, and when last:
+// " (×37, last 12:04:05)"; nothing for a record that happened once.
+func repeats(t scheduler.Transition) string {
+	if t.Repeats == 0 {
+		return ""
+	}
+	first, last := t.At.Local(), t.LastAt.Local()
+	layout := "15:04:05"
+	if first.Format(time.DateOnly) != last.Format(time.DateOnly) {
+		layout = time.DateTime
+	}
+	return fmt.Sprintf(" (×%d, last %s)", t.Repeats+1, last.Format(layout))
 }
 
 func (a *app) tasksLogsCmd() *cobra.Command {

@@ -199,7 +199,7 @@ func (c *Cluster) Check(ctx context.Context, schedulers []string, wantState sche
 		t.Fatal(err)
 	}
 	rows, err := c.DB.QueryContext(ctx, `SELECT seq, dag_id, run_id, task_id, try, from_state, to_state, at,
-		actor_component, actor_instance, reason, manual FROM transitions ORDER BY dag_id, run_id, task_id, seq`)
+		actor_component, actor_instance, reason, manual, repeats, COALESCE(last_at, at) FROM transitions ORDER BY dag_id, run_id, task_id, seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +207,12 @@ func (c *Cluster) Check(ctx context.Context, schedulers []string, wantState sche
 	hist := map[scheduler.TaskKey][]scheduler.Transition{}
 	for rows.Next() {
 		var r scheduler.Transition
-		var at sql.NullInt64
+		var at, lastAt sql.NullInt64
 		if err := rows.Scan(&r.Seq, &r.Key.DAGID, &r.Key.RunID, &r.Key.TaskID, &r.Try, &r.From, &r.To, &at,
-			&r.Actor.Component, &r.Actor.Instance, &r.Reason, &r.Manual); err != nil {
+			&r.Actor.Component, &r.Actor.Instance, &r.Reason, &r.Manual, &r.Repeats, &lastAt); err != nil {
 			t.Fatal(err)
 		}
-		r.At = time.Unix(0, at.Int64)
+		r.At, r.LastAt = time.Unix(0, at.Int64), time.Unix(0, lastAt.Int64)
 		hist[r.Key] = append(hist[r.Key], r)
 	}
 	if err := rows.Err(); err != nil {

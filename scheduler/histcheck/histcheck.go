@@ -18,7 +18,8 @@ import (
 	"github.com/vigilhq/vigil/scheduler"
 )
 
-// Input is one scenario's record.
+// Input is one scenario's record. Histories may hold collapsed records
+// (Transition.Repeats): Check expands them first.
 type Input struct {
 	Instances []scheduler.TaskInstance
 	// History holds each instance's transitions, oldest first.
@@ -98,7 +99,9 @@ func Check(in Input) Report {
 		rep.Workloads += len(ws)
 	}
 	for _, ti := range in.Instances {
-		h := in.History[ti.TaskKey]
+		// A collapsed record (a failing submit's requeues) is checked as
+		// the records it stands for.
+		h := scheduler.ExpandHistory(in.History[ti.TaskKey])
 		rep.Transitions += len(h)
 		var bad []string
 		if !ti.State.Terminal() {

@@ -206,6 +206,50 @@ const updateAndRecord = `
 		actor_component, actor_instance, reason, external_id, exit_code, manual)
 	SELECT $11, $12, $13, $15, $16, $17, $18, $19, $20, $21, $22, $23, $26 FROM updated`
 
+// updateAndBump is updateAndRecord for a transition that repeats record
+// $16 (see repeated): the update, then one more occurrence of the record,
+// last at $15.
+const updateAndBump = `
+	WITH updated AS (
+		UPDATE task_instances SET state = $1, try = $2, external_id = $3, exit_code = $4,
+			queued_at = $5, started_at = $6, ended_at = $7, retry_at = $8, updated_at = $9, version = $10, evictions = $17, try_base = $18
+		WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND version = $14
+		RETURNING 1
+	)
+	UPDATE transitions SET repeats = repeats + 1, last_at = $15
+	WHERE seq = $16 AND EXISTS (SELECT 1 FROM updated)`
+
+// repeated returns the seq of the record rec repeats (scheduler.Collapse),
+// or 0 if rec is to be inserted. Only a transition that may repeat one
+// costs the extra read.
+func repeated(ctx context.Context, tx *sql.Tx, ti scheduler.TaskInstance, rec scheduler.Transition) (int64, error) {
+	if !scheduler.MayRepeat(ti, rec) {
+		return 0, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlcol.TransitionColumns+` FROM transitions
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 ORDER BY seq DESC LIMIT 2`, rec.Key.DAGID, rec.Key.RunID, rec.Key.TaskID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var last []scheduler.Transition
+	for rows.Next() {
+		r, err := sqlcol.ScanTransition(rows, rec.Key)
+		if err != nil {
+			return 0, err
+		}
+		last = append(last, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	slices.Reverse(last)
+	if i, ok := scheduler.Collapse(last, rec); ok {
+		return last[i].Seq, nil
+	}
+	return 0, nil
+}
+
 // apply performs one change on the instance as current holds it, and
 // keeps current up to date for the changes after it. A returned error is
 // the store's; the change's own failure is in the result.
@@ -228,14 +272,23 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 	if err != nil {
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
 	}
-	res, err := tx.ExecContext(ctx, updateAndRecord,
-		string(next.State), next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
+	update := []any{string(next.State), next.Try, next.ExternalID, sqlcol.IntPtrArg(next.ExitCode),
 		sqlcol.TimeArg(next.QueuedAt), sqlcol.TimeArg(next.StartedAt), sqlcol.TimeArg(next.EndedAt), sqlcol.TimeArg(next.RetryAt),
 		sqlcol.TimeArg(next.UpdatedAt), next.Version,
-		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version,
-		rec.Try, string(rec.From), string(rec.To), sqlcol.TimeArg(rec.At),
-		rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode),
-		next.Evictions, next.TryBase, rec.Manual)
+		c.Key.DAGID, c.Key.RunID, c.Key.TaskID, ti.Version}
+	var res sql.Result
+	bump, err := repeated(ctx, tx, ti, rec)
+	if err != nil {
+		return scheduler.ChangeResult{}, fmt.Errorf("read last transitions: %w", err)
+	}
+	if bump != 0 {
+		res, err = tx.ExecContext(ctx, updateAndBump, append(update, sqlcol.TimeArg(rec.At), bump, next.Evictions, next.TryBase)...)
+	} else {
+		res, err = tx.ExecContext(ctx, updateAndRecord, append(update,
+			rec.Try, string(rec.From), string(rec.To), sqlcol.TimeArg(rec.At),
+			rec.Actor.Component, rec.Actor.Instance, rec.Reason, rec.ExternalID, sqlcol.IntPtrArg(rec.ExitCode),
+			next.Evictions, next.TryBase, rec.Manual)...)
+	}
 	if err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("update: %w", err)
 	}

@@ -72,7 +72,7 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	ctx, cancel := s.call(ctx, "History")
 	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT seq, try, from_state, to_state, at, actor_component, actor_instance, reason, external_id, exit_code, manual
+		SELECT `+sqlcol.TransitionColumns+`
 		FROM transitions WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY seq`,
 		key.DAGID, key.RunID, key.TaskID)
 	if err != nil {
@@ -81,9 +81,8 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	defer rows.Close()
 	var recs []scheduler.Transition
 	for rows.Next() {
-		rec := scheduler.Transition{Key: key}
-		if err := rows.Scan(&rec.Seq, &rec.Try, &rec.From, &rec.To, sqlcol.Time(&rec.At),
-			&rec.Actor.Component, &rec.Actor.Instance, &rec.Reason, &rec.ExternalID, sqlcol.IntPtr(&rec.ExitCode), &rec.Manual); err != nil {
+		rec, err := sqlcol.ScanTransition(rows, key)
+		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", key, err)
 		}
 		recs = append(recs, rec)

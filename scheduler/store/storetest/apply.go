@@ -51,7 +51,7 @@ func testApplyLegalPath(t *testing.T, s scheduler.Store) {
 			try: 2, queued: at(4), started: at(5), ended: at(6), wantExternal: "pid-200", wantExit: intp(0)},
 	}
 	wantHist := []scheduler.Transition{{
-		Key: k, To: scheduler.StateScheduled, At: run.CreatedAt, Actor: run.CreatedBy, Reason: "scheduled run",
+		Key: k, To: scheduler.StateScheduled, At: run.CreatedAt, LastAt: run.CreatedAt, Actor: run.CreatedBy, Reason: "scheduled run",
 	}}
 	for i, st := range steps {
 		c := change(k, st.from, st.to, st.at, st.actor)
@@ -67,7 +67,7 @@ func testApplyLegalPath(t *testing.T, s scheduler.Store) {
 		mustEqual(t, step+": Apply result", got, want)
 		mustEqual(t, step+": stored instance", getTask(t, s, k), want)
 		wantHist = append(wantHist, scheduler.Transition{
-			Key: k, Try: st.try, From: st.from, To: st.to, At: st.at, Actor: st.actor,
+			Key: k, Try: st.try, From: st.from, To: st.to, At: st.at, LastAt: st.at, Actor: st.actor,
 			Reason: c.Reason, ExternalID: st.wantExternal, ExitCode: st.wantExit,
 		})
 	}

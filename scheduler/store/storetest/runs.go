@@ -39,7 +39,7 @@ func testCreateRun(t *testing.T, s scheduler.Store) {
 		}
 		mustEqual(t, "instance "+task.TaskID, getTask(t, s, task.TaskKey), want)
 		wantHist := []scheduler.Transition{{
-			Key: task.TaskKey, From: "", To: scheduler.StateScheduled, At: run.CreatedAt,
+			Key: task.TaskKey, From: "", To: scheduler.StateScheduled, At: run.CreatedAt, LastAt: run.CreatedAt,
 			Actor: run.CreatedBy, Reason: "schedule tick 2026-03-01",
 		}}
 		hist := history(t, s, task.TaskKey)

@@ -29,6 +29,10 @@
 //   - SetRunState sets EndedAt for any state but running, and clears it for
 //     running;
 //   - History of an unknown instance is scheduler.ErrNotFound;
+//   - Apply collapses a transition that repeats an earlier record as
+//     scheduler.Collapse says (Repeats and LastAt bumped, no new record),
+//     while the instance is updated and its version increases as for any
+//     other; a record that never repeated has LastAt equal to At;
 //   - a call with a cancelled context fails with an error wrapping
 //     context.Canceled;
 //   - ID is non-empty, the same on every call, and differs between two
@@ -77,6 +81,9 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"ApplyEmpty", testApplyEmpty},
 		{"ApplyConcurrentSame", testApplyConcurrentSame},
 		{"ApplyConcurrentDistinct", testApplyConcurrentDistinct},
+		{"HistoryCollapseCycle", testHistoryCollapseCycle},
+		{"HistoryCollapseSelf", testHistoryCollapseSelf},
+		{"HistoryCollapseNotSame", testHistoryCollapseNotSame},
 		{"ListTaskInstances", testListTaskInstances},
 		{"OpSubmitGetList", testOpSubmitGetList},
 		{"ApplyOpClear", testApplyOpClear},
