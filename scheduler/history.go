@@ -112,9 +112,13 @@ func ExpandHistory(h []Transition) []Transition {
 		}
 		if a.From != a.To && i+1 < len(h) {
 			// The first record of a cycle: alternate with its partner.
+			// Counts Collapse cannot have made are written out as they
+			// say, for a checker to find.
 			b := h[i+1]
-			for k := 0; k <= a.Repeats; k++ {
-				out = append(out, one(a, k))
+			for k := 0; k <= max(a.Repeats, b.Repeats); k++ {
+				if k <= a.Repeats {
+					out = append(out, one(a, k))
+				}
 				if k <= b.Repeats {
 					out = append(out, one(b, k))
 				}

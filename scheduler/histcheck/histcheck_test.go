@@ -141,3 +141,42 @@ func TestWorkloadOfNoInstance(t *testing.T) {
 		t.Fatalf("violations %v", rep.Violations)
 	}
 }
+
+// A collapsed requeue cycle (the store's Repeats) is checked as the
+// records it stands for: the failure ×3 and the resubmit ×2 leave the try
+// scheduled, though the last record by sequence says queued; and a try
+// queued twice is still caught when one of the queues is collapsed.
+func TestCollapsedHistory(t *testing.T) {
+	k := key("a")
+	h := history(k,
+		step{0, scheduler.StateScheduled, "cli", "run triggered"},
+		step{1, scheduler.StateQueued, "s1", "no dependencies"},
+		step{1, scheduler.StateScheduled, "s1", "submit of try 1 failed: 503; requeued"},
+		step{1, scheduler.StateQueued, "s1", "submitting try 1 again"},
+	)
+	h[2].Repeats, h[2].LastAt = 2, t0.Add(time.Minute)
+	h[3].Repeats, h[3].LastAt = 1, t0.Add(50*time.Second)
+	in := histcheck.Input{
+		Instances: []scheduler.TaskInstance{{TaskKey: k, State: scheduler.StateScheduled, Try: 1}},
+		History:   map[scheduler.TaskKey][]scheduler.Transition{k: h},
+	}
+	rep := histcheck.Check(in)
+	if len(rep.Violations) != 1 || len(rep.Violations[0].Problems) != 1 || !strings.Contains(rep.Violations[0].Problems[0], "did not end") {
+		t.Fatalf("want only 'did not end', got %v", rep.Violations)
+	}
+	if rep.Requeues != 3 || rep.Transitions != 7 {
+		t.Errorf("requeues %d in %d transitions, want 3 in 7", rep.Requeues, rep.Transitions)
+	}
+
+	h[2].Repeats = 1 // now the resubmit happens as often as the failure: queued twice
+	h = append(h, h[3])
+	h[4].Seq, h[4].Repeats, h[4].Actor.Instance = 5, 0, "s1"
+	h[4].From, h[4].To, h[4].Reason = scheduler.StateQueued, scheduler.StateQueued, "refused"
+	h[3].Repeats = 2
+	in.History[k] = h
+	in.Instances[0].State = scheduler.StateQueued
+	rep = histcheck.Check(in)
+	if len(rep.Violations) != 1 || !strings.Contains(strings.Join(rep.Violations[0].Problems, "; "), "try 1 queued twice") {
+		t.Fatalf("want 'try 1 queued twice', got %v", rep.Violations)
+	}
+}

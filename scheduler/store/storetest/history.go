@@ -117,9 +117,9 @@ func testHistoryCollapseNotSame(t *testing.T, s scheduler.Store) {
 		{From: S, To: Q, Actor: schedulerActor, Reason: "no dependencies"},
 		{From: Q, To: S, Actor: schedulerActor, Reason: "submit failed: a"},
 		{From: S, To: Q, Actor: schedulerActor, Reason: "submitting try 1 again"},
-		{From: Q, To: S, Actor: schedulerActor, Reason: "submit failed: b"}, // another reason
+		{From: Q, To: S, Actor: schedulerActor, Reason: "submit failed: b"},    // another reason
 		{From: S, To: Q, Actor: schedulerActor, Reason: "submitting it again"}, // (the same would pair with the one before)
-		{From: Q, To: S, Actor: other, Reason: "submit failed: b"}, // another scheduler
+		{From: Q, To: S, Actor: other, Reason: "submit failed: b"},             // another scheduler
 		{From: S, To: Q, Actor: other, Reason: "submitting try 1 again"},
 		{From: Q, To: Q, Actor: other, Reason: "refused"},
 		{From: Q, To: Q, Actor: other, Reason: "refused", Manual: true}, // an operator's
