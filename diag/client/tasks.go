@@ -68,6 +68,10 @@ type Transition struct {
 	At     time.Time `json:"at"`
 	Actor  Actor     `json:"by"`
 	Reason string    `json:"reason"`
+	// Repeats counts the times it happened again after At, the last at
+	// LastAt: the scheduler's store collapses a failure that repeats.
+	Repeats int       `json:"repeats"`
+	LastAt  time.Time `json:"last_at"`
 }
 
 // Actor is who made a transition.

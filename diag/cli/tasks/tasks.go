@@ -139,7 +139,11 @@ func writeFinding(w io.Writer, now time.Time, f client.AuditFinding) {
 		hist = hist[n:]
 	}
 	for _, t := range hist {
-		fmt.Fprintf(w, "    %s  try %d  %-14s -> %-14s by %s: %s\n", t.At.UTC().Format("15:04:05.000"), t.Try, orDash(t.From), t.To, t.Actor.Component, t.Reason)
+		reason := t.Reason
+		if t.Repeats > 0 {
+			reason += fmt.Sprintf(" (×%d, last %s)", t.Repeats+1, t.LastAt.UTC().Format("15:04:05"))
+		}
+		fmt.Fprintf(w, "    %s  try %d  %-14s -> %-14s by %s: %s\n", t.At.UTC().Format("15:04:05.000"), t.Try, orDash(t.From), t.To, t.Actor.Component, reason)
 	}
 }
 
