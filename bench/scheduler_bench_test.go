@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -50,6 +51,11 @@ type setup struct {
 	// cpu, if set, receives the CPU time (user + system, every thread) the
 	// process used during the timed part of the run.
 	cpu *time.Duration
+	// peakRSS, if set, receives the process's peak resident set during the
+	// run (from /proc: its high-water mark, reset before the run).
+	peakRSS *int64
+	// timeout bounds the whole run; 2 minutes if zero.
+	timeout time.Duration
 }
 
 // processCPU is the CPU time this process has used so far.
@@ -85,7 +91,8 @@ func runOnce(b *testing.B, s setup) time.Duration {
 	if err := os.WriteFile(filepath.Join(dags, "bench.yaml"), []byte(s.dagText), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	timeout := cmp.Or(s.timeout, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"), sqlite.Options{Inflight: s.inflight})
 	if err != nil {
@@ -120,6 +127,9 @@ func runOnce(b *testing.B, s setup) time.Duration {
 	// Start every run from a collected heap, so one run's garbage is not
 	// collected during the next one.
 	runtime.GC()
+	if s.peakRSS != nil {
+		resetPeakRSS(b)
+	}
 	cpu0 := processCPU()
 	start := time.Now()
 	if _, err := sched.Trigger(ctx, "bench"); err != nil {
@@ -131,12 +141,15 @@ func runOnce(b *testing.B, s setup) time.Duration {
 		if s.cpu != nil {
 			*s.cpu = processCPU() - cpu0
 		}
+		if s.peakRSS != nil {
+			*s.peakRSS = peakRSS(b)
+		}
 		if run.State != scheduler.RunSuccess {
 			b.Fatalf("run ended %s", run.State)
 		}
 		return elapsed
 	case <-ctx.Done():
-		b.Fatal("run did not end within 2 minutes")
+		b.Fatalf("run did not end within %s", timeout)
 	}
 	return 0
 }

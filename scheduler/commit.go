@@ -97,11 +97,8 @@ func (s *Scheduler) track(next TaskInstance) {
 		delta := 1
 		if prev.Active() {
 			delta = -1
-			// A slot freed: whatever waited for one may go now.
-			for bk := range s.blocked {
-				s.candidates[bk] = struct{}{}
-			}
-			clear(s.blocked)
+			// A slot freed: dispatch hands it to the first of the blocked
+			// (see nextBlocked), and a pool's waiters may go now.
 			s.pools.open(next.Spec.PoolName(), s.candidates)
 		}
 		s.active += delta

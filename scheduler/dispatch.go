@@ -27,11 +27,12 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 			}
 		}
 	}
-	if len(s.candidates) == 0 {
+	if len(s.candidates) == 0 && (len(s.blocked) == 0 || s.active >= s.opts.Parallelism) {
 		return
 	}
 	q := make(candidateHeap, 0, len(s.candidates))
 	for k := range s.candidates {
+		delete(s.blocked, k) // looked at now; its place in blockedQ lapses
 		c := candidate{key: k}
 		if rs, ti := s.instance(k); ti != nil {
 			c.date, c.priority = rs.run.LogicalDate, ti.Spec.Priority
@@ -44,17 +45,32 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 	var changes []Change
 	queuedDAG := map[string]int{}
 	queued := 0
-	for q.Len() > 0 {
+	room := func(dagID string) bool { return s.activeDAG[dagID]+queuedDAG[dagID] < s.maxTasks(dagID) }
+	for {
 		if s.active+queued >= s.opts.Parallelism {
-			// No slot is left: the rest wait for one, unlooked-at. A slot
-			// frees only when an active task moves on, and that brings them
-			// all back (see track).
+			// No slot is left: the rest wait for one, unlooked-at, in
+			// order (see block).
 			for _, c := range q {
-				s.blocked[c.key] = struct{}{}
+				s.block(c)
 			}
 			break
 		}
-		k := heap.Pop(&q).(candidate).key
+		// The next is the first of the new candidates or of the blocked,
+		// whichever comes first; only as many blocked are looked at as
+		// there are slots (a 100,000-task run made this quadratic when
+		// every freed slot brought them all back).
+		b, ok := s.nextBlocked(room)
+		var cand candidate
+		switch {
+		case q.Len() > 0 && (!ok || q[0].before(b)):
+			cand = heap.Pop(&q).(candidate)
+		case ok:
+			cand = s.popBlocked(b)
+		}
+		if cand.key == (TaskKey{}) {
+			break // nothing left that may go
+		}
+		k := cand.key
 		rs, ti := s.instance(k)
 		if ti == nil {
 			continue
@@ -103,8 +119,8 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 			s.pools.wait(pool, k)
 			continue
 		}
-		if s.active+queued >= s.opts.Parallelism || s.activeDAG[k.DAGID]+queuedDAG[k.DAGID] >= s.maxTasks(k.DAGID) {
-			s.blocked[k] = struct{}{}
+		if s.active+queued >= s.opts.Parallelism || !room(k.DAGID) {
+			s.block(cand)
 			continue
 		}
 		c.To = StateQueued
@@ -138,10 +154,7 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		// A change that failed took no slot it was counted for: what was
 		// blocked by that count looks again next turn, or it would wait
 		// for a slot that no active task is going to free.
-		for bk := range s.blocked {
-			s.candidates[bk] = struct{}{}
-		}
-		clear(s.blocked)
+		s.unblockAll()
 	}
 }
 
@@ -279,6 +292,7 @@ type candidate struct {
 	key      TaskKey
 	date     time.Time
 	priority int
+	seq      uint64 // when blocked: its entry in s.blocked (see block)
 }
 
 // candidateHeap yields candidates highest priority first (the DAG key
@@ -292,8 +306,10 @@ type candidateHeap []candidate
 
 func (h candidateHeap) Len() int { return len(h) }
 
-func (h candidateHeap) Less(i, j int) bool {
-	a, b := &h[i], &h[j]
+func (h candidateHeap) Less(i, j int) bool { return h[i].before(h[j]) }
+
+// before reports whether a goes before b.
+func (a candidate) before(b candidate) bool {
 	if a.priority != b.priority {
 		return a.priority > b.priority
 	}

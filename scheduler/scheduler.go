@@ -209,7 +209,9 @@ type Scheduler struct {
 	active      int                    // instances queued or running
 	activeDAG   map[string]int         // the same, per DAG
 	candidates  map[TaskKey]struct{}   // to evaluate on the next dispatch
-	blocked     map[TaskKey]struct{}   // ready, waiting for a parallelism slot
+	blocked     map[TaskKey]uint64     // ready, waiting for a parallelism slot (see block)
+	blockedQ    map[string]*candidateHeap
+	blockSeq    uint64
 	pools       poolWaits              // ready, waiting for a slot of their pool
 	timed       map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
 	deadlines   map[TaskKey]time.Time  // execution timeouts of running instances
@@ -298,7 +300,8 @@ func New(opts Options) (*Scheduler, error) {
 		runs:       map[runKey]*runState{},
 		activeDAG:  map[string]int{},
 		candidates: map[TaskKey]struct{}{},
-		blocked:    map[TaskKey]struct{}{},
+		blocked:    map[TaskKey]uint64{},
+		blockedQ:   map[string]*candidateHeap{},
 		timed:      map[TaskKey]time.Time{},
 		deadlines:  map[TaskKey]time.Time{},
 		stopping:   map[TryKey]stopRequest{},
