@@ -7,7 +7,8 @@
 #   - P7, the longest loop turn while the apiserver is black-holed, 3 runs;
 #   - P1 (instrument overhead), P2 (stack snapshot pause at 100k goroutines), P5 (stall -> bundle -> livez),
 #     P6 (diag attach to first screen at 10k goroutines);
-#   - Idle20k, the idle cost of a 20,000-task DAG folder (issue 16), 3 runs.
+#   - Idle20k, the idle cost of a 20,000-task DAG folder (issue 16), 3 runs;
+#   - Scale, 1k/10k/100k independent tasks end to end, per-task time and CPU, peak RSS (issue 18), 3 runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results.txt}
@@ -21,8 +22,9 @@ p2cmd="go test -run '^\$' -bench 'Capture100k|RuntimeStackAll100k' -benchtime 3x
 p5cmd="testenv/kube/with-cluster.sh go test -count=3 -run TestStalledLoopLeavesBundle -v ./cmd/vigil/"
 p6cmd="go test -run '^\$' -bench Attach10k -benchtime 20x -count 3 ./bench/"
 icmd="go test -run '^\$' -bench Idle20k -benchtime 1x -count 3 ./bench/"
-raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp); p6raw=$(mktemp); iraw=$(mktemp)
-trap 'rm -f "$raw" "$kraw" "$praw" "$p1raw" "$p2raw" "$p5raw" "$p6raw" "$iraw" bench/bench.test' EXIT
+scmd="go test -run '^\$' -bench Scale -benchtime 1x -count 3 -timeout 60m ./bench/"
+raw=$(mktemp); kraw=$(mktemp); praw=$(mktemp); p1raw=$(mktemp); p2raw=$(mktemp); p5raw=$(mktemp); p6raw=$(mktemp); iraw=$(mktemp); sraw=$(mktemp)
+trap 'rm -f "$raw" "$kraw" "$praw" "$p1raw" "$p2raw" "$p5raw" "$p6raw" "$iraw" "$sraw" bench/bench.test' EXIT
 eval "$cmd" | tee "$raw"
 eval "$kcmd" 2>/dev/null | grep -E '^(Benchmark|goos|goarch|pkg|cpu|PASS|ok|FAIL)' | tee "$kraw"
 eval "$pcmd" 2>/dev/null | grep -E 'P7:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$praw"
@@ -31,6 +33,7 @@ eval "$p2cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p2raw"
 eval "$p5cmd" 2>/dev/null | grep -E 'P5:|^(--- |ok|FAIL)' | sed 's/^ *//' | tee "$p5raw"
 eval "$p6cmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$p6raw"
 eval "$icmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$iraw"
+eval "$scmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$sraw"
 {
   echo "# Benchmarks (issues 2, 3, 4 and 5)"
   echo "#"
@@ -43,6 +46,7 @@ eval "$icmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$iraw"
   echo "#   $p5cmd"
   echo "#   $p6cmd"
   echo "#   $icmd"
+  echo "#   $scmd"
   echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
   echo "#"
   echo "# s/run is the time from the run's creation (Scheduler.Trigger) to its end;"
@@ -81,6 +85,11 @@ eval "$icmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$iraw"
   echo "# Idle20k: CPU of an idle scheduler with one 20,000-task DAG (cpu-% of one core over 10 s) and its"
   echo "# longest loop turn; before/after the issue 16 change in bench/idle-results.txt."
   cat "$iraw"
+  echo
+  echo "# Scale: n independent tasks end to end (in-memory and local executors), time and CPU per task"
+  echo "# and peak RSS; target at 100,000 within 1.5x of 1,000 (issue 18); history in bench/scale-results.txt."
+  echo "# Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  cat "$sraw"
   echo
   echo "# Where the CPU time goes in the scheduler benchmarks (set-up included; cumulative):"
   go tool pprof -top -cum -nodecount=35 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
