@@ -25,6 +25,7 @@
 //	dagload.go    loading the DAG folder off the loop
 //	sync.go       applying DAG loads and what others changed in the store
 //	dispatch.go   queueing ready instances and submitting tries off the loop
+//	blocked.go    ready instances waiting for a parallelism slot, in order
 //	pool.go       pools: the PoolStore interface and the ledger Apply admits by
 //	poolwait.go   instances waiting for a slot of their pool
 //	trigger.go    trigger rules: what upstream states let a task run
@@ -37,6 +38,7 @@
 //	refuse.go     tries the platform refuses (forbidden, quota): backoff
 //	reconcile.go  start-up, adoption, zombies and lost tries, orphans, drain
 //	commit.go     storing transitions and tracking their effect in memory
+//	history.go    collapsed history: repeated transitions as one record
 //	ha.go         several schedulers on one store: lease, claims, fencing
 //	audit.go      the read-only reconciliation report (store vs executor)
 //	labels.go     goroutine labels for profiles and diag stacks

@@ -206,10 +206,10 @@ type Scheduler struct {
 	// Owned by the loop goroutine.
 	dags        map[string]*dagState
 	runs        map[runKey]*runState
-	active      int                    // instances queued or running
-	activeDAG   map[string]int         // the same, per DAG
-	candidates  map[TaskKey]struct{}   // to evaluate on the next dispatch
-	blocked     map[TaskKey]uint64     // ready, waiting for a parallelism slot (see block)
+	active      int                  // instances queued or running
+	activeDAG   map[string]int       // the same, per DAG
+	candidates  map[TaskKey]struct{} // to evaluate on the next dispatch
+	blocked     map[TaskKey]uint64   // ready, waiting for a parallelism slot (see block)
 	blockedQ    map[string]*candidateHeap
 	blockSeq    uint64
 	pools       poolWaits              // ready, waiting for a slot of their pool
