@@ -123,7 +123,8 @@ type RetentionOptions struct {
 	// Batch is the most runs deleted per transaction (default 100).
 	Batch int
 	// Pause is the wait between batches while there is more to delete
-	// (default 5s), Idle the wait once caught up (default 1h).
+	// (default 5s), Idle the wait once caught up (default an hour, or
+	// Age/10 if that is shorter, but not under Pause).
 	Pause, Idle time.Duration
 	// CallTimeout bounds each batch's transaction (default 30s).
 	CallTimeout time.Duration
@@ -159,7 +160,9 @@ func NewRetention(opts RetentionOptions) (*Retention, error) {
 		opts.Pause = 5 * time.Second
 	}
 	if opts.Idle <= 0 {
-		opts.Idle = time.Hour
+		// Hourly, or a tenth of a short age, so that no run outlives
+		// its age by much more than a tenth.
+		opts.Idle = min(time.Hour, max(opts.Pause, opts.Age/10))
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 30 * time.Second

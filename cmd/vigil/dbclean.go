@@ -146,8 +146,8 @@ type ageValue time.Duration
 
 var _ pflag.Value = (*ageValue)(nil)
 
-func (v *ageValue) String() string {
-	d := time.Duration(*v)
+func (v ageValue) String() string {
+	d := time.Duration(v)
 	if d == 0 {
 		return ""
 	}

@@ -149,3 +149,51 @@ func exitCode(err error) int {
 	}
 	return -1
 }
+
+// TestRetentionInDaemon runs `vigil run --retention 3s`: the finished
+// runs, their tasks, history and try folders go on their own; the live
+// run, older than the age, keeps its records and folder, finishes and is
+// recorded.
+func TestRetentionInDaemon(t *testing.T) {
+	e := newEnv(t, map[string]string{"quick.yaml": retentionQuickDAG, "slow.yaml": retentionSlowDAG})
+	e.extra = []string{"--retention", "3s"}
+	d := e.start()
+	e.waitFor("the DAGs to load", 30*time.Second, func() bool {
+		out, err := e.vigil("dags", "list")
+		return err == nil && strings.Contains(out, "quick") && strings.Contains(out, "slow")
+	})
+	e.mustVigil("dags", "trigger", "slow")
+	e.waitFor("the live task to run", 30*time.Second, func() bool { return e.tasks("slow")["wait"].State == scheduler.StateRunning })
+	live := e.runsOf("slow")[0]
+	e.mustVigil("dags", "trigger", "quick")
+	var quick []scheduler.Run
+	e.waitFor("the quick run to end", 30*time.Second, func() bool {
+		quick = e.runsOf("quick")
+		return len(quick) == 1 && quick[0].State == scheduler.RunSuccess
+	})
+	if _, err := os.Stat(e.runFolder("quick", quick[0].RunID)); err != nil {
+		t.Fatalf("try folder of the quick run: %v", err)
+	}
+	e.waitFor("retention to delete the quick run", 40*time.Second, func() bool { return len(e.runsOf("quick")) == 0 })
+	if _, err := os.Stat(e.runFolder("quick", quick[0].RunID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("try folder of the deleted run: %v; want it removed", err)
+	}
+	if !strings.Contains(d.logs.String(), "retention: deleted old runs") {
+		t.Errorf("the scheduler's log does not say what retention deleted")
+	}
+	// The live run started well over 3s ago and is still all there.
+	if runs := e.runsOf("slow"); len(runs) != 1 || runs[0].State != scheduler.RunRunning {
+		t.Fatalf("live run after retention: %+v; want it running", runs)
+	}
+	if _, err := os.Stat(e.runFolder("slow", live.RunID)); err != nil {
+		t.Errorf("try folder of the live run: %v; want it kept", err)
+	}
+	hist := e.mustVigil("tasks", "history", "slow", live.RunID, "wait")
+	if !strings.Contains(hist, "running") {
+		t.Errorf("history of the live task:\n%s", hist)
+	}
+	if err := os.WriteFile(filepath.Join(e.ran, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRunState("slow", scheduler.RunSuccess)
+}
