@@ -35,7 +35,7 @@ func purger(t *testing.T, s scheduler.Store) scheduler.PurgeStore {
 var purgeCutoff = t0.Add(5 * 24 * time.Hour)
 
 // The fixture's old ended runs, oldest end first: what a purge takes.
-var purgeOld = []scheduler.RunRef{{"etl", "old-success"}, {"etl", "old-failed"}, {"web", "old-cancelled"}}
+var purgeOld = []scheduler.RunRef{{DAGID: "etl", RunID: "old-success"}, {DAGID: "etl", RunID: "old-failed"}, {DAGID: "web", RunID: "old-cancelled"}}
 
 // purgeFixture stores, each with tasks a and b and some history:
 //   - old-success (scheduled), old-failed (manual), old-cancelled (web,
