@@ -25,7 +25,7 @@ import (
 // PurgeStore is implemented by stores that can delete old runs (both of
 // Vigil's stores do).
 type PurgeStore interface {
-	// PurgeRuns deletes, in one transaction, up to limit runs that ended
+	// PurgeRuns deletes, in one transaction, up to lim runs that ended
 	// (success, failed, cancelled) before before, oldest end first,
 	// together with their task instances, transitions and operations, and
 	// returns the runs it deleted and what went with them. A running run
@@ -33,9 +33,38 @@ type PurgeStore interface {
 	// scheduled (non-manual) run of its DAG. Deleting is idempotent:
 	// several callers at once delete each run once, and a caller whose
 	// candidates another took finds fewer.
-	PurgeRuns(ctx context.Context, before time.Time, limit int) ([]RunRef, PurgeCount, error)
+	PurgeRuns(ctx context.Context, before time.Time, lim PurgeLimit) ([]RunRef, PurgeCount, error)
 	// CountPurge counts what PurgeRuns with no limit would delete now.
 	CountPurge(ctx context.Context, before time.Time) (PurgeCount, error)
+}
+
+// PurgeLimit bounds one PurgeRuns transaction: at most Runs runs, and
+// no further run once those taken hold Instances task instances or more
+// (0: no such bound). The first run is always taken, whatever its size:
+// a run is deleted whole or not at all.
+type PurgeLimit struct {
+	Runs      int
+	Instances int64
+}
+
+// DefaultPurgeLimit is the batch of `vigil db clean` and of Retention
+// unless told otherwise: small enough that a batch of ordinary runs is a
+// transaction of well under a second.
+var DefaultPurgeLimit = PurgeLimit{Runs: 100, Instances: 10000}
+
+// Take reports whether a batch that has taken runs runs holding taken
+// instances takes one more run of tasks instances.
+func (l PurgeLimit) Take(runs int, taken, tasks int64) bool {
+	if runs == 0 {
+		return true
+	}
+	return runs < l.Runs && (l.Instances <= 0 || taken < l.Instances)
+}
+
+// Full reports whether a batch that deleted n filled the limit, so that
+// more may be waiting.
+func (l PurgeLimit) Full(n PurgeCount) bool {
+	return n.Runs >= int64(l.Runs) || (l.Instances > 0 && n.Instances >= l.Instances)
 }
 
 // RunRef names a run.
@@ -98,10 +127,10 @@ type RunFolders func(r RunRef) error
 // deadline of its own, and then their folders through remove (if not
 // nil). A folder that cannot be removed is reported in errs, not an
 // error: the run's records are gone either way.
-func PurgeBatch(ctx context.Context, st PurgeStore, before time.Time, limit int, timeout time.Duration, remove RunFolders) (runs []RunRef, n PurgeCount, errs []error, err error) {
+func PurgeBatch(ctx context.Context, st PurgeStore, before time.Time, lim PurgeLimit, timeout time.Duration, remove RunFolders) (runs []RunRef, n PurgeCount, errs []error, err error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	runs, n, err = st.PurgeRuns(cctx, before, limit)
+	runs, n, err = st.PurgeRuns(cctx, before, lim)
 	if err != nil {
 		return nil, PurgeCount{}, nil, fmt.Errorf("delete runs ended before %s: %w", before.UTC().Format(time.RFC3339), err)
 	}
@@ -120,8 +149,8 @@ type RetentionOptions struct {
 	Store PurgeStore
 	// Age: runs that ended longer ago than this are deleted. Required.
 	Age time.Duration
-	// Batch is the most runs deleted per transaction (default 100).
-	Batch int
+	// Batch bounds each transaction (default DefaultPurgeLimit).
+	Batch PurgeLimit
 	// Pause is the wait between batches while there is more to delete
 	// (default 5s), Idle the wait once caught up (default an hour, or
 	// Age/10 if that is shorter, but not under Pause).
@@ -153,8 +182,11 @@ func NewRetention(opts RetentionOptions) (*Retention, error) {
 	if opts.Age <= 0 {
 		return nil, fmt.Errorf("retention: age %s must be more than zero", opts.Age)
 	}
-	if opts.Batch <= 0 {
-		opts.Batch = 100
+	if opts.Batch.Runs <= 0 {
+		opts.Batch.Runs = DefaultPurgeLimit.Runs
+	}
+	if opts.Batch.Instances == 0 {
+		opts.Batch.Instances = DefaultPurgeLimit.Instances
 	}
 	if opts.Pause <= 0 {
 		opts.Pause = 5 * time.Second
@@ -182,7 +214,7 @@ func NewRetention(opts RetentionOptions) (*Retention, error) {
 // scheduler.
 func (r *Retention) Run(ctx context.Context) error {
 	o := r.opts
-	r.log.Info("retention on", zap.Duration("age", o.Age), zap.Int("batch", o.Batch),
+	r.log.Info("retention on", zap.Duration("age", o.Age), zap.Int("batch_runs", o.Batch.Runs), zap.Int64("batch_task_instances", o.Batch.Instances),
 		zap.Duration("pause", o.Pause), zap.Duration("idle", o.Idle))
 	wait := time.Duration(0)
 	for {
@@ -231,5 +263,5 @@ func (r *Retention) Step(ctx context.Context) (full bool, err error) {
 			zap.Int64("transitions", n.Transitions), zap.Int64("operations", n.Ops),
 			zap.Strings("first_runs", names))
 	}
-	return len(runs) >= o.Batch, nil
+	return o.Batch.Full(n), nil
 }

@@ -99,7 +99,7 @@ func TestRetentionKeepsLiveRun(t *testing.T) {
 	var mu sync.Mutex
 	var removed []scheduler.RunRef
 	ret, err := scheduler.NewRetention(scheduler.RetentionOptions{
-		Store: h.store, Age: time.Minute, Batch: 1, Pause: time.Millisecond, Idle: 5 * time.Millisecond,
+		Store: h.store, Age: time.Minute, Batch: scheduler.PurgeLimit{Runs: 1}, Pause: time.Millisecond, Idle: 5 * time.Millisecond,
 		Logger: zaptest.NewLogger(t), Now: now,
 		Folders: func(r scheduler.RunRef) error {
 			mu.Lock()

@@ -84,8 +84,9 @@ run of each DAG (the scheduler's record of the ticks it covered).
 				remove := runFolders(cfg, st.ID())
 				var total scheduler.PurgeCount
 				var folderErrs int
+				lim := scheduler.PurgeLimit{Runs: batch, Instances: scheduler.DefaultPurgeLimit.Instances}
 				for i := 1; ; i++ {
-					runs, n, errs, err := scheduler.PurgeBatch(a.ctx, ps, before, batch, cleanBatchTimeout, remove)
+					runs, n, errs, err := scheduler.PurgeBatch(a.ctx, ps, before, lim, cleanBatchTimeout, remove)
 					if err != nil {
 						fmt.Fprintf(out, "total deleted before the error: %s\n", total)
 						return err
@@ -99,7 +100,7 @@ run of each DAG (the scheduler's record of the ticks it covered).
 					}
 					total = total.Add(n)
 					fmt.Fprintf(out, "batch %d: deleted %s\n", i, n)
-					if len(runs) < batch {
+					if !lim.Full(n) {
 						break
 					}
 					if err := a.ctx.Err(); err != nil {
@@ -118,7 +119,7 @@ run of each DAG (the scheduler's record of the ticks it covered).
 	f := c.Flags()
 	f.Var(&olderThan, "older-than", "delete the runs that ended longer ago than this: 30d, 12h, 90m")
 	f.BoolVar(&dryRun, "dry-run", false, "count what would be deleted; delete nothing")
-	f.IntVar(&batch, "batch", 100, "most runs deleted per transaction")
+	f.IntVar(&batch, "batch", scheduler.DefaultPurgeLimit.Runs, fmt.Sprintf("most runs deleted per transaction (and no more once they hold %d task instances)", scheduler.DefaultPurgeLimit.Instances))
 	f.StringVar(&dataDir, "data-dir", defaultConfig().DataDir, "the scheduler's data folder, whose try folders of deleted runs go too (default: the config file's data_dir)")
 	return c
 }

@@ -16,7 +16,10 @@ var _ scheduler.PurgeStore = (*Store)(nil)
 // scheduler.PurgeStore): ended before ?1, no open operation, not the
 // latest scheduled run of their DAG. The index runs_by_ended_at serves
 // the range, oldest first.
-const purgeCandidates = `SELECT r.dag_id, r.run_id FROM runs r
+const purgeCandidates = `SELECT r.dag_id, r.run_id FROM runs r` + purgeWhere
+
+// purgeWhere is purgeCandidates' condition and order.
+const purgeWhere = `
 	WHERE r.ended_at < ?1 AND r.state IN ('success', 'failed', 'cancelled')
 	AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.dag_id = r.dag_id AND o.run_id = r.run_id AND o.state IN ('pending', 'stopping'))
 	AND (r.manual = 1 OR r.run_id <> (SELECT l.run_id FROM runs l WHERE l.dag_id = r.dag_id AND l.manual = 0
@@ -25,26 +28,34 @@ const purgeCandidates = `SELECT r.dag_id, r.run_id FROM runs r
 
 // PurgeRuns deletes up to limit old ended runs with their instances,
 // transitions and closed operations, in one write transaction.
-func (s *Store) PurgeRuns(ctx context.Context, before time.Time, limit int) ([]scheduler.RunRef, scheduler.PurgeCount, error) {
+func (s *Store) PurgeRuns(ctx context.Context, before time.Time, lim scheduler.PurgeLimit) ([]scheduler.RunRef, scheduler.PurgeCount, error) {
 	ctx, cancel := s.call(ctx, "PurgeRuns")
 	defer cancel()
-	if limit <= 0 {
-		return nil, scheduler.PurgeCount{}, fmt.Errorf("purge runs: limit %d must be more than zero", limit)
+	if lim.Runs <= 0 {
+		return nil, scheduler.PurgeCount{}, fmt.Errorf("purge runs: limit of %d runs must be more than zero", lim.Runs)
 	}
 	var runs []scheduler.RunRef
 	var n scheduler.PurgeCount
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		runs, n = nil, scheduler.PurgeCount{}
-		rows, err := tx.QueryContext(ctx, purgeCandidates+` LIMIT ?2`, sqlcol.TimeArg(before), limit)
+		var taken int64 // the instances of the runs taken
+		rows, err := tx.QueryContext(ctx, `SELECT r.dag_id, r.run_id,
+			(SELECT COUNT(*) FROM task_instances t WHERE t.dag_id = r.dag_id AND t.run_id = r.run_id)
+			FROM runs r`+purgeWhere+` LIMIT ?2`, sqlcol.TimeArg(before), lim.Runs)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var r scheduler.RunRef
-			if err := rows.Scan(&r.DAGID, &r.RunID); err != nil {
+			var tasks int64
+			if err := rows.Scan(&r.DAGID, &r.RunID, &tasks); err != nil {
 				rows.Close()
 				return err
 			}
+			if !lim.Take(len(runs), taken, tasks) {
+				break
+			}
+			taken += tasks
 			runs = append(runs, r)
 		}
 		rows.Close()

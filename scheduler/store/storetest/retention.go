@@ -17,6 +17,7 @@ var retentionTests = []struct {
 }{
 	{"PurgeOldEnded", testPurgeOldEnded},
 	{"PurgeBatchBound", testPurgeBatchBound},
+	{"PurgeInstanceBound", testPurgeInstanceBound},
 	{"PurgeCount", testPurgeCount},
 	{"PurgeConcurrent", testPurgeConcurrent},
 }
@@ -149,7 +150,7 @@ func mustBeKept(t *testing.T, s scheduler.Store, r scheduler.RunRef) {
 // operation and the latest scheduled run stay, whatever their age.
 func testPurgeOldEnded(t *testing.T, s scheduler.Store) {
 	kept := purgeFixture(t, s)
-	runs, n, err := purger(t, s).PurgeRuns(t.Context(), purgeCutoff, 100)
+	runs, n, err := purger(t, s).PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{Runs: 100})
 	if err != nil {
 		t.Fatalf("PurgeRuns: %v", err)
 	}
@@ -167,7 +168,7 @@ func testPurgeOldEnded(t *testing.T, s scheduler.Store) {
 		t.Errorf("the open operation: %d, %v; want it kept", len(ops), err)
 	}
 	// Nothing left to delete: idempotent.
-	runs, n, err = purger(t, s).PurgeRuns(t.Context(), purgeCutoff, 100)
+	runs, n, err = purger(t, s).PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{Runs: 100})
 	if err != nil || len(runs) != 0 || n != (scheduler.PurgeCount{}) {
 		t.Errorf("second PurgeRuns = %v, %+v, %v; want nothing", runs, n, err)
 	}
@@ -178,7 +179,7 @@ func testPurgeBatchBound(t *testing.T, s scheduler.Store) {
 	purgeFixture(t, s)
 	ps := purger(t, s)
 	for i, want := range [][]scheduler.RunRef{purgeOld[:2], purgeOld[2:], nil} {
-		runs, n, err := ps.PurgeRuns(t.Context(), purgeCutoff, 2)
+		runs, n, err := ps.PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{Runs: 2})
 		if err != nil {
 			t.Fatalf("PurgeRuns #%d: %v", i+1, err)
 		}
@@ -187,8 +188,33 @@ func testPurgeBatchBound(t *testing.T, s scheduler.Store) {
 			t.Errorf("batch %d counted %d runs; want %d", i+1, n.Runs, len(want))
 		}
 	}
-	if _, _, err := ps.PurgeRuns(t.Context(), purgeCutoff, 0); err == nil {
+	if _, _, err := ps.PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{}); err == nil {
 		t.Error("PurgeRuns with limit 0 succeeded; want an error")
+	}
+}
+
+// testPurgeInstanceBound: a batch takes no further run once those taken
+// hold the instance bound, and always takes one run, however large.
+func testPurgeInstanceBound(t *testing.T, s scheduler.Store) {
+	purgeFixture(t, s)
+	ps := purger(t, s)
+	// Each old run has 2 instances.
+	for i, tc := range []struct {
+		lim  scheduler.PurgeLimit
+		want []scheduler.RunRef
+	}{
+		{scheduler.PurgeLimit{Runs: 100, Instances: 1}, purgeOld[:1]},
+		{scheduler.PurgeLimit{Runs: 100, Instances: 3}, purgeOld[1:3]},
+		{scheduler.PurgeLimit{Runs: 100, Instances: 3}, nil},
+	} {
+		runs, n, err := ps.PurgeRuns(t.Context(), purgeCutoff, tc.lim)
+		if err != nil {
+			t.Fatalf("PurgeRuns #%d: %v", i+1, err)
+		}
+		mustEqual(t, "batch", runs, tc.want)
+		if n.Instances != int64(2*len(tc.want)) {
+			t.Errorf("batch %d deleted %d instances; want %d", i+1, n.Instances, 2*len(tc.want))
+		}
 	}
 }
 
@@ -205,7 +231,7 @@ func testPurgeCount(t *testing.T, s scheduler.Store) {
 	if _, err := s.GetRun(t.Context(), "etl", "old-success"); err != nil {
 		t.Fatalf("GetRun after CountPurge: %v; want the run still there", err)
 	}
-	_, deleted, err := ps.PurgeRuns(t.Context(), purgeCutoff, 100)
+	_, deleted, err := ps.PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{Runs: 100})
 	if err != nil {
 		t.Fatalf("PurgeRuns: %v", err)
 	}
@@ -229,7 +255,7 @@ func testPurgeConcurrent(t *testing.T, s scheduler.Store) {
 		go func() {
 			defer wg.Done()
 			for {
-				runs, n, err := ps.PurgeRuns(t.Context(), purgeCutoff, 1)
+				runs, n, err := ps.PurgeRuns(t.Context(), purgeCutoff, scheduler.PurgeLimit{Runs: 1})
 				if err != nil {
 					t.Errorf("PurgeRuns: %v", err)
 					return
