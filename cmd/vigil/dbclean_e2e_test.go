@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
 )
 
 const (
@@ -55,7 +56,17 @@ func (e *env) runFolder(dagID, runID string) string {
 // and keeps the running run, its history and its folder; that run's task
 // then finishes and is recorded.
 func TestDBCleanKeepsLiveRun(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testDBCleanKeepsLiveRun(t, false) })
+	t.Run("postgres", func(t *testing.T) { testDBCleanKeepsLiveRun(t, true) })
+}
+
+func testDBCleanKeepsLiveRun(t *testing.T, pg bool) {
 	e := newEnv(t, map[string]string{"quick.yaml": retentionQuickDAG, "slow.yaml": retentionSlowDAG})
+	if pg {
+		e.db = pgtest.FreshDatabase(t)
+		e.mustVigil("db", "migrate")
+		e.extra = []string{"--runtime-dir", t.TempDir()}
+	}
 	e.start()
 	e.waitFor("the DAGs to load", 30*time.Second, func() bool {
 		out, err := e.vigil("dags", "list")
