@@ -120,7 +120,7 @@ run of each DAG (the scheduler's record of the ticks it covered).
 	f.Var(&olderThan, "older-than", "delete the runs that ended longer ago than this: 30d, 12h, 90m")
 	f.BoolVar(&dryRun, "dry-run", false, "count what would be deleted; delete nothing")
 	f.IntVar(&batch, "batch", scheduler.DefaultPurgeLimit.Runs, fmt.Sprintf("most runs deleted per transaction (and no more once they hold %d task instances)", scheduler.DefaultPurgeLimit.Instances))
-	f.StringVar(&dataDir, "data-dir", defaultConfig().DataDir, "the scheduler's data folder, whose try folders of deleted runs go too (default: the config file's data_dir)")
+	f.StringVar(&dataDir, "data-dir", "", "the scheduler's data folder, whose deleted runs' try folders go too (default: the config file's data_dir, or ./vigil-data)")
 	return c
 }
 
