@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -213,6 +214,10 @@ func NewRetention(opts RetentionOptions) (*Retention, error) {
 // batch is logged and tried again after Pause; it never stops the
 // scheduler.
 func (r *Retention) Run(ctx context.Context) error {
+	// Labelled apart from the scheduler's loop in profiles, diag stacks
+	// and in-flight calls.
+	ctx = pprof.WithLabels(ctx, pprof.Labels(labelLoop, "retention"))
+	pprof.SetGoroutineLabels(ctx)
 	o := r.opts
 	r.log.Info("retention on", zap.Duration("age", o.Age), zap.Int("batch_runs", o.Batch.Runs), zap.Int64("batch_task_instances", o.Batch.Instances),
 		zap.Duration("pause", o.Pause), zap.Duration("idle", o.Idle))
