@@ -50,12 +50,3 @@ func (s *Scheduler) popBlocked(c candidate) candidate {
 	delete(s.blocked, c.key)
 	return c
 }
-
-// unblockAll makes every blocked instance a candidate again.
-func (s *Scheduler) unblockAll() {
-	for k := range s.blocked {
-		s.candidates[k] = struct{}{}
-	}
-	clear(s.blocked)
-	clear(s.blockedQ)
-}

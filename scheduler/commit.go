@@ -97,8 +97,9 @@ func (s *Scheduler) track(next TaskInstance) {
 		delta := 1
 		if prev.Active() {
 			delta = -1
-			// A slot freed: dispatch hands it to the first of the blocked
-			// (see nextBlocked), and a pool's waiters may go now.
+			// A slot freed: the next dispatch hands it to the first of the
+			// blocked (see nextBlocked), and a pool's waiters may go now.
+			s.slotFreed = true
 			s.pools.open(next.Spec.PoolName(), s.candidates)
 		}
 		s.active += delta

@@ -27,6 +27,7 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 			}
 		}
 	}
+	s.slotFreed = false
 	if len(s.candidates) == 0 && (len(s.blocked) == 0 || s.active >= s.opts.Parallelism) {
 		return
 	}
@@ -137,11 +138,9 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 		s.timedRetry(now)
 		return
 	}
-	failed := false
 	for i, r := range results {
 		switch {
 		case r.Err != nil:
-			failed = true
 			if IsPoolRefusal(r.Err) {
 				s.poolRefused(changes[i], r.Err)
 			}
@@ -150,12 +149,9 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 			s.startSubmit(ctx, r.Instance)
 		}
 	}
-	if failed {
-		// A change that failed took no slot it was counted for: what was
-		// blocked by that count looks again next turn, or it would wait
-		// for a slot that no active task is going to free.
-		s.unblockAll()
-	}
+	// A change that failed took no slot it was counted for: what was
+	// blocked by that count is looked at again at the next dispatch,
+	// which takes the blocked whenever a slot is free (see nextBlocked).
 }
 
 // submitResult is the outcome of one Executor.Start, made off the loop.

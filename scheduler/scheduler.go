@@ -212,6 +212,7 @@ type Scheduler struct {
 	blocked     map[TaskKey]uint64   // ready, waiting for a parallelism slot (see block)
 	blockedQ    map[string]*candidateHeap
 	blockSeq    uint64
+	slotFreed   bool                   // since the last dispatch: the blocked may go
 	pools       poolWaits              // ready, waiting for a slot of their pool
 	timed       map[TaskKey]time.Time  // not to dispatch before: retry delay, submit backoff
 	deadlines   map[TaskKey]time.Time  // execution timeouts of running instances
@@ -544,7 +545,7 @@ func (s *Scheduler) nextWake() time.Time {
 	for _, rs := range s.runs {
 		earlier(s.runDeadline(rs))
 	}
-	if len(s.candidates) > 0 {
+	if len(s.candidates) > 0 || (s.slotFreed && len(s.blocked) > 0) {
 		return now
 	}
 	return wake
