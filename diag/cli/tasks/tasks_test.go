@@ -29,7 +29,13 @@ func TestWriteGolden(t *testing.T) {
 		Pending: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__y", TaskID: "big"}, Try: 1, State: "queued",
 			Workload: &client.Workload{ExternalID: "pod/vigil-etl-big-1", Phase: "Pending", Created: t0.Add(-3 * time.Minute), Tracked: true,
 				Reason: "Unschedulable: 0/3 nodes are available: 3 Insufficient cpu."},
-			Why: "pod/vigil-etl-big-1 Pending for 3m0s: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu."}},
+			Why: "pod/vigil-etl-big-1 Pending for 3m0s: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.",
+			// A refusal recorded five times: one collapsed record.
+			History: []client.Transition{
+				{Try: 1, From: "scheduled", To: "queued", At: t0.Add(-4 * time.Minute), Actor: client.Actor{Component: "scheduler"}, Reason: "no dependencies"},
+				{Try: 1, From: "queued", To: "queued", At: t0.Add(-4 * time.Minute), Actor: client.Actor{Component: "scheduler"}, Reason: "quota: exceeded quota: pods",
+					Repeats: 4, LastAt: t0.Add(-time.Minute)},
+			}}},
 		NotStarting: []client.AuditFinding{{Task: client.TaskKey{DAGID: "etl", RunID: "manual__z", TaskID: "extract"}, Try: 1, State: "scheduled",
 			Why: `try 1 first queued 4m0s ago and never started; requeued 48 times, the last: submit of try 1 failed: pods "vigil-etl-extract-1" is forbidden: exceeded quota: pods; requeued, next attempt in 5s`}},
 	}
