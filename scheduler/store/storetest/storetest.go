@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"CancelledContext", testCancelledContext},
 	}
 	tests = append(tests, poolTests...)
+	tests = append(tests, pageTests...)
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
