@@ -29,6 +29,10 @@
 //   - SetRunState sets EndedAt for any state but running, and clears it for
 //     running;
 //   - History of an unknown instance is scheduler.ErrNotFound;
+//   - the paged lists (runs, task instances, operations, a task's
+//     history), walked a page at a time with Limit and the cursor of each
+//     page's last item, give the whole list in its order, once each; a
+//     cursor no list gave is scheduler.ErrBadCursor;
 //   - a call with a cancelled context fails with an error wrapping
 //     context.Canceled;
 //   - ID is non-empty, the same on every call, and differs between two
