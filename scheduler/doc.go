@@ -40,6 +40,7 @@
 //	commit.go     storing transitions and tracking their effect in memory
 //	ha.go         several schedulers on one store: lease, claims, fencing
 //	audit.go      the read-only reconciliation report (store vs executor)
+//	retention.go  deleting old ended runs: PurgeStore, the Retention worker
 //	labels.go     goroutine labels for profiles and diag stacks
 //	stats.go      counters for metrics and diagnostics
 package scheduler

@@ -43,6 +43,10 @@ type config struct {
 	// MaxCatchupRuns bounds a DAG's runs active at once while it catches
 	// up on missed ticks (see scheduler.Options).
 	MaxCatchupRuns int `yaml:"max_catchup_runs"`
+
+	// Retention, when set, deletes runs that ended longer ago (see
+	// scheduler.Retention); 0 keeps everything.
+	Retention ageValue `yaml:"retention"`
 }
 
 // debugConfig is the `debug:` section: the debug API, bundles, wire
@@ -158,6 +162,7 @@ type overrides struct {
 	kubeconfig, kubeContext, namespace, image, podTemplate   string
 	runtimeDir, debugAddr, debugToken, bundleDir, pyroscope  string
 	wireTrace                                                string
+	retention                                                ageValue
 }
 
 func bindRunFlags(fs *pflag.FlagSet) *overrides {
@@ -187,6 +192,7 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.bundleDir, "bundle-dir", "", "folder for diagnostic bundles (default DATA_DIR/bundles)")
 	fs.StringVar(&o.pyroscope, "pyroscope-url", "", "push continuous profiles to this Pyroscope server (http://host:4040)")
 	fs.StringVar(&o.wireTrace, "wire-trace", d.Debug.WireTrace, "initial wire-trace mode: off, summary, headers or bodies (diag trace changes it at runtime)")
+	fs.Var(&o.retention, "retention", "delete runs that ended longer ago than this (30d, 12h), with their tasks, history and logs, a batch at a time (default: keep everything)")
 	return o
 }
 
@@ -220,4 +226,5 @@ func (o *overrides) apply(cfg *config) {
 	set("bundle-dir", func() { cfg.Debug.BundleDir = o.bundleDir })
 	set("pyroscope-url", func() { cfg.Debug.Pyroscope.ServerAddress = o.pyroscope })
 	set("wire-trace", func() { cfg.Debug.WireTrace = o.wireTrace })
+	set("retention", func() { cfg.Retention = o.retention })
 }

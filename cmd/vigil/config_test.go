@@ -47,6 +47,23 @@ func TestConfigLayers(t *testing.T) {
 		{name: "unknown key names the file and line", file: write("typo.yaml", "dags: x\nparalelism: 3\n"),
 			wantErr: "typo.yaml: yaml: unmarshal errors:\n  line 2: field paralelism not found"},
 		{name: "missing file", file: filepath.Join(dir, "nope.yaml"), wantErr: "nope.yaml: no such file"},
+		{name: "retention off by default, days in the file, flag over file",
+			file: write("ret.yaml", "retention: 30d\n"),
+			check: func(t *testing.T, c config) {
+				if time.Duration(c.Retention) != 30*24*time.Hour {
+					t.Errorf("retention: %s; want 30d", c.Retention.String())
+				}
+				if defaultConfig().Retention != 0 {
+					t.Errorf("default retention %s; want off", defaultConfig().Retention.String())
+				}
+			}},
+		{name: "retention flag", args: []string{"--retention", "12h"}, check: func(t *testing.T, c config) {
+			if time.Duration(c.Retention) != 12*time.Hour {
+				t.Errorf("retention: %s; want 12h", c.Retention.String())
+			}
+		}},
+		{name: "bad retention names the file and line", file: write("badret.yaml", "dags: x\nretention: 30 days\n"),
+			wantErr: "badret.yaml: line 2: age \"30 days\": use a duration such as 30d, 12h or 90m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,5 +41,6 @@ each migration once. A database written by a newer vigil is refused.`,
 			return nil
 		},
 	})
+	c.AddCommand(a.dbCleanCmd())
 	return c
 }

@@ -221,15 +221,18 @@ func (a *app) operateOn(st scheduler.Store, op scheduler.Op, f opFlags) error {
 func (a *app) waitOp(st scheduler.Store, id int64, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	var op scheduler.Op
+	var readErr error // the last failed read, if the last read failed
 	for {
 		ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
 		got, err := st.GetOp(ctx, id)
 		cancel()
 		switch {
 		case err == nil:
-			op = got
+			op, readErr = got, nil
 		case a.ctx.Err() != nil:
 			return a.ctx.Err()
+		default:
+			readErr = err
 		}
 		switch op.State {
 		case scheduler.OpDone:
@@ -246,6 +249,9 @@ func (a *app) waitOp(st scheduler.Store, id int64, wait time.Duration) error {
 			return a.ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+	if readErr != nil {
+		return fmt.Errorf("operation %d is stored, but reading it back failed (it is applied all the same; 'vigil ops list' shows it): %w", id, readErr)
 	}
 	if op.State == scheduler.OpStopping {
 		fmt.Fprintf(a.out, "scheduler %s is stopping tries: %s\nthe operation ends when they do; 'vigil ops list --run %s' shows it\n", op.DoneBy, op.Result, op.RunID)

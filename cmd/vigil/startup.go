@@ -112,7 +112,7 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 		return err
 	}
 	state.sched.Store(sched)
-	return sched.Run(ctx)
+	return runWithRetention(ctx, cfg, store, log, sched.Run)
 }
 
 // openStoreRetrying opens the store (see openChecked) until it opens,

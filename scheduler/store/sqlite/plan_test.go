@@ -82,7 +82,7 @@ func plans(t *testing.T) []sqlplan.Query {
 		// Single rows.
 		{Name: "GetRun", SQL: `SELECT ` + sqlcol.RunColumns + ` FROM runs WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
 		{Name: "LatestScheduledRun", SQL: `SELECT ` + sqlcol.RunColumns + ` FROM runs
-		WHERE dag_id = ? AND manual = 0 ORDER BY logical_date DESC, run_id DESC LIMIT 1`, Args: []any{"d"}},
+		WHERE dag_id = ? AND manual = 0 ORDER BY logical_date DESC, run_id DESC LIMIT 1`, Args: []any{"d"}, Paged: true},
 		{Name: "SetRunState", SQL: `UPDATE runs SET state = ?, ended_at = ? WHERE dag_id = ? AND run_id = ?`, Args: []any{"success", 1, "d", "r"}},
 		{Name: "GetTaskInstance", SQL: `SELECT ` + sqlcol.InstanceColumns + ` FROM task_instances
 		WHERE dag_id = ? AND run_id = ? AND task_id = ?`, Args: key},
@@ -101,6 +101,20 @@ func plans(t *testing.T) []sqlplan.Query {
 		{Name: "ApplyOp: state", SQL: `SELECT state FROM ops WHERE id = ?`, Args: []any{7}},
 		{Name: "ApplyOp: reopen", SQL: `UPDATE runs SET state = ?, ended_at = NULL WHERE dag_id = ? AND run_id = ? AND state != ?`,
 			Args: []any{"running", "d", "r", "running"}},
+		// Retention (PurgeRuns, CountPurge).
+		{Name: "retention: a batch", SQL: `SELECT r.dag_id, r.run_id,
+			(SELECT COUNT(*) FROM task_instances t WHERE t.dag_id = r.dag_id AND t.run_id = r.run_id)
+			FROM runs r` + purgeWhere + ` LIMIT ?2`, Args: []any{1, 100}, Paged: true},
+		{Name: "retention: count", SQL: `WITH c AS (` + purgeCandidates + `)
+		SELECT (SELECT COUNT(*) FROM c),
+			(SELECT COUNT(*) FROM task_instances t JOIN c ON t.dag_id = c.dag_id AND t.run_id = c.run_id),
+			(SELECT COUNT(*) FROM transitions x JOIN c ON x.dag_id = c.dag_id AND x.run_id = c.run_id),
+			(SELECT COUNT(*) FROM ops o JOIN c ON o.dag_id = c.dag_id AND o.run_id = c.run_id
+				WHERE o.state NOT IN ('pending', 'stopping'))`, Args: []any{1}},
+		{Name: "retention: transitions", SQL: `DELETE FROM transitions WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
+		{Name: "retention: instances", SQL: `DELETE FROM task_instances WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
+		{Name: "retention: ops", SQL: `DELETE FROM ops WHERE dag_id = ? AND run_id = ? AND state NOT IN ('pending', 'stopping')`, Args: []any{"d", "r"}},
+		{Name: "retention: run", SQL: `DELETE FROM runs WHERE dag_id = ? AND run_id = ? AND state <> 'running'`, Args: []any{"d", "r"}},
 		{Name: "ApplyOp: end", SQL: `UPDATE runs SET state = ? WHERE dag_id = ? AND run_id = ? AND state != ?`,
 			Args: []any{"failed", "d", "r", "running"}},
 	}
@@ -130,7 +144,7 @@ func TestQueryPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("plan: %s", strings.Join(plan, "; "))
-			if bad := sqlplan.BadSQLite(plan, q.Paged); bad != "" {
+			if bad := sqlplan.BadSQLite(q, plan); bad != "" {
 				t.Errorf("%s\nplan:\n  %s\nquery: %s", bad, strings.Join(plan, "\n  "), q.SQL)
 			}
 		})

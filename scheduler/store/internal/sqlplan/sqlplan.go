@@ -32,30 +32,55 @@ type Query struct {
 const history = `runs|task_instances|transitions|ops`
 
 var (
-	sqliteScan      = regexp.MustCompile(`^SCAN (` + history + `)\b(.*)$`)
+	sqliteScan      = regexp.MustCompile(`^SCAN (\w+)\b(.*)$`)
 	sqliteSort      = regexp.MustCompile(`^USE TEMP B-TREE FOR ORDER BY`)
 	postgresSeqScan = regexp.MustCompile(`Seq Scan on (` + history + `)\b`)
-	postgresSort    = regexp.MustCompile(`^\s*(->\s*)?(Incremental )?Sort\b`)
+	// An incremental sort sorts only the ties of an index's order.
+	postgresSort = regexp.MustCompile(`^\s*(->\s*)?Sort\b`)
 )
 
-// BadSQLite says what is wrong with a plan from EXPLAIN QUERY PLAN (the
-// detail column, one row a line), or "" if nothing is.
-func BadSQLite(plan []string, paged bool) string {
+// BadSQLite says what is wrong with q's plan from EXPLAIN QUERY PLAN (the
+// detail column, one row a line), or "" if nothing is. SQLite names a
+// table by its alias in q, if it has one.
+func BadSQLite(q Query, plan []string) string {
+	names := historyNames(q.SQL)
 	for _, line := range plan {
-		if m := sqliteScan.FindStringSubmatch(line); m != nil {
+		if m := sqliteScan.FindStringSubmatch(line); m != nil && names[m[1]] != "" {
+			table := names[m[1]]
 			usesIndex := strings.Contains(m[2], "USING INDEX") || strings.Contains(m[2], "USING COVERING INDEX")
 			// A paged list may walk an index, or the table of ops in its
 			// rowid order, from the start: its LIMIT ends the walk.
-			if !paged || (!usesIndex && m[1] != "ops") {
-				return "full scan of " + m[1] + ": " + line
+			if !q.Paged || (!usesIndex && table != "ops") {
+				return "full scan of " + table + ": " + line
 			}
 		}
-		if paged && sqliteSort.MatchString(line) {
+		if q.Paged && sqliteSort.MatchString(line) {
 			return "a paged list sorts every match before its LIMIT: " + line
 		}
 	}
 	return ""
 }
+
+// historyNames maps the names q gives the history tables (their own, and
+// their aliases) to the tables.
+func historyNames(q string) map[string]string {
+	names := map[string]string{}
+	for _, t := range strings.Split(history, "|") {
+		names[t] = t
+	}
+	for _, m := range tableRef.FindAllStringSubmatch(q, -1) {
+		if alias := m[2]; alias != "" && !sqlWords[strings.ToUpper(alias)] {
+			names[alias] = m[1]
+		}
+	}
+	return names
+}
+
+var (
+	tableRef = regexp.MustCompile(`(?i)\b(?:FROM|JOIN|UPDATE)\s+(` + history + `)\b(?:\s+(?:AS\s+)?(\w+))?`)
+	sqlWords = map[string]bool{"WHERE": true, "ORDER": true, "GROUP": true, "LIMIT": true, "SET": true, "ON": true,
+		"JOIN": true, "CROSS": true, "INNER": true, "LEFT": true, "USING": true, "AS": true, "UNION": true, "RETURNING": true}
+)
 
 // BadPostgres says what is wrong with a plan from EXPLAIN (text format,
 // one line a row), or "" if nothing is.

@@ -10,8 +10,10 @@
 CREATE INDEX runs_by_state ON runs (state, logical_date DESC NULLS LAST, dag_id, run_id);
 -- `vigil runs list`: newest first.
 CREATE INDEX runs_by_date ON runs (logical_date DESC NULLS LAST, dag_id, run_id);
--- `vigil runs list --dag`, LatestScheduledRun: replaces (dag_id, logical_date).
+-- `vigil runs list --dag`: replaces (dag_id, logical_date).
 CREATE INDEX runs_by_dag ON runs (dag_id, logical_date DESC NULLS LAST, run_id);
+-- LatestScheduledRun, and retention's check for it, in their order.
+CREATE INDEX runs_latest_scheduled ON runs (dag_id, logical_date DESC NULLS LAST, run_id DESC) WHERE NOT manual;
 DROP INDEX runs_by_logical_date;
 
 -- Live instances (audit, pool counts) and `vigil tasks list --state`, in
