@@ -8,7 +8,11 @@
 #   - P1 (instrument overhead), P2 (stack snapshot pause at 100k goroutines), P5 (stall -> bundle -> livez),
 #     P6 (diag attach to first screen at 10k goroutines);
 #   - Idle20k, the idle cost of a 20,000-task DAG folder (issue 16), 3 runs;
-#   - Scale, 1k/10k/100k independent tasks end to end, per-task time and CPU, peak RSS (issue 18), 3 runs.
+#   - Scale, 1k/10k/100k independent tasks end to end, per-task time and CPU, peak RSS (issue 18), 3 runs;
+#   - History (issue 18): the idle loop, a 10-task run and each paged list's first page with
+#     10 to 1,000,000 historical task instances (VIGIL_BENCH_HISTORY sets the sizes, e.g.
+#     10,100000,1000000,10000000), on SQLite and (with VIGIL_TEST_POSTGRES) PostgreSQL, to
+#     bench/history-results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results.txt}
@@ -95,3 +99,23 @@ eval "$scmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$sraw"
   go tool pprof -top -cum -nodecount=35 bench/cpu.prof 2>/dev/null | sed 's/^/# /'
 } > "$out"
 echo "wrote $out"
+
+# History (issue 18), to its own file: minutes at 1M instances, an hour or more at 10M.
+sizes=${VIGIL_BENCH_HISTORY:-10,100000,1000000}
+hcmd="VIGIL_BENCH_HISTORY=$sizes go test -run '^\$' -bench History -benchtime 1x -timeout 180m ./bench/"
+hraw=$(mktemp)
+eval "$hcmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$hraw"
+{
+  echo "# History benchmark (issue 18)"
+  echo "#"
+  echo "# Produced by: make bench (bench/run.sh)"
+  echo "#   $hcmd"
+  echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
+  echo "#"
+  echo "# instances = ended task instances seeded (10 a run, 2 transitions each, one operation a run);"
+  echo "# idle-p50/max-ms: loop turns over 6 s idle; run10-s: median of 7 triggered 10-task runs;"
+  echo "# <list>-ms: slowest of 5 first pages (101 rows) of the list the CLI command asks for; seed-s: seeding."
+  cat "$hraw"
+} > bench/history-results.txt
+rm -f "$hraw"
+echo "wrote bench/history-results.txt"

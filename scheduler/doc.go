@@ -17,6 +17,7 @@
 //	model.go      TaskKey, TryKey, TaskInstance, Run, Transition
 //	state.go      State, Change and the legal transitions (Apply)
 //	store.go      the Store interface (and Claimer, for several schedulers)
+//	page.go       cursors of the paged lists (runs, instances, ops, history)
 //	executor.go   the Executor interface, Try, Event, Observation
 //	run.go        run ids: how a run came to be and the instant it covers
 //	schedule.go   scheduled and triggered runs, catch-up

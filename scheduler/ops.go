@@ -137,7 +137,10 @@ type OpFilter struct {
 	States []OpState
 	DAGID  string
 	RunID  string
-	Limit  int
+	// Limit is the most operations returned; 0 for all.
+	Limit int
+	// After, an OpCursor, starts the list after that operation.
+	After string
 }
 
 // Plan is what an operation does to a run as it stands.

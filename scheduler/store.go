@@ -40,7 +40,8 @@ type Store interface {
 	// exists; ErrNotFound if the DAG is unknown.
 	CreateRun(ctx context.Context, run Run, tasks []TaskInstance, reason string) (created bool, err error)
 	GetRun(ctx context.Context, dagID, runID string) (Run, error)
-	// ListRuns returns runs, newest logical date first.
+	// ListRuns returns runs, newest logical date first (a run without
+	// one last), then by DAG and run id.
 	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
 	// LatestScheduledRun returns the scheduled (not manual) run with the
 	// latest logical date, or ErrNotFound.
@@ -61,6 +62,10 @@ type Store interface {
 	// History returns a task instance's transitions, oldest first, or
 	// ErrNotFound for an unknown instance.
 	History(ctx context.Context, key TaskKey) ([]Transition, error)
+	// HistoryPage returns up to limit (all if 0) of a task instance's
+	// transitions, oldest first, after the TransitionCursor after (from
+	// the first if empty). An unknown instance has an empty page.
+	HistoryPage(ctx context.Context, key TaskKey, limit int, after string) ([]Transition, error)
 
 	// SubmitOp stores an operation an operator asks for (see ops.go) as
 	// pending and returns its id. Its ID, State and result fields are
@@ -111,7 +116,10 @@ type RunFilter struct {
 	// Owner selects the runs a scheduler owns; a store that does not track
 	// owners ignores it.
 	Owner string
+	// Limit is the most runs returned; 0 for all.
 	Limit int
+	// After, a RunCursor, starts the list after that run.
+	After string
 }
 
 // Claimer is implemented by stores several schedulers can share
@@ -167,4 +175,8 @@ type TaskFilter struct {
 	DAGID  string
 	RunID  string
 	States []State
+	// Limit is the most instances returned; 0 for all.
+	Limit int
+	// After, a TaskCursor, starts the list after that instance.
+	After string
 }

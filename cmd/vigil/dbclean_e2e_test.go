@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -38,8 +37,8 @@ tasks:
 func (e *env) runsOf(dagID string) []scheduler.Run {
 	e.t.Helper()
 	var runs []scheduler.Run
-	out := e.mustVigil("runs", "list", "--dag", dagID, "-o", "json")
-	if err := json.Unmarshal([]byte(out), &runs); err != nil {
+	out := e.mustVigil("runs", "list", "--dag", dagID, "--limit", "0", "-o", "json")
+	if err := unmarshalPage(out, &runs); err != nil {
 		e.t.Fatalf("runs list -o json: %v\n%s", err, out)
 	}
 	return runs

@@ -170,12 +170,12 @@ func (e *env) mustVigil(args ...string) string {
 
 func (e *env) tasks(dagID string) map[string]scheduler.TaskInstance {
 	e.t.Helper()
-	out, err := e.vigil("tasks", "list", "--dag", dagID, "-o", "json")
+	out, err := e.vigil("tasks", "list", "--dag", dagID, "--limit", "0", "-o", "json")
 	if err != nil {
 		return nil // the database may not exist yet
 	}
 	var tis []scheduler.TaskInstance
-	if err := json.Unmarshal([]byte(out), &tis); err != nil {
+	if err := unmarshalPage(out, &tis); err != nil {
 		e.t.Fatalf("tasks list -o json: %v\n%s", err, out)
 	}
 	m := map[string]scheduler.TaskInstance{}
@@ -183,6 +183,19 @@ func (e *env) tasks(dagID string) map[string]scheduler.TaskInstance {
 		m[ti.TaskID] = ti
 	}
 	return m
+}
+
+// unmarshalPage reads the items of a paged list's -o json.
+func unmarshalPage[T any](out string, items *[]T) error {
+	var pg struct {
+		Items      []T    `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal([]byte(out), &pg); err != nil {
+		return err
+	}
+	*items = pg.Items
+	return nil
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -130,6 +130,7 @@ func (a *app) opsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "ops", Short: "Operations asked for by hand (clear, mark, cancel) and what they did"}
 	var f scheduler.OpFilter
 	var state string
+	var pf pageFlags
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List operations, newest first",
@@ -141,17 +142,16 @@ func (a *app) opsCmd() *cobra.Command {
 				f.States = []scheduler.OpState{scheduler.OpState(state)}
 			}
 			return a.withStore(func(ctx context.Context, cfg config, st scheduler.Store) error {
+				f.Limit, f.After = pf.fetch(), pf.cursor
 				ops, err := st.ListOps(ctx, f)
+				pg, err := pageOf(ops, err, pf, scheduler.OpCursor)
 				if err != nil {
 					return err
 				}
-				if ops == nil {
-					ops = []scheduler.Op{}
-				}
 				now := time.Now()
-				return a.render(ops, func(w io.Writer) {
+				return renderPage(a, pg, func(w io.Writer) {
 					row(w, "ID", "KIND", "DAG", "RUN", "TASK", "BY", "ASKED", "STATE", "RESULT")
-					for _, op := range ops {
+					for _, op := range pg.Items {
 						row(w, op.ID, op.Kind, op.DAGID, op.RunID, orDash(op.TaskID), op.Actor, ago(now, op.CreatedAt), op.State, orDash(op.Result))
 					}
 				})
@@ -161,7 +161,7 @@ func (a *app) opsCmd() *cobra.Command {
 	list.Flags().StringVar(&f.DAGID, "dag", "", "only operations on this DAG")
 	list.Flags().StringVar(&f.RunID, "run", "", "only operations on this run")
 	list.Flags().StringVar(&state, "state", "", "only operations in this state: pending, stopping, done, failed")
-	list.Flags().IntVar(&f.Limit, "limit", 50, "most operations to list (0 for all)")
+	pf.add(list, "operations")
 	a.addOutputFlag(list)
 	c.AddCommand(list)
 	return c

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -120,7 +119,7 @@ func TestOperationsOnARealScheduler(t *testing.T) {
 	}
 
 	var ops []scheduler.Op
-	if err := json.Unmarshal([]byte(e.mustVigil("ops", "list", "-o", "json")), &ops); err != nil {
+	if err := unmarshalPage(e.mustVigil("ops", "list", "-o", "json"), &ops); err != nil {
 		t.Fatal(err)
 	}
 	if len(ops) != 5 {
@@ -155,7 +154,7 @@ func (e *env) waitRunState(dagID string, state scheduler.RunState) {
 	var runs []scheduler.Run
 	e.waitFor("run of "+dagID+" to be "+string(state), 40*time.Second, func() bool {
 		out, err := e.vigil("runs", "list", "--dag", dagID, "--limit", "1", "-o", "json")
-		return err == nil && json.Unmarshal([]byte(out), &runs) == nil && len(runs) == 1 && runs[0].State == state
+		return err == nil && unmarshalPage(out, &runs) == nil && len(runs) == 1 && runs[0].State == state
 	})
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -74,7 +73,7 @@ func TestTriggerConf(t *testing.T) {
 	}
 
 	var runs []scheduler.Run
-	if err := json.Unmarshal([]byte(e.mustVigil("runs", "list", "--dag", "etl", "-o", "json")), &runs); err != nil {
+	if err := unmarshalPage(e.mustVigil("runs", "list", "--dag", "etl", "-o", "json"), &runs); err != nil {
 		t.Fatal(err)
 	}
 	confs := map[string]dag.Values{}
@@ -105,7 +104,7 @@ func TestTriggerConf(t *testing.T) {
 		}
 	}
 	var after []scheduler.Run
-	if err := json.Unmarshal([]byte(e.mustVigil("runs", "list", "--dag", "etl", "-o", "json")), &after); err != nil || len(after) != 2 {
+	if err := unmarshalPage(e.mustVigil("runs", "list", "--dag", "etl", "-o", "json"), &after); err != nil || len(after) != 2 {
 		t.Errorf("%d runs after the refused triggers (%v), want the 2 triggered before", len(after), err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -49,7 +48,7 @@ func TestRunTimeoutStopsTheRun(t *testing.T) {
 	// must have been stopped by the 3s run timeout.
 	e.waitFor("the run to end", 40*time.Second, func() bool {
 		out, err := e.vigil("runs", "list", "--dag", "slow", "-o", "json")
-		if err != nil || json.Unmarshal([]byte(out), &runs) != nil {
+		if err != nil || unmarshalPage(out, &runs) != nil {
 			return false
 		}
 		return len(runs) == 1 && runs[0].State != scheduler.RunRunning

@@ -24,11 +24,13 @@ func (a *app) tasksCmd() *cobra.Command {
 func (a *app) tasksListCmd() *cobra.Command {
 	var f scheduler.TaskFilter
 	var state string
+	var pf pageFlags
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List task instances",
 		Example: `  vigil tasks list --dag hello
-  vigil tasks list --state failed -o json`,
+  vigil tasks list --state failed -o json
+  vigil tasks list --dag hello --limit 0   # every instance, not a page`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if state != "" {
@@ -45,17 +47,16 @@ func (a *app) tasksListCmd() *cobra.Command {
 					}
 					f.RunID = runID
 				}
+				f.Limit, f.After = pf.fetch(), pf.cursor
 				tis, err := st.ListTaskInstances(ctx, f)
+				pg, err := pageOf(tis, err, pf, scheduler.TaskCursor)
 				if err != nil {
 					return err
 				}
-				if tis == nil {
-					tis = []scheduler.TaskInstance{}
-				}
 				now := time.Now()
-				return a.render(tis, func(w io.Writer) {
+				return renderPage(a, pg, func(w io.Writer) {
 					row(w, "DAG", "RUN", "TASK", "STATE", "TRY", "UPDATED")
-					for _, ti := range tis {
+					for _, ti := range pg.Items {
 						row(w, ti.DAGID, ti.RunID, ti.TaskID, ti.State, tryOf(ti), ago(now, ti.UpdatedAt))
 					}
 				})
@@ -65,6 +66,7 @@ func (a *app) tasksListCmd() *cobra.Command {
 	c.Flags().StringVar(&f.DAGID, "dag", "", "only tasks of this DAG")
 	c.Flags().StringVar(&f.RunID, "run", "", `only tasks of this run ("latest" for the DAG's newest run)`)
 	c.Flags().StringVar(&state, "state", "", "only tasks in this state")
+	pf.add(c, "task instances")
 	a.addOutputFlag(c)
 	return c
 }
@@ -95,6 +97,7 @@ func latestRun(ctx context.Context, st scheduler.Store, dagID string) (string, e
 }
 
 func (a *app) tasksHistoryCmd() *cobra.Command {
+	var pf pageFlags
 	c := &cobra.Command{
 		Use:   "history DAG RUN TASK",
 		Short: "Show why a task instance is in its state: every transition with its reason",
@@ -113,17 +116,19 @@ to which state, which component decided it, and why. RUN may be "latest".`,
 				if err != nil {
 					return fmt.Errorf("task %s: %w (see 'vigil tasks list --dag %s')", k, err, k.DAGID)
 				}
-				hist, err := st.History(ctx, k)
+				hist, err := st.HistoryPage(ctx, k, pf.fetch(), pf.cursor)
+				pg, err := pageOf(hist, err, pf, scheduler.TransitionCursor)
 				if err != nil {
 					return err
 				}
 				out := struct {
 					Task        scheduler.TaskInstance `json:"task"`
 					Transitions []scheduler.Transition `json:"transitions"`
-				}{ti, hist}
+					NextCursor  string                 `json:"next_cursor"`
+				}{ti, pg.Items, pg.NextCursor}
 				if err := a.render(out, func(w io.Writer) {
 					row(w, "AT", "TRY", "FROM", "TO", "BY", "REASON")
-					for _, t := range hist {
+					for _, t := range pg.Items {
 						row(w, t.At.Local().Format("2006-01-02 15:04:05.000"), t.Try, orDash(string(t.From)), t.To, t.Actor, t.Reason+repeats(t))
 					}
 				}); err != nil {
@@ -132,10 +137,12 @@ to which state, which component decided it, and why. RUN may be "latest".`,
 				if a.output != "json" {
 					fmt.Fprintf(a.out, "\n%s is %s (try %s)\n", k, ti.State, tryOf(ti))
 				}
+				a.moreHint(pg.NextCursor)
 				return nil
 			})
 		},
 	}
+	pf.add(c, "transitions")
 	a.addOutputFlag(c)
 	return c
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func TestCleanupTaskRunsAfterFailure(t *testing.T) {
 	var runs []scheduler.Run
 	e.waitFor("the run to end", 60*time.Second, func() bool {
 		out, err := e.vigil("runs", "list", "--dag", "cleanup", "-o", "json")
-		if err != nil || json.Unmarshal([]byte(out), &runs) != nil {
+		if err != nil || unmarshalPage(out, &runs) != nil {
 			return false
 		}
 		return len(runs) == 1 && runs[0].State != scheduler.RunRunning

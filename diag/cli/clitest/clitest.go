@@ -270,18 +270,20 @@ func (s *Scheduler) Vigil(args ...string) (string, error) {
 // while there is none.
 func (s *Scheduler) TaskState(t testing.TB, dag, task string) string {
 	t.Helper()
-	out, err := s.Vigil("tasks", "list", "--dag", dag, "-o", "json")
+	out, err := s.Vigil("tasks", "list", "--dag", dag, "--limit", "0", "-o", "json")
 	if err != nil {
 		return ""
 	}
-	var tis []struct {
-		TaskID string `json:"task_id"`
-		State  string `json:"state"`
+	var tis struct {
+		Items []struct {
+			TaskID string `json:"task_id"`
+			State  string `json:"state"`
+		} `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(out), &tis); err != nil {
 		t.Fatalf("vigil tasks list -o json: %v\n%s", err, out)
 	}
-	for _, ti := range tis {
+	for _, ti := range tis.Items {
 		if ti.TaskID == task {
 			return ti.State
 		}

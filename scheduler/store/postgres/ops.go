@@ -45,21 +45,11 @@ func (s *Store) GetOp(ctx context.Context, id int64) (scheduler.Op, error) {
 func (s *Store) ListOps(ctx context.Context, f scheduler.OpFilter) ([]scheduler.Op, error) {
 	ctx, cancel := s.call(ctx, "ListOps")
 	defer cancel()
-	var w where
-	if len(f.States) > 0 {
-		w.add("state = ANY($%d)", stateStrings(f.States))
+	q, args, err := listOpsQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
 	}
-	if f.DAGID != "" {
-		w.add("dag_id = $%d", f.DAGID)
-	}
-	if f.RunID != "" {
-		w.add("run_id = $%d", f.RunID)
-	}
-	q := `SELECT ` + sqlcol.OpColumns + ` FROM ops` + w.clause() + ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, w.args...)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list operations: %w", err)
 	}
@@ -76,6 +66,32 @@ func (s *Store) ListOps(ctx context.Context, f scheduler.OpFilter) ([]scheduler.
 		return nil, fmt.Errorf("list operations: %w", err)
 	}
 	return ops, nil
+}
+
+// listOpsQuery is ListOps' query, newest first on the indexes ops_by_state
+// and ops_by_run (or the primary key).
+func listOpsQuery(f scheduler.OpFilter) (string, []any, error) {
+	var w where
+	w.states(stateStrings(f.States))
+	if f.DAGID != "" {
+		w.add("dag_id = $%d", f.DAGID)
+	}
+	if f.RunID != "" {
+		w.add("run_id = $%d", f.RunID)
+	}
+	if f.After != "" {
+		id, err := scheduler.ParseOpCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		w.add("id < $%d", id)
+	}
+	q := `SELECT ` + sqlcol.OpColumns + ` FROM ops` + w.clause() + ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		w.args = append(w.args, f.Limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
+	}
+	return q, w.args, nil
 }
 
 // ApplyOp records an operation's progress and stores its changes in one

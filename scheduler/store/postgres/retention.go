@@ -15,7 +15,9 @@ var _ scheduler.PurgeStore = (*Store)(nil)
 // purgeCandidates selects the runs PurgeRuns may delete (see
 // scheduler.PurgeStore): ended before $1, no open operation, not the
 // latest scheduled run of their DAG. The index runs_by_ended_at serves
-// the range, oldest first.
+// the range, oldest first; ordering by ended_at alone lets a batch stop
+// after its limit instead of sorting the whole backlog (ties between runs
+// that ended at the same nanosecond go in either order).
 const purgeCandidates = `SELECT r.dag_id, r.run_id FROM runs r` + purgeWhere
 
 // purgeWhere is purgeCandidates' condition and order.
@@ -23,8 +25,8 @@ const purgeWhere = `
 	WHERE r.ended_at < $1 AND r.state IN ('success', 'failed', 'cancelled')
 	AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.dag_id = r.dag_id AND o.run_id = r.run_id AND o.state IN ('pending', 'stopping'))
 	AND (r.manual OR r.run_id <> (SELECT l.run_id FROM runs l WHERE l.dag_id = r.dag_id AND NOT l.manual
-		ORDER BY l.logical_date DESC, l.run_id DESC LIMIT 1))
-	ORDER BY r.ended_at, r.dag_id, r.run_id`
+		ORDER BY l.logical_date DESC NULLS LAST, l.run_id DESC LIMIT 1))
+	ORDER BY r.ended_at`
 
 // PurgeRuns deletes up to limit old ended runs with their instances,
 // transitions and closed operations, in one transaction. The runs are

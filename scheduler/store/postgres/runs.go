@@ -130,26 +130,16 @@ func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run,
 }
 
 // ListRuns returns the runs f selects, newest logical date first (then by
-// DAG and run id; a run without a logical date last).
+// DAG and run id; a run without a logical date last), a page of them with
+// f.Limit and f.After.
 func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "ListRuns")
 	defer cancel()
-	var w where
-	if f.DAGID != "" {
-		w.add("dag_id = $%d", f.DAGID)
+	q, args, err := listRunsQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	if len(f.States) > 0 {
-		w.add("state = ANY($%d::text[])", stateStrings(f.States))
-	}
-	if f.Owner != "" {
-		w.add("owner = $%d", f.Owner)
-	}
-	q := `SELECT ` + runColumns + ` FROM runs` + w.clause() + ` ORDER BY logical_date DESC NULLS LAST, dag_id, run_id`
-	if f.Limit > 0 {
-		w.args = append(w.args, f.Limit)
-		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
-	}
-	rows, err := s.db.QueryContext(ctx, q, w.args...)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -166,6 +156,39 @@ func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]schedule
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	return runs, nil
+}
+
+// listRunsQuery is ListRuns' query. Its order is that of the index
+// runs_by_date (or runs_by_dag, runs_by_state with an equal DAG or state),
+// so a page reads only its own rows; a cursor's condition is on the
+// index's columns.
+func listRunsQuery(f scheduler.RunFilter) (string, []any, error) {
+	var w where
+	if f.DAGID != "" {
+		w.add("dag_id = $%d", f.DAGID)
+	}
+	w.states(stateStrings(f.States))
+	if f.Owner != "" {
+		w.add("owner = $%d", f.Owner)
+	}
+	if f.After != "" {
+		logical, dagID, runID, err := scheduler.ParseRunCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		if logical.IsZero() {
+			w.addN("logical_date IS NULL AND (dag_id, run_id) > ($%d, $%d)", dagID, runID)
+		} else {
+			w.addN("(logical_date < $%[1]d OR logical_date IS NULL OR (logical_date = $%[1]d AND (dag_id, run_id) > ($%d, $%d)))",
+				sqlcol.TimeArg(logical), dagID, runID)
+		}
+	}
+	q := `SELECT ` + runColumns + ` FROM runs` + w.clause() + ` ORDER BY logical_date DESC NULLS LAST, dag_id, run_id`
+	if f.Limit > 0 {
+		w.args = append(w.args, f.Limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
+	}
+	return q, w.args, nil
 }
 
 // LatestScheduledRun returns the DAG's non-manual run with the latest
@@ -211,6 +234,29 @@ type where struct {
 func (w *where) add(cond string, arg any) {
 	w.args = append(w.args, arg)
 	w.conds = append(w.conds, fmt.Sprintf(cond, len(w.args)))
+}
+
+// addN appends a condition with several parameters; cond has a %d for
+// each, numbered in order (or %[1]d for the first again).
+func (w *where) addN(cond string, args ...any) {
+	nums := make([]any, len(args))
+	for i := range args {
+		nums[i] = len(w.args) + i + 1
+	}
+	w.args = append(w.args, args...)
+	w.conds = append(w.conds, fmt.Sprintf(cond, nums...))
+}
+
+// states selects rows in one of states: with one, by equality, which
+// reads an index on (state, ...) in its order.
+func (w *where) states(states []string) {
+	switch len(states) {
+	case 0:
+	case 1:
+		w.add("state = $%d", states[0])
+	default:
+		w.add("state = ANY($%d::text[])", states)
+	}
 }
 
 func (w *where) clause() string {

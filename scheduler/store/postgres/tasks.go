@@ -25,22 +25,15 @@ func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (sch
 }
 
 // ListTaskInstances returns the instances f selects, ordered by DAG, run
-// and task.
+// and task, a page of them with f.Limit and f.After.
 func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) ([]scheduler.TaskInstance, error) {
 	ctx, cancel := s.call(ctx, "ListTaskInstances")
 	defer cancel()
-	var w where
-	if f.DAGID != "" {
-		w.add("dag_id = $%d", f.DAGID)
+	q, args, err := listTasksQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
 	}
-	if f.RunID != "" {
-		w.add("run_id = $%d", f.RunID)
-	}
-	if len(f.States) > 0 {
-		w.add("state = ANY($%d::text[])", stateStrings(f.States))
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances`+
-		w.clause()+` ORDER BY dag_id, run_id, task_id`, w.args...)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -67,10 +60,37 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler.Transition, error) {
 	ctx, cancel := s.call(ctx, "History")
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT `+sqlcol.TransitionColumns+`
-		FROM transitions WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 ORDER BY seq`,
-		key.DAGID, key.RunID, key.TaskID)
+	recs, err := s.history(ctx, key, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		// Every instance has a creation record, so no history means no
+		// instance; ask to be sure.
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM task_instances WHERE dag_id = $1 AND run_id = $2 AND task_id = $3`,
+			key.DAGID, key.RunID, key.TaskID).Scan(&one)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", key, notFound(err))
+		}
+	}
+	return recs, nil
+}
+
+// HistoryPage returns up to limit (all if 0) of a task instance's
+// transitions after the TransitionCursor after, oldest first.
+func (s *Store) HistoryPage(ctx context.Context, key scheduler.TaskKey, limit int, after string) ([]scheduler.Transition, error) {
+	ctx, cancel := s.call(ctx, "HistoryPage")
+	defer cancel()
+	return s.history(ctx, key, limit, after)
+}
+
+func (s *Store) history(ctx context.Context, key scheduler.TaskKey, limit int, after string) ([]scheduler.Transition, error) {
+	q, args, err := historyQuery(key, limit, after)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", key, err)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", key, err)
 	}
@@ -86,15 +106,53 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("history of %s: %w", key, err)
 	}
-	if len(recs) == 0 {
-		// Every instance has a creation record, so no history means no
-		// instance; ask to be sure.
-		var one int
-		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM task_instances WHERE dag_id = $1 AND run_id = $2 AND task_id = $3`,
-			key.DAGID, key.RunID, key.TaskID).Scan(&one)
-		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", key, notFound(err))
-		}
-	}
 	return recs, nil
+}
+
+// historyQuery is History's query, on the index transitions_by_task.
+func historyQuery(key scheduler.TaskKey, limit int, after string) (string, []any, error) {
+	var w where
+	w.add("dag_id = $%d", key.DAGID)
+	w.add("run_id = $%d", key.RunID)
+	w.add("task_id = $%d", key.TaskID)
+	if after != "" {
+		seq, err := scheduler.ParseTransitionCursor(after)
+		if err != nil {
+			return "", nil, err
+		}
+		w.add("seq > $%d", seq)
+	}
+	q := `SELECT ` + sqlcol.TransitionColumns + `
+		FROM transitions` + w.clause() + ` ORDER BY seq`
+	if limit > 0 {
+		w.args = append(w.args, limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
+	}
+	return q, w.args, nil
+}
+
+// listTasksQuery is ListTaskInstances' query, in the order of the primary
+// key (or of task_instances_by_state with one state).
+func listTasksQuery(f scheduler.TaskFilter) (string, []any, error) {
+	var w where
+	if f.DAGID != "" {
+		w.add("dag_id = $%d", f.DAGID)
+	}
+	if f.RunID != "" {
+		w.add("run_id = $%d", f.RunID)
+	}
+	w.states(stateStrings(f.States))
+	if f.After != "" {
+		k, err := scheduler.ParseTaskCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		w.addN("(dag_id, run_id, task_id) > ($%d, $%d, $%d)", k.DAGID, k.RunID, k.TaskID)
+	}
+	q := `SELECT ` + sqlcol.InstanceColumns + ` FROM task_instances` + w.clause() + ` ORDER BY dag_id, run_id, task_id`
+	if f.Limit > 0 {
+		w.args = append(w.args, f.Limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(w.args))
+	}
+	return q, w.args, nil
 }

@@ -42,23 +42,9 @@ func (s *Store) GetOp(ctx context.Context, id int64) (scheduler.Op, error) {
 func (s *Store) ListOps(ctx context.Context, f scheduler.OpFilter) ([]scheduler.Op, error) {
 	ctx, cancel := s.call(ctx, "ListOps")
 	defer cancel()
-	var where []string
-	var args []any
-	if len(f.States) > 0 {
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
-		for _, st := range f.States {
-			args = append(args, st)
-		}
-	}
-	if f.DAGID != "" {
-		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
-	}
-	if f.RunID != "" {
-		where, args = append(where, "run_id = ?"), append(args, f.RunID)
-	}
-	q := `SELECT ` + sqlcol.OpColumns + ` FROM ops` + whereClause(where) + ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	q, args, err := listOpsQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list operations: %w", err)
 	}
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -77,6 +63,37 @@ func (s *Store) ListOps(ctx context.Context, f scheduler.OpFilter) ([]scheduler.
 		return nil, fmt.Errorf("list operations: %w", err)
 	}
 	return ops, nil
+}
+
+// listOpsQuery is ListOps' query, newest first on the indexes ops_by_state
+// and ops_by_run (or the primary key).
+func listOpsQuery(f scheduler.OpFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.DAGID != "" {
+		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
+	}
+	if f.RunID != "" {
+		where, args = append(where, "run_id = ?"), append(args, f.RunID)
+	}
+	if f.After != "" {
+		id, err := scheduler.ParseOpCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		where, args = append(where, "id < ?"), append(args, id)
+	}
+	q := `SELECT ` + sqlcol.OpColumns + ` FROM ops` + whereClause(where) + ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, f.Limit)
+	}
+	return q, args, nil
 }
 
 // ApplyOp records an operation's progress and stores its changes in one

@@ -18,9 +18,11 @@ var _ scheduler.PurgeStore = (*Store)(nil)
 // the range, oldest first.
 const purgeCandidates = `SELECT r.dag_id, r.run_id FROM runs r` + purgeWhere
 
-// purgeWhere is purgeCandidates' condition and order.
+// purgeWhere is purgeCandidates' condition and order. The + on r.state
+// keeps SQLite off runs_by_state, which would read every ended run and
+// sort them; runs_by_ended_at reads the batch's range in order.
 const purgeWhere = `
-	WHERE r.ended_at < ?1 AND r.state IN ('success', 'failed', 'cancelled')
+	WHERE r.ended_at < ?1 AND +r.state IN ('success', 'failed', 'cancelled')
 	AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.dag_id = r.dag_id AND o.run_id = r.run_id AND o.state IN ('pending', 'stopping'))
 	AND (r.manual = 1 OR r.run_id <> (SELECT l.run_id FROM runs l WHERE l.dag_id = r.dag_id AND l.manual = 0
 		ORDER BY l.logical_date DESC, l.run_id DESC LIMIT 1))

@@ -119,25 +119,14 @@ func (s *Store) GetRun(ctx context.Context, dagID, runID string) (scheduler.Run,
 }
 
 // ListRuns returns the runs f selects, newest logical date first (then by
-// DAG and run id).
+// DAG and run id; a run without a logical date last), a page of them with
+// f.Limit and f.After.
 func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error) {
 	ctx, cancel := s.call(ctx, "ListRuns")
 	defer cancel()
-	var where []string
-	var args []any
-	if f.DAGID != "" {
-		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
-	}
-	if len(f.States) > 0 {
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
-		for _, st := range f.States {
-			args = append(args, st)
-		}
-	}
-	q := `SELECT ` + sqlcol.RunColumns + ` FROM runs` + whereClause(where) + ` ORDER BY logical_date DESC, dag_id, run_id`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
+	q, args, err := listRunsQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -189,6 +178,44 @@ func (s *Store) SetRunState(ctx context.Context, dagID, runID string, state sche
 		return fmt.Errorf("set run %s/%s %s: %w", dagID, runID, state, err)
 	}
 	return nil
+}
+
+// listRunsQuery is ListRuns' query. Its order is that of the index
+// runs_by_date (or runs_by_dag, runs_by_state with an equal DAG or state),
+// so a page reads only its own rows; a cursor's condition is on the
+// index's columns.
+func listRunsQuery(f scheduler.RunFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	if f.DAGID != "" {
+		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.After != "" {
+		logical, dagID, runID, err := scheduler.ParseRunCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		if logical.IsZero() {
+			where = append(where, "logical_date IS NULL AND (dag_id > ? OR (dag_id = ? AND run_id > ?))")
+			args = append(args, dagID, dagID, runID)
+		} else {
+			where = append(where, "(logical_date < ? OR logical_date IS NULL OR (logical_date = ? AND (dag_id > ? OR (dag_id = ? AND run_id > ?))))")
+			at := sqlcol.TimeArg(logical)
+			args = append(args, at, at, dagID, dagID, runID)
+		}
+	}
+	q := `SELECT ` + sqlcol.RunColumns + ` FROM runs` + whereClause(where) + ` ORDER BY logical_date DESC, dag_id, run_id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return q, args, nil
 }
 
 // placeholders returns "?, ?, …" for n arguments.

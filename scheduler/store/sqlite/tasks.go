@@ -25,26 +25,15 @@ func (s *Store) GetTaskInstance(ctx context.Context, key scheduler.TaskKey) (sch
 }
 
 // ListTaskInstances returns the instances f selects, ordered by DAG, run
-// and task.
+// and task, a page of them with f.Limit and f.After.
 func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) ([]scheduler.TaskInstance, error) {
 	ctx, cancel := s.call(ctx, "ListTaskInstances")
 	defer cancel()
-	var where []string
-	var args []any
-	if f.DAGID != "" {
-		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
+	q, args, err := listTasksQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
 	}
-	if f.RunID != "" {
-		where, args = append(where, "run_id = ?"), append(args, f.RunID)
-	}
-	if len(f.States) > 0 {
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
-		for _, st := range f.States {
-			args = append(args, st)
-		}
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlcol.InstanceColumns+` FROM task_instances`+
-		whereClause(where)+` ORDER BY dag_id, run_id, task_id`, args...)
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -66,15 +55,75 @@ func (s *Store) ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) (
 	return tis, nil
 }
 
+// listTasksQuery is ListTaskInstances' query, in the order of the primary
+// key (or of task_instances_by_state with one state).
+func listTasksQuery(f scheduler.TaskFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	if f.DAGID != "" {
+		where, args = append(where, "dag_id = ?"), append(args, f.DAGID)
+	}
+	if f.RunID != "" {
+		where, args = append(where, "run_id = ?"), append(args, f.RunID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.After != "" {
+		k, err := scheduler.ParseTaskCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		where = append(where, "(dag_id, run_id, task_id) > (?, ?, ?)")
+		args = append(args, k.DAGID, k.RunID, k.TaskID)
+	}
+	q := `SELECT ` + sqlcol.InstanceColumns + ` FROM task_instances` + whereClause(where) + ` ORDER BY dag_id, run_id, task_id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return q, args, nil
+}
+
 // History returns a task instance's transitions, oldest first, or
 // scheduler.ErrNotFound if there is no such instance.
 func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler.Transition, error) {
 	ctx, cancel := s.call(ctx, "History")
 	defer cancel()
-	rows, err := s.read.QueryContext(ctx, `
-		SELECT `+sqlcol.TransitionColumns+`
-		FROM transitions WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY seq`,
-		key.DAGID, key.RunID, key.TaskID)
+	recs, err := s.history(ctx, key, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		// Every instance has a creation record, so no history means no
+		// instance; ask to be sure.
+		var one int
+		err := s.read.QueryRowContext(ctx, `SELECT 1 FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?`,
+			key.DAGID, key.RunID, key.TaskID).Scan(&one)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", key, notFound(err))
+		}
+	}
+	return recs, nil
+}
+
+// HistoryPage returns up to limit (all if 0) of a task instance's
+// transitions after the TransitionCursor after, oldest first.
+func (s *Store) HistoryPage(ctx context.Context, key scheduler.TaskKey, limit int, after string) ([]scheduler.Transition, error) {
+	ctx, cancel := s.call(ctx, "HistoryPage")
+	defer cancel()
+	return s.history(ctx, key, limit, after)
+}
+
+func (s *Store) history(ctx context.Context, key scheduler.TaskKey, limit int, after string) ([]scheduler.Transition, error) {
+	q, args, err := historyQuery(key, limit, after)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", key, err)
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", key, err)
 	}
@@ -90,17 +139,26 @@ func (s *Store) History(ctx context.Context, key scheduler.TaskKey) ([]scheduler
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("history of %s: %w", key, err)
 	}
-	if len(recs) == 0 {
-		// Every instance has a creation record, so no history means no
-		// instance; ask to be sure.
-		var one int
-		err := s.read.QueryRowContext(ctx, `SELECT 1 FROM task_instances WHERE dag_id = ? AND run_id = ? AND task_id = ?`,
-			key.DAGID, key.RunID, key.TaskID).Scan(&one)
-		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", key, notFound(err))
-		}
-	}
 	return recs, nil
+}
+
+// historyQuery is History's query, on the index transitions_by_task.
+func historyQuery(key scheduler.TaskKey, limit int, after string) (string, []any, error) {
+	q := `SELECT ` + sqlcol.TransitionColumns + `
+		FROM transitions WHERE dag_id = ? AND run_id = ? AND task_id = ?`
+	args := []any{key.DAGID, key.RunID, key.TaskID}
+	if after != "" {
+		seq, err := scheduler.ParseTransitionCursor(after)
+		if err != nil {
+			return "", nil, err
+		}
+		q, args = q+` AND seq > ?`, append(args, seq)
+	}
+	q += ` ORDER BY seq`
+	if limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, limit)
+	}
+	return q, args, nil
 }
 
 const insertTransition = `

@@ -33,6 +33,10 @@
 //     scheduler.Collapse says (Repeats and LastAt bumped, no new record),
 //     while the instance is updated and its version increases as for any
 //     other; a record that never repeated has LastAt equal to At;
+//   - the paged lists (runs, task instances, operations, a task's
+//     history), walked a page at a time with Limit and the cursor of each
+//     page's last item, give the whole list in its order, once each; a
+//     cursor no list gave is scheduler.ErrBadCursor;
 //   - a call with a cancelled context fails with an error wrapping
 //     context.Canceled;
 //   - ID is non-empty, the same on every call, and differs between two
@@ -95,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 		{"CancelledContext", testCancelledContext},
 	}
 	tests = append(tests, poolTests...)
+	tests = append(tests, pageTests...)
 	tests = append(tests, retentionTests...)
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, open) })
 	for _, tt := range tests {
