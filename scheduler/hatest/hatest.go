@@ -147,6 +147,15 @@ func (c *Cluster) Trigger(rec scheduler.DAGRecord, runs int) []string {
 	if err := c.Admin.SaveDAG(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
+	return c.CreateRuns(rec, runs)
+}
+
+// CreateRuns creates runs manual__0000 … of the stored DAG rec with no
+// owner, for the schedulers to claim, and returns their ids.
+func (c *Cluster) CreateRuns(rec scheduler.DAGRecord, runs int) []string {
+	t := c.T
+	t.Helper()
+	ctx := t.Context()
 	ids := make([]string, runs)
 	for i := range runs {
 		now := time.Now()

@@ -54,16 +54,7 @@ tasks:
 		return err == nil
 	})
 	const runs = 12
-	for i := range runs {
-		now := time.Now()
-		run, tis, err := scheduler.NewRun(rec, fmt.Sprintf("manual__%04d", i), now, true, scheduler.Actor{Component: "cli", Instance: "test"}, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Admin.CreateRun(t.Context(), run, tis, "triggered by the test"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.CreateRuns(rec, runs)
 	// Wait until every a has failed and every c runs, so that every
 	// operation has work to do.
 	waitFor(t, "every run to be waiting for an operator", func() bool {

@@ -1,7 +1,6 @@
 package hatest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,16 +37,7 @@ func TestRunTimeoutActedOnByTheOwnerOnly(t *testing.T) {
 		return err == nil
 	})
 	const runs = 6
-	for i := range runs {
-		now := time.Now()
-		run, tis, err := scheduler.NewRun(rec, fmt.Sprintf("manual__%04d", i), now, true, scheduler.Actor{Component: "cli", Instance: "test"}, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Admin.CreateRun(t.Context(), run, tis, "triggered by the test"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.CreateRuns(rec, runs)
 	c.WaitDone(time.Minute)
 
 	failOn(t, c.Check(t.Context(), names, ""))
