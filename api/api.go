@@ -395,3 +395,46 @@ type Call struct {
 	NoDeadline bool              `json:"no_deadline"`
 	Labels     map[string]string `json:"labels,omitempty"`
 }
+
+// BackfillPlanRequest is POST /dags/{dag}/backfill/plan. From and To are
+// as `vigil dags backfill` takes them: a date (the whole day, in the DAG's
+// timezone) or an RFC 3339 time.
+type BackfillPlanRequest struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Reprocess string `json:"reprocess,omitempty"`
+}
+
+// BackfillPlan is what a backfill does for each tick of the range. The
+// client drives it: it creates runs with TriggerRequest{Backfill: true}
+// and has existing ones cleared with OpRequest, keeping MaxActiveRuns
+// running, so a backfill goes on as long as its command, not a server.
+type BackfillPlan struct {
+	Items []BackfillItem `json:"items"`
+	// MaxActiveRuns is the DAG's max_active_runs.
+	MaxActiveRuns int    `json:"max_active_runs"`
+	Timezone      string `json:"timezone,omitempty"`
+}
+
+// BackfillItem is one tick of a backfill: create, clear, clear failed or
+// skip (with Why).
+type BackfillItem struct {
+	LogicalDate time.Time `json:"logical_date"`
+	RunID       string    `json:"run_id"`
+	Action      string    `json:"action"`
+	Why         string    `json:"why,omitempty"`
+}
+
+// Local is the file `vigil run` writes in its runtime directory
+// (RUNTIME_DIR/api-PID.json, mode 0600) so that admin commands on the same
+// machine find its API with no flags, as diag finds its debug socket.
+// TokenFile is the operator token it made for local use (absent when the
+// API is configured with tokens of its own).
+type Local struct {
+	Server    string    `json:"server"`
+	TokenFile string    `json:"token_file,omitempty"`
+	CAFile    string    `json:"ca_file,omitempty"`
+	Instance  string    `json:"instance"`
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+}

@@ -24,6 +24,7 @@ package api
 //	PUT    /pools/{pool}                           Pool (PoolSet)
 //	DELETE /pools/{pool}                           204
 //	GET    /pools/history?pool=                    Page[PoolChange]
+//	POST   /dags/{dag}/backfill/plan               BackfillPlan (BackfillPlanRequest)
 //	GET    /status                                 Status
 //	GET    /health                                 Health
 //	GET    /debug/...                              the serving process's debug API (diag's), read-only role

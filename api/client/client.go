@@ -359,3 +359,9 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	var out api.Health
 	return out, c.do(ctx, "GET", "/health", nil, nil, &out)
 }
+
+// PlanBackfill returns what a backfill of the range would do.
+func (c *Client) PlanBackfill(ctx context.Context, dagID string, req api.BackfillPlanRequest) (api.BackfillPlan, error) {
+	var out api.BackfillPlan
+	return out, c.do(ctx, "POST", "/dags/"+esc(dagID)+"/backfill/plan", nil, req, &out)
+}
