@@ -438,3 +438,23 @@ type Local struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
 }
+
+// WhoAmI is GET /whoami: the token's name and role, so the console shows
+// operator actions only to operators.
+type WhoAmI struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Instance string `json:"instance"`
+	Version  string `json:"version,omitempty"`
+}
+
+// DAGChange is one record of GET /dags/{dag}/history: a pause or unpause,
+// by whom and why.
+type DAGChange struct {
+	Seq    int64     `json:"seq"`
+	DAGID  string    `json:"dag_id"`
+	Action string    `json:"action"`
+	By     Actor     `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}

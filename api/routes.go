@@ -25,6 +25,8 @@ package api
 //	DELETE /pools/{pool}                           204
 //	GET    /pools/history?pool=                    Page[PoolChange]
 //	POST   /dags/{dag}/backfill/plan               BackfillPlan (BackfillPlanRequest)
+//	GET    /dags/{dag}/history                     Page[DAGChange] (pauses and unpauses)
+//	GET    /whoami                                 WhoAmI
 //	GET    /status                                 Status
 //	GET    /health                                 Health
 //	GET    /debug/...                              the serving process's debug API (diag's), read-only role

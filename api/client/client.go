@@ -365,3 +365,15 @@ func (c *Client) PlanBackfill(ctx context.Context, dagID string, req api.Backfil
 	var out api.BackfillPlan
 	return out, c.do(ctx, "POST", "/dags/"+esc(dagID)+"/backfill/plan", nil, req, &out)
 }
+
+// WhoAmI returns the token's name and role.
+func (c *Client) WhoAmI(ctx context.Context) (api.WhoAmI, error) {
+	var out api.WhoAmI
+	return out, c.do(ctx, "GET", "/whoami", nil, nil, &out)
+}
+
+// DAGHistory lists a DAG's pauses and unpauses.
+func (c *Client) DAGHistory(ctx context.Context, dagID string, o ListOptions) (api.Page[api.DAGChange], error) {
+	var out api.Page[api.DAGChange]
+	return out, c.do(ctx, "GET", "/dags/"+esc(dagID)+"/history", o.query(nil), nil, &out)
+}
