@@ -8,32 +8,29 @@ import (
 	"syscall"
 
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/internal/exitcode"
 )
 
-// Exit codes of every diag command, shown in `diag --help`.
+// Exit codes of every diag command, shown in `diag --help`: the table
+// both binaries share (package exitcode).
 const (
 	// ExitOK: the command did what was asked and found nothing wrong.
-	ExitOK = 0
+	ExitOK = exitcode.OK
 	// ExitFound: the command worked and found what it looks for: a
 	// hanging call (hangs), a stale heartbeat (health, restart
 	// --if-stalled refusing to act on a healthy one is ExitOK).
-	ExitFound = 1
+	ExitFound = exitcode.Found
 	// ExitUsage: bad flags or arguments.
-	ExitUsage = 2
+	ExitUsage = exitcode.Usage
 	// ExitUnreachable: no scheduler found, or it could not be reached.
-	ExitUnreachable = 3
+	ExitUnreachable = exitcode.Unreachable
 	// ExitError: anything else (the API refused, a file could not be
 	// written).
-	ExitError = 4
+	ExitError = exitcode.Error
 )
 
 // ExitCodesHelp is the help text that documents the exit codes.
-const ExitCodesHelp = `Exit status:
-  0  done; nothing wrong found
-  1  found what the command looks for: a hanging call (hangs), an unhealthy scheduler (health)
-  2  bad flags or arguments
-  3  no scheduler found, or it could not be reached
-  4  any other error`
+const ExitCodesHelp = exitcode.Help
 
 // FoundError is returned by a command that worked and found something
 // (exit status 1). Its message, if any, is printed to stderr.
@@ -60,6 +57,9 @@ func ExitCode(err error) int {
 	var found *FoundError
 	var usage *UsageError
 	var api *client.APIError
+	if code, ok := exitcode.Of(err); ok {
+		return code
+	}
 	switch {
 	case errors.As(err, &found):
 		return ExitFound
