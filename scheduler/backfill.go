@@ -9,8 +9,10 @@ import (
 )
 
 // A backfill runs a DAG for the schedule ticks of a past range of dates:
-// `vigil dags backfill`. The driver, Backfill, runs where it is asked (the
-// command, later the API) and only talks to the store: it creates the
+// `vigil dags backfill`. The driver, DriveBackfill, runs where it is asked
+// (the command, on an operator's machine) and does its work through a
+// BackfillTarget: the operations API for the command, the store for
+// Backfill (StoreBackfill). It creates the
 // runs the range lacks, oldest first, as scheduled runs of their tick (so
 // the scheduler never creates them again), and has existing runs cleared
 // through operations (ops.go) when asked to reprocess them, keeping at
@@ -131,7 +133,7 @@ func reprocessAction(run Run, reprocess Reprocess) (BackfillAction, string) {
 	return BackfillSkip, why + "; --reprocess " + string(reprocess) + " leaves it"
 }
 
-// BackfillOptions tune Backfill.
+// BackfillOptions tune Backfill and DriveBackfill.
 type BackfillOptions struct {
 	// Poll is how often the driver looks at its runs; 1s if zero.
 	Poll time.Duration
@@ -142,31 +144,65 @@ type BackfillOptions struct {
 	Progress func(BackfillItem)
 }
 
-// Backfill drives a backfill (see PlanBackfill) until each of its runs has
-// ended, or ctx ends. It returns the items with the state each run ended
-// in; an error means it stopped early, and the runs it started go on.
-func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillOptions) ([]BackfillItem, error) {
-	if opts.Poll <= 0 {
-		opts.Poll = time.Second
+// BackfillTarget is what a backfill's driver does its work through: the
+// store when the driver runs beside it (StoreBackfill), the operations API
+// when `vigil dags backfill` drives it from an operator's machine.
+type BackfillTarget interface {
+	// CreateBackfillRun creates the scheduled run of it.Tick (it.RunID);
+	// a run the scheduler created for the tick meanwhile is not an error.
+	CreateBackfillRun(ctx context.Context, it BackfillItem) error
+	// SubmitOp stores a clear of an existing run and returns its id.
+	SubmitOp(ctx context.Context, op Op) (int64, error)
+	// GetOp reads an operation (its State and Result).
+	GetOp(ctx context.Context, id int64) (Op, error)
+	// GetRun reads a run (its State).
+	GetRun(ctx context.Context, dagID, runID string) (Run, error)
+}
+
+var _ BackfillTarget = StoreBackfill{}
+
+// StoreBackfill is a BackfillTarget on a store: runs are made with
+// NewRun from the DAG's record.
+type StoreBackfill struct {
+	Store
+	Rec    DAGRecord
+	Actor  Actor
+	Reason string
+}
+
+// CreateBackfillRun creates the tick's run in the store.
+func (s StoreBackfill) CreateBackfillRun(ctx context.Context, it BackfillItem) error {
+	run, tis, err := NewRun(s.Rec, it.RunID, it.Tick, false, s.Actor, time.Now())
+	if err != nil {
+		return err
 	}
+	// A run the scheduler created for the tick meanwhile is watched like
+	// one of ours.
+	_, err = s.CreateRun(ctx, run, tis, s.Reason+" ("+s.Actor.String()+")")
+	return err
+}
+
+// BackfillReason is the history's reason for a backfill's runs and clears.
+func BackfillReason(reason string) string {
+	if reason == "" {
+		return "backfill by hand"
+	}
+	return "backfill by hand: " + reason
+}
+
+// Backfill drives a backfill (see PlanBackfill) of st's DAG until each of
+// its runs has ended, or ctx ends (DriveBackfill over a StoreBackfill).
+func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillOptions) ([]BackfillItem, error) {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 10 * time.Second
 	}
-	call := func(f func(ctx context.Context) error) error {
-		cctx, cancel := context.WithTimeout(ctx, opts.CallTimeout)
-		defer cancel()
-		return f(cctx)
+	cctx, cancel := context.WithTimeout(ctx, opts.CallTimeout)
+	defer cancel()
+	rec, err := st.GetDAG(cctx, req.DAGID)
+	if err != nil {
+		return nil, fmt.Errorf("dag %s: %w (see 'vigil dags list')", req.DAGID, err)
 	}
-	var rec DAGRecord
-	var runs []Run
-	err := call(func(ctx context.Context) error {
-		var err error
-		if rec, err = st.GetDAG(ctx, req.DAGID); err != nil {
-			return fmt.Errorf("dag %s: %w (see 'vigil dags list')", req.DAGID, err)
-		}
-		runs, err = st.ListRuns(ctx, RunFilter{DAGID: req.DAGID})
-		return err
-	})
+	runs, err := st.ListRuns(cctx, RunFilter{DAGID: req.DAGID})
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +215,32 @@ func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillO
 		timing, _ := dag.TimingOf(rec.Source)
 		maxActive = timing.MaxActiveRuns
 	}
-	reason := "backfill by hand"
-	if req.Reason != "" {
-		reason += ": " + req.Reason
+	req.Reason = BackfillReason(req.Reason)
+	return DriveBackfill(ctx, StoreBackfill{Store: st, Rec: rec, Actor: req.Actor, Reason: req.Reason}, req, items, maxActive, opts)
+}
+
+// DriveBackfill drives the planned items of a backfill through t until
+// each of its runs has ended, or ctx ends, keeping at most maxActive of
+// them running at once. req gives the DAG, the actor and the reason
+// (BackfillReason's) of the clears. It returns the items with the state
+// each run ended in; an error means it stopped early, and the runs it
+// started go on.
+func DriveBackfill(ctx context.Context, t BackfillTarget, req BackfillRequest, items []BackfillItem, maxActive int, opts BackfillOptions) ([]BackfillItem, error) {
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 10 * time.Second
+	}
+	if maxActive <= 0 {
+		maxActive = 1
+	}
+	call := func(f func(ctx context.Context) error) error {
+		cctx, cancel := context.WithTimeout(ctx, opts.CallTimeout)
+		defer cancel()
+		return f(cctx)
+	}
+	var err error
 	type active struct {
 		i    int
 		opID int64 // the clear asked for, until it closes
@@ -196,7 +254,7 @@ func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillO
 			it := &items[a.i]
 			if a.opID != 0 {
 				var op Op
-				if err := call(func(ctx context.Context) error { op, err = st.GetOp(ctx, a.opID); return err }); err != nil {
+				if err := call(func(ctx context.Context) error { op, err = t.GetOp(ctx, a.opID); return err }); err != nil {
 					return items, err
 				}
 				switch {
@@ -209,7 +267,7 @@ func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillO
 				a.opID = 0
 			}
 			var run Run
-			if err := call(func(ctx context.Context) error { run, err = st.GetRun(ctx, req.DAGID, it.RunID); return err }); err != nil {
+			if err := call(func(ctx context.Context) error { run, err = t.GetRun(ctx, req.DAGID, it.RunID); return err }); err != nil {
 				return items, err
 			}
 			if run.State == RunRunning {
@@ -230,23 +288,14 @@ func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillO
 			}
 			a := active{i: next - 1}
 			err := call(func(ctx context.Context) error {
-				switch it.Action {
-				case BackfillCreate:
-					now := time.Now()
-					run, tis, err := NewRun(rec, it.RunID, it.Tick, false, req.Actor, now)
-					if err != nil {
-						return err
-					}
-					// A run the scheduler created for the tick meanwhile
-					// is watched like one of ours.
-					_, err = st.CreateRun(ctx, run, tis, reason+" ("+req.Actor.String()+")")
-					return err
-				default:
-					op := Op{Kind: OpClearRun, DAGID: req.DAGID, RunID: it.RunID, Args: OpArgs{OnlyFailed: it.Action == BackfillClearFailed},
-						Actor: req.Actor, Reason: reason, CreatedAt: time.Now()}
-					a.opID, err = st.SubmitOp(ctx, op)
-					return err
+				if it.Action == BackfillCreate {
+					return t.CreateBackfillRun(ctx, *it)
 				}
+				op := Op{Kind: OpClearRun, DAGID: req.DAGID, RunID: it.RunID, Args: OpArgs{OnlyFailed: it.Action == BackfillClearFailed},
+					Actor: req.Actor, Reason: req.Reason, CreatedAt: time.Now()}
+				var err error
+				a.opID, err = t.SubmitOp(ctx, op)
+				return err
 			})
 			if err != nil {
 				return items, fmt.Errorf("run %s: %w", it.RunID, err)
