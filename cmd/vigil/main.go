@@ -1,5 +1,7 @@
-// Command vigil is the Vigil scheduler daemon (`vigil run`) and its admin
-// commands (`vigil dags`, `vigil runs`, `vigil tasks`, `vigil status`).
+// Command vigil is the Vigil scheduler daemon (`vigil run`, `vigil db`)
+// and its admin commands (`vigil dags`, `vigil runs`, `vigil tasks`,
+// `vigil pools`, `vigil ops`, `vigil status`, `vigil config`), which are
+// clients of the daemon's operations API, one folder per verb under cli/.
 // This package is wiring only: the scheduler lives in package scheduler,
 // the store and executors in their own packages.
 package main
@@ -16,32 +18,30 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilhq/vigil/cmd/vigil/cli/clicfg"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/dags"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/ops"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/pools"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/runs"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/status"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/tasks"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/redact"
+	"github.com/vigilhq/vigil/internal/exitcode"
 	"github.com/vigilhq/vigil/scheduler"
 
 	// DAG time zones must load in an image with no zoneinfo files.
 	_ "time/tzdata"
 )
 
-// Exit codes. Only main decides how an error is shown and which code it
-// gets.
-const (
-	exitOK      = 0
-	exitError   = 1
-	exitUsage   = 2
-	exitProblem = 3 // the command ran and found a problem: stale heartbeat, invalid DAG
+// Errors of the daemon's own commands (run, db, dags validate) use the
+// admin commands' types, so that one table maps them to exit codes
+// (package exitcode; cli/cmdutil.ExitCode).
+type (
+	usageError   = cmdutil.UsageError
+	problemError = cmdutil.FoundError
 )
-
-// problemError is a finding the command reports through its exit status
-// (it has already printed the details).
-type problemError struct{ msg string }
-
-func (e *problemError) Error() string { return e.msg }
-
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -51,40 +51,49 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, out: stdout, errOut: stderr}
-	root := a.rootCmd()
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	var problem *problemError
-	var usage *usageError
-	switch {
-	case errors.As(err, &problem):
-		return exitProblem
-	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(err.Error()))
-		return exitUsage
-	}
-	// An error may quote the --db URL it could not use, password included.
-	fmt.Fprintf(stderr, "vigil: %s\n", redact.Text(err.Error()))
-	return exitError
+	ios := &iostreams.IOStreams{In: os.Stdin, Out: stdout, ErrOut: stderr}
+	return runWith(ctx, args, ios, os.Getenv)
 }
 
-// app holds what every command shares: output streams and global flags.
+// runWith runs vigil with args on ios and the environment getenv, and
+// returns the exit status: the one place errors are shown and mapped to
+// codes.
+func runWith(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv func(string) string) int {
+	a := &app{ctx: ctx, out: ios.Out, errOut: ios.ErrOut}
+	f := &cmdutil.Factory{IOStreams: ios, Now: time.Now, Getenv: getenv, Server: &cmdutil.ServerFlags{}}
+	root := a.rootCmd(f)
+	root.SetArgs(args)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitcode.OK
+	}
+	var found *cmdutil.FoundError
+	if !errors.As(err, &found) || found.Msg != "" {
+		// An error may quote the --db URL it could not use, password
+		// included. (A token never appears in one: the client does not
+		// quote it and token files are named, not read out.)
+		fmt.Fprintf(ios.ErrOut, "vigil: %s\n", redact.Text(err.Error()))
+	}
+	code := cmdutil.ExitCode(err)
+	if code == exitcode.Usage {
+		fmt.Fprintf(ios.ErrOut, "Run 'vigil --help' or '<command> --help' for usage.\n")
+	}
+	return code
+}
+
+// app holds what the daemon's own commands share: output streams and
+// global flags.
 type app struct {
 	ctx        context.Context
 	out        io.Writer
 	errOut     io.Writer
 	configPath string
 	db         string
-	output     string
 }
 
-func (a *app) rootCmd() *cobra.Command {
+func (a *app) rootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "vigil",
 		Short:         "Vigil: a workflow scheduler built to be debugged in production",
@@ -94,25 +103,29 @@ func (a *app) rootCmd() *cobra.Command {
 state it is in, and never waits on anything without a deadline.
 
 Start the scheduler with 'vigil run'; inspect and steer it with the other
-commands, which read the same database.`,
+commands, which talk to its operations API: with no flags, to the 'vigil run'
+on this machine; elsewhere with --server and --token-file, or a context
+('vigil config set-context'). Only 'vigil run' and 'vigil db' open the
+database.`,
 		Example: `  vigil run --dags examples/dags
   vigil dags list
   vigil dags trigger hello
   vigil tasks list --dag hello
   vigil tasks history hello latest say_hello
-  vigil status`,
+  vigil status --server https://vigil.internal:8975 --token-file ~/.config/vigil/prod.token`,
 	}
+	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitcode.Help + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	pf := root.PersistentFlags()
-	pf.StringVar(&a.configPath, "config", "", "config file (YAML); $VIGIL_CONFIG if unset")
-	pf.StringVar(&a.db, "db", "", `database: a SQLite file path (default "vigil.db", or the config file's db), or PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB or "host=HOST dbname=DB"`)
-	root.AddCommand(a.runCmd(), a.dagsCmd(), a.runsCmd(), a.tasksCmd(), a.poolsCmd(), a.statusCmd(), a.dbCmd(), a.opsCmd())
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (YAML) of 'vigil run', 'vigil db' and 'vigil dags validate'; $VIGIL_CONFIG if unset")
+	dbHelp := `database: a SQLite file path (default "vigil.db", or the config file's db), or PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB or "host=HOST dbname=DB"`
+	runCmd, dbCmd := a.runCmd(), a.dbCmd()
+	runCmd.Flags().StringVar(&a.db, "db", "", dbHelp)
+	dbCmd.PersistentFlags().StringVar(&a.db, "db", "", dbHelp)
+	dagsCmd := dags.NewCmdDags(f)
+	dagsCmd.AddCommand(a.dagsValidateCmd())
+	root.AddCommand(runCmd, dagsCmd, runs.NewCmdRuns(f), tasks.NewCmdTasks(f), pools.NewCmdPools(f),
+		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd)
 	return root
-}
-
-// addOutputFlag adds -o to a read command.
-func (a *app) addOutputFlag(c *cobra.Command) {
-	c.Flags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 }
 
 // loadConfig reads the config file and applies the global --db.
@@ -134,23 +147,8 @@ func (a *app) openStore(cfg config) (scheduler.Store, error) {
 	return openStore(ctx, cfg.DB, storeOptions{})
 }
 
-// adminTimeout bounds an admin command's store work (withStore), or the
-// set-up of one that waits longer (operate, backfill).
-const adminTimeout = 15 * time.Second
-
-// withStore runs one admin command's work on the configured store, with a
-// deadline on the whole of it.
-func (a *app) withStore(f func(ctx context.Context, cfg config, st scheduler.Store) error) error {
-	return a.withLongStore(func(cfg config, st scheduler.Store) error {
-		ctx, cancel := context.WithTimeout(a.ctx, adminTimeout)
-		defer cancel()
-		return f(ctx, cfg, st)
-	})
-}
-
-// withLongStore opens the configured store for a command that waits on
-// what a scheduler does (an operation, a backfill): f bounds each of its
-// own calls.
+// withLongStore opens the configured store for `vigil db clean`: f
+// bounds each of its own calls.
 func (a *app) withLongStore(f func(cfg config, st scheduler.Store) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {

@@ -71,8 +71,8 @@ func (f *Factory) AddServerFlags(c *cobra.Command) {
 	f.Server.AddTo(c.PersistentFlags())
 }
 
-// getenv is f.Getenv, or os.Getenv.
-func (f *Factory) getenv(k string) string {
+// Env is f.Getenv(k), or os.Getenv(k).
+func (f *Factory) Env(k string) string {
 	if f.Getenv != nil {
 		return f.Getenv(k)
 	}

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -33,4 +34,21 @@ func OrDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// Age renders a duration for a human: 350ms, 41s, 3m12s, 2h05m, 3d04h.
+func Age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + Age(-d)
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 }

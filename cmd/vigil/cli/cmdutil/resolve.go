@@ -43,8 +43,8 @@ func (f *Factory) Resolve() (Target, error) {
 	switch {
 	case s.Server != "":
 		t = Target{Server: s.Server, Source: "--server"}
-	case f.getenv(EnvServer) != "":
-		t = Target{Server: f.getenv(EnvServer), Source: "$" + EnvServer}
+	case f.Env(EnvServer) != "":
+		t = Target{Server: f.Env(EnvServer), Source: "$" + EnvServer}
 	default:
 		var found bool
 		var err error
@@ -59,7 +59,7 @@ func (f *Factory) Resolve() (Target, error) {
 	}
 	if s.TokenFile != "" {
 		t.TokenFile = s.TokenFile
-	} else if v := f.getenv(EnvTokenFile); v != "" {
+	} else if v := f.Env(EnvTokenFile); v != "" {
 		t.TokenFile = v
 	}
 	if s.CAFile != "" {
@@ -75,10 +75,10 @@ func (f *Factory) Resolve() (Target, error) {
 // fromContext reads the chosen context; found is false when none is
 // chosen (no --context, no $VIGIL_CONTEXT, no current-context).
 func (f *Factory) fromContext() (Target, bool, error) {
-	path := DefaultContextsPath(f.getenv)
+	path := DefaultContextsPath(f.Env)
 	name, how := f.Server.Context, "--context"
 	if name == "" {
-		name, how = f.getenv(EnvContext), "$"+EnvContext
+		name, how = f.Env(EnvContext), "$"+EnvContext
 	}
 	cf, err := LoadContexts(path)
 	if err != nil {
@@ -109,10 +109,10 @@ func (f *Factory) RuntimeDir() string {
 	if f.Server.RuntimeDir != "" {
 		return f.Server.RuntimeDir
 	}
-	if d := f.getenv(EnvRuntimeDir); d != "" {
+	if d := f.Env(EnvRuntimeDir); d != "" {
 		return d
 	}
-	if d := f.getenv("XDG_RUNTIME_DIR"); d != "" {
+	if d := f.Env("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "vigil")
 	}
 	return filepath.Join(os.TempDir(), "vigil-"+strconv.Itoa(os.Getuid()))
