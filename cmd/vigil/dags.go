@@ -68,4 +68,3 @@ machine: no scheduler or API is needed.`,
 	}
 	return c
 }
-
