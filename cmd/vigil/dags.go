@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
 	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
@@ -61,7 +60,7 @@ machine: no scheduler or API is needed.`,
 			}
 			fmt.Fprintf(a.out, "%d DAG(s) valid, %d file(s) with errors\n", dags, bad)
 			if bad > 0 {
-				return &cmdutil.FoundError{Msg: fmt.Sprintf("%d file(s) with errors", bad)}
+				return &problemError{fmt.Sprintf("%d file(s) with errors", bad)}
 			}
 			return nil
 		},

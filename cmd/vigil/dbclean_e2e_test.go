@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vigilhq/vigil/internal/exitcode"
+
 	"errors"
 	"os"
 	"os/exec"
@@ -90,10 +92,10 @@ func testDBCleanKeepsLiveRun(t *testing.T, pg bool) {
 	time.Sleep(1100 * time.Millisecond) // the finished runs are now older than 1s
 
 	// Usage mistakes.
-	if out, err := e.vigil("db", "clean"); exitCode(err) != exitUsage || !strings.Contains(out, "--older-than is required") {
+	if out, err := e.vigil("db", "clean"); exitCode(err) != exitcode.Usage || !strings.Contains(out, "--older-than is required") {
 		t.Errorf("db clean with no age: exit %d\n%s; want a usage error", exitCode(err), out)
 	}
-	if out, err := e.vigil("db", "clean", "--older-than", "30 days"); exitCode(err) != exitUsage || !strings.Contains(out, "30d, 12h or 90m") {
+	if out, err := e.vigil("db", "clean", "--older-than", "30 days"); exitCode(err) != exitcode.Usage || !strings.Contains(out, "30d, 12h or 90m") {
 		t.Errorf("db clean --older-than '30 days': exit %d\n%s; want a usage error naming the format", exitCode(err), out)
 	}
 

@@ -53,6 +53,10 @@ type env struct {
 	ran string
 	// extra are more `vigil run` flags (the executor's).
 	extra []string
+	// rt is the env's runtime folder ($VIGIL_RUNTIME_DIR of its `vigil
+	// run` and its admin commands): there the commands find the API of
+	// this env's scheduler, and no other test's.
+	rt string
 }
 
 func newEnv(t *testing.T, dags map[string]string) *env {
@@ -60,6 +64,14 @@ func newEnv(t *testing.T, dags map[string]string) *env {
 	dir := t.TempDir()
 	e := &env{t: t, dir: dir, dags: filepath.Join(dir, "dags"), db: filepath.Join(dir, "vigil.db"),
 		data: filepath.Join(dir, "data"), ran: filepath.Join(dir, "ran")}
+	// A short path of its own: it holds the debug socket, and a unix
+	// socket's path has at most 107 bytes.
+	rt, err := os.MkdirTemp("", "vrt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	e.rt = rt
 	for _, d := range []string{e.dags, e.ran} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -85,9 +97,10 @@ func (e *env) start() *daemon {
 	e.t.Helper()
 	logs := &syncBuffer{}
 	args := append([]string{"run", "--dags", e.dags, "--db", e.db, "--data-dir", e.data,
-		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug"}, e.extra...)
+		"--health-addr", freeAddr(e.t), "--api-addr", "127.0.0.1:0", "--kill-grace", "2s", "--log-level", "debug"}, e.extra...)
 	cmd := exec.Command(vigilBin, args...)
 	cmd.Dir = e.dir
+	cmd.Env = e.environ()
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -148,13 +161,32 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// vigil runs an admin command against the env's database.
+// environ is the environment of the env's processes: its own runtime
+// folder, and nothing that would point an admin command elsewhere.
+func (e *env) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "VIGIL_CONFIG", "VIGIL_RUNTIME_DIR", "VIGIL_SERVER", "VIGIL_TOKEN_FILE", "VIGIL_CONTEXT", "VIGIL_CONTEXTS":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "VIGIL_RUNTIME_DIR="+e.rt, "VIGIL_CONTEXTS="+filepath.Join(e.dir, "no-contexts.yaml"))
+}
+
+// vigil runs a vigil command in the env. The admin commands reach the
+// env's running scheduler through its API (found in the env's runtime
+// folder, with no flags); `vigil db ...` gets the env's --db.
 func (e *env) vigil(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vigilBin, append(args, "--db", e.db)...)
+	if len(args) > 0 && args[0] == "db" {
+		args = append(args, "--db", e.db)
+	}
+	cmd := exec.CommandContext(ctx, vigilBin, args...)
 	cmd.Dir = e.dir
-	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
+	cmd.Env = e.environ()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -168,21 +200,68 @@ func (e *env) mustVigil(args ...string) string {
 	return out
 }
 
+// withStore opens the env's database, as the test's own reader: for state
+// read while no scheduler runs, and to check what the API wrote.
+func (e *env) withStore(f func(ctx context.Context, st scheduler.Store) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	st, err := openStore(ctx, e.db, storeOptions{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(ctx, st)
+}
+
+// tasks reads the task instances of dagID's runs from the database (nil
+// before it exists), whether or not a scheduler runs.
 func (e *env) tasks(dagID string) map[string]scheduler.TaskInstance {
 	e.t.Helper()
-	out, err := e.vigil("tasks", "list", "--dag", dagID, "--limit", "0", "-o", "json")
-	if err != nil {
-		return nil // the database may not exist yet
-	}
 	var tis []scheduler.TaskInstance
-	if err := unmarshalPage(out, &tis); err != nil {
-		e.t.Fatalf("tasks list -o json: %v\n%s", err, out)
+	if err := e.withStore(func(ctx context.Context, st scheduler.Store) error {
+		var err error
+		tis, err = st.ListTaskInstances(ctx, scheduler.TaskFilter{DAGID: dagID})
+		return err
+	}); err != nil {
+		return nil // the database may not exist yet
 	}
 	m := map[string]scheduler.TaskInstance{}
 	for _, ti := range tis {
 		m[ti.TaskID] = ti
 	}
 	return m
+}
+
+// history reads a task instance's transitions of the DAG's newest run
+// from the database, one line each ("FROM → TO  BY  REASON"), then
+// "DAG/RUN/TASK is STATE": for a test that reads it while no scheduler
+// runs.
+func (e *env) history(dagID, taskID string) string {
+	e.t.Helper()
+	var b strings.Builder
+	if err := e.withStore(func(ctx context.Context, st scheduler.Store) error {
+		runs, err := st.ListRuns(ctx, scheduler.RunFilter{DAGID: dagID, Limit: 1})
+		if err != nil || len(runs) == 0 {
+			return fmt.Errorf("dag %s has no run (%v)", dagID, err)
+		}
+		k := scheduler.TaskKey{DAGID: dagID, RunID: runs[0].RunID, TaskID: taskID}
+		ti, err := st.GetTaskInstance(ctx, k)
+		if err != nil {
+			return err
+		}
+		hist, err := st.HistoryPage(ctx, k, 0, "")
+		if err != nil {
+			return err
+		}
+		for _, tr := range hist {
+			fmt.Fprintf(&b, "%s → %s  %s  %s\n", tr.From, tr.To, tr.Actor, tr.Reason)
+		}
+		fmt.Fprintf(&b, "%s is %s\n", k, ti.State)
+		return nil
+	}); err != nil {
+		e.t.Fatalf("history of %s/latest/%s: %v", dagID, taskID, err)
+	}
+	return b.String()
 }
 
 // unmarshalPage reads the items of a paged list's -o json.
@@ -293,7 +372,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	if b.State != scheduler.StateUpForRetry {
 		t.Fatalf("after drain b is %s, want up_for_retry", b.State)
 	}
-	hist := e.mustVigil("tasks", "history", "chain", "latest", "b")
+	hist := e.history("chain", "b") // no scheduler runs: read the database
 	if !strings.Contains(hist, "scheduler shutting down") {
 		t.Errorf("history of b does not say it was stopped by the shutdown:\n%s", hist)
 	}

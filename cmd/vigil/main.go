@@ -35,13 +35,31 @@ import (
 	_ "time/tzdata"
 )
 
-// Errors of the daemon's own commands (run, db, dags validate) use the
-// admin commands' types, so that one table maps them to exit codes
-// (package exitcode; cli/cmdutil.ExitCode).
-type (
-	usageError   = cmdutil.UsageError
-	problemError = cmdutil.FoundError
-)
+// problemError is a finding the daemon's own commands (dags validate)
+// report through the exit status 1 (they have printed the details).
+type problemError struct{ msg string }
+
+func (e *problemError) Error() string { return e.msg }
+
+// usageError is a mistake in the daemon's own commands' flags (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// statusOf maps any command's error to the exit status: the daemon's own
+// types here, the admin commands' in cmdutil (one table, package exitcode).
+func statusOf(err error) int {
+	var problem *problemError
+	var usage *usageError
+	switch {
+	case errors.As(err, &problem):
+		return exitcode.Found
+	case errors.As(err, &usage):
+		return exitcode.Usage
+	}
+	return cmdutil.ExitCode(err)
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -70,13 +88,14 @@ func runWith(ctx context.Context, args []string, ios *iostreams.IOStreams, geten
 		return exitcode.OK
 	}
 	var found *cmdutil.FoundError
-	if !errors.As(err, &found) || found.Msg != "" {
+	var problem *problemError
+	if !errors.As(err, &problem) && (!errors.As(err, &found) || found.Msg != "") {
 		// An error may quote the --db URL it could not use, password
 		// included. (A token never appears in one: the client does not
 		// quote it and token files are named, not read out.)
 		fmt.Fprintf(ios.ErrOut, "vigil: %s\n", redact.Text(err.Error()))
 	}
-	code := cmdutil.ExitCode(err)
+	code := statusOf(err)
 	if code == exitcode.Usage {
 		fmt.Fprintf(ios.ErrOut, "Run 'vigil --help' or '<command> --help' for usage.\n")
 	}

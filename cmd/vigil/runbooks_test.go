@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
 	"github.com/vigilhq/vigil/runbooks"
 )
 
@@ -33,7 +34,7 @@ func TestRunbookRemediations(t *testing.T) {
 			}
 			found[name] = true
 			a := &app{ctx: context.Background(), out: &bytes.Buffer{}, errOut: &bytes.Buffer{}}
-			root := a.rootCmd()
+			root := a.rootCmd(&cmdutil.Factory{Server: &cmdutil.ServerFlags{}})
 			args := shellFields(strings.TrimPrefix(line, "vigil "))
 			cmd, rest, err := root.Find(args)
 			if err != nil || cmd == root || cmd.RunE == nil {

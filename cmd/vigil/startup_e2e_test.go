@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vigilhq/vigil/internal/exitcode"
+
 	"context"
 	"errors"
 	"fmt"
@@ -58,8 +60,8 @@ func TestRunRefusesUnknownDBScheme(t *testing.T) {
 			dir := t.TempDir()
 			out, code := runOnce(t, dir, "--db", tt.db, "--dags", "dags", "--data-dir", "data",
 				"--runtime-dir", filepath.Join(dir, "run"), "--health-addr", freeAddr(t))
-			if code != exitUsage || !strings.Contains(out, tt.want) {
-				t.Errorf("vigil run --db %s: exit %d, want %d and %q in:\n%s", tt.db, code, exitUsage, tt.want, out)
+			if code != exitcode.Usage || !strings.Contains(out, tt.want) {
+				t.Errorf("vigil run --db %s: exit %d, want %d and %q in:\n%s", tt.db, code, exitcode.Usage, tt.want, out)
 			}
 			left, err := os.ReadDir(dir)
 			if err != nil {
