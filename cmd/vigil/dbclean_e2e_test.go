@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/vigilhq/vigil/internal/exitcode"
 
 	"errors"
@@ -35,13 +36,16 @@ tasks:
 `
 )
 
-// runsOf lists a DAG's runs through the CLI.
+// runsOf lists a DAG's runs, from the database.
 func (e *env) runsOf(dagID string) []scheduler.Run {
 	e.t.Helper()
 	var runs []scheduler.Run
-	out := e.mustVigil("runs", "list", "--dag", dagID, "--limit", "0", "-o", "json")
-	if err := unmarshalPage(out, &runs); err != nil {
-		e.t.Fatalf("runs list -o json: %v\n%s", err, out)
+	if err := e.withStore(func(ctx context.Context, st scheduler.Store) error {
+		var err error
+		runs, err = st.ListRuns(ctx, scheduler.RunFilter{DAGID: dagID})
+		return err
+	}); err != nil {
+		e.t.Fatalf("runs of %s: %v", dagID, err)
 	}
 	return runs
 }

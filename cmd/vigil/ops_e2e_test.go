@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/internal/exitcode"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
@@ -118,7 +122,7 @@ func TestOperationsOnARealScheduler(t *testing.T) {
 		t.Errorf("after the cancel: sleeper %s, after %s; want failed, skipped\n%s", tis["sleeper"].State, tis["after"].State, out)
 	}
 
-	var ops []scheduler.Op
+	var ops []api.Op
 	if err := unmarshalPage(e.mustVigil("ops", "list", "-o", "json"), &ops); err != nil {
 		t.Fatal(err)
 	}
@@ -126,20 +130,32 @@ func TestOperationsOnARealScheduler(t *testing.T) {
 		t.Fatalf("ops list has %d operations; want 5", len(ops))
 	}
 	for _, op := range ops {
-		if op.State != scheduler.OpDone {
+		if op.State != string(scheduler.OpDone) {
 			t.Errorf("operation %d (%s) is %s: %s; want done", op.ID, op.Kind, op.State, op.Result)
 		}
 	}
 
-	// No scheduler: the operation is kept, the command says so (exit 3),
-	// and the next scheduler applies it.
+	// No scheduler: the command cannot ask (exit 3) and says what to do.
+	// An operation stored meanwhile (here by the test, on the database) is
+	// kept, and the next scheduler applies it.
 	if err := d.stop(t, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Fatalf("scheduler exit: %v", err)
 	}
 	out, err := e.vigil("tasks", "clear", "etl", "latest", "extract", "--wait", "1s")
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(out, "no scheduler has applied operation 6") {
-		t.Fatalf("clear with no scheduler: %v\n%s\nwant exit 3 saying no scheduler applied it", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != exitcode.Unreachable || !strings.Contains(out, "vigil run") {
+		t.Fatalf("clear with no scheduler: %v\n%s\nwant exit 3 saying to start 'vigil run'", err, out)
+	}
+	if err := e.withStore(func(ctx context.Context, st scheduler.Store) error {
+		runs, err := st.ListRuns(ctx, scheduler.RunFilter{DAGID: "etl", Limit: 1})
+		if err != nil || len(runs) != 1 {
+			return fmt.Errorf("etl's runs: %v, %v", runs, err)
+		}
+		_, err = st.SubmitOp(ctx, scheduler.Op{Kind: scheduler.OpClearTasks, DAGID: "etl", RunID: runs[0].RunID, TaskID: "extract",
+			Actor: scheduler.Actor{Component: "test"}, CreatedAt: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	e.start()
 	e.waitFor("the kept operation to be applied", 30*time.Second, func() bool {
@@ -148,13 +164,18 @@ func TestOperationsOnARealScheduler(t *testing.T) {
 	e.waitRunState("etl", scheduler.RunSuccess)
 }
 
-// waitRunState waits for the latest run of a DAG to be in state.
+// waitRunState waits for the latest run of a DAG to be in state (read
+// from the database).
 func (e *env) waitRunState(dagID string, state scheduler.RunState) {
 	e.t.Helper()
-	var runs []scheduler.Run
 	e.waitFor("run of "+dagID+" to be "+string(state), 40*time.Second, func() bool {
-		out, err := e.vigil("runs", "list", "--dag", dagID, "--limit", "1", "-o", "json")
-		return err == nil && unmarshalPage(out, &runs) == nil && len(runs) == 1 && runs[0].State == state
+		var runs []scheduler.Run
+		err := e.withStore(func(ctx context.Context, st scheduler.Store) error {
+			var err error
+			runs, err = st.ListRuns(ctx, scheduler.RunFilter{DAGID: dagID, Limit: 1})
+			return err
+		})
+		return err == nil && len(runs) == 1 && runs[0].State == state
 	})
 }
 
@@ -185,7 +206,7 @@ tasks:
 
 // TestBackfillOnARealScheduler: `vigil dags backfill` against a real
 // `vigil run`: a dry run lists the ticks; the backfill runs each tick once
-// with its date as VIGIL_LOGICAL_DATE and exits 3 for the tick that
+// with its date as VIGIL_LOGICAL_DATE and exits 1 for the tick that
 // failed; once fixed, --reprocess failed runs that tick alone again.
 func TestBackfillOnARealScheduler(t *testing.T) {
 	e := newEnv(t, map[string]string{"daily.yaml": backfillDAG})
@@ -203,8 +224,8 @@ func TestBackfillOnARealScheduler(t *testing.T) {
 	}
 	out, err := e.vigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--max-active-runs", "2", "--reason", "outage")
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(out, "4 success, 1 failed") {
-		t.Fatalf("backfill: %v\n%s\nwant exit 3, 4 success and 1 failed", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != exitcode.Found || !strings.Contains(out, "4 success, 1 failed") {
+		t.Fatalf("backfill: %v\n%s\nwant exit 1, 4 success and 1 failed", err, out)
 	}
 	want := []string{"2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z", "2026-11-05T00:00:00Z"}
 	if got := e.ticksRan(); !slices.Equal(got, want) {
