@@ -77,7 +77,7 @@ type apiListener struct {
 	tokens []server.Token
 	// local is the record written for admin commands, and its path and
 	// the local token's (removed at exit).
-	local               api.Local
+	local                api.Local
 	localPath, tokenPath string
 }
 
@@ -216,4 +216,3 @@ func serveAPI(ctx context.Context, l *apiListener, instance string, presets dag.
 	log.Info("operations API and web console at " + l.local.Server + "/")
 	return srv.Serve(ctx, l.ln, l.tls)
 }
-
