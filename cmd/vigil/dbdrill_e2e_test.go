@@ -53,9 +53,12 @@ func TestDatabaseUnreachableDrill(t *testing.T) {
 		return regexp.MustCompile(` 2 +ok$`).MatchString(row(out, "s1"))
 	})
 	e.extra = []string{"--instance", "s2", "--stale-after", stale.String()}
-	e.start()
+	s2 := e.start()
+	// Two schedulers run on this machine: the commands ask s2's API (in
+	// production each runs in its own pod, and the runbook's command is
+	// run against the API the operator reaches).
 	e.waitFor("s2 to beat", 60*time.Second, func() bool {
-		out, _ := e.vigil("status")
+		out, _ := e.vigilVia(s2, "status")
 		return strings.HasSuffix(row(out, "s2"), " ok")
 	})
 
@@ -66,12 +69,12 @@ func TestDatabaseUnreachableDrill(t *testing.T) {
 	}
 	var out string
 	e.waitFor("the runbook's first command to show s1 STALE with its runs", 30*time.Second, func() bool {
-		out, _ = e.vigil(args...)
+		out, _ = e.vigilVia(s2, args...)
 		return regexp.MustCompile(` 2 +STALE$`).MatchString(row(out, "s1"))
 	})
 	t.Logf("vigil %s, s1 cut off:\n%s", strings.Join(args, " "), out)
 	e.waitFor("the runbook's first command to show s2 owning the runs", 90*time.Second, func() bool {
-		out, _ = e.vigil(args...)
+		out, _ = e.vigilVia(s2, args...)
 		return regexp.MustCompile(` 0 +STALE$`).MatchString(row(out, "s1")) && regexp.MustCompile(` 2 +ok$`).MatchString(row(out, "s2"))
 	})
 	t.Logf("vigil %s, after the takeover:\n%s", strings.Join(args, " "), out)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/runbooks"
 	"github.com/vigilhq/vigil/scheduler"
 )
@@ -174,7 +175,18 @@ func (e *env) environ() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "VIGIL_RUNTIME_DIR="+e.rt, "VIGIL_CONTEXTS="+filepath.Join(e.dir, "no-contexts.yaml"))
+	return append(env, "VIGIL_RUNTIME_DIR="+e.runtimeDir(), "VIGIL_CONTEXTS="+filepath.Join(e.dir, "no-contexts.yaml"))
+}
+
+// runtimeDir is the runtime folder of the env's `vigil run`: a test's own
+// --runtime-dir among its extra flags, else e.rt.
+func (e *env) runtimeDir() string {
+	for i, a := range e.extra {
+		if a == "--runtime-dir" && i+1 < len(e.extra) {
+			return e.extra[i+1]
+		}
+	}
+	return e.rt
 }
 
 // vigil runs a vigil command in the env. The admin commands reach the
@@ -196,6 +208,35 @@ func (e *env) vigil(args ...string) (string, error) {
 func (e *env) mustVigil(args ...string) string {
 	e.t.Helper()
 	out, err := e.vigil(args...)
+	if err != nil {
+		e.t.Fatalf("vigil %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// local reads the record d's `vigil run` wrote in the env's runtime
+// folder: its API's address and local token file.
+func (e *env) local(d *daemon) api.Local {
+	e.t.Helper()
+	path := filepath.Join(e.runtimeDir(), fmt.Sprintf("api-%d.json", d.cmd.Process.Pid))
+	var l api.Local
+	e.waitFor("the API record "+path, 30*time.Second, func() bool {
+		b, err := os.ReadFile(path)
+		return err == nil && json.Unmarshal(b, &l) == nil && l.Server != ""
+	})
+	return l
+}
+
+// vigilVia runs an admin command against d's API, named with --server and
+// --token-file: for envs where several schedulers run.
+func (e *env) vigilVia(d *daemon, args ...string) (string, error) {
+	l := e.local(d)
+	return e.vigil(append(args, "--server", l.Server, "--token-file", l.TokenFile)...)
+}
+
+func (e *env) mustVigilVia(d *daemon, args ...string) string {
+	e.t.Helper()
+	out, err := e.vigilVia(d, args...)
 	if err != nil {
 		e.t.Fatalf("vigil %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -32,7 +32,8 @@ func TestListsPage(t *testing.T) {
 	actor := scheduler.Actor{Component: "test", Instance: "paging"}
 	for i := range 5 {
 		run := scheduler.Run{DAGID: "etl", RunID: fmt.Sprintf("r%d", i), LogicalDate: t0.Add(time.Duration(i) * time.Hour),
-			State: scheduler.RunRunning, CreatedAt: t0, CreatedBy: actor}
+			// Ended: the scheduler the commands ask leaves them as written.
+			State: scheduler.RunSuccess, CreatedAt: t0, EndedAt: t0, CreatedBy: actor}
 		var tis []scheduler.TaskInstance
 		for _, id := range []string{"a", "b", "c"} {
 			tis = append(tis, scheduler.TaskInstance{TaskKey: scheduler.TaskKey{DAGID: "etl", RunID: run.RunID, TaskID: id}, Spec: spec})
@@ -40,7 +41,9 @@ func TestListsPage(t *testing.T) {
 		if _, err := st.CreateRun(ctx, run, tis, "test run"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.SubmitOp(ctx, scheduler.Op{Kind: scheduler.OpClearRun, DAGID: "etl", RunID: run.RunID,
+		// On runs that are not there, so that the scheduler applying them
+		// changes no run (it fails them).
+		if _, err := st.SubmitOp(ctx, scheduler.Op{Kind: scheduler.OpClearRun, DAGID: "etl", RunID: "gone-" + run.RunID,
 			Actor: actor, Reason: "test", CreatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +59,8 @@ func TestListsPage(t *testing.T) {
 		}
 	}
 	st.Close()
+	// The commands read through the API of a running scheduler.
+	e.start()
 
 	// items reads the ids of a page, whatever the list.
 	type item struct {

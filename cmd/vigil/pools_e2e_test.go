@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/hatest"
 	"github.com/vigilhq/vigil/scheduler/store/postgres/pgtest"
@@ -99,14 +99,17 @@ func TestPoolAcrossSchedulers(t *testing.T) {
 	c := hatest.New(t, url) // migrates
 	e := newEnv(t, map[string]string{"pooled.yaml": poolDAG(width)})
 	e.db = url
-	if out := e.mustVigil("pools", "set", "limited", "--slots", strconv.Itoa(slots), "--description", "e2e"); !strings.Contains(out, "pool limited: 2 slots") {
-		t.Fatalf("vigil pools set: %s", out)
-	}
 	names := []string{"s1", "s2"}
+	var daemons []*daemon
 	for _, name := range names {
 		e.data = filepath.Join(e.dir, "data-"+name)
 		e.extra = []string{"--instance", name, "--claim-batch", "1", "--parallelism", "8"}
-		e.start()
+		daemons = append(daemons, e.start())
+	}
+	// Two schedulers run on this machine: the commands name one.
+	d := daemons[0]
+	if out := e.mustVigilVia(d, "pools", "set", "limited", "--slots", strconv.Itoa(slots), "--description", "e2e"); !strings.Contains(out, "pool limited: 2 slots") {
+		t.Fatalf("vigil pools set: %s", out)
 	}
 	var rec scheduler.DAGRecord
 	e.waitFor("the DAG to load", 30*time.Second, func() bool {
@@ -117,16 +120,16 @@ func TestPoolAcrossSchedulers(t *testing.T) {
 	c.Trigger(rec, runs)
 
 	// While the tasks run, the pool is full and cannot be deleted.
-	var listed []scheduler.PoolStatus
+	var listed []api.Pool
 	e.waitFor("the pool to fill", 60*time.Second, func() bool {
-		out, err := e.vigil("pools", "list", "-o", "json")
-		if err != nil || json.Unmarshal([]byte(out), &listed) != nil {
+		out, err := e.vigilVia(d, "pools", "list", "-o", "json")
+		if err != nil || unmarshalPage(out, &listed) != nil {
 			return false
 		}
-		i := slices.IndexFunc(listed, func(p scheduler.PoolStatus) bool { return p.Name == "limited" })
+		i := slices.IndexFunc(listed, func(p api.Pool) bool { return p.Name == "limited" })
 		return i >= 0 && listed[i].Occupied >= slots
 	})
-	out, err := e.vigil("pools", "delete", "limited")
+	out, err := e.vigilVia(d, "pools", "delete", "limited")
 	if err == nil || !strings.Contains(out, "hold slots of pool limited") {
 		t.Errorf("vigil pools delete of a full pool: %v\n%s", err, out)
 	}
@@ -167,8 +170,8 @@ func TestPoolAcrossSchedulers(t *testing.T) {
 	if queued != runs*width {
 		t.Errorf("%d records of a task queued, want %d", queued, runs*width)
 	}
-	hist := e.mustVigil("pools", "history", "limited")
-	if !strings.Contains(hist, "set") || !strings.Contains(hist, "cli@") {
+	hist := e.mustVigilVia(d, "pools", "history", "limited")
+	if !strings.Contains(hist, "set") || !strings.Contains(hist, "api@") {
 		t.Errorf("vigil pools history does not show who set the pool:\n%s", hist)
 	}
 	t.Logf("%d tasks in %d runs on schedulers %v, pool of %d slots: at most %d ran at once; all ended %s after the trigger",

@@ -32,8 +32,7 @@ age, and how many task instances are in each state. A heartbeat older than
 three periods is STALE: that scheduler is stuck or was killed (a scheduler
 that stops cleanly says so). With several schedulers on one PostgreSQL, RUNS
 is how many running runs each owns; a stale scheduler's runs go to the
-others once its beat is older than their --stale-after. SERVING marks the
-scheduler whose API answered. The exit status is 1 when no scheduler is
+others once its beat is older than their --stale-after. The exit status is 1 when no scheduler is
 live, 3 when no API answers.`,
 		Example: `  vigil status
   vigil status -o json
@@ -82,9 +81,6 @@ func statusRun(opts *Options) error {
 			status = "stopped " + cmdutil.Ago(now, h.StoppedAt)
 		case h.Stale:
 			status = "STALE"
-		}
-		if h.Serving {
-			status += " (serving)"
 		}
 		t.Row(h.Component, h.Instance, h.Host, h.PID, age(h), h.RunsOwned, status)
 		if newest == nil || h.LastBeat.After(newest.LastBeat) {
