@@ -91,6 +91,9 @@ func TestHistoryShowsRepeats(t *testing.T) {
 	}
 	var lines []string
 	for _, r := range got.Transitions {
+		if r.LastAt.IsZero() {
+			r.LastAt = r.At // the API leaves out last_at of a record that happened once
+		}
 		lines = append(lines, fmt.Sprintf("%d %s %s", r.Repeats, r.At.Sub(t0), r.LastAt.Sub(t0)))
 	}
 	if want := "0 0s 0s|0 1s 1s|2 2s 6s|2 3s 7s"; strings.Join(lines, "|") != want {

@@ -111,7 +111,10 @@ func Start(t testing.TB, opts Options) *Scheduler {
 	}
 	args := append([]string{"run", "--dags", dags, "--db", db,
 		"--data-dir", filepath.Join(dir, "data"), "--health-addr", s.HealthAddr,
-		"--runtime-dir", s.RuntimeDir, "--bundle-dir", s.BundleDir, "--log-level", "debug"}, opts.Extra...)
+		"--runtime-dir", s.RuntimeDir, "--bundle-dir", s.BundleDir, "--log-level", "debug",
+		// The operations API the admin commands (Vigil) reach, on a port
+		// of its own, announced in s.RuntimeDir.
+		"--api-addr", "127.0.0.1:0"}, opts.Extra...)
 	s.Cmd = exec.Command(vigilBin, args...)
 	s.Cmd.Dir = dir
 	s.Cmd.Stdout, s.Cmd.Stderr = s.logs, s.logs
@@ -255,13 +258,22 @@ func (b *syncBuffer) String() string {
 }
 
 // Vigil runs a `vigil` admin command (dags trigger, tasks list, ...)
-// against s's database and returns its combined output.
+// against s's operations API, which it finds in s.RuntimeDir as an
+// operator does with no flags, and returns its combined output.
 func (s *Scheduler) Vigil(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vigilBin, append(args, "--db", s.DB)...)
+	cmd := exec.CommandContext(ctx, vigilBin, args...)
 	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "VIGIL_CONFIG", "VIGIL_RUNTIME_DIR", "VIGIL_SERVER", "VIGIL_TOKEN_FILE", "VIGIL_CONTEXT", "VIGIL_CONTEXTS":
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd.Env = append(env, "VIGIL_RUNTIME_DIR="+s.RuntimeDir, "VIGIL_CONTEXTS="+filepath.Join(s.Dir, "no-contexts.yaml"))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
