@@ -305,6 +305,9 @@ type Pool struct {
 	Scheduled int       `json:"scheduled"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
+	// Missing: tasks name the pool but nobody set it; they wait until
+	// it is set.
+	Missing bool `json:"missing,omitempty"`
 }
 
 // PoolSet is PUT /pools/{pool}.

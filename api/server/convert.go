@@ -114,6 +114,7 @@ func toPool(p scheduler.PoolStatus) api.Pool {
 		out.UpdatedBy = p.UpdatedBy.String()
 	}
 	if p.Missing {
+		out.Missing = true
 		out.Description = "no such pool: tasks name it but nobody set it (PUT /pools/" + p.Name + ")"
 	}
 	return out

@@ -58,7 +58,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Long: `List every pool: its slots, the slots its queued and running tasks take
 (OCCUPIED, across every scheduler sharing the database), how many tasks are
 queued and running, and how many wait to be queued (SCHEDULED: for their
-upstreams or for a slot).`,
+upstreams or for a slot). A pool that tasks name but nobody created is
+listed as MISSING; its tasks wait until it is set.`,
 		Example: `  vigil pools list
   vigil pools list -o json`,
 		Args: cmdutil.NoArgs,
@@ -94,7 +95,11 @@ func listRun(opts *ListOptions) error {
 	}
 	t := printer.NewTable("POOL", "SLOTS", "OCCUPIED", "QUEUED", "RUNNING", "SCHEDULED", "DESCRIPTION")
 	for _, p := range pg.Items {
-		t.Row(p.Name, slotsText(p.Slots), p.Occupied, p.Queued, p.Running, p.Scheduled, p.Description)
+		slots, desc := slotsText(p.Slots), p.Description
+		if p.Missing {
+			slots, desc = "MISSING", "no such pool: vigil pools set "+p.Name+" --slots N"
+		}
+		t.Row(p.Name, slots, p.Occupied, p.Queued, p.Running, p.Scheduled, desc)
 	}
 	return cmdutil.PrintPage(opts.F, opts.Printer, pg, pg.NextCursor, t)
 }
