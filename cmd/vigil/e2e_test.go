@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/internal/exitcode"
 	"github.com/vigilhq/vigil/runbooks"
 	"github.com/vigilhq/vigil/scheduler"
 )
@@ -205,9 +207,16 @@ func (e *env) vigil(args ...string) (string, error) {
 	return string(out), err
 }
 
+// mustVigil runs a command that must work. A scheduler just started may
+// not serve its API yet (the command exits 3): it is asked again for up to
+// 30s.
 func (e *env) mustVigil(args ...string) string {
 	e.t.Helper()
 	out, err := e.vigil(args...)
+	for deadline := time.Now().Add(30 * time.Second); unreachableExit(err) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		out, err = e.vigil(args...)
+	}
 	if err != nil {
 		e.t.Fatalf("vigil %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -237,10 +246,21 @@ func (e *env) vigilVia(d *daemon, args ...string) (string, error) {
 func (e *env) mustVigilVia(d *daemon, args ...string) string {
 	e.t.Helper()
 	out, err := e.vigilVia(d, args...)
+	for deadline := time.Now().Add(30 * time.Second); unreachableExit(err) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		out, err = e.vigilVia(d, args...)
+	}
 	if err != nil {
 		e.t.Fatalf("vigil %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// unreachableExit reports whether err is a command's exit status 3 (no
+// API found or reachable).
+func unreachableExit(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && exit.ExitCode() == exitcode.Unreachable
 }
 
 // withStore opens the env's database, as the test's own reader: for state
