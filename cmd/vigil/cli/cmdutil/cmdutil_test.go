@@ -3,6 +3,7 @@ package cmdutil_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/api/client"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/internal/exitcode"
@@ -212,6 +214,8 @@ func TestExitCode(t *testing.T) {
 		{cmdutil.Usagef("bad"), 2},
 		{exitcode.With(exitcode.Usage, errors.New("-o")), 2},
 		{&cmdutil.NoServerError{Msg: "none"}, 3},
+		{&client.APIError{Status: 403, Message: "read-only"}, 4},
+		{fmt.Errorf("runs: %w", &client.APIError{Status: 503, Message: "database is not open yet"}), 3},
 		{errors.New("other"), 4},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"syscall"
 
@@ -70,6 +71,10 @@ func ExitCode(err error) int {
 	case errors.As(err, &usage):
 		return exitcode.Usage
 	case errors.As(err, &noServer):
+		return exitcode.Unreachable
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
+		// The scheduler answers but cannot serve (its database is not
+		// open yet, or out of reach): as good as unreachable.
 		return exitcode.Unreachable
 	case errors.As(err, &apiErr):
 		return exitcode.Error
