@@ -86,7 +86,11 @@ func triggerRun(opts *TriggerOptions) error {
 	for _, c := range run.TaskStates {
 		n += c
 	}
-	fmt.Fprintf(out, "triggered %s run %s (%d tasks)\n", run.DAGID, run.RunID, n)
+	if n > 0 {
+		fmt.Fprintf(out, "triggered %s run %s (%d tasks)\n", run.DAGID, run.RunID, n)
+	} else {
+		fmt.Fprintf(out, "triggered %s run %s\n", run.DAGID, run.RunID)
+	}
 	if len(run.Params) > 0 {
 		b, _ := json.Marshal(run.Params)
 		fmt.Fprintf(out, "params: %s\n", b)
