@@ -120,7 +120,7 @@ func toPool(p scheduler.PoolStatus) api.Pool {
 }
 
 func toPoolChange(c scheduler.PoolChange) api.PoolChange {
-	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At)}
+	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At), Reason: c.Reason}
 }
 
 func toDAGChange(c scheduler.DAGChange) api.DAGChange {

@@ -191,7 +191,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/pools", b, nil, 200},
 		{"PUT", "/pools/gpu", a, api.PoolSet{Slots: 2, Description: "d"}, 200},
 		{"GET", "/pools/history", b, nil, 200},
-		{"DELETE", "/pools/gpu", a, nil, 204},
+		{"DELETE", "/pools/gpu?reason=done", a, nil, 204},
 		{"GET", "/whoami", b, nil, 200},
 		{"GET", "/status", b, nil, 200},
 		{"GET", "/health", b, nil, 200},

@@ -57,7 +57,7 @@ func (s *Server) setPool(r *http.Request, who Token) (int, any, error) {
 		return 0, nil, err
 	}
 	name := r.PathValue("pool")
-	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who)}
+	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who), Reason: req.Reason}
 	if err := scheduler.CheckPool(p); err != nil {
 		return 0, nil, errBadRequest("%v", err)
 	}
@@ -100,7 +100,7 @@ func (s *Server) deletePool(r *http.Request, who Token) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now())
+	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now(), r.URL.Query().Get("reason"))
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		return 0, nil, errNotFound("pool %s: %v (GET %s/pools lists them)", name, err, api.Prefix)

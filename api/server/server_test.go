@@ -219,18 +219,19 @@ func TestOpsPlanAndStore(t *testing.T) {
 
 func TestPoolsRecordTheToken(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	code, _, b := f.do("PUT", "/api/v1/pools/gpu", aliceSecret, api.PoolSet{Slots: 2, Description: "two cards"})
+	code, _, b := f.do("PUT", "/api/v1/pools/gpu", aliceSecret, api.PoolSet{Slots: 2, Description: "two cards", Reason: "new cards"})
 	var p api.Pool
 	if code != 200 || json.Unmarshal(b, &p) != nil || p.Slots != 2 || p.UpdatedBy != "api@alice" {
 		t.Fatalf("set: %d %s", code, b)
 	}
-	if code, _, b := f.do("DELETE", "/api/v1/pools/gpu", aliceSecret, nil); code != 204 {
+	if code, _, b := f.do("DELETE", "/api/v1/pools/gpu?reason=returned", aliceSecret, nil); code != 204 {
 		t.Fatalf("delete: %d %s", code, b)
 	}
 	code, _, b = f.do("GET", "/api/v1/pools/history?pool=gpu", bobSecret, nil)
 	var pg api.Page[api.PoolChange]
-	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[0].Action != "delete" || pg.Items[0].By != "api@alice" {
-		t.Errorf("history: %d %s; want the delete then the set, by api@alice", code, b)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[0].Action != "delete" || pg.Items[0].By != "api@alice" ||
+		pg.Items[0].Reason != "returned" || pg.Items[1].Reason != "new cards" {
+		t.Errorf("history: %d %s; want the delete then the set, by api@alice with their reasons", code, b)
 	}
 	// Pages of pools: every pool once.
 	var names []string
