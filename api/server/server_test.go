@@ -265,3 +265,17 @@ func TestLogs(t *testing.T) {
 		t.Errorf("logs of a try with no output: %d %s; want 404 saying why", code, b)
 	}
 }
+
+func TestStatus(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	code, _, b := f.do("GET", "/api/v1/status", bobSecret, nil)
+	var st api.Status
+	if code != 200 || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("%d %s", code, b)
+	}
+	// The scheduled run's three tasks wait; r1 has ended.
+	if len(st.Schedulers) != 1 || !st.Schedulers[0].Serving || st.Schedulers[0].Stale || st.Schedulers[0].PeriodSeconds != 5 ||
+		st.Tasks["scheduled"] != 3 || len(st.Tasks) != 1 || st.RunsUnowned != 0 {
+		t.Errorf("status %s", b)
+	}
+}
