@@ -212,7 +212,17 @@ func (s *Server) register() {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; GET /openapi.yaml lists them", r.Method, r.URL.Path))
 	})
 	if s.opts.Console != nil {
-		s.mux.Handle("GET /", s.opts.Console)
+		// Any method here, GET only below: "GET /" would conflict with
+		// the catch-all of the prefix, which takes every method.
+		console := s.opts.Console
+		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s %s: the console answers GET only", r.Method, r.URL.Path))
+				return
+			}
+			console.ServeHTTP(w, r)
+		})
 	}
 }
 
