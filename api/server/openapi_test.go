@@ -169,7 +169,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/dags/etl/runs", a, api.TriggerRequest{Conf: map[string]any{"region": "x"}}, 201},
 		{"POST", "/dags/etl/runs", a, api.TriggerRequest{RunID: "r1"}, 200},
 		{"POST", "/dags/etl/runs", a, api.TriggerRequest{Conf: map[string]any{"bad": 1}}, 400},
-		{"POST", "/dags/etl/backfill/plan", b, api.BackfillPlanRequest{From: "2026-11-30", To: "2026-11-30"}, 200},
+		{"POST", "/dags/etl/backfill/plan", a, api.BackfillPlanRequest{From: "2026-11-30", To: "2026-11-30"}, 200},
 		{"GET", "/runs?dag=etl&limit=1", b, nil, 200},
 		{"GET", "/runs?state=failed", b, nil, 200},
 		{"GET", "/dags/etl/runs/latest", b, nil, 200},

@@ -180,7 +180,7 @@ func (s *Server) register() {
 	s.handle("POST /dags/{dag}/unpause", op, s.pause(false))
 	s.handle("POST /dags/{dag}/runs", op, s.trigger)
 	s.handle("GET /dags/{dag}/history", ro, s.dagHistory)
-	s.handle("POST /dags/{dag}/backfill/plan", ro, s.planBackfill)
+	s.handle("POST /dags/{dag}/backfill/plan", op, s.planBackfill) // a POST: operators, as routes.go says
 	s.handle("GET /runs", ro, s.listRuns)
 	s.handle("GET /dags/{dag}/runs/{run}", ro, s.getRun)
 	s.handle("GET /tasks", ro, s.listTasks)
