@@ -114,13 +114,15 @@ func toPool(p scheduler.PoolStatus) api.Pool {
 		out.UpdatedBy = p.UpdatedBy.String()
 	}
 	if p.Missing {
+		out.Missing = true
 		out.Description = "no such pool: tasks name it but nobody set it (PUT /pools/" + p.Name + ")"
 	}
 	return out
 }
 
 func toPoolChange(c scheduler.PoolChange) api.PoolChange {
-	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At), Reason: c.Reason}
+	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At), Reason: c.Reason,
+		PrevSlots: c.PrevSlots, Description: c.Description}
 }
 
 func toDAGChange(c scheduler.DAGChange) api.DAGChange {

@@ -229,9 +229,19 @@ func TestPoolsRecordTheToken(t *testing.T) {
 	}
 	code, _, b = f.do("GET", "/api/v1/pools/history?pool=gpu", bobSecret, nil)
 	var pg api.Page[api.PoolChange]
-	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[0].Action != "delete" || pg.Items[0].By != "api@alice" ||
-		pg.Items[0].Reason != "returned" || pg.Items[1].Reason != "new cards" {
-		t.Errorf("history: %d %s; want the delete then the set, by api@alice with their reasons", code, b)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[1].Action != "delete" || pg.Items[1].By != "api@alice" ||
+		pg.Items[1].Reason != "returned" || pg.Items[0].Reason != "new cards" || pg.Items[0].Description != "two cards" ||
+		pg.Items[1].PrevSlots == nil || *pg.Items[1].PrevSlots != 2 {
+		t.Errorf("history: %d %s; want the set then the delete, by api@alice with their reasons", code, b)
+	}
+	// A page at a time.
+	code, _, b = f.do("GET", "/api/v1/pools/history?limit=1", bobSecret, nil)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 1 || pg.NextCursor == "" {
+		t.Fatalf("history page 1: %d %s", code, b)
+	}
+	code, _, b = f.do("GET", "/api/v1/pools/history?limit=5&cursor="+pg.NextCursor, bobSecret, nil)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[1].Action != "delete" {
+		t.Errorf("history after page 1: %d %s; want the rest (gpu's delete last)", code, b)
 	}
 	// Pages of pools: every pool once.
 	var names []string
