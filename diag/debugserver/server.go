@@ -73,19 +73,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigilhq/vigil/diag/bundle"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/watchdog"
 )
 
 // APIVersion is the version in every path.
-const APIVersion = "v1"
+const APIVersion = debugapi.APIVersion
 
 // Prefix is the path prefix of every endpoint.
-const Prefix = "/debug/" + APIVersion + "/"
+const Prefix = debugapi.Prefix
 
 // MaxDuration is the longest profile or trace the API takes.
-const MaxDuration = 5 * time.Minute
+const MaxDuration = debugapi.MaxDuration
 
 // Sources are what the API serves. Any may be nil; its endpoints then
 // answer 404 saying so.
@@ -268,18 +269,12 @@ func limitSeconds(h http.Handler) http.Handler {
 	})
 }
 
-// endpoints is the index, kept beside routes.
-var endpoints = []string{
-	"info", "heartbeats", "inflight", "stacks", "pprof/", "pprof/profile", "pprof/wall", "pprof/trace",
-	"flightrecorder", "wiretrace", "wiretrace/mode", "loglevel", "tasks", "bundles",
-}
-
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	eps := make([]string, len(endpoints))
-	for i, e := range endpoints {
+	eps := make([]string, len(debugapi.Paths))
+	for i, e := range debugapi.Paths {
 		eps[i] = Prefix + e
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"api": APIVersion, "service": s.src.Service, "endpoints": eps})
+	writeJSON(w, http.StatusOK, debugapi.Index{API: APIVersion, Service: s.src.Service, Endpoints: eps})
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +375,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	writeJSON(w, code, debugapi.Error{Error: msg})
 }
 
 // Serve listens on the socket (and the TCP address, if set) until ctx
