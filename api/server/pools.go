@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // pools returns the store's pools, or a 503 for a store without.
@@ -56,7 +57,7 @@ func (s *Server) setPool(r *http.Request, who Token) (int, any, error) {
 		return 0, nil, err
 	}
 	name := r.PathValue("pool")
-	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who)}
+	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who), Reason: req.Reason}
 	if err := scheduler.CheckPool(p); err != nil {
 		return 0, nil, errBadRequest("%v", err)
 	}
@@ -86,6 +87,10 @@ func (s *Server) setPool(r *http.Request, who Token) (int, any, error) {
 
 func (s *Server) deletePool(r *http.Request, who Token) (int, any, error) {
 	name := r.PathValue("pool")
+	if name == dag.DefaultPool {
+		return 0, nil, errBadRequest("pool %s is the pool of every task that names none and cannot be deleted; set its slots to %d for no limit (PUT %s/pools/%s)",
+			name, scheduler.UnlimitedSlots, api.Prefix, name)
+	}
 	st, ctx, cancel, err := s.store(r)
 	if err != nil {
 		return 0, nil, err
@@ -95,7 +100,7 @@ func (s *Server) deletePool(r *http.Request, who Token) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now())
+	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now(), r.URL.Query().Get("reason"))
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		return 0, nil, errNotFound("pool %s: %v (GET %s/pools lists them)", name, err, api.Prefix)
@@ -125,17 +130,15 @@ func (s *Server) poolHistory(r *http.Request, _ Token) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	// Newest first; a cursor is the last change's seq.
-	for i, j := 0, len(changes)-1; i < j; i, j = i+1, j-1 {
-		changes[i], changes[j] = changes[j], changes[i]
-	}
+	// Oldest first, as vigil pools history prints them; a cursor is the
+	// last change's seq. Pool changes are few: the store lists them all.
 	if pq.cursor != "" {
 		var after int64
 		if _, err := fmt.Sscan(pq.cursor, &after); err != nil {
 			return 0, nil, errBadRequest("?cursor=%q: %v", pq.cursor, scheduler.ErrBadCursor)
 		}
 		i := 0
-		for i < len(changes) && changes[i].Seq >= after {
+		for i < len(changes) && changes[i].Seq <= after {
 			i++
 		}
 		changes = changes[i:]

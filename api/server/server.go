@@ -72,8 +72,10 @@ type Options struct {
 	StoreTimeout time.Duration
 }
 
-// Route is an extra route: Method and Pattern (under api.Prefix, e.g.
-// "/debug/flame"), the role a token needs, and its handler.
+// Route is an extra route: Method (empty for any) and Pattern (under
+// api.Prefix, e.g. "/debug/flame", in http.ServeMux syntax), the role a
+// token needs (api.RoleReadOnly or api.RoleOperator), and its handler.
+// It is listed by Routes, so api/openapi.yaml must describe it too.
 type Route struct {
 	Method  string
 	Pattern string
@@ -178,7 +180,7 @@ func (s *Server) register() {
 	s.handle("POST /dags/{dag}/unpause", op, s.pause(false))
 	s.handle("POST /dags/{dag}/runs", op, s.trigger)
 	s.handle("GET /dags/{dag}/history", ro, s.dagHistory)
-	s.handle("POST /dags/{dag}/backfill/plan", ro, s.planBackfill)
+	s.handle("POST /dags/{dag}/backfill/plan", op, s.planBackfill) // a POST: operators, as routes.go says
 	s.handle("GET /runs", ro, s.listRuns)
 	s.handle("GET /dags/{dag}/runs/{run}", ro, s.getRun)
 	s.handle("GET /tasks", ro, s.listTasks)
@@ -210,7 +212,17 @@ func (s *Server) register() {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; GET /openapi.yaml lists them", r.Method, r.URL.Path))
 	})
 	if s.opts.Console != nil {
-		s.mux.Handle("GET /", s.opts.Console)
+		// Any method here, GET only below: "GET /" would conflict with
+		// the catch-all of the prefix, which takes every method.
+		console := s.opts.Console
+		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s %s: the console answers GET only", r.Method, r.URL.Path))
+				return
+			}
+			console.ServeHTTP(w, r)
+		})
 	}
 }
 
@@ -234,8 +246,8 @@ func (s *Server) handle(route, role string, h handlerFunc) {
 // raw registers a handler behind the token check.
 func (s *Server) raw(route, role string, h http.Handler) {
 	method, pattern, _ := cutRoute(route)
-	s.routes = append(s.routes, method+" "+pattern)
-	s.mux.Handle(method+" "+api.Prefix+pattern, s.auth.require(role, h))
+	s.routes = append(s.routes, strings.TrimSpace(method+" "+pattern))
+	s.mux.Handle(strings.TrimSpace(method+" "+api.Prefix+pattern), s.auth.require(role, h))
 }
 
 func cutRoute(route string) (method, pattern string, ok bool) {

@@ -276,9 +276,13 @@ func historyRun(opts *HistoryOptions) error {
 	if pg.Items == nil {
 		pg.Items = []api.PoolChange{}
 	}
-	t := printer.NewTable("AT", "POOL", "ACTION", "SLOTS", "BY", "REASON")
+	t := printer.NewTable("AT", "POOL", "ACTION", "SLOTS", "BY", "DESCRIPTION", "REASON")
 	for _, ch := range pg.Items {
-		t.Row(cmdutil.Stamp(ch.At), ch.Pool, ch.Action, slotsText(ch.Slots), ch.By, cmdutil.OrDash(ch.Reason))
+		slots := slotsText(ch.Slots)
+		if ch.PrevSlots != nil && ch.Action == "set" {
+			slots = slotsText(*ch.PrevSlots) + " → " + slots
+		}
+		t.Row(cmdutil.Stamp(ch.At), ch.Pool, ch.Action, slots, ch.By, cmdutil.OrDash(ch.Description), cmdutil.OrDash(ch.Reason))
 	}
 	return cmdutil.PrintPage(opts.F, opts.Printer, pg, pg.NextCursor, t)
 }
