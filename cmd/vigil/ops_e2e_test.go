@@ -85,7 +85,7 @@ func TestOperationsOnARealScheduler(t *testing.T) {
 		}
 	}
 	hist := e.mustVigil("tasks", "history", "etl", "latest", "load")
-	if !strings.Contains(hist, "cleared by hand (operation 1): input fixed") || !strings.Contains(hist, "cli@") {
+	if !strings.Contains(hist, "cleared by hand (operation 1): input fixed") || !strings.Contains(hist, "api@local:") {
 		t.Errorf("load's history does not say who cleared it and why:\n%s", hist)
 	}
 
