@@ -266,3 +266,34 @@ func Backfill(ctx context.Context, st Store, req BackfillRequest, opts BackfillO
 		}
 	}
 }
+
+// ParseDate reads a backfill bound as `vigil dags backfill --from/--to`
+// and the API take it: a date (midnight in loc; whole reports that it
+// names a whole day) or an RFC 3339 time. name says which bound, for the
+// error.
+func ParseDate(name, v string, loc *time.Location) (t time.Time, whole bool, err error) {
+	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+		return t, true, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, false, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%s %q: use a date (2026-11-01) or an RFC 3339 time (2026-11-01T06:00:00Z)", name, v)
+}
+
+// ParseRange reads a backfill's from and to bounds (see ParseDate) in
+// loc; a to that is a date includes that whole day.
+func ParseRange(fromName, from, toName, to string, loc *time.Location) (time.Time, time.Time, error) {
+	f, _, err := ParseDate(fromName, from, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t, whole, err := ParseDate(toName, to, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if whole {
+		t = t.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	}
+	return f, t, nil
+}

@@ -3,7 +3,9 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/scheduler/dag"
 )
@@ -23,6 +25,21 @@ var ErrInvalidConf = errors.New("invalid conf")
 // trigger`, an API): a conf the DAG does not take is an ErrInvalidConf
 // that names every bad key.
 func NewTriggeredRun(rec DAGRecord, conf dag.Values, by Actor, now time.Time) (Run, []TaskInstance, error) {
+	return NewManualRun(rec, "", time.Time{}, conf, by, now)
+}
+
+// NewManualRun is NewTriggeredRun with the run's id (ManualRunID(now) if
+// empty) and logical date (now if zero) given, as the API's trigger takes
+// them.
+func NewManualRun(rec DAGRecord, runID string, logical time.Time, conf dag.Values, by Actor, now time.Time) (Run, []TaskInstance, error) {
+	if runID == "" {
+		runID = ManualRunID(now)
+	} else if err := CheckRunID(runID); err != nil {
+		return Run{}, nil, fmt.Errorf("dag %s: %w: %w", rec.ID, err, ErrBadRunID)
+	}
+	if logical.IsZero() {
+		logical = now
+	}
 	params, err := dag.ParamsOf(rec.Source)
 	if err != nil {
 		return Run{}, nil, fmt.Errorf("dag %s: read its params: %w", rec.ID, err)
@@ -31,12 +48,63 @@ func NewTriggeredRun(rec DAGRecord, conf dag.Values, by Actor, now time.Time) (R
 	if err != nil {
 		return Run{}, nil, err
 	}
-	run, tis, err := NewRun(rec, ManualRunID(now), now, true, by, now)
+	run, tis, err := NewRun(rec, runID, logical, true, by, now)
 	if err != nil {
 		return Run{}, nil, err
 	}
 	run.Conf, run.Params = confOrNil(conf), eff
 	return run, tis, nil
+}
+
+// NewBackfillRun builds the scheduled run of tick, one of rec's schedule
+// ticks, as a backfill creates it (see Backfill), with conf over the DAG's
+// params.
+func NewBackfillRun(rec DAGRecord, tick time.Time, conf dag.Values, by Actor, now time.Time) (Run, []TaskInstance, error) {
+	timing, err := dag.TimingOf(rec.Source)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	if timing.Schedule == nil {
+		return Run{}, nil, fmt.Errorf("dag %s has no schedule, so no ticks to backfill (trigger a manual run instead): %w", rec.ID, ErrNotATick)
+	}
+	if next := timing.Schedule.Next(tick.Add(-time.Nanosecond)); !next.Equal(tick) {
+		return Run{}, nil, fmt.Errorf("dag %s: %s is not a tick of its schedule %q (the next one is %s): %w",
+			rec.ID, tick.UTC().Format(time.RFC3339), timing.Expr, next.UTC().Format(time.RFC3339), ErrNotATick)
+	}
+	params, err := dag.ParamsOf(rec.Source)
+	if err != nil {
+		return Run{}, nil, fmt.Errorf("dag %s: read its params: %w", rec.ID, err)
+	}
+	eff, err := effectiveParams(rec.ID, params, conf)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	run, tis, err := NewRun(rec, ScheduledRunID(tick), tick, false, by, now)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	run.Conf, run.Params = confOrNil(conf), eff
+	return run, tis, nil
+}
+
+// ErrNotATick is returned (wrapped) for a backfill run asked for a time
+// that is not one of its DAG's schedule ticks.
+var ErrNotATick = errors.New("not a schedule tick")
+
+// ErrBadRunID is returned (wrapped) for a run id CheckRunID refuses.
+var ErrBadRunID = errors.New("bad run id")
+
+// CheckRunID says what is wrong with a run id given by hand.
+func CheckRunID(id string) error {
+	switch {
+	case len(id) > 250:
+		return fmt.Errorf("run id %.40q... is %d bytes: use at most 250", id, len(id))
+	case strings.ContainsAny(id, "/\\ \t\n") || !utf8.ValidString(id):
+		return fmt.Errorf("run id %q: use letters, digits and - _ . : + (no slash or space)", id)
+	case id == "latest":
+		return fmt.Errorf(`run id "latest" names a DAG's newest run: choose another`)
+	}
+	return nil
 }
 
 func effectiveParams(dagID string, params []dag.Param, conf dag.Values) (dag.Values, error) {

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -55,3 +57,22 @@ func NewRun(rec DAGRecord, runID string, logical time.Time, manual bool, by Acto
 	}
 	return run, tis, nil
 }
+
+// LatestRunID returns the id of dagID's newest run, for a RUN given as
+// "latest" to an admin command or the API.
+func LatestRunID(ctx context.Context, st Store, dagID string) (string, error) {
+	if dagID == "" {
+		return "", fmt.Errorf(`run "latest" needs a DAG: %w`, ErrNoDAGForLatest)
+	}
+	runs, err := st.ListRuns(ctx, RunFilter{DAGID: dagID, Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("dag %s has no runs yet; trigger one with 'vigil dags trigger %s': %w", dagID, dagID, ErrNotFound)
+	}
+	return runs[0].RunID, nil
+}
+
+// ErrNoDAGForLatest is the error of a RUN "latest" given without its DAG.
+var ErrNoDAGForLatest = errors.New("no DAG named")

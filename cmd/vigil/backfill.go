@@ -52,13 +52,11 @@ on: the runs it started finish, and the same command takes it up again.`,
 // parseDate reads a --from or --to value: a date (midnight in loc; whole
 // reports that it names a whole day) or an RFC 3339 time.
 func parseDate(flag, v string, loc *time.Location) (t time.Time, whole bool, err error) {
-	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-		return t, true, nil
+	t, whole, err = scheduler.ParseDate(flag, v, loc)
+	if err != nil {
+		return t, whole, &usageError{err}
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, false, nil
-	}
-	return time.Time{}, false, &usageError{fmt.Errorf("%s %q: use a date (2026-11-01) or an RFC 3339 time (2026-11-01T06:00:00Z)", flag, v)}
+	return t, whole, nil
 }
 
 // backfillFlags are the flags of `vigil dags backfill`.

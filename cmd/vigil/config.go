@@ -47,6 +47,31 @@ type config struct {
 	// Retention, when set, deletes runs that ended longer ago (see
 	// scheduler.Retention); 0 keeps everything.
 	Retention ageValue `yaml:"retention"`
+
+	// API is the operations API and web console (issue 19).
+	API apiConfig `yaml:"api"`
+}
+
+// apiConfig is the `api:` section: where the operations API listens and
+// the tokens it accepts.
+type apiConfig struct {
+	// Addr is host:port, or "off".
+	Addr    string `yaml:"addr"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Tokens are the bearer tokens; with none, vigil run makes a local
+	// operator token (see serveAPI).
+	Tokens []apiTokenConfig `yaml:"tokens"`
+	// TokenSpecs are --api-token NAME:ROLE:FILE flags; they replace Tokens.
+	TokenSpecs []string `yaml:"-"`
+}
+
+// apiTokenConfig is one token: its name (the actor of what it does), its
+// role (read-only or operator) and the file holding it.
+type apiTokenConfig struct {
+	Name string `yaml:"name"`
+	Role string `yaml:"role"`
+	File string `yaml:"file"`
 }
 
 // debugConfig is the `debug:` section: the debug API, bundles, wire
@@ -111,6 +136,7 @@ func defaultConfig() config {
 			Pyroscope:      pyroscopeConfig{UploadRate: 15 * time.Second},
 		},
 		MaxCatchupRuns: 16,
+		API:            apiConfig{Addr: defaultAPIAddr},
 	}
 }
 
@@ -163,6 +189,8 @@ type overrides struct {
 	runtimeDir, debugAddr, debugToken, bundleDir, pyroscope  string
 	wireTrace                                                string
 	retention                                                ageValue
+	apiAddr, apiTLSCert, apiTLSKey                           string
+	apiTokens                                                []string
 }
 
 func bindRunFlags(fs *pflag.FlagSet) *overrides {
@@ -192,6 +220,10 @@ func bindRunFlags(fs *pflag.FlagSet) *overrides {
 	fs.StringVar(&o.bundleDir, "bundle-dir", "", "folder for diagnostic bundles (default DATA_DIR/bundles)")
 	fs.StringVar(&o.pyroscope, "pyroscope-url", "", "push continuous profiles to this Pyroscope server (http://host:4040)")
 	fs.StringVar(&o.wireTrace, "wire-trace", d.Debug.WireTrace, "initial wire-trace mode: off, summary, headers or bodies (diag trace changes it at runtime)")
+	fs.StringVar(&o.apiAddr, "api-addr", d.API.Addr, `address of the operations API and web console ("off" disables it; a non-loopback one needs --api-token)`)
+	fs.StringArrayVar(&o.apiTokens, "api-token", nil, "a token the operations API accepts, NAME:ROLE:FILE with ROLE read-only or operator and FILE holding the token, mode 0600 (repeatable; default: a local operator token in the runtime folder)")
+	fs.StringVar(&o.apiTLSCert, "api-tls-cert", "", "serve the operations API over https with this certificate (PEM)")
+	fs.StringVar(&o.apiTLSKey, "api-tls-key", "", "the private key of --api-tls-cert (PEM)")
 	fs.Var(&o.retention, "retention", "delete runs that ended longer ago than this (30d, 12h), with their tasks, history and logs, a batch at a time (default: keep everything)")
 	return o
 }
@@ -227,4 +259,8 @@ func (o *overrides) apply(cfg *config) {
 	set("pyroscope-url", func() { cfg.Debug.Pyroscope.ServerAddress = o.pyroscope })
 	set("wire-trace", func() { cfg.Debug.WireTrace = o.wireTrace })
 	set("retention", func() { cfg.Retention = o.retention })
+	set("api-addr", func() { cfg.API.Addr = o.apiAddr })
+	set("api-tls-cert", func() { cfg.API.TLSCert = o.apiTLSCert })
+	set("api-tls-key", func() { cfg.API.TLSKey = o.apiTLSKey })
+	set("api-token", func() { cfg.API.Tokens = nil; cfg.API.TokenSpecs = o.apiTokens })
 }

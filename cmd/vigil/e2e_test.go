@@ -85,7 +85,9 @@ func (e *env) start() *daemon {
 	e.t.Helper()
 	logs := &syncBuffer{}
 	args := append([]string{"run", "--dags", e.dags, "--db", e.db, "--data-dir", e.data,
-		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug"}, e.extra...)
+		"--health-addr", freeAddr(e.t), "--kill-grace", "2s", "--log-level", "debug",
+		// Never the default port, which CI and other tests may hold.
+		"--api-addr", "127.0.0.1:0"}, e.extra...)
 	cmd := exec.Command(vigilBin, args...)
 	cmd.Dir = e.dir
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -98,6 +98,11 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	}
 	defer in.close()
 
+	apiLn, err := listenAPI(cfg, instance, log)
+	if err != nil {
+		return err
+	}
+
 	log.Info("starting vigil", zap.String("instance", instance), zap.String("db", redact.URL(cfg.DB)),
 		zap.String("dags", cfg.DAGs), zap.String("executor", cfg.Executor), zap.String("health_addr", cfg.HealthAddr),
 		zap.String("debug_socket", in.server.Socket()), zap.String("bundle_dir", in.bundles.Dir()))
@@ -110,6 +115,9 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	g.Go(func() error { return runScheduler(gctx, cfg, instance, presets, log, wd, in, state) })
 	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, state, log, in.collectors()...) })
 	g.Go(func() error { return in.run(gctx) })
+	if apiLn != nil {
+		g.Go(func() error { return serveAPI(gctx, apiLn, instance, presets, wd, in, state, log) })
+	}
 	return g.Wait()
 }
 

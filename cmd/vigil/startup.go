@@ -27,6 +27,34 @@ type startState struct {
 	// waiting says why the store is not open yet; empty before the first
 	// failure.
 	waiting string
+	// store and logs are the open store and the executor's logs, for the
+	// operations API; nil until the executor is built and once the store
+	// closes.
+	store scheduler.Store
+	logs  scheduler.LogReader
+}
+
+// useStore gives the operations API the store and the executor's logs
+// (nil, nil takes them away: the store is about to close).
+func (s *startState) useStore(st scheduler.Store, logs scheduler.LogReader) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.store, s.logs = st, logs
+}
+
+// openStore is the store the operations API reads, nil while it is not open.
+func (s *startState) openStore() scheduler.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store
+}
+
+// logReader reads tries' logs for the operations API, nil while the
+// executor is not built.
+func (s *startState) logReader() scheduler.LogReader {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs
 }
 
 // scheduler returns the scheduler, nil while the store is being opened.
@@ -90,6 +118,9 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 	}
 	in.useStore(store, audit)
 	defer in.useStore(nil, nil) // the store closes first
+	logs, _ := exec.(scheduler.LogReader)
+	state.useStore(store, logs)
+	defer state.useStore(nil, nil)
 	sched, err := scheduler.New(scheduler.Options{
 		Store:               store,
 		Executor:            exec,

@@ -32,7 +32,7 @@ func runOnce(t *testing.T, dir string, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vigilBin, append([]string{"run"}, args...)...)
+	cmd := exec.CommandContext(ctx, vigilBin, append([]string{"run", "--api-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "VIGIL_CONFIG=")
 	out, err := cmd.CombinedOutput()

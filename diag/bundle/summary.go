@@ -35,7 +35,7 @@ func Findings(heartbeats []watchdog.Status, calls []inflight.Call) string {
 		}
 		fmt.Fprintf(&b, "%s%s stale %s (period %s)", hb.Name, kind, round(hb.Age), hb.Period)
 		loop, _, _ := strings.Cut(hb.Name, ".")
-		if c, via, ok := blocking(calls, loop); ok {
+		if c, via, ok := Blocking(calls, loop); ok {
 			fmt.Fprintf(&b, "; blocked in %s", describe(c))
 			if via != nil {
 				fmt.Fprintf(&b, " (in %s %s)", via.Kind, via.Op)
@@ -71,9 +71,12 @@ func Findings(heartbeats []watchdog.Status, calls []inflight.Call) string {
 
 const maxCalls = 20
 
-// blocking picks the call a loop is blocked in: the oldest http or db
-// call under the loop, with the oldest executor call under it as the route.
-func blocking(calls []inflight.Call, loop string) (inflight.Call, *inflight.Call, bool) {
+// Blocking picks the call a loop is blocked in: the oldest http or db
+// call under the loop (the calls whose pprof label loop is loop), with the
+// oldest executor call under it as the route. calls are oldest first, as
+// inflight.Registry.Snapshot returns them. The operations API's /health
+// names it the same way.
+func Blocking(calls []inflight.Call, loop string) (inflight.Call, *inflight.Call, bool) {
 	var wire, exec *inflight.Call
 	for i := range calls { // oldest first
 		c := &calls[i]

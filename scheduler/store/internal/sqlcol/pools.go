@@ -110,3 +110,24 @@ func InstancePools(tasks []scheduler.TaskInstance) (ids, pools []string, slots [
 	}
 	return ids, pools, slots
 }
+
+// DAGChangeColumns are the columns ScanDAGChange reads.
+const DAGChangeColumns = `seq, dag_id, at, actor_component, actor_instance, action, reason`
+
+// ScanDAGChange reads a row of DAGChangeColumns.
+func ScanDAGChange(r Row) (scheduler.DAGChange, error) {
+	var c scheduler.DAGChange
+	err := r.Scan(&c.Seq, &c.DAGID, Time(&c.At), &c.Actor.Component, &c.Actor.Instance, &c.Action, &c.Reason)
+	return c, err
+}
+
+// CheckDAGChange says what is wrong with a DAG change to record.
+func CheckDAGChange(c scheduler.DAGChange) error {
+	if c.Action != scheduler.DAGPause && c.Action != scheduler.DAGUnpause {
+		return fmt.Errorf("dag %s: change %q: want %s or %s", c.DAGID, c.Action, scheduler.DAGPause, scheduler.DAGUnpause)
+	}
+	if c.Actor.Component == "" {
+		return fmt.Errorf("dag %s: %s needs an actor", c.DAGID, c.Action)
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+-- Who paused and unpaused which DAG, when and why (issue 19): the DAGs'
+-- audit trail, read newest first a page at a time.
+CREATE TABLE dag_changes (
+	seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	dag_id          TEXT COLLATE "C" NOT NULL,
+	at              BIGINT,
+	actor_component TEXT NOT NULL,
+	actor_instance  TEXT NOT NULL,
+	action          TEXT NOT NULL,
+	reason          TEXT NOT NULL DEFAULT ''
+);
+
+CREATE INDEX dag_changes_by_dag ON dag_changes (dag_id, seq);
