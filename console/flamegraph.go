@@ -183,6 +183,9 @@ func FlameGraphHandler(cpu, wall Profiler) http.Handler {
 			writeError(w, http.StatusNotFound, "not_found", kind+" profiles are not available in this process")
 			return
 		}
+		// The profile takes its seconds: lift the server's write timeout
+		// to them plus a margin, as the debug API's profiles do.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(secs)*time.Second + 30*time.Second))
 		var buf bytes.Buffer
 		if err := prof(r.Context(), time.Duration(secs)*time.Second, &buf); err != nil {
 			code, c := http.StatusInternalServerError, "internal"

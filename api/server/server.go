@@ -210,7 +210,10 @@ func (s *Server) register() {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; GET /openapi.yaml lists them", r.Method, r.URL.Path))
 	})
 	if s.opts.Console != nil {
-		s.mux.Handle("GET /", s.opts.Console)
+		// "/", not "GET /": ServeMux refuses "GET /" beside the
+		// method-less api.Prefix+"/" above (neither is more specific).
+		// The console answers 405 to anything but GET and HEAD itself.
+		s.mux.Handle("/", s.opts.Console)
 	}
 }
 

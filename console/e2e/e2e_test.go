@@ -25,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if browser() != "" {
+	if browser() == "" {
 		clitest.Main(m) // builds vigil, runs the tests
 		return
 	}

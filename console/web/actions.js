@@ -1,7 +1,7 @@
 // Operator actions: each opens a small form asking for a reason, calls
 // the API and shows what the server said (including a 403 refusal). Only
 // pages of an operator token show them; the server checks again.
-import { h } from "./dom.js";
+import { h, fill } from "./dom.js";
 import * as api from "./api.js";
 
 // action(label, opts) returns a button that toggles a form into place.
@@ -17,17 +17,17 @@ export function action(label, { fields = [], run, danger = false, after, testid 
     ev.preventDefault();
     submit.disabled = true;
     out.className = "action-result notice";
-    out.replaceChildren(`${label}: sending…`);
+    fill(out, `${label}: sending…`);
     try {
-      const res = await run(reason.value.trim(), (msg) => out.replaceChildren(msg));
+      const res = await run(reason.value.trim(), (msg) => fill(out, msg));
       out.className = "action-result notice";
-      out.replaceChildren(res);
+      fill(out, res);
       form.hidden = true;
       reason.value = "";
       if (after) after();
     } catch (e) {
       out.className = "action-result error";
-      out.replaceChildren(e.status === 403 ? `Refused (403): ${e.message}` : e.message);
+      fill(out, e.status === 403 ? `Refused (403): ${e.message}` : e.message);
     } finally {
       submit.disabled = false;
     }

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, the hash router, the header and the
 // health banner polled on every page.
-import { h, dur, time } from "./dom.js";
+import { h, fill, dur, time } from "./dom.js";
 import * as api from "./api.js";
 import { dagList, runsGrid, taskPage } from "./pages.js";
 import { diagnostics } from "./diag.js";
@@ -46,7 +46,7 @@ async function render() {
     if (page !== signin && !session.whoami) {
       try { await loadWho(); } catch (e) { if (e.status !== 401) showError(e); return; }
     }
-    main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    fill(main, h("p", { class: "muted" }, "Loading…"));
     try {
       await page(m.slice(1).map(decodeURIComponent), view);
     } catch (e) {
@@ -54,18 +54,18 @@ async function render() {
     }
     return;
   }
-  main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, "No page at ", h("code", {}, hash), ". ",
+  fill(main, h("h1", {}, "Not found"), h("p", {}, "No page at ", h("code", {}, hash), ". ",
     h("a", { href: "#/dags" }, "Go to the DAG list.")));
 }
 
 function showError(e) {
-  main.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, e.message));
+  fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, e.message));
 }
 
 async function loadWho() {
   session.whoami = await api.get("/whoami");
   const w = session.whoami;
-  who.replaceChildren(
+  fill(who, 
     h("span", {}, "Signed in as ", h("strong", { "data-testid": "who-name" }, w.name), " ",
       h("span", { class: `state s-${w.role === "operator" ? "running" : "none"}`, "data-testid": "who-role" }, w.role)),
     h("button", { type: "button", onclick: signOut }, "Sign out"));
@@ -75,13 +75,13 @@ async function loadWho() {
 function signOut() {
   api.setToken("");
   session.whoami = null;
-  who.replaceChildren();
+  fill(who);
   signinMessage = "Signed out.";
   location.hash = "#/signin";
 }
 
 async function signin(_, view) {
-  who.replaceChildren();
+  fill(who);
   const msg = signinMessage;
   signinMessage = "";
   const input = h("input", { id: "token", type: "password", autocomplete: "off", required: true,
@@ -105,7 +105,7 @@ async function signin(_, view) {
     "The contents of a token file of the server's --api-tokens (or the local token `vigil run` wrote). ",
     "It is kept in this tab only (sessionStorage) and sent to this server alone."),
   h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Sign in")));
-  main.replaceChildren(h("h1", {}, "Sign in to Vigil"), status, form);
+  fill(main, h("h1", {}, "Sign in to Vigil"), status, form);
   input.focus();
 }
 
@@ -115,7 +115,7 @@ let healthTimer = null;
 function startHealth() {
   if (healthTimer) return;
   const tick = async () => {
-    if (!api.token()) { banner.replaceChildren(); banner.className = "banner"; healthTimer = null; return; }
+    if (!api.token()) { fill(banner); banner.className = "banner"; healthTimer = null; return; }
     await pollHealth();
     healthTimer = setTimeout(tick, 3000);
   };
@@ -130,7 +130,7 @@ async function pollHealth() {
   } catch (e) {
     if (e.status === 401) return;
     banner.className = "banner unknown";
-    banner.replaceChildren(h("strong", {}, "Health unknown: "), e.message);
+    fill(banner, h("strong", {}, "Health unknown: "), e.message);
     return;
   }
   banner.className = `banner ${health.healthy ? "ok" : "bad"}`;
@@ -164,7 +164,7 @@ async function pollHealth() {
         s.stopped_at ? " · stopped" : "", s.stale ? h("span", { class: "state s-stale" }, " stale") : "",
         ` · ${s.runs_owned} runs owned`, s.serving ? " · serving this page" : "")))));
   }
-  banner.replaceChildren(...parts);
+  fill(banner, ...parts);
 }
 
 window.addEventListener("hashchange", render);

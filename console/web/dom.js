@@ -76,3 +76,11 @@ export function table(headers, rows, caption) {
     h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows)));
 }
+
+// fill(el, ...children) replaces el's children, taking what h takes
+// (arrays flattened, null and false left out).
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}

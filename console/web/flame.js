@@ -1,7 +1,7 @@
 // drawFlame renders GET /debug/flamegraph's tree as an icicle graph: the
 // root on top, callees below, widths by value. Each frame is a button:
 // click (or Enter) zooms to it, and its title gives the value and share.
-import { h } from "./dom.js";
+import { h, fill } from "./dom.js";
 
 const rowHeight = 20;
 
@@ -33,7 +33,7 @@ export function drawFlame(out, fg) {
   const box = h("div", { class: "flame", role: "group", "aria-label": `Flame graph of a ${fg.seconds}s ${fg.kind} profile` });
   const crumbs = h("div", { class: "actions" });
   if (!total) {
-    out.replaceChildren(h("p", { class: "notice" }, `No samples in ${fg.seconds}s of ${fg.kind} profile: the process was idle.`));
+    fill(out, h("p", { class: "notice" }, `No samples in ${fg.seconds}s of ${fg.kind} profile: the process was idle.`));
     return;
   }
   const draw = (focus, path) => {
@@ -59,13 +59,13 @@ export function drawFlame(out, fg) {
       }
     };
     walk(focus, 0, 0);
-    box.replaceChildren(...frames);
-    crumbs.replaceChildren(
+    fill(box, ...frames);
+    fill(crumbs, 
       h("button", { type: "button", disabled: path.length === 0, onclick: () => draw(fg, []) }, "Reset zoom"),
       path.length ? h("span", { class: "muted mono" }, `Zoomed to ${focus.name}`) : h("span", { class: "muted" }, "Click a frame to zoom."));
   };
   const root = { name: "all", value: fg.value, children: fg.children };
-  out.replaceChildren(
+  fill(out, 
     h("p", {}, `${fg.kind === "wall" ? "Wall-clock" : "CPU"} profile of ${fg.seconds}s: ${fmt(total, fg.unit)} of ${fg.sample_type} sampled`,
       fg.pruned ? `, ${fg.pruned} frames under 0.05% left out` : "", "."),
     crumbs, box);

@@ -1,5 +1,5 @@
 // The DAG list, the runs grid and the task page.
-import { h, stateBadge, symbol, states, enc, time, actor, table } from "./dom.js";
+import { h, fill, stateBadge, symbol, states, enc, time, actor, table } from "./dom.js";
 import * as api from "./api.js";
 import { action, runOp } from "./actions.js";
 
@@ -53,7 +53,7 @@ export async function dagList(_, view) {
   const headers = ["DAG", "State", "Schedule", "Next run", "Last run"];
   if (op) headers.push("Actions");
   const errs = list.load_errors || [];
-  view.main.replaceChildren(
+  fill(view.main, 
     h("h1", {}, "DAGs"),
     rows.length ? table(headers, rows) : h("p", { class: "notice" }, "No DAGs loaded. Put DAG files in the folder `vigil run --dags` reads."),
     h("h2", {}, `Files that fail to load (${errs.length})`),
@@ -100,14 +100,14 @@ export async function runsGrid([dagID], view) {
     h("button", { type: "button", onclick: reload }, "Refresh"));
   const op = api.isOperator();
   const acts = op ? [triggerAction(dag, reload), pauseAction(dag, reload)] : [];
-  view.main.replaceChildren(
+  fill(view.main, 
     h("p", {}, h("a", { href: "#/dags" }, "← DAGs")),
     h("h1", {}, dag.id, " ", dagState(dag)),
     h("div", { class: "row muted" }, h("span", {}, "File ", h("code", {}, dag.file)),
       h("span", {}, "Schedule ", dag.schedule ? h("code", {}, dag.schedule) : "by hand"),
       dag.next_run_at ? h("span", {}, "Next run ", time(dag.next_run_at)) : null),
     dag.load_error ? h("p", { class: "error mono" }, dag.load_error) : null,
-    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, acts.map((a) => [a.form, a.out]),
+    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.flatMap((a) => [a.form, a.out]),
     h("h2", {}, "Runs, newest first"),
     items.length ? h("div", { class: "grid-box", tabindex: "0", role: "region", "aria-label": "Runs grid" },
       h("table", { class: "grid" }, h("thead", {}, head), h("tbody", {}, body)))
@@ -149,7 +149,7 @@ export async function taskPage([dagID, runID, taskID], view) {
         loadLog();
       }, "data-try": String(i) }, `Try ${i}`));
     }
-    tries.replaceChildren(...(btns.length ? btns : [h("span", { class: "muted" }, "No try yet.")]));
+    fill(tries, ...(btns.length ? btns : [h("span", { class: "muted" }, "No try yet.")]));
   }
 
   async function refresh() {
@@ -158,7 +158,7 @@ export async function taskPage([dagID, runID, taskID], view) {
     const ti = hist.task;
     const changed = !lastTask || lastTask.state !== ti.state || lastTask.try !== ti.try;
     lastTask = ti;
-    summary.replaceChildren(
+    fill(summary, 
       h("dl", { class: "facts" },
         h("dt", {}, "State"), h("dd", { "data-testid": "task-state" }, stateBadge(ti.state, `${symbol(ti.state)} ${ti.state}`)),
         h("dt", {}, "Try"), h("dd", { "data-testid": "task-try" }, `${ti.try} of ${ti.max_tries}`,
@@ -176,8 +176,9 @@ export async function taskPage([dagID, runID, taskID], view) {
         tr.repeats ? h("strong", { title: `${tr.repeats} more identical records, the last ${tr.last_at}` }, ` ×${tr.repeats + 1}`) : ""),
       h("td", {}, time(tr.at), tr.repeats && tr.last_at ? h("div", { class: "muted" }, "last ", time(tr.last_at)) : null),
       h("td", { class: "mono" }, actor(tr.by), tr.manual ? h("div", {}, stateBadge("paused", "manual")) : null),
-      h("td", {}, tr.reason, tr.exit_code !== undefined ? h("div", { class: "muted" }, `exit code ${tr.exit_code}`) : null)));
-    history.replaceChildren(h("h2", {}, "Why is it in this state?"),
+      h("td", {}, tr.reason,
+        tr.exit_code !== undefined && !tr.reason.includes("exit code") ? h("div", { class: "muted" }, `exit code ${tr.exit_code}`) : null)));
+    fill(history, h("h2", {}, "Why is it in this state?"),
       rows.length ? table(["Try", "Transition", "At", "By", "Reason"], rows) : h("p", { class: "muted" }, "No transitions recorded."));
     drawTries(ti);
     // Follow the live try's log; a finished try's log no longer changes.
@@ -188,12 +189,12 @@ export async function taskPage([dagID, runID, taskID], view) {
   const after = () => { shownTry = -1; selected = 0; refresh(); };
   const op = api.isOperator();
   const acts = op ? taskActions(dagID, runID, taskID, after) : [];
-  view.main.replaceChildren(
+  fill(view.main, 
     h("p", {}, h("a", { href: "#/dags" }, "DAGs"), " / ", h("a", { href: `#/dags/${enc(dagID)}` }, dagID), " / ",
       h("span", { class: "mono" }, runID)),
     h("h1", {}, "Task ", h("code", {}, taskID)),
     summary,
-    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, acts.map((a) => [a.form, a.out]),
+    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.flatMap((a) => [a.form, a.out]),
     history,
     h("h2", {}, "Logs"), tries, log);
   await refresh();
