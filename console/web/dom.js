@@ -70,8 +70,13 @@ export function actor(a) {
   return a.instance ? `${a.component}@${a.instance}` : a.component;
 }
 
+// table(headers, rows): each cell is labelled with its column's header,
+// so that on a narrow screen every row reads as a card (style.css).
 export function table(headers, rows, caption) {
-  return h("div", { class: "scroll" }, h("table", {},
+  for (const tr of rows.flat()) {
+    [...tr.children].forEach((td, i) => { if (headers[i]) td.dataset.label = headers[i]; });
+  }
+  return h("div", { class: "scroll cards" }, h("table", {},
     caption ? h("caption", { class: "muted" }, caption) : null,
     h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows)));

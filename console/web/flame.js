@@ -22,6 +22,12 @@ function colour(name) {
   return `hsl(${15 + (x % 40)}, ${70 + (x % 20)}%, ${68 + (x % 12)}%)`;
 }
 
+// short drops the import path: "github.com/x/y/pkg.(*T).F" -> "pkg.(*T).F".
+function short(name) {
+  const i = name.lastIndexOf("/", name.indexOf("(") >= 0 ? name.indexOf("(") : name.length);
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+
 function depth(n) {
   let d = 0;
   for (const c of n.children || []) d = Math.max(d, depth(c));
@@ -48,7 +54,7 @@ export function drawFlame(out, fg) {
       const pct = ((n.value / total) * 100).toFixed(1);
       const title = `${n.name}\n${fmt(n.value, fg.unit)} (${pct}% of all)`;
       const b = h("button", { type: "button", class: "frame", title, "aria-label": `${n.name}, ${pct}%`,
-        "data-name": n.name, onclick: () => draw(n, [...path, n]) }, n.name);
+        "data-name": n.name, onclick: () => draw(n, [...path, n]) }, short(n.name));
       // Through the CSSOM: the page's CSP refuses inline style attributes.
       Object.assign(b.style, { left: `${x0 * 100}%`, width: `${w * 100}%`, top: `${d * rowHeight}px`, background: colour(n.name) });
       frames.push(b);

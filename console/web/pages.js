@@ -83,7 +83,7 @@ export async function runsGrid([dagID], view) {
   const reload = () => runsGrid([dagID], view);
   const head = h("tr", {}, h("th", { class: "task corner", scope: "col" }, "Task \\ run"),
     items.map((r) => h("th", { scope: "col", title: `${r.run_id}: ${r.state}` },
-      h("a", { href: `#/dags/${enc(dagID)}/runs/${enc(r.run_id)}/tasks/${enc(taskIDs[0] || "")}` }, r.run_id),
+      h("span", { class: "run-id" }, r.run_id.includes("__") ? r.run_id.split("__")[0] : r.run_id),
       stateBadge(r.state, `${symbol(r.state)} ${r.state}`),
       h("div", { class: "muted" }, r.logical_date ? new Date(r.logical_date).toLocaleString() : ""))));
   const body = taskIDs.map((tid) => h("tr", {}, h("th", { class: "task mono", scope: "row" }, tid),
@@ -161,7 +161,9 @@ export async function taskPage([dagID, runID, taskID], view) {
     fill(summary, 
       h("dl", { class: "facts" },
         h("dt", {}, "State"), h("dd", { "data-testid": "task-state" }, stateBadge(ti.state, `${symbol(ti.state)} ${ti.state}`)),
-        h("dt", {}, "Try"), h("dd", { "data-testid": "task-try" }, `${ti.try} of ${ti.max_tries}`,
+        // A clear or mark gives a try more than the retries allow.
+        h("dt", {}, "Try"), h("dd", { "data-testid": "task-try" },
+          ti.try <= ti.max_tries ? `${ti.try} of ${ti.max_tries}` : `${ti.try} (cleared after its ${ti.max_tries} ${ti.max_tries === 1 ? "try" : "tries"})`,
           ti.evictions ? ` (+${ti.evictions} evicted, not counted)` : ""),
         ti.exit_code !== undefined ? [h("dt", {}, "Exit code"), h("dd", {}, String(ti.exit_code))] : null,
         ti.external_id ? [h("dt", {}, "Runs as"), h("dd", { class: "mono" }, ti.external_id)] : null,
