@@ -115,7 +115,7 @@ async function mainMode(page) {
 
   // Clear it from the task page; it runs again: try 2, success.
   await page.locator("[data-action=clear]").click();
-  await page.getByLabel("Reason").first().fill("console e2e: flaky input fixed");
+  await page.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: flaky input fixed");
   await page.getByRole("button", { name: "Clear", exact: true }).click();
   await expectText(page.locator("[data-testid=op-result]"), /done/, "clear operation", 60000);
   await expectText(page.locator("[data-testid=task-state]"), /success/, "task state after clear", 60000);
@@ -152,6 +152,29 @@ async function mainMode(page) {
   await page.getByRole("button", { name: "Reset zoom" }).click();
   step(`diagnostics: goroutine groups, in-flight calls, flame graphs (${frames} wall frames)`);
   await shot(page, "diagnostics");
+
+  // The DAG's actions: pause and unpause with a reason, trigger with conf.
+  await page.goto(`${base}/#/dags`);
+  const row = page.locator("tr[data-dag=flaky]");
+  await row.locator("[data-action=pause]").click();
+  await row.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: hold flaky");
+  await row.getByRole("button", { name: "Pause", exact: true }).click();
+  await expectText(page.locator(".action-result"), /flaky is now paused/, "pause");
+  await page.goto(`${base}/#/dags/flaky`);
+  await expectText(page.locator("main h1"), /paused/, "paused in the grid page");
+  await page.locator("[data-action=unpause]").click();
+  await page.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: go on");
+  await page.getByRole("button", { name: "Unpause", exact: true }).click();
+  await expectText(page.locator(".action-result"), /flaky is now active/, "unpause");
+  await page.locator("[data-action=trigger]").click();
+  await page.getByLabel("Conf (JSON object, optional)").fill("{not json");
+  await page.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: one more run");
+  await page.getByRole("button", { name: "Trigger", exact: true }).click();
+  await expectText(page.locator(".action-result"), /Conf is not valid JSON/, "bad conf");
+  await page.getByLabel("Conf (JSON object, optional)").fill("");
+  await page.getByRole("button", { name: "Trigger", exact: true }).click();
+  await expectText(page.locator(".action-result"), /Created run manual__/, "trigger");
+  step("pause, unpause and trigger from the pages, each with a reason");
 
   // Both sizes: no horizontal page overflow on any page.
   for (const vp of [wide, narrow]) {

@@ -7,8 +7,12 @@ import * as api from "./api.js";
 // action(label, opts) returns a button that toggles a form into place.
 // opts: fields (extra form nodes), run(reason) -> Promise<result text or
 // node>, danger, after (called after success).
+//
+// The outcome goes to the page's #flash region, above the page, so that
+// it stays when the page redraws itself with the new state.
 export function action(label, { fields = [], run, danger = false, after, testid }) {
-  const out = h("div", { role: "status", "aria-live": "polite", class: "action-result" });
+  const out = h("div", { class: "action-result" });
+  const show = () => fill(document.getElementById("flash"), out);
   const reason = h("input", { type: "text", required: true, placeholder: "Why? (recorded in the history)" });
   const id = `reason-${Math.random().toString(36).slice(2, 8)}`;
   reason.id = id;
@@ -16,6 +20,7 @@ export function action(label, { fields = [], run, danger = false, after, testid 
   const form = h("form", { class: "card", hidden: true, "aria-label": label, onsubmit: async (ev) => {
     ev.preventDefault();
     submit.disabled = true;
+    show();
     out.className = "action-result notice";
     fill(out, `${label}: sending…`);
     try {

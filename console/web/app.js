@@ -33,6 +33,7 @@ let generation = 0;
 
 async function render() {
   const gen = ++generation;
+  fill(document.getElementById("flash"));
   const hash = location.hash || "#/dags";
   if (!api.token() && hash !== "#/signin") { location.hash = "#/signin"; return; }
   for (const a of document.querySelectorAll("[data-nav]")) {
@@ -151,7 +152,8 @@ async function pollHealth() {
       parts.push(h("div", {}, "Blocking calls:"), h("ul", { "aria-label": "Blocking calls", "data-testid": "blocking" },
         health.blocking.map((c) => h("li", {},
           h("code", {}, c.target), ` (${c.kind}) in flight ${dur(c.age_seconds)}, `,
-          c.no_deadline || !c.deadline ? h("strong", {}, "no deadline") : ["deadline ", time(c.deadline)],
+          c.no_deadline || !c.deadline ? h("strong", {}, "no deadline")
+            : [`deadline in ${dur((new Date(c.deadline) - new Date(health.now)) / 1000)} (`, time(c.deadline), ")"],
           c.site ? h("div", { class: "mono muted" }, c.site) : null))));
     }
   }

@@ -48,7 +48,7 @@ export async function dagList(_, view) {
       h("td", {}, d.next_run_at ? time(d.next_run_at) : h("span", { class: "muted" }, "—")),
       h("td", {}, d.last_run ? [stateBadge(d.last_run.state, `${symbol(d.last_run.state)} ${d.last_run.state}`), " ",
         h("a", { class: "mono", href: `#/dags/${enc(d.id)}` }, d.last_run.run_id)] : h("span", { class: "muted" }, "no run yet")),
-      op ? h("td", {}, h("div", { class: "actions" }, acts.map((a) => a.button)), acts.map((a) => [a.form, a.out])) : null)];
+      op ? h("td", {}, h("div", { class: "actions" }, acts.map((a) => a.button)), acts.map((a) => a.form)) : null)];
   });
   const headers = ["DAG", "State", "Schedule", "Next run", "Last run"];
   if (op) headers.push("Actions");
@@ -107,7 +107,7 @@ export async function runsGrid([dagID], view) {
       h("span", {}, "Schedule ", dag.schedule ? h("code", {}, dag.schedule) : "by hand"),
       dag.next_run_at ? h("span", {}, "Next run ", time(dag.next_run_at)) : null),
     dag.load_error ? h("p", { class: "error mono" }, dag.load_error) : null,
-    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.flatMap((a) => [a.form, a.out]),
+    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.map((a) => a.form),
     h("h2", {}, "Runs, newest first"),
     items.length ? h("div", { class: "grid-box", tabindex: "0", role: "region", "aria-label": "Runs grid" },
       h("table", { class: "grid" }, h("thead", {}, head), h("tbody", {}, body)))
@@ -196,7 +196,7 @@ export async function taskPage([dagID, runID, taskID], view) {
       h("span", { class: "mono" }, runID)),
     h("h1", {}, "Task ", h("code", {}, taskID)),
     summary,
-    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.flatMap((a) => [a.form, a.out]),
+    op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.map((a) => a.form),
     history,
     h("h2", {}, "Logs"), tries, log);
   await refresh();
