@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // pools returns the store's pools, or a 503 for a store without.
@@ -86,6 +87,10 @@ func (s *Server) setPool(r *http.Request, who Token) (int, any, error) {
 
 func (s *Server) deletePool(r *http.Request, who Token) (int, any, error) {
 	name := r.PathValue("pool")
+	if name == dag.DefaultPool {
+		return 0, nil, errBadRequest("pool %s is the pool of every task that names none and cannot be deleted; set its slots to %d for no limit (PUT %s/pools/%s)",
+			name, scheduler.UnlimitedSlots, api.Prefix, name)
+	}
 	st, ctx, cancel, err := s.store(r)
 	if err != nil {
 		return 0, nil, err

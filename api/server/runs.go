@@ -236,7 +236,13 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	defer lcancel()
 	rc, err := lr.Logs(lctx, scheduler.TryKey{TaskKey: k, Try: try})
 	if err != nil {
-		s.writeErr(w, r, fmt.Errorf("logs of %s try %d: %w", k, try, err))
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			s.writeErr(w, r, err)
+			return
+		}
+		// The executor says why it has no output for the try (not run
+		// here, folder removed, pod gone).
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
 	}
 	defer rc.Close()

@@ -72,8 +72,10 @@ type Options struct {
 	StoreTimeout time.Duration
 }
 
-// Route is an extra route: Method and Pattern (under api.Prefix, e.g.
-// "/debug/flame"), the role a token needs, and its handler.
+// Route is an extra route: Method (empty for any) and Pattern (under
+// api.Prefix, e.g. "/debug/flame", in http.ServeMux syntax), the role a
+// token needs (api.RoleReadOnly or api.RoleOperator), and its handler.
+// It is listed by Routes, so api/openapi.yaml must describe it too.
 type Route struct {
 	Method  string
 	Pattern string
@@ -237,8 +239,8 @@ func (s *Server) handle(route, role string, h handlerFunc) {
 // raw registers a handler behind the token check.
 func (s *Server) raw(route, role string, h http.Handler) {
 	method, pattern, _ := cutRoute(route)
-	s.routes = append(s.routes, method+" "+pattern)
-	s.mux.Handle(method+" "+api.Prefix+pattern, s.auth.require(role, h))
+	s.routes = append(s.routes, strings.TrimSpace(method+" "+pattern))
+	s.mux.Handle(strings.TrimSpace(method+" "+api.Prefix+pattern), s.auth.require(role, h))
 }
 
 func cutRoute(route string) (method, pattern string, ok bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/store/internal/sqlcol"
@@ -39,19 +40,9 @@ func (s *Store) PauseDAG(ctx context.Context, c scheduler.DAGChange) error {
 
 // DAGHistory returns a page of a DAG's pauses and unpauses, newest first.
 func (s *Store) DAGHistory(ctx context.Context, dagID string, limit int, after string) ([]scheduler.DAGChange, error) {
-	q := `SELECT ` + sqlcol.DAGChangeColumns + ` FROM dag_changes WHERE dag_id = $1`
-	args := []any{dagID}
-	if after != "" {
-		seq, err := scheduler.ParseDAGChangeCursor(after)
-		if err != nil {
-			return nil, err
-		}
-		q += ` AND seq < $2`
-		args = append(args, seq)
-	}
-	q += ` ORDER BY seq DESC`
-	if limit > 0 {
-		q += fmt.Sprintf(` LIMIT %d`, limit)
+	q, args, err := dagHistoryQuery(dagID, limit, after)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := s.call(ctx, "DAGHistory")
 	defer cancel()
@@ -72,4 +63,23 @@ func (s *Store) DAGHistory(ctx context.Context, dagID string, limit int, after s
 		return nil, fmt.Errorf("dag %s history: %w", dagID, err)
 	}
 	return out, nil
+}
+
+// dagHistoryQuery is DAGHistory's query: a DAG's changes newest first,
+// before the cursor's, through dag_changes_by_dag.
+func dagHistoryQuery(dagID string, limit int, after string) (string, []any, error) {
+	q := `SELECT ` + sqlcol.DAGChangeColumns + ` FROM dag_changes WHERE dag_id = $1`
+	args := []any{dagID}
+	if after != "" {
+		seq, err := scheduler.ParseDAGChangeCursor(after)
+		if err != nil {
+			return "", nil, err
+		}
+		q, args = q+` AND seq < $2`, append(args, seq)
+	}
+	q += ` ORDER BY seq DESC`
+	if limit > 0 {
+		q, args = q+` LIMIT `+"$"+strconv.Itoa(len(args)+1), append(args, limit)
+	}
+	return q, args, nil
 }

@@ -48,6 +48,10 @@ func plans(t *testing.T) []sqlplan.Query {
 		q, args, err := historyQuery(k, limit, after)
 		return built(name, paged, q, args, err)
 	}
+	dagHistory := func(name string, limit int, after string) sqlplan.Query {
+		q, args, err := dagHistoryQuery("d", limit, after)
+		return built(name, true, q, args, err)
+	}
 	key := []any{"d", "r", "t"}
 	return []sqlplan.Query{
 		// The loop, every sync and on start-up.
@@ -76,6 +80,8 @@ func plans(t *testing.T) []sqlplan.Query {
 		listTasks("tasks list --state", true, scheduler.TaskFilter{States: []scheduler.State{scheduler.StateFailed}, Limit: 101, After: taskAfter}),
 		listTasks("tasks list --dag --state", true, scheduler.TaskFilter{DAGID: "d", States: []scheduler.State{scheduler.StateFailed}, Limit: 101}),
 		history("tasks history, page 2", true, 101, histAfter),
+		dagHistory("api: a DAG's pause history", 101, ""),
+		dagHistory("api: a DAG's pause history, page 2", 101, scheduler.DAGChangeCursor(scheduler.DAGChange{Seq: 7})),
 		listOps("ops list", true, scheduler.OpFilter{Limit: 101, After: opAfter}),
 		listOps("ops list --state", true, scheduler.OpFilter{States: []scheduler.OpState{scheduler.OpDone}, Limit: 101, After: opAfter}),
 		listOps("ops list --dag --run", true, scheduler.OpFilter{DAGID: "d", RunID: "r", Limit: 101}),

@@ -29,7 +29,7 @@ type Query struct {
 }
 
 // history are the tables that grow with history.
-const history = `runs|task_instances|transitions|ops`
+const history = `runs|task_instances|transitions|ops|dag_changes`
 
 var (
 	sqliteScan      = regexp.MustCompile(`^SCAN (\w+)\b(.*)$`)
