@@ -176,6 +176,17 @@ async function mainMode(page) {
   await expectText(page.locator(".action-result"), /Created run manual__/, "trigger");
   step("pause, unpause and trigger from the pages, each with a reason");
 
+  // A token demoted while its page is open: the buttons are still there,
+  // the server refuses, and the page says so.
+  await page.goto(`${base}/#/dags`);
+  await page.evaluate((t) => sessionStorage.setItem("vigil.token", t), env("VIGIL_TOKEN_RO"));
+  await page.locator("tr[data-dag=flaky] [data-action=pause]").click();
+  await page.locator("tr[data-dag=flaky] form:not([hidden])").getByLabel("Reason").fill("console e2e: not allowed");
+  await page.locator("tr[data-dag=flaky]").getByRole("button", { name: "Pause", exact: true }).click();
+  await expectText(page.locator(".action-result"), /Refused \(403\): .+/, "a read-only token's pause");
+  step(`a refused action is shown: ${await page.locator(".action-result").innerText()}`);
+  await page.evaluate((t) => sessionStorage.setItem("vigil.token", t), env("VIGIL_TOKEN_OP"));
+
   // Both sizes: no horizontal page overflow on any page.
   for (const vp of [wide, narrow]) {
     await page.setViewportSize(vp);
