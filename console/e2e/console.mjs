@@ -100,7 +100,17 @@ async function mainMode(page) {
   await cell.first().waitFor();
   const label = await cell.first().getAttribute("aria-label");
   await expectText(page.locator("a.cell[aria-label^='a in ']"), /✓/, "a's success in the later runs");
-  step(`runs grid: ${label}`);
+  // Paged: 7 runs at 5 a page.
+  await page.getByLabel("Runs per page").selectOption("5");
+  await page.waitForFunction(() => document.querySelectorAll("table.grid thead th").length === 6);
+  await page.getByRole("button", { name: "Older runs →" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("table.grid thead th").length === 3);
+  await expectText(page.locator("table.grid thead th"), /failed/, "the oldest run, on the second page");
+  await page.getByRole("button", { name: "← Newer runs" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("table.grid thead th").length === 6);
+  await page.getByLabel("Runs per page").selectOption("10");
+  await page.waitForFunction(() => document.querySelectorAll("table.grid thead th").length === 8);
+  step(`runs grid: ${label}; paged 5 at a time`);
   await shot(page, "grid");
   await cell.first().click();
   await page.waitForURL(/\/tasks\/a$/);
@@ -166,6 +176,7 @@ async function mainMode(page) {
   await page.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: go on");
   await page.getByRole("button", { name: "Unpause", exact: true }).click();
   await expectText(page.locator(".action-result"), /flaky is now active/, "unpause");
+  await expectText(page.locator("main h1"), /active/, "active again in the grid page");
   await page.locator("[data-action=trigger]").click();
   await page.getByLabel("Conf (JSON object, optional)").fill("{not json");
   await page.locator("form:not([hidden])").getByLabel("Reason").fill("console e2e: one more run");

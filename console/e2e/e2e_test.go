@@ -145,7 +145,7 @@ func TestConsole(t *testing.T) {
 	// there): the grid shows both.
 	vigil("dags", "trigger", "flaky")
 	clitest.WaitFor(t, "flaky's first run to fail", 60*time.Second, func() bool { return s.TaskState(t, "flaky", "a") == "failed" })
-	for range 3 {
+	for range 6 { // 7 runs: two pages of 5 in the grid
 		vigil("dags", "trigger", "flaky")
 	}
 	script(t, s, "main")

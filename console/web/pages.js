@@ -62,12 +62,13 @@ export async function dagList(_, view) {
       : h("p", { class: "muted" }, "None: every DAG file loads."));
 }
 
-const pageSize = 10;
+const pageSizes = [5, 10, 25, 50];
 
 export async function runsGrid([dagID], view) {
   const cursors = view.cursors || [""];
   view.cursors = cursors;
   const cursor = cursors[cursors.length - 1];
+  const pageSize = Number(sessionStorage.getItem("vigil.runsPerPage")) || 10;
   const [dag, runs] = await Promise.all([
     api.get(`/dags/${enc(dagID)}`),
     api.get(`/runs?dag=${enc(dagID)}&limit=${pageSize}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
@@ -97,7 +98,13 @@ export async function runsGrid([dagID], view) {
   const nav = h("div", { class: "actions" },
     h("button", { type: "button", disabled: cursors.length < 2, onclick: () => { cursors.pop(); reload(); } }, "← Newer runs"),
     h("button", { type: "button", disabled: !runs.next_cursor, onclick: () => { cursors.push(runs.next_cursor); reload(); } }, "Older runs →"),
-    h("button", { type: "button", onclick: reload }, "Refresh"));
+    h("button", { type: "button", onclick: reload }, "Refresh"),
+    h("label", { class: "inline", for: "runs-per-page" }, "Runs per page",
+      h("select", { id: "runs-per-page", onchange: (ev) => {
+        sessionStorage.setItem("vigil.runsPerPage", ev.target.value);
+        cursors.splice(1);
+        reload();
+      } }, pageSizes.map((n) => h("option", { value: String(n), selected: n === pageSize }, String(n))))));
   const op = api.isOperator();
   const acts = op ? [triggerAction(dag, reload), pauseAction(dag, reload)] : [];
   fill(view.main, 
