@@ -66,7 +66,7 @@ function showError(e) {
 async function loadWho() {
   session.whoami = await api.get("/whoami");
   const w = session.whoami;
-  fill(who, 
+  fill(who,
     h("span", {}, "Signed in as ", h("strong", { "data-testid": "who-name" }, w.name), " ",
       h("span", { class: `state s-${w.role === "operator" ? "running" : "none"}`, "data-testid": "who-role" }, w.role)),
     h("button", { type: "button", onclick: signOut }, "Sign out"));

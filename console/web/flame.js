@@ -66,12 +66,12 @@ export function drawFlame(out, fg) {
     };
     walk(focus, 0, 0);
     fill(box, ...frames);
-    fill(crumbs, 
+    fill(crumbs,
       h("button", { type: "button", disabled: path.length === 0, onclick: () => draw(fg, []) }, "Reset zoom"),
       path.length ? h("span", { class: "muted mono" }, `Zoomed to ${focus.name}`) : h("span", { class: "muted" }, "Click a frame to zoom."));
   };
   const root = { name: "all", value: fg.value, children: fg.children };
-  fill(out, 
+  fill(out,
     h("p", {}, `${fg.kind === "wall" ? "Wall-clock" : "CPU"} profile of ${fg.seconds}s: ${fmt(total, fg.unit)} of ${fg.sample_type} sampled`,
       fg.pruned ? `, ${fg.pruned} frames under 0.05% left out` : "", "."),
     crumbs, box);

@@ -53,7 +53,7 @@ export async function dagList(_, view) {
   const headers = ["DAG", "State", "Schedule", "Next run", "Last run"];
   if (op) headers.push("Actions");
   const errs = list.load_errors || [];
-  fill(view.main, 
+  fill(view.main,
     h("h1", {}, "DAGs"),
     rows.length ? table(headers, rows) : h("p", { class: "notice" }, "No DAGs loaded. Put DAG files in the folder `vigil run --dags` reads."),
     h("h2", {}, `Files that fail to load (${errs.length})`),
@@ -107,7 +107,7 @@ export async function runsGrid([dagID], view) {
       } }, pageSizes.map((n) => h("option", { value: String(n), selected: n === pageSize }, String(n))))));
   const op = api.isOperator();
   const acts = op ? [triggerAction(dag, reload), pauseAction(dag, reload)] : [];
-  fill(view.main, 
+  fill(view.main,
     h("p", {}, h("a", { href: "#/dags" }, "← DAGs")),
     h("h1", {}, dag.id, " ", dagState(dag)),
     h("div", { class: "row muted" }, h("span", {}, "File ", h("code", {}, dag.file)),
@@ -165,7 +165,7 @@ export async function taskPage([dagID, runID, taskID], view) {
     const ti = hist.task;
     const changed = !lastTask || lastTask.state !== ti.state || lastTask.try !== ti.try;
     lastTask = ti;
-    fill(summary, 
+    fill(summary,
       h("dl", { class: "facts" },
         h("dt", {}, "State"), h("dd", { "data-testid": "task-state" }, stateBadge(ti.state, `${symbol(ti.state)} ${ti.state}`)),
         // A clear or mark gives a try more than the retries allow.
@@ -198,7 +198,7 @@ export async function taskPage([dagID, runID, taskID], view) {
   const after = () => { shownTry = -1; selected = 0; refresh(); };
   const op = api.isOperator();
   const acts = op ? taskActions(dagID, runID, taskID, after) : [];
-  fill(view.main, 
+  fill(view.main,
     h("p", {}, h("a", { href: "#/dags" }, "DAGs"), " / ", h("a", { href: `#/dags/${enc(dagID)}` }, dagID), " / ",
       h("span", { class: "mono" }, runID)),
     h("h1", {}, "Task ", h("code", {}, taskID)),
