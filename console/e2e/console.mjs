@@ -141,6 +141,17 @@ async function mainMode(page) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "task");
 
+  // Mark it failed, then success again: each an operation with a reason.
+  for (const [state, re] of [["failed", /failed/], ["success", /success/]]) {
+    await page.locator(`[data-action=mark-${state}]`).click();
+    await page.locator("form:not([hidden])").getByLabel("Reason").fill(`console e2e: mark ${state}`);
+    await page.getByRole("button", { name: `Mark ${state}`, exact: true }).click();
+    await expectText(page.locator("[data-testid=op-result]"), /\(mark\) done/, `mark ${state}`, 60000);
+    await expectText(page.locator("[data-testid=task-state]"), re, `state after mark ${state}`, 30000);
+    await expectText(page.locator("main table tr[data-seq]"), new RegExp(`console e2e: mark ${state}`), `mark ${state} in the history`);
+  }
+  step("marked failed, then success, from the task page");
+
   // Diagnostics: calls in flight, goroutine groups, a flame graph.
   await page.getByRole("link", { name: "Diagnostics" }).click();
   await pages.diagnostics.ready(page);
