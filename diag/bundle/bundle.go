@@ -40,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // Part is one file of a bundle.
@@ -120,22 +122,8 @@ func New(opts Options) (*Writer, error) {
 // Dir returns the bundle directory.
 func (w *Writer) Dir() string { return w.opts.Dir }
 
-// Info describes a written bundle.
-type Info struct {
-	Name    string    `json:"name"`
-	Path    string    `json:"path"`
-	Size    int64     `json:"size"`
-	Time    time.Time `json:"time"`
-	Reason  string    `json:"reason,omitempty"`
-	Summary string    `json:"summary,omitempty"`
-	// Took is how long writing it took.
-	Took time.Duration `json:"took_ns,omitempty"`
-	// Errors are the parts that failed.
-	Errors []string `json:"errors,omitempty"`
-	// DirError says why the bundle is not in the bundle folder (it is in
-	// a fallback folder, see Path).
-	DirError string `json:"dir_error,omitempty"`
-}
+// Info describes a written bundle; it is what the debug API sends.
+type Info = debugapi.BundleInfo
 
 // ManifestEntry is one part as recorded in MANIFEST.json.
 type ManifestEntry struct {

@@ -9,25 +9,20 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vigilhq/vigil/diag/bundle"
-	"github.com/vigilhq/vigil/diag/debugserver"
-	"github.com/vigilhq/vigil/diag/inflight"
-	"github.com/vigilhq/vigil/diag/stacks"
-	"github.com/vigilhq/vigil/diag/watchdog"
-	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // Info returns the process's build and process information.
-func (c *Client) Info(ctx context.Context) (debugserver.Info, error) {
-	var info debugserver.Info
+func (c *Client) Info(ctx context.Context) (debugapi.Info, error) {
+	var info debugapi.Info
 	_, err := c.getJSON(ctx, "info", nil, &info)
 	return info, err
 }
 
 // Heartbeats returns the watchdog's report. A stale heartbeat is not an
 // error: the report says so (Status "stale").
-func (c *Client) Heartbeats(ctx context.Context) (watchdog.HealthReport, error) {
-	var rep watchdog.HealthReport
+func (c *Client) Heartbeats(ctx context.Context) (debugapi.HealthReport, error) {
+	var rep debugapi.HealthReport
 	_, err := c.getJSON(ctx, "heartbeats", nil, &rep, http.StatusServiceUnavailable)
 	return rep, err
 }
@@ -39,7 +34,7 @@ type InflightFilter struct {
 }
 
 // Inflight returns the outbound calls in flight, oldest first.
-func (c *Client) Inflight(ctx context.Context, f InflightFilter) ([]inflight.Call, error) {
+func (c *Client) Inflight(ctx context.Context, f InflightFilter) ([]debugapi.Call, error) {
 	q := url.Values{}
 	if f.Older > 0 {
 		q.Set("older", f.Older.String())
@@ -47,7 +42,7 @@ func (c *Client) Inflight(ctx context.Context, f InflightFilter) ([]inflight.Cal
 	if f.NoDeadline {
 		q.Set("nodeadline", "1")
 	}
-	var calls []inflight.Call
+	var calls []debugapi.Call
 	_, err := c.getJSON(ctx, "inflight", q, &calls)
 	return calls, err
 }
@@ -70,8 +65,8 @@ func (f StacksFilter) query() url.Values {
 }
 
 // Stacks returns the goroutines grouped by identical stack.
-func (c *Client) Stacks(ctx context.Context, f StacksFilter) (*stacks.Snapshot, error) {
-	var snap stacks.Snapshot
+func (c *Client) Stacks(ctx context.Context, f StacksFilter) (*debugapi.Snapshot, error) {
+	var snap debugapi.Snapshot
 	if _, err := c.getJSON(ctx, "stacks", f.query(), &snap); err != nil {
 		return nil, err
 	}
@@ -127,7 +122,7 @@ func (c *Client) FetchProfile(ctx context.Context, kind string, seconds int) (io
 
 // WireEntries returns the exchanges after seq (at most max; 0 for the
 // server's default), waiting up to wait for one to arrive.
-func (c *Client) WireEntries(ctx context.Context, after uint64, max int, wait time.Duration) (wiretrace.EntriesResponse, error) {
+func (c *Client) WireEntries(ctx context.Context, after uint64, max int, wait time.Duration) (debugapi.WireEntries, error) {
 	q := url.Values{}
 	if after > 0 {
 		q.Set("after", strconv.FormatUint(after, 10))
@@ -138,72 +133,68 @@ func (c *Client) WireEntries(ctx context.Context, after uint64, max int, wait ti
 	if wait > 0 {
 		q.Set("wait", wait.String())
 	}
-	var resp wiretrace.EntriesResponse
+	var resp debugapi.WireEntries
 	_, err := c.getJSON(ctx, "wiretrace", q, &resp)
 	return resp, err
 }
 
 // WireMode returns the wire tracer's mode.
-func (c *Client) WireMode(ctx context.Context) (wiretrace.ModeResponse, error) {
-	var resp wiretrace.ModeResponse
+func (c *Client) WireMode(ctx context.Context) (debugapi.WireModeResponse, error) {
+	var resp debugapi.WireModeResponse
 	_, err := c.getJSON(ctx, "wiretrace/mode", nil, &resp)
 	return resp, err
 }
 
 // SetWireMode switches the wire tracer's mode and returns the old one.
-func (c *Client) SetWireMode(ctx context.Context, mode string) (wiretrace.ModeResponse, error) {
-	var resp wiretrace.ModeResponse
-	err := c.sendJSON(ctx, http.MethodPut, "wiretrace/mode", map[string]string{"mode": mode}, &resp)
+func (c *Client) SetWireMode(ctx context.Context, mode string) (debugapi.WireModeResponse, error) {
+	var resp debugapi.WireModeResponse
+	err := c.sendJSON(ctx, http.MethodPut, "wiretrace/mode", debugapi.WireModeRequest{Mode: mode}, &resp)
 	return resp, err
 }
 
 // LogLevel returns the process's log level.
 func (c *Client) LogLevel(ctx context.Context) (string, error) {
-	var resp struct {
-		Level string `json:"level"`
-	}
+	var resp debugapi.LogLevel
 	_, err := c.getJSON(ctx, "loglevel", nil, &resp)
 	return resp.Level, err
 }
 
 // SetLogLevel changes the process's log level and returns the new one.
 func (c *Client) SetLogLevel(ctx context.Context, level string) (string, error) {
-	var resp struct {
-		Level string `json:"level"`
-	}
-	err := c.sendJSON(ctx, http.MethodPut, "loglevel", map[string]string{"level": level}, &resp)
+	var resp debugapi.LogLevel
+	err := c.sendJSON(ctx, http.MethodPut, "loglevel", debugapi.LogLevel{Level: level}, &resp)
 	return resp.Level, err
 }
 
 // Bundles lists the bundles in the process's bundle directory, newest
 // first.
-func (c *Client) Bundles(ctx context.Context) ([]bundle.Info, error) {
-	var list []bundle.Info
+func (c *Client) Bundles(ctx context.Context) ([]debugapi.BundleInfo, error) {
+	var list []debugapi.BundleInfo
 	_, err := c.getJSON(ctx, "bundles", nil, &list)
 	return list, err
 }
 
 // WriteBundle asks the process to write a bundle now. A name that is not
-// a bundle's (bundle.CheckName) is an error: the caller may save the
+// a bundle's (debugapi.CheckBundleName) is an error: the caller may save the
 // bundle under it.
-func (c *Client) WriteBundle(ctx context.Context, reason string) (bundle.Info, error) {
+func (c *Client) WriteBundle(ctx context.Context, reason string) (debugapi.BundleInfo, error) {
 	q := url.Values{}
 	if reason != "" {
 		q.Set("reason", reason)
 	}
 	resp, err := c.Do(ctx, http.MethodPost, "bundles", q, nil)
 	if err != nil {
-		return bundle.Info{}, err
+		return debugapi.BundleInfo{}, err
 	}
 	defer resp.Body.Close()
-	var info bundle.Info
+	var info debugapi.BundleInfo
 	if err := decode(resp.Body, &info); err != nil {
-		return bundle.Info{}, decodeError("bundles", err)
+		return debugapi.BundleInfo{}, decodeError("bundles", err)
 	}
 	// The name becomes a local file's (diag bundle, diag restart --pod):
 	// a server's say-so is not enough (issue 16).
-	if err := bundle.CheckName(info.Name); err != nil {
-		return bundle.Info{}, fmt.Errorf("the scheduler at %s gave its bundle a bad name: %w; diag will not save it under that name (the scheduler reports it at %q)", c.where, err, info.Path)
+	if err := debugapi.CheckBundleName(info.Name); err != nil {
+		return debugapi.BundleInfo{}, fmt.Errorf("the scheduler at %s gave its bundle a bad name: %w; diag will not save it under that name (the scheduler reports it at %q)", c.where, err, info.Path)
 	}
 	return info, nil
 }

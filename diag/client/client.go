@@ -1,9 +1,11 @@
 // Package client is the Go client of a Vigil process's debug API (see
-// package debugserver for the API itself). The diag CLI is built on it; it
-// imports nothing from the scheduler, so one diag binary can inspect a
-// scheduler of another version: it decodes only the fields it knows, and
-// an endpoint the server lacks comes back as an *APIError with status 404
-// and the server's explanation.
+// package debugserver for the API itself). The diag CLI is built on it.
+// It imports only the API's wire contract, package debugapi, and the
+// standard library: nothing of the server, the scheduler or the packages
+// that produce what the API serves (a test holds it to that, issue 19).
+// So one diag binary can inspect a scheduler of another version: it
+// decodes only the fields it knows, and an endpoint the server lacks comes
+// back as an *APIError with status 404 and the server's explanation.
 //
 // A Client reaches the API in one of three ways:
 //
@@ -32,7 +34,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // Target says where the debug API is. At most one of Socket, Addr and
@@ -41,11 +43,11 @@ type Target struct {
 	// Socket is the path of a unix socket.
 	Socket string
 	// Dir is the runtime directory to look in when no target is given;
-	// debugserver.DefaultDir() if empty.
+	// debugapi.DefaultDir() if empty.
 	Dir string
 	// Addr is a loopback TCP address; Token is sent as a bearer token.
 	// TokenFile, if Token is empty, holds it; a file others may read is
-	// refused (debugserver.ReadToken).
+	// refused (debugapi.ReadToken).
 	Addr      string
 	Token     string
 	TokenFile string
@@ -73,9 +75,9 @@ var ErrNoScheduler = errors.New("no running scheduler found")
 // directory and fails if there is no live socket, or more than one.
 func New(t Target) (*Client, error) {
 	var dial func(ctx context.Context) (net.Conn, error)
-	c := &Client{base: "http://vigil" + debugserver.Prefix, token: t.Token}
+	c := &Client{base: "http://vigil" + debugapi.Prefix, token: t.Token}
 	if c.token == "" && t.TokenFile != "" {
-		tok, err := debugserver.ReadToken(t.TokenFile)
+		tok, err := debugapi.ReadToken(t.TokenFile)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +91,7 @@ func New(t Target) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--addr %q: %w (want HOST:PORT)", t.Addr, err)
 		}
-		c.base = "http://" + t.Addr + debugserver.Prefix
+		c.base = "http://" + t.Addr + debugapi.Prefix
 		c.where = "http://" + t.Addr
 		var d net.Dialer
 		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", t.Addr) }
@@ -107,7 +109,7 @@ func New(t Target) (*Client, error) {
 			}
 			path = found
 		}
-		if err := debugserver.CheckSocket(path); err != nil {
+		if err := debugapi.CheckSocket(path); err != nil {
 			return nil, err
 		}
 		c.where, c.socket = path, path
@@ -127,9 +129,9 @@ func New(t Target) (*Client, error) {
 // directory if empty), or an error that says what to do.
 func FindSocket(dir string) (string, error) {
 	if dir == "" {
-		dir = debugserver.DefaultDir()
+		dir = debugapi.DefaultDir()
 	}
-	eps, err := debugserver.Discover(dir)
+	eps, err := debugapi.Discover(dir)
 	if err != nil {
 		return "", err
 	}
@@ -141,7 +143,7 @@ func FindSocket(dir string) (string, error) {
 	}
 	switch len(live) {
 	case 0:
-		return "", fmt.Errorf("%w: no live debug socket in %s (is `vigil run` running as this user? set --socket, $%s, or --pod)", ErrNoScheduler, dir, debugserver.EnvDir)
+		return "", fmt.Errorf("%w: no live debug socket in %s (is `vigil run` running as this user? set --socket, $%s, or --pod)", ErrNoScheduler, dir, debugapi.EnvDir)
 	case 1:
 		return live[0], nil
 	default:
@@ -165,7 +167,7 @@ var ErrNoPeer = errors.New("the connection cannot tell which process serves it")
 // that another user owns or serves: its answers (pids to signal, file
 // names to write) would come from that user's process (issue 16).
 func DialSocket(ctx context.Context, path string) (net.Conn, error) {
-	if err := debugserver.CheckSocket(path); err != nil {
+	if err := debugapi.CheckSocket(path); err != nil {
 		return nil, err
 	}
 	var d net.Dialer
@@ -253,7 +255,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if resp.StatusCode/100 == 2 || contains(okStatus, resp.StatusCode) {
 		limit := limitFor(path)
-		what := method + " " + debugserver.Prefix + path
+		what := method + " " + debugapi.Prefix + path
 		if resp.ContentLength > limit {
 			resp.Body.Close()
 			return nil, &TooLargeError{What: what, Limit: limit}
@@ -263,14 +265,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e debugapi.Error
 	text := strings.TrimSpace(string(msg))
 	if json.Unmarshal(msg, &e) == nil && e.Error != "" {
 		text = e.Error
 	}
-	return nil, &APIError{Status: resp.StatusCode, Message: text, Path: debugserver.Prefix + path}
+	return nil, &APIError{Status: resp.StatusCode, Message: text, Path: debugapi.Prefix + path}
 }
 
 // getJSON decodes a JSON answer into v; a status in okStatus is decoded
@@ -332,5 +332,5 @@ func decodeError(path string, err error) error {
 	if IsTooLarge(err) {
 		return err
 	}
-	return fmt.Errorf("%s%s: decode: %w", debugserver.Prefix, path, err)
+	return fmt.Errorf("%s%s: decode: %w", debugapi.Prefix, path, err)
 }

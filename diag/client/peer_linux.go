@@ -3,8 +3,7 @@ package client
 import (
 	"fmt"
 	"net"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // peerOf asks the kernel who is at the other end of a unix socket
@@ -20,10 +19,10 @@ func peerOf(conn net.Conn) (Peer, error) {
 	if err != nil {
 		return Peer{}, fmt.Errorf("peer credentials: %w", err)
 	}
-	var cred *unix.Ucred
+	var cred *syscall.Ucred
 	var credErr error
 	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	}); err != nil {
 		return Peer{}, fmt.Errorf("peer credentials: %w", err)
 	}

@@ -4,88 +4,16 @@ import (
 	"context"
 	"net/url"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
-
-// TaskAudit is the scheduler's reconciliation report (GET /debug/v1/tasks),
-// decoded by diag's own types: the scheduler's package is not imported,
-// so a diag of another version still reads the fields it knows.
-type TaskAudit struct {
-	Taken     time.Time      `json:"taken"`
-	Executor  string         `json:"executor"`
-	LostAfter time.Duration  `json:"lost_after_ns"`
-	Grace     time.Duration  `json:"grace_ns"`
-	Live      int            `json:"live"`
-	Workloads int            `json:"workloads"`
-	Zombies   []AuditFinding `json:"zombies"`
-	Orphans   []AuditFinding `json:"orphans"`
-	Lost      []AuditFinding `json:"lost"`
-	// Pending pods waited to start longer than the grace; NotStarting
-	// tries were requeued again and again and never started.
-	Pending     []AuditFinding `json:"pending"`
-	NotStarting []AuditFinding `json:"not_starting"`
-}
-
-// Findings counts what the report found.
-func (a TaskAudit) Findings() int {
-	return len(a.Zombies) + len(a.Orphans) + len(a.Lost) + len(a.Pending) + len(a.NotStarting)
-}
-
-// AuditFinding is one task instance or workload that does not add up.
-type AuditFinding struct {
-	Task     TaskKey      `json:"task"`
-	Try      int          `json:"try"`
-	State    string       `json:"state,omitempty"`
-	Workload *Workload    `json:"workload,omitempty"`
-	Why      string       `json:"why"`
-	History  []Transition `json:"history,omitempty"`
-}
-
-// TaskKey names a task instance.
-type TaskKey struct {
-	DAGID  string `json:"dag_id"`
-	RunID  string `json:"run_id"`
-	TaskID string `json:"task_id"`
-}
-
-func (k TaskKey) String() string { return k.DAGID + "/" + k.RunID + "/" + k.TaskID }
-
-// Workload is a try's pod as the executor sees it.
-type Workload struct {
-	ExternalID string    `json:"external_id"`
-	Phase      string    `json:"phase"`
-	Created    time.Time `json:"created"`
-	Ended      time.Time `json:"ended,omitzero"`
-	Deleting   bool      `json:"deleting,omitempty"`
-	Tracked    bool      `json:"tracked"`
-	Reason     string    `json:"reason,omitempty"`
-}
-
-// Transition is one recorded state change.
-type Transition struct {
-	Try    int       `json:"try"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	At     time.Time `json:"at"`
-	Actor  Actor     `json:"by"`
-	Reason string    `json:"reason"`
-	// Repeats counts the times it happened again after At, the last at
-	// LastAt: the scheduler's store collapses a failure that repeats.
-	Repeats int       `json:"repeats"`
-	LastAt  time.Time `json:"last_at"`
-}
-
-// Actor is who made a transition.
-type Actor struct {
-	Component string `json:"component"`
-	Instance  string `json:"instance"`
-}
 
 // Tasks returns the reconciliation report: queued instances with no
 // workload for longer than lostAfter are lost; nothing younger than grace
 // is reported.
-func (c *Client) Tasks(ctx context.Context, lostAfter, grace time.Duration) (TaskAudit, error) {
+func (c *Client) Tasks(ctx context.Context, lostAfter, grace time.Duration) (debugapi.TaskAudit, error) {
 	q := url.Values{"lost_after": {lostAfter.String()}, "grace": {grace.String()}}
-	var a TaskAudit
+	var a debugapi.TaskAudit
 	_, err := c.getJSON(ctx, "tasks", q, &a)
 	return a, err
 }

@@ -1,13 +1,12 @@
 package debugserver
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"syscall"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // The debug API trusts whoever can reach the socket, and diag trusts
@@ -17,7 +16,7 @@ import (
 
 // ErrNotOwned is wrapped by the errors of PrepareDir and CheckSocket for a
 // folder or socket that belongs to another user.
-var ErrNotOwned = errors.New("not owned by this user")
+var ErrNotOwned = debugapi.ErrNotOwned
 
 // PrepareDir creates the runtime folder dir (and any missing parents)
 // with mode 0700, or checks the existing one: it must be a real folder
@@ -54,57 +53,13 @@ func PrepareDir(dir string) (tightened fs.FileMode, err error) {
 }
 
 // CheckSocket checks that path, if something is there, is a unix socket
-// owned by this process's user. A missing path is fine (nothing to
-// check); the caller decides what that means.
-func CheckSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("debug socket %s: %w", path, err)
-	}
-	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("debug socket %s is not a socket (mode %s, owned by uid %d); remove it, or choose another runtime folder with --runtime-dir or $%s", path, fi.Mode(), owner(fi), EnvDir)
-	}
-	if uid := owner(fi); uid != os.Geteuid() {
-		return fmt.Errorf("debug socket %s is owned by uid %d (mode %#o), not by this user (uid %d): %w; a process of that user would answer. Run diag as uid %d, or remove the socket if it is not a scheduler's",
-			path, uid, fi.Mode().Perm(), os.Geteuid(), ErrNotOwned, uid)
-	}
-	return nil
-}
-
-// maxToken bounds what ReadToken reads: a token is a line, not a file.
-const maxToken = 4 << 10
+// owned by this process's user (debugapi.CheckSocket: diag checks the
+// socket it dials by the same rule).
+func CheckSocket(path string) error { return debugapi.CheckSocket(path) }
 
 // ReadToken reads the bearer token in path, refusing a file that users
-// other than its owner may read or change: whoever reads the token has
-// the whole debug API. The token is the file's content, trimmed.
-func ReadToken(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("token file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("token file %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("token file %s is not a regular file (mode %s)", path, fi.Mode())
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %#o: other users can read or change it, and the token opens the whole debug API; run chmod 600 %s (in a Kubernetes Secret volume, set defaultMode: 0400)", path, perm, path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxToken+1))
-	if err != nil {
-		return "", fmt.Errorf("token file %s: %w", path, err)
-	}
-	if len(b) > maxToken {
-		return "", fmt.Errorf("token file %s is over %d bytes: it should hold one token", path, maxToken)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
+// other than its owner may read or change (debugapi.ReadToken).
+func ReadToken(path string) (string, error) { return debugapi.ReadToken(path) }
 
 // owner is the uid that owns fi's file.
 func owner(fi fs.FileInfo) int {

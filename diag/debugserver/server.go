@@ -19,17 +19,22 @@
 //
 // # The API, version 1
 //
-// Every path is under /debug/v1/. Reads are GET; JSON unless noted.
+// Every path is under /debug/v1/ (debugapi.Prefix). Reads are GET; JSON
+// unless noted. Every JSON body is a type of package debugapi, the API's
+// wire contract (standard library only), which is all the Go client,
+// diag/client, imports: the names in parentheses below are its types.
 //
-//	GET  /debug/v1/                 index: API version and the endpoints below
+//	GET  /debug/v1/                 index: API version and the endpoints below (Index)
 //	GET  /debug/v1/info             build and process: version, revision, Go version, pid,
 //	                                uptime, goroutines, heap, modules (Info)
-//	GET  /debug/v1/heartbeats       every heartbeat with age, period, stale flag; 503 when one is stale
-//	GET  /debug/v1/inflight         outbound calls in flight, oldest first ([]inflight.Call);
+//	GET  /debug/v1/heartbeats       every heartbeat with age, period, stale flag; 503 when one
+//	                                is stale (HealthReport)
+//	GET  /debug/v1/inflight         outbound calls in flight, oldest first ([]Call);
 //	                                ?older=30s keeps the older ones, ?nodeadline=1 those with no deadline
 //	GET  /debug/v1/stacks           goroutines grouped by identical stack with counts, labels and
 //	                                wait times, taken from the goroutine profile (no long
 //	                                stop-the-world); ?format=text, ?min_wait=10s, ?match=REGEXP
+//	                                (Snapshot)
 //	GET  /debug/v1/pprof/           the runtime's profiles: heap, allocs, goroutine, mutex, block,
 //	                                threadcreate (?debug=N as net/http/pprof), cmdline (credentials redacted), symbol
 //	GET  /debug/v1/pprof/profile    CPU profile, ?seconds=N (default 30); works while continuous
@@ -38,13 +43,16 @@
 //	GET  /debug/v1/pprof/trace      execution trace, ?seconds=N
 //	GET  /debug/v1/flightrecorder   the flight recorder's last window (an execution trace for go tool trace)
 //	GET  /debug/v1/wiretrace        recent HTTP exchanges: ?after=SEQ&max=N&wait=10s (long poll)
-//	GET|PUT /debug/v1/wiretrace/mode  {"mode":"off|summary|headers|bodies"}
-//	GET|PUT /debug/v1/loglevel      {"level":"debug"} (zap's AtomicLevel)
+//	                                (WireEntries)
+//	GET|PUT /debug/v1/wiretrace/mode  {"mode":"off|summary|headers|bodies"} (WireModeRequest,
+//	                                WireModeResponse)
+//	GET|PUT /debug/v1/loglevel      {"level":"debug"} (LogLevel; zap's AtomicLevel serves it)
 //	GET  /debug/v1/tasks            read-only reconciliation report: zombies, orphans and lost
 //	                                task instances, each with its history (?lost_after=2m&grace=30s);
 //	                                needs an executor that lists its workloads (Kubernetes)
-//	GET  /debug/v1/bundles          bundles in the bundle directory, newest first
-//	POST /debug/v1/bundles          write a bundle now (?reason=TEXT); returns it (bundle.Info)
+//	                                (TaskAudit: what a client reads of scheduler.Audit)
+//	GET  /debug/v1/bundles          bundles in the bundle directory, newest first ([]BundleInfo)
+//	POST /debug/v1/bundles          write a bundle now (?reason=TEXT); returns it (BundleInfo)
 //	GET  /debug/v1/bundles/{name}   download one (application/gzip)
 //
 // Long requests (profiles, traces, long polls) end when the client goes
@@ -52,7 +60,13 @@
 // cut off by the server's write timeout.
 //
 // An endpoint whose source is not configured answers 404 with a message
-// saying what would enable it. Errors are JSON {"error": "..."}.
+// saying what would enable it. Errors are JSON {"error": "..."} (Error).
+//
+// The runtime folder, the socket's name, its discovery and the token
+// file's rules are the contract's too (debugapi.DefaultDir, Discover,
+// CheckSocket, ReadToken): this package repeats them for its callers.
+// Adding an endpoint means adding its path to debugapi.Paths (the index),
+// its types to debugapi, and a golden file to debugapi's testdata/wire.
 package debugserver
 
 import (
@@ -73,19 +87,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigilhq/vigil/diag/bundle"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/watchdog"
 )
 
 // APIVersion is the version in every path.
-const APIVersion = "v1"
+const APIVersion = debugapi.APIVersion
 
 // Prefix is the path prefix of every endpoint.
-const Prefix = "/debug/" + APIVersion + "/"
+const Prefix = debugapi.Prefix
 
 // MaxDuration is the longest profile or trace the API takes.
-const MaxDuration = 5 * time.Minute
+const MaxDuration = debugapi.MaxDuration
 
 // Sources are what the API serves. Any may be nil; its endpoints then
 // answer 404 saying so.
@@ -207,6 +222,8 @@ func checkLoopback(addr string) error {
 	return fmt.Errorf("debug address %q: the debug API listens only on loopback (127.0.0.1:PORT); reach it from elsewhere with kubectl port-forward or diag --pod", addr)
 }
 
+// routes registers the endpoints; debugapi.Paths lists them for the
+// index and must follow.
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	p := Prefix
@@ -268,18 +285,12 @@ func limitSeconds(h http.Handler) http.Handler {
 	})
 }
 
-// endpoints is the index, kept beside routes.
-var endpoints = []string{
-	"info", "heartbeats", "inflight", "stacks", "pprof/", "pprof/profile", "pprof/wall", "pprof/trace",
-	"flightrecorder", "wiretrace", "wiretrace/mode", "loglevel", "tasks", "bundles",
-}
-
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	eps := make([]string, len(endpoints))
-	for i, e := range endpoints {
+	eps := make([]string, len(debugapi.Paths))
+	for i, e := range debugapi.Paths {
 		eps[i] = Prefix + e
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"api": APIVersion, "service": s.src.Service, "endpoints": eps})
+	writeJSON(w, http.StatusOK, debugapi.Index{API: APIVersion, Service: s.src.Service, Endpoints: eps})
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +391,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	writeJSON(w, code, debugapi.Error{Error: msg})
 }
 
 // Serve listens on the socket (and the TCP address, if set) until ctx

@@ -49,7 +49,7 @@ func (s *Snapshot) Filter(minWait time.Duration, match *regexp.Regexp) *Snapshot
 		if minWait > 0 && (!g.Wait.Known() || g.Wait.Longest() < minWait) {
 			continue
 		}
-		if match != nil && !g.matches(match) {
+		if match != nil && !groupMatches(&g, match) {
 			continue
 		}
 		out.Groups = append(out.Groups, g)
@@ -57,7 +57,7 @@ func (s *Snapshot) Filter(minWait time.Duration, match *regexp.Regexp) *Snapshot
 	return &out
 }
 
-func (g *Group) matches(re *regexp.Regexp) bool {
+func groupMatches(g *Group, re *regexp.Regexp) bool {
 	if re.MatchString(g.State) {
 		return true
 	}
@@ -107,7 +107,7 @@ func (s *Snapshot) WriteText(w io.Writer, opts TextOptions) error {
 	}
 	for i := range groups {
 		bw.WriteString("\n")
-		groups[i].writeText(bw)
+		writeGroup(bw, &groups[i])
 	}
 	if len(hidden) > 0 {
 		fmt.Fprintf(bw, "\n... %s (%s) not shown\n", plural(len(hidden), "more group"), plural(countOf(hidden), "goroutine"))
@@ -131,8 +131,8 @@ func (s *Snapshot) writeSummary(w *bufio.Writer) {
 	w.WriteString("\n")
 }
 
-func (g *Group) writeText(w *bufio.Writer) {
-	fmt.Fprintf(w, "%s [%s]", plural(g.Count, "goroutine"), g.bracket())
+func writeGroup(w *bufio.Writer, g *Group) {
+	fmt.Fprintf(w, "%s [%s]", plural(g.Count, "goroutine"), bracket(g))
 	if len(g.Labels) > 0 {
 		w.WriteString(" labels")
 		for _, k := range labelOrder(g.Labels) {
@@ -174,7 +174,7 @@ func writeFrame(w *bufio.Writer, prefix string, f Frame) {
 
 // bracket is the part between the brackets of a group's header: state,
 // thread lock, wait.
-func (g *Group) bracket() string {
+func bracket(g *Group) string {
 	parts := make([]string, 0, 3)
 	state := g.State
 	if state == "" {
@@ -184,16 +184,16 @@ func (g *Group) bracket() string {
 	if g.Locked {
 		parts = append(parts, "locked to thread")
 	}
-	if wt := g.Wait.text(); wt != "" {
+	if wt := waitText(g.Wait); wt != "" {
 		parts = append(parts, wt)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// text is "wait 41s (inflight)" or "wait 12s to 41s (inflight)" for an
+// waitText is "wait 41s (inflight)" or "wait 12s to 41s (inflight)" for an
 // exact wait, "wait >=2m (seen)" for a lower bound (the longest waiter's),
 // "" when unknown.
-func (w Wait) text() string {
+func waitText(w Wait) string {
 	switch {
 	case !w.Known():
 		return ""

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // LivezHandler serves a liveness probe: 200 "ok" while no heartbeat is
@@ -29,12 +31,9 @@ func (w *Watchdog) LivezHandler() http.Handler {
 	})
 }
 
-// HealthReport is the JSON body of the /healthz endpoint.
-type HealthReport struct {
-	Status     string    `json:"status"` // "ok", "degraded" (an advisory heartbeat is stale) or "stale"
-	Time       time.Time `json:"time"`
-	Heartbeats []Status  `json:"heartbeats"`
-}
+// HealthReport is the JSON body of the /healthz endpoint and of the
+// debug API's /heartbeats.
+type HealthReport = debugapi.HealthReport
 
 // HealthzHandler serves every heartbeat with its age and period as JSON;
 // the status code is 503 when any is stale.

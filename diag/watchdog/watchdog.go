@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // DefaultFactor is how many periods a heartbeat may miss before it is
@@ -125,18 +127,7 @@ func (h *Heartbeat) Name() string { return h.name }
 func (h *Heartbeat) Period() time.Duration { return h.period }
 
 // Status is a heartbeat as seen at one instant.
-type Status struct {
-	Name   string        `json:"name"`
-	Period time.Duration `json:"period_ns"`
-	// LastBeat is zero if the heartbeat never beat.
-	LastBeat time.Time `json:"last_beat"`
-	// Age is the time since the last beat (or since registration).
-	Age   time.Duration `json:"age_ns"`
-	Beats int64         `json:"beats"`
-	Stale bool          `json:"stale"`
-	// Advisory heartbeats are shown but do not fail the liveness probe.
-	Advisory bool `json:"advisory,omitempty"`
-}
+type Status = debugapi.HeartbeatStatus
 
 // Snapshot returns every heartbeat's status, sorted by name.
 func (w *Watchdog) Snapshot() []Status {

@@ -9,34 +9,20 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // MaxWait bounds the long poll of EntriesHandler: a tail that waits longer
 // would outlive the write timeouts of the servers that mount it.
 const MaxWait = 30 * time.Second
 
-// EntriesResponse is the JSON body of EntriesHandler.
-type EntriesResponse struct {
-	// Mode is the current mode.
-	Mode Mode `json:"mode"`
-	// Entries are the kept exchanges after the requested Seq, oldest
-	// first; never null.
-	Entries []Exchange `json:"entries"`
-	// LastSeq is the Seq to pass as after next time: the last entry's,
-	// or the newest kept Seq when there are no entries. A LastSeq below
-	// the after a client sent means the process restarted.
-	LastSeq uint64 `json:"last_seq"`
-	// Missed counts exchanges after the requested Seq that the ring had
-	// already dropped.
-	Missed uint64 `json:"missed"`
-}
+// EntriesResponse is the JSON body of EntriesHandler (the debug API's
+// GET /debug/v1/wiretrace).
+type EntriesResponse = debugapi.WireEntries
 
 // ModeResponse is the JSON body of ModeHandler.
-type ModeResponse struct {
-	Mode Mode `json:"mode"`
-	// Previous is the mode before a PUT or POST changed it.
-	Previous *Mode `json:"previous,omitempty"`
-}
+type ModeResponse = debugapi.WireModeResponse
 
 // EntriesHandler serves the ring as an EntriesResponse. GET only. Query
 // parameters: after=SEQ (entries with a larger Seq; 0 for all), max=N
@@ -130,9 +116,7 @@ func modeRequest(w http.ResponseWriter, r *http.Request) (string, error) {
 	if s := r.URL.Query().Get("mode"); s != "" {
 		return s, nil
 	}
-	var body struct {
-		Mode string `json:"mode"`
-	}
+	var body debugapi.WireModeRequest
 	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&body)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -155,7 +139,5 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, struct {
-		Error string `json:"error"`
-	}{err.Error()})
+	writeJSON(w, code, debugapi.Error{Error: err.Error()})
 }

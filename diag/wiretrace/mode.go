@@ -1,27 +1,24 @@
 package wiretrace
 
-import (
-	"errors"
-	"fmt"
-	"strings"
-)
+import "github.com/vigilhq/vigil/diag/debugapi"
 
 // Mode is how much of each exchange the Tracer keeps. Every mode, Off
 // included, registers calls in flight, calls Options.Observe and counts
-// Stats; the modes differ only in what the ring keeps.
-type Mode int32
+// Stats; the modes differ only in what the ring keeps. It is the debug
+// API's debugapi.WireMode: on the wire, its name.
+type Mode = debugapi.WireMode
 
 const (
 	// Off keeps nothing in the ring.
-	Off Mode = iota
+	Off = debugapi.WireOff
 	// Summary keeps one line per exchange: method, redacted URL,
 	// Kubernetes verb and resource, status, error, duration, byte counts
 	// and connection phases. It clones no headers and captures no bodies.
-	Summary
+	Summary = debugapi.WireSummary
 	// Headers adds the redacted request and response headers.
-	Headers
+	Headers = debugapi.WireHeaders
 	// Bodies adds the first BodyLimit bytes of each body, redacted.
-	Bodies
+	Bodies = debugapi.WireBodies
 )
 
 // validModes is the list a user sees when a mode name is not understood.
@@ -29,53 +26,9 @@ const validModes = "off, summary, headers, bodies"
 
 // ErrUnknownMode is returned, wrapped, by ParseMode for a name that is not
 // a mode.
-var ErrUnknownMode = errors.New("unknown wiretrace mode")
-
-// String returns the mode's name as ParseMode accepts it.
-func (m Mode) String() string {
-	switch m {
-	case Off:
-		return "off"
-	case Summary:
-		return "summary"
-	case Headers:
-		return "headers"
-	case Bodies:
-		return "bodies"
-	}
-	return fmt.Sprintf("Mode(%d)", int32(m))
-}
-
-// valid reports whether m is one of the four modes.
-func (m Mode) valid() bool { return m >= Off && m <= Bodies }
+var ErrUnknownMode = debugapi.ErrUnknownWireMode
 
 // ParseMode returns the mode named s ("off", "summary", "headers",
 // "bodies"; case and surrounding space do not matter). The error for any
 // other name lists the valid ones and wraps ErrUnknownMode.
-func ParseMode(s string) (Mode, error) {
-	name := strings.ToLower(strings.TrimSpace(s))
-	for m := Off; m <= Bodies; m++ {
-		if m.String() == name {
-			return m, nil
-		}
-	}
-	return Off, fmt.Errorf("%w %q: valid modes are %s", ErrUnknownMode, s, validModes)
-}
-
-// MarshalText encodes the mode as its name, so JSON shows "summary".
-func (m Mode) MarshalText() ([]byte, error) {
-	if !m.valid() {
-		return nil, fmt.Errorf("%w %d: valid modes are %s", ErrUnknownMode, int32(m), validModes)
-	}
-	return []byte(m.String()), nil
-}
-
-// UnmarshalText decodes a mode name with ParseMode.
-func (m *Mode) UnmarshalText(b []byte) error {
-	v, err := ParseMode(string(b))
-	if err != nil {
-		return err
-	}
-	*m = v
-	return nil
-}
+func ParseMode(s string) (Mode, error) { return debugapi.ParseWireMode(s) }

@@ -73,7 +73,7 @@ func New(opts Options) *Tracer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if !opts.Mode.valid() {
+	if !opts.Mode.Valid() {
 		opts.Mode = Off
 	}
 	t := &Tracer{
@@ -92,7 +92,7 @@ func New(opts Options) *Tracer {
 // a request already running finishes in the mode it started in. A value
 // that is not one of the four modes is ignored.
 func (t *Tracer) SetMode(m Mode) {
-	if m.valid() {
+	if m.Valid() {
 		t.mode.Store(int32(m))
 	}
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/inflight"
-	"github.com/vigilhq/vigil/diag/stacks"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/diag/wiretrace"
 )
@@ -42,7 +42,7 @@ type Screen struct {
 	Info       *debugserver.Info      `json:"info,omitempty"`
 	Health     *watchdog.HealthReport `json:"health,omitempty"`
 	Calls      []inflight.Call        `json:"calls"`
-	Goroutines *stacks.Snapshot       `json:"goroutines,omitempty"`
+	Goroutines *debugapi.Snapshot     `json:"goroutines,omitempty"`
 	WireErrors []wiretrace.Exchange   `json:"wire_errors"`
 	WireMode   string                 `json:"wire_mode,omitempty"`
 	LastBundle *bundle.Info           `json:"last_bundle,omitempty"`

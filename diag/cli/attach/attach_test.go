@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/cli/golden"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/stacks"
@@ -40,7 +41,7 @@ func stalled() *Screen {
 			PID: 42, Host: "vigil-scheduler-7c5d", Uptime: 3*time.Hour + 12*time.Minute, Goroutines: 1234, HeapBytes: 45 << 20},
 		Health: &watchdog.HealthReport{Status: "stale", Time: t0, Heartbeats: hbs},
 		Calls:  calls,
-		Goroutines: &stacks.Snapshot{Goroutines: 1234, Groups: []stacks.Group{
+		Goroutines: &debugapi.Snapshot{Goroutines: 1234, Groups: []stacks.Group{
 			{Count: 1000, State: "chan receive", Labels: map[string]string{"loop": "submit", "dag": "etl"},
 				Wait: stacks.Wait{Min: 3 * time.Minute, Source: "seen"},
 				Stack: []stacks.Frame{{Func: "runtime.gopark", File: "/go/src/runtime/proc.go", Line: 462},

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vigilhq/vigil/diag/cli/clitest"
-	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/executor/kube"
 	"github.com/vigilhq/vigil/executor/kube/kubetest"
 )
@@ -65,7 +65,7 @@ func TestTasksReport(t *testing.T) {
 		r = clitest.Run(t, s, "tasks", "--grace", "0s", "-o", "json")
 		return r.Code == 1
 	})
-	var a client.TaskAudit
+	var a debugapi.TaskAudit
 	if err := json.Unmarshal([]byte(r.Out), &a); err != nil {
 		t.Fatalf("tasks -o json: %v\n%s", err, r.Out)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/cli/render"
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/stacks"
 )
@@ -115,7 +116,7 @@ func run(ctx context.Context, opts *Options) error {
 func Collect(ctx context.Context, c *client.Client, older, minWait time.Duration, all bool) (Report, error) {
 	rep := Report{Calls: []inflight.Call{}, Goroutines: []stacks.Group{}, Older: older, MinWait: minWait}
 	var calls []inflight.Call
-	var snap *stacks.Snapshot
+	var snap *debugapi.Snapshot
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { calls, err = c.Inflight(gctx, client.InflightFilter{}); return err })
 	g.Go(func() (err error) { snap, err = c.Stacks(gctx, client.StacksFilter{MinWait: minWait}); return err })

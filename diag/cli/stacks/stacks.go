@@ -97,7 +97,7 @@ func run(ctx context.Context, opts *Options) error {
 			fmt.Fprintf(opts.IO.Out, "No goroutine group matches (of %d goroutines).\n", snap.Goroutines)
 			return nil
 		}
-		return snap.WriteText(opts.IO.Out, gstacks.TextOptions{MaxGroups: opts.Max})
+		return (*gstacks.Snapshot)(snap).WriteText(opts.IO.Out, gstacks.TextOptions{MaxGroups: opts.Max})
 	}
 	if opts.Max > 0 && len(snap.Groups) > opts.Max && opts.Output != "" {
 		snap.Groups = snap.Groups[:opts.Max]

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
-	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // Options are `diag tasks`'s.
@@ -94,7 +94,7 @@ func run(ctx context.Context, opts *Options) error {
 }
 
 // Write renders the report for a human.
-func Write(w io.Writer, a client.TaskAudit) error {
+func Write(w io.Writer, a debugapi.TaskAudit) error {
 	fmt.Fprintf(w, "%d live task instances against %d workloads of %s (lost after %s, grace %s)\n",
 		a.Live, a.Workloads, a.Executor, cmdutil.Age(a.LostAfter), cmdutil.Age(a.Grace))
 	if a.Findings() == 0 {
@@ -103,7 +103,7 @@ func Write(w io.Writer, a client.TaskAudit) error {
 	}
 	for _, sec := range []struct {
 		title string
-		list  []client.AuditFinding
+		list  []debugapi.AuditFinding
 	}{{"ZOMBIES", a.Zombies}, {"ORPHANS", a.Orphans}, {"LOST", a.Lost}, {"NOT STARTING", a.NotStarting}, {"PENDING", a.Pending}} {
 		if len(sec.list) == 0 {
 			continue
@@ -120,7 +120,7 @@ func Write(w io.Writer, a client.TaskAudit) error {
 // try requeued every few seconds for an hour has hundreds.
 const maxShown = 10
 
-func writeFinding(w io.Writer, now time.Time, f client.AuditFinding) {
+func writeFinding(w io.Writer, now time.Time, f debugapi.AuditFinding) {
 	fmt.Fprintf(w, "  %s try %d", f.Task, f.Try)
 	if f.State != "" {
 		fmt.Fprintf(w, " [%s]", f.State)
