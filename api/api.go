@@ -305,6 +305,9 @@ type Pool struct {
 	Scheduled int       `json:"scheduled"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
+	// Missing: tasks name the pool but nobody set it; they wait until
+	// someone does (added by the server, issue 19).
+	Missing bool `json:"missing,omitempty"`
 }
 
 // PoolSet is PUT /pools/{pool}.
@@ -323,6 +326,10 @@ type PoolChange struct {
 	By     string    `json:"by"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason,omitempty"`
+	// PrevSlots are the slots before a set (absent for a new pool);
+	// Description is the one set (added by the server, issue 19).
+	PrevSlots   *int   `json:"prev_slots,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // Status is GET /status: every scheduler's heartbeat and the live task

@@ -52,6 +52,9 @@ type Pool struct {
 	// UpdatedAt and UpdatedBy say who set the pool last.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	UpdatedBy Actor     `json:"updated_by,omitzero"`
+	// Reason is why it was set, recorded in the change (PoolChange)
+	// and not kept with the pool.
+	Reason string `json:"-"`
 }
 
 // PoolStatus is a pool and what its tasks take of it now, across every
@@ -83,6 +86,8 @@ type PoolChange struct {
 	Slots       int    `json:"slots"`
 	PrevSlots   *int   `json:"prev_slots,omitempty"`
 	Description string `json:"description"`
+	// Reason is why, as the one who made the change gave it.
+	Reason string `json:"reason,omitempty"`
 }
 
 // PoolStore is implemented by stores that keep pools. Such a store
@@ -94,7 +99,8 @@ type PoolStore interface {
 	// DeletePool deletes a pool and records it, or fails with ErrPoolInUse
 	// (naming the tasks) while queued or running tasks hold its slots,
 	// ErrNotFound if there is none. dag.DefaultPool cannot be deleted.
-	DeletePool(ctx context.Context, name string, by Actor, at time.Time) error
+	// reason is recorded with the change.
+	DeletePool(ctx context.Context, name string, by Actor, at time.Time, reason string) error
 	// ListPools returns every pool, with dag.DefaultPool and the missing
 	// pools tasks wait for, ordered by name.
 	ListPools(ctx context.Context) ([]PoolStatus, error)

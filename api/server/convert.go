@@ -114,13 +114,15 @@ func toPool(p scheduler.PoolStatus) api.Pool {
 		out.UpdatedBy = p.UpdatedBy.String()
 	}
 	if p.Missing {
+		out.Missing = true
 		out.Description = "no such pool: tasks name it but nobody set it (PUT /pools/" + p.Name + ")"
 	}
 	return out
 }
 
 func toPoolChange(c scheduler.PoolChange) api.PoolChange {
-	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At)}
+	return api.PoolChange{Seq: c.Seq, Pool: c.Pool, Action: c.Action, Slots: c.Slots, By: c.By.String(), At: utc(c.At), Reason: c.Reason,
+		PrevSlots: c.PrevSlots, Description: c.Description}
 }
 
 func toDAGChange(c scheduler.DAGChange) api.DAGChange {
@@ -162,12 +164,11 @@ func toCall(c inflight.Call) api.Call {
 	}
 }
 
-func toHeartbeat(hb scheduler.HeartbeatRecord, now time.Time, owned int, serving bool) api.Heartbeat {
-	age := now.Sub(hb.LastBeat)
+func toHeartbeat(sc scheduler.SchedulerStatus, serving bool) api.Heartbeat {
 	return api.Heartbeat{
-		Component: hb.Component, Instance: hb.Instance, Host: hb.Host, PID: hb.PID, PeriodSeconds: hb.Period.Seconds(),
-		LastBeat: utc(hb.LastBeat), StartedAt: utc(hb.StartedAt), StoppedAt: utc(hb.StoppedAt), AgeSeconds: age.Seconds(),
-		Stale: hb.StoppedAt.IsZero() && age > watchdog.DefaultFactor*hb.Period, RunsOwned: owned, Serving: serving,
+		Component: sc.Component, Instance: sc.Instance, Host: sc.Host, PID: sc.PID, PeriodSeconds: sc.Period.Seconds(),
+		LastBeat: utc(sc.LastBeat), StartedAt: utc(sc.StartedAt), StoppedAt: utc(sc.StoppedAt), AgeSeconds: sc.Age.Seconds(),
+		Stale: sc.Stale, RunsOwned: sc.Runs, Serving: serving,
 	}
 }
 

@@ -128,33 +128,16 @@ func (s *Server) status(r *http.Request, _ Token) (int, any, error) {
 		return 0, nil, err
 	}
 	defer cancel()
-	hbs, err := st.ListHeartbeats(ctx)
+	rep, err := scheduler.ReadStatus(ctx, st, s.opts.Now())
 	if err != nil {
 		return 0, nil, err
 	}
-	tis, err := st.ListTaskInstances(ctx, scheduler.TaskFilter{States: []scheduler.State{
-		scheduler.StateScheduled, scheduler.StateQueued, scheduler.StateRunning, scheduler.StateUpForRetry}})
-	if err != nil {
-		return 0, nil, err
+	out := api.Status{Schedulers: []api.Heartbeat{}, Tasks: map[string]int{}, RunsUnowned: rep.Unowned}
+	for _, sc := range rep.Schedulers {
+		out.Schedulers = append(out.Schedulers, toHeartbeat(sc, sc.Instance == s.opts.Instance))
 	}
-	running, err := st.ListRuns(ctx, scheduler.RunFilter{States: []scheduler.RunState{scheduler.RunRunning}})
-	if err != nil {
-		return 0, nil, err
-	}
-	owned := map[string]int{}
-	for _, r := range running {
-		owned[r.Owner]++
-	}
-	out := api.Status{Schedulers: []api.Heartbeat{}, Tasks: map[string]int{}}
-	if _, shared := st.(scheduler.Claimer); shared {
-		out.RunsUnowned = owned[""]
-	}
-	now := s.opts.Now()
-	for _, hb := range hbs {
-		out.Schedulers = append(out.Schedulers, toHeartbeat(hb, now, owned[hb.Instance], hb.Instance == s.opts.Instance))
-	}
-	for _, ti := range tis {
-		out.Tasks[string(ti.State)]++
+	for state, n := range rep.Tasks {
+		out.Tasks[string(state)] = n
 	}
 	return http.StatusOK, out, nil
 }

@@ -57,7 +57,7 @@ func (s *Server) setPool(r *http.Request, who Token) (int, any, error) {
 		return 0, nil, err
 	}
 	name := r.PathValue("pool")
-	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who)}
+	p := scheduler.Pool{Name: name, Slots: req.Slots, Description: req.Description, UpdatedAt: s.opts.Now(), UpdatedBy: actor(who), Reason: req.Reason}
 	if err := scheduler.CheckPool(p); err != nil {
 		return 0, nil, errBadRequest("%v", err)
 	}
@@ -100,7 +100,7 @@ func (s *Server) deletePool(r *http.Request, who Token) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now())
+	err = ps.DeletePool(ctx, name, actor(who), s.opts.Now(), r.URL.Query().Get("reason"))
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		return 0, nil, errNotFound("pool %s: %v (GET %s/pools lists them)", name, err, api.Prefix)
@@ -130,17 +130,15 @@ func (s *Server) poolHistory(r *http.Request, _ Token) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	// Newest first; a cursor is the last change's seq.
-	for i, j := 0, len(changes)-1; i < j; i, j = i+1, j-1 {
-		changes[i], changes[j] = changes[j], changes[i]
-	}
+	// Oldest first, as vigil pools history prints them; a cursor is the
+	// last change's seq. Pool changes are few: the store lists them all.
 	if pq.cursor != "" {
 		var after int64
 		if _, err := fmt.Sscan(pq.cursor, &after); err != nil {
 			return 0, nil, errBadRequest("?cursor=%q: %v", pq.cursor, scheduler.ErrBadCursor)
 		}
 		i := 0
-		for i < len(changes) && changes[i].Seq >= after {
+		for i < len(changes) && changes[i].Seq <= after {
 			i++
 		}
 		changes = changes[i:]

@@ -180,7 +180,7 @@ func (s *Server) register() {
 	s.handle("POST /dags/{dag}/unpause", op, s.pause(false))
 	s.handle("POST /dags/{dag}/runs", op, s.trigger)
 	s.handle("GET /dags/{dag}/history", ro, s.dagHistory)
-	s.handle("POST /dags/{dag}/backfill/plan", ro, s.planBackfill)
+	s.handle("POST /dags/{dag}/backfill/plan", op, s.planBackfill) // a POST: operators, as routes.go says
 	s.handle("GET /runs", ro, s.listRuns)
 	s.handle("GET /dags/{dag}/runs/{run}", ro, s.getRun)
 	s.handle("GET /tasks", ro, s.listTasks)
@@ -212,10 +212,17 @@ func (s *Server) register() {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; GET /openapi.yaml lists them", r.Method, r.URL.Path))
 	})
 	if s.opts.Console != nil {
-		// "/", not "GET /": ServeMux refuses "GET /" beside the
-		// method-less api.Prefix+"/" above (neither is more specific).
-		// The console answers 405 to anything but GET and HEAD itself.
-		s.mux.Handle("/", s.opts.Console)
+		// Any method here, GET only below: "GET /" would conflict with
+		// the catch-all of the prefix, which takes every method.
+		console := s.opts.Console
+		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s %s: the console answers GET only", r.Method, r.URL.Path))
+				return
+			}
+			console.ServeHTTP(w, r)
+		})
 	}
 }
 

@@ -219,18 +219,29 @@ func TestOpsPlanAndStore(t *testing.T) {
 
 func TestPoolsRecordTheToken(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	code, _, b := f.do("PUT", "/api/v1/pools/gpu", aliceSecret, api.PoolSet{Slots: 2, Description: "two cards"})
+	code, _, b := f.do("PUT", "/api/v1/pools/gpu", aliceSecret, api.PoolSet{Slots: 2, Description: "two cards", Reason: "new cards"})
 	var p api.Pool
 	if code != 200 || json.Unmarshal(b, &p) != nil || p.Slots != 2 || p.UpdatedBy != "api@alice" {
 		t.Fatalf("set: %d %s", code, b)
 	}
-	if code, _, b := f.do("DELETE", "/api/v1/pools/gpu", aliceSecret, nil); code != 204 {
+	if code, _, b := f.do("DELETE", "/api/v1/pools/gpu?reason=returned", aliceSecret, nil); code != 204 {
 		t.Fatalf("delete: %d %s", code, b)
 	}
 	code, _, b = f.do("GET", "/api/v1/pools/history?pool=gpu", bobSecret, nil)
 	var pg api.Page[api.PoolChange]
-	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[0].Action != "delete" || pg.Items[0].By != "api@alice" {
-		t.Errorf("history: %d %s; want the delete then the set, by api@alice", code, b)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[1].Action != "delete" || pg.Items[1].By != "api@alice" ||
+		pg.Items[1].Reason != "returned" || pg.Items[0].Reason != "new cards" || pg.Items[0].Description != "two cards" ||
+		pg.Items[1].PrevSlots == nil || *pg.Items[1].PrevSlots != 2 {
+		t.Errorf("history: %d %s; want the set then the delete, by api@alice with their reasons", code, b)
+	}
+	// A page at a time.
+	code, _, b = f.do("GET", "/api/v1/pools/history?limit=1", bobSecret, nil)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 1 || pg.NextCursor == "" {
+		t.Fatalf("history page 1: %d %s", code, b)
+	}
+	code, _, b = f.do("GET", "/api/v1/pools/history?limit=5&cursor="+pg.NextCursor, bobSecret, nil)
+	if code != 200 || json.Unmarshal(b, &pg) != nil || len(pg.Items) != 2 || pg.Items[1].Action != "delete" {
+		t.Errorf("history after page 1: %d %s; want the rest (gpu's delete last)", code, b)
 	}
 	// Pages of pools: every pool once.
 	var names []string
@@ -262,5 +273,19 @@ func TestLogs(t *testing.T) {
 	code, _, b = f.do("GET", "/api/v1/dags/etl/runs/r1/tasks/load/logs", bobSecret, nil)
 	if code != 404 || !strings.Contains(apiError(t, b).Message, "does not exist") {
 		t.Errorf("logs of a try with no output: %d %s; want 404 saying why", code, b)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	code, _, b := f.do("GET", "/api/v1/status", bobSecret, nil)
+	var st api.Status
+	if code != 200 || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("%d %s", code, b)
+	}
+	// The scheduled run's three tasks wait; r1 has ended.
+	if len(st.Schedulers) != 1 || !st.Schedulers[0].Serving || st.Schedulers[0].Stale || st.Schedulers[0].PeriodSeconds != 5 ||
+		st.Tasks["scheduled"] != 3 || len(st.Tasks) != 1 || st.RunsUnowned != 0 {
+		t.Errorf("status %s", b)
 	}
 }

@@ -79,12 +79,21 @@ func apiStatus(err error) int {
 	return 0
 }
 
+const sayDAG = `
+id: say
+params:
+  word: hello
+tasks:
+  - id: hello
+    command: [sh, -c, 'echo "$VIGIL_PARAM_WORD from the api"']
+`
+
 // TestOperationsAPIOnARealScheduler drives a real `vigil run` through
 // its operations API with the Go client: list, trigger, logs, history,
 // a clear that runs a failed task again, pause with its history; a
 // read-only token may read but not trigger (403), no token gets 401.
 func TestOperationsAPIOnARealScheduler(t *testing.T) {
-	e := newEnv(t, map[string]string{"etl.yaml": opsDAGs})
+	e := newEnv(t, map[string]string{"etl.yaml": opsDAGs, "say.yaml": sayDAG})
 	runDir := filepath.Join(e.dir, "run")
 	tokDir := t.TempDir()
 	opFile, opSecret := writeToken(t, tokDir, "alice")
@@ -105,7 +114,7 @@ func TestOperationsAPIOnARealScheduler(t *testing.T) {
 
 	e.waitFor("the DAG to load", 30*time.Second, func() bool {
 		l, err := ro.DAGs(ctx)
-		return err == nil && len(l.Items) == 1 && l.Items[0].ID == "etl"
+		return err == nil && len(l.Items) == 2 && l.Items[0].ID == "etl"
 	})
 
 	// Read-only: 403 naming the token and the role it needs.
@@ -139,14 +148,23 @@ func TestOperationsAPIOnARealScheduler(t *testing.T) {
 	}
 	waitRun("failed") // load fails until RAN_DIR/fixed exists
 
-	rc, err := ro.Logs(ctx, "etl", "latest", "extract", 0)
+	// A try's output, through the executor that ran it.
+	say, err := op.Trigger(ctx, "say", api.TriggerRequest{Conf: map[string]any{"word": "bonjour"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("say to succeed", 40*time.Second, func() bool {
+		r, err := ro.Run(ctx, "say", say.Run.RunID)
+		return err == nil && r.State == "success"
+	})
+	rc, err := ro.Logs(ctx, "say", "latest", "hello", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, _ := io.ReadAll(rc)
 	rc.Close()
-	if strings.TrimSpace(string(out)) != "" {
-		t.Logf("extract logs: %q", out)
+	if strings.TrimSpace(string(out)) != "bonjour from the api" {
+		t.Errorf("logs of say/hello: %q; want its output", out)
 	}
 
 	// Clear the failed task and its downstream: it runs again as try 2.

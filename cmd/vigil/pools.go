@@ -147,7 +147,7 @@ again. default_pool cannot be deleted.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.withPools(func(ctx context.Context, ps scheduler.PoolStore) error {
-				err := ps.DeletePool(ctx, args[0], scheduler.Actor{Component: "cli", Instance: cliInstance()}, time.Now())
+				err := ps.DeletePool(ctx, args[0], scheduler.Actor{Component: "cli", Instance: cliInstance()}, time.Now(), "")
 				if errors.Is(err, scheduler.ErrNotFound) {
 					return fmt.Errorf("%w (see 'vigil pools list')", err)
 				}

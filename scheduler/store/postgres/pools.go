@@ -134,9 +134,9 @@ func (s *Store) SetPool(ctx context.Context, p scheduler.Pool) error {
 }
 
 func recordPoolChange(ctx context.Context, tx *sql.Tx, p scheduler.Pool, action string, prev sql.NullInt64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO pool_changes (pool, at, actor_component, actor_instance, action, slots, prev_slots, description)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		p.Name, sqlcol.TimeArg(p.UpdatedAt), p.UpdatedBy.Component, p.UpdatedBy.Instance, action, p.Slots, prev, p.Description)
+	_, err := tx.ExecContext(ctx, `INSERT INTO pool_changes (pool, at, actor_component, actor_instance, action, slots, prev_slots, description, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		p.Name, sqlcol.TimeArg(p.UpdatedAt), p.UpdatedBy.Component, p.UpdatedBy.Instance, action, p.Slots, prev, p.Description, p.Reason)
 	if err != nil {
 		return fmt.Errorf("record the change: %w", err)
 	}
@@ -146,7 +146,7 @@ func recordPoolChange(ctx context.Context, tx *sql.Tx, p scheduler.Pool, action 
 // DeletePool deletes a pool no queued or running task holds slots of.
 // The pool stays locked from the check to the delete, so no task of
 // another scheduler takes one of its slots in between.
-func (s *Store) DeletePool(ctx context.Context, name string, by scheduler.Actor, at time.Time) error {
+func (s *Store) DeletePool(ctx context.Context, name string, by scheduler.Actor, at time.Time, reason string) error {
 	ctx, cancel := s.call(ctx, "DeletePool")
 	defer cancel()
 	if name == dag.DefaultPool {
@@ -173,7 +173,7 @@ func (s *Store) DeletePool(ctx context.Context, name string, by scheduler.Actor,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pools WHERE name = $1`, name); err != nil {
 			return err
 		}
-		p.Name, p.UpdatedAt, p.UpdatedBy = name, at, by
+		p.Name, p.UpdatedAt, p.UpdatedBy, p.Reason = name, at, by, reason
 		return recordPoolChange(ctx, tx, p, "delete", sql.NullInt64{Int64: int64(p.Slots), Valid: true})
 	})
 	if err != nil {

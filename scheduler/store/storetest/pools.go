@@ -14,8 +14,8 @@ import (
 
 // A store that keeps pools (scheduler.PoolStore) is held to this too:
 //   - a new store has dag.DefaultPool, without a limit;
-//   - SetPool and DeletePool record each change, with its actor, in
-//     PoolHistory; DeletePool refuses dag.DefaultPool and a pool queued
+//   - SetPool and DeletePool record each change, with its actor and
+//     reason, in PoolHistory; DeletePool refuses dag.DefaultPool and a pool queued
 //     or running tasks hold slots of (scheduler.ErrPoolInUse);
 //   - Apply refuses a change into queued that would take more slots than
 //     the task's pool has free, counted over every queued and running
@@ -113,10 +113,11 @@ func testPoolSetListDelete(t *testing.T, s scheduler.Store) {
 	}
 	mustEqual(t, "pool after SetPool", poolStatus(t, ps, "warehouse"), scheduler.PoolStatus{Pool: p})
 	p2 := p
-	p2.Slots, p2.Description, p2.UpdatedAt = 6, "more", t0.Add(time.Hour)
+	p2.Slots, p2.Description, p2.UpdatedAt, p2.Reason = 6, "more", t0.Add(time.Hour), "month end"
 	if err := ps.SetPool(ctx, p2); err != nil {
 		t.Fatal(err)
 	}
+	p2.Reason = "" // recorded in the change only
 	mustEqual(t, "pool after a second SetPool", poolStatus(t, ps, "warehouse"), scheduler.PoolStatus{Pool: p2})
 
 	for _, bad := range []scheduler.Pool{{Name: "no spaces", Slots: 1}, {Name: "ok", Slots: -2}} {
@@ -124,11 +125,11 @@ func testPoolSetListDelete(t *testing.T, s scheduler.Store) {
 			t.Errorf("SetPool(%+v) = nil; want an error", bad)
 		}
 	}
-	if err := ps.DeletePool(ctx, dag.DefaultPool, cliActor, t0); err == nil {
+	if err := ps.DeletePool(ctx, dag.DefaultPool, cliActor, t0, ""); err == nil {
 		t.Errorf("DeletePool(%s) = nil; want an error", dag.DefaultPool)
 	}
-	mustBe(t, "DeletePool of an unknown pool", ps.DeletePool(ctx, "nope", cliActor, t0), scheduler.ErrNotFound)
-	if err := ps.DeletePool(ctx, "warehouse", cliActor, t0.Add(2*time.Hour)); err != nil {
+	mustBe(t, "DeletePool of an unknown pool", ps.DeletePool(ctx, "nope", cliActor, t0, ""), scheduler.ErrNotFound)
+	if err := ps.DeletePool(ctx, "warehouse", cliActor, t0.Add(2*time.Hour), "drained"); err != nil {
 		t.Fatal(err)
 	}
 	if all, _ := ps.ListPools(ctx); len(all) != 1 {
@@ -142,8 +143,8 @@ func testPoolSetListDelete(t *testing.T, s scheduler.Store) {
 	six := 6
 	want := []scheduler.PoolChange{
 		{Pool: "warehouse", At: t0, By: cliActor, Action: "set", Slots: 4, Description: "the warehouse's connections"},
-		{Pool: "warehouse", At: t0.Add(time.Hour), By: cliActor, Action: "set", Slots: 6, PrevSlots: &four, Description: "more"},
-		{Pool: "warehouse", At: t0.Add(2 * time.Hour), By: cliActor, Action: "delete", Slots: 6, PrevSlots: &six, Description: "more"},
+		{Pool: "warehouse", At: t0.Add(time.Hour), By: cliActor, Action: "set", Slots: 6, PrevSlots: &four, Description: "more", Reason: "month end"},
+		{Pool: "warehouse", At: t0.Add(2 * time.Hour), By: cliActor, Action: "delete", Slots: 6, PrevSlots: &six, Description: "more", Reason: "drained"},
 	}
 	if len(hist) != len(want) {
 		t.Fatalf("history: %+v; want %d records", hist, len(want))
@@ -265,7 +266,7 @@ func testPoolDeleteInUse(t *testing.T, s scheduler.Store) {
 	setPool(t, ps, "p", 3)
 	createPoolRun(t, s, "r1", map[string]string{"a": "p", "b": "p"})
 	applyOK(t, s, queue(key("etl", "r1", "a")))
-	err := ps.DeletePool(t.Context(), "p", cliActor, t0)
+	err := ps.DeletePool(t.Context(), "p", cliActor, t0, "")
 	mustBe(t, "delete a pool a queued task holds", err, scheduler.ErrPoolInUse)
 	if err != nil && !strings.Contains(err.Error(), "etl/r1/a") {
 		t.Errorf("error %q does not name the task", err)
@@ -274,7 +275,7 @@ func testPoolDeleteInUse(t *testing.T, s scheduler.Store) {
 		t.Errorf("pool after a refused delete: %+v", st)
 	}
 	applyOK(t, s, change(key("etl", "r1", "a"), scheduler.StateQueued, scheduler.StateFailed, t0.Add(time.Minute), executorActor))
-	if err := ps.DeletePool(t.Context(), "p", cliActor, t0); err != nil {
+	if err := ps.DeletePool(t.Context(), "p", cliActor, t0, ""); err != nil {
 		t.Fatalf("delete a pool only scheduled tasks name: %v", err)
 	}
 	mustBe(t, "queue into a deleted pool", apply(t, s, queue(key("etl", "r1", "b")))[0].Err, scheduler.ErrNoPool)

@@ -15,7 +15,7 @@ const (
 	PoolColumns = `name, slots, description, updated_at, updated_by_component, updated_by_instance`
 	PoolCounts  = `SELECT pool, state, COUNT(*), SUM(pool_slots) FROM task_instances
 		WHERE state IN ('scheduled', 'up_for_retry', 'queued', 'running') GROUP BY pool, state`
-	PoolChangeColumns = `seq, pool, at, actor_component, actor_instance, action, slots, prev_slots, description`
+	PoolChangeColumns = `seq, pool, at, actor_component, actor_instance, action, slots, prev_slots, description, reason`
 )
 
 // ScanPool reads a row of PoolColumns.
@@ -28,7 +28,7 @@ func ScanPool(r Row) (scheduler.Pool, error) {
 // ScanPoolChange reads a row of PoolChangeColumns.
 func ScanPoolChange(r Row) (scheduler.PoolChange, error) {
 	var c scheduler.PoolChange
-	err := r.Scan(&c.Seq, &c.Pool, Time(&c.At), &c.By.Component, &c.By.Instance, &c.Action, &c.Slots, IntPtr(&c.PrevSlots), &c.Description)
+	err := r.Scan(&c.Seq, &c.Pool, Time(&c.At), &c.By.Component, &c.By.Instance, &c.Action, &c.Slots, IntPtr(&c.PrevSlots), &c.Description, &c.Reason)
 	return c, err
 }
 
