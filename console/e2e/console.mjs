@@ -90,8 +90,9 @@ async function mainMode(page) {
   await expectText(page.locator("tr[data-dag=nightly]"), /@daily/, "nightly's schedule");
   await expectText(page.locator("tr[data-dag=nightly]"), /paused/, "nightly's state");
   await expectText(page.locator("tr[data-file]"), /broken\.yaml/, "files that fail to load");
+  await expectText(page.locator("tr[data-dag=gone]"), /missing/, "a DAG whose file is gone");
   if ((await page.locator("[data-action]").count()) === 0) throw new Error("an operator sees no action on the DAG list");
-  step("DAG list: states, schedules, last runs, the broken file, operator actions");
+  step("DAG list: states (active, paused, missing), schedules, last runs, the broken file, operator actions");
   await shot(page, "dags");
 
   // Runs grid: a's cell is failed, with the state in text.

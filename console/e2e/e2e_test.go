@@ -132,6 +132,7 @@ func TestConsole(t *testing.T) {
 		"flaky.yaml":   strings.Replace(flakyDAG, "MARK", mark, 1),
 		"nightly.yaml": "id: nightly\nschedule: \"@daily\"\nstart_date: 2026-01-01\ntasks:\n  - id: report\n    command: [\"true\"]\n",
 		"broken.yaml":  "id: broken\ntasks:\n  - id: x\n    depends_on: [nowhere]\n    command: [\"true\"]\n",
+		"gone.yaml":    "id: gone\ntasks:\n  - id: x\n    command: [\"true\"]\n",
 	}
 	s := serve(t, dags)
 	vigil := func(args ...string) {
@@ -141,6 +142,28 @@ func TestConsole(t *testing.T) {
 		})
 	}
 	vigil("dags", "pause", "nightly")
+	// gone's file is deleted once it is loaded: the DAG is missing.
+	if err := os.Remove(filepath.Join(s.Dir, "dags", "gone.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	clitest.WaitFor(t, "gone to be missing", 30*time.Second, func() bool {
+		out, err := s.Vigil("dags", "list", "-o", "json")
+		var list struct {
+			DAGs []struct {
+				ID      string `json:"id"`
+				Missing bool   `json:"missing"`
+			} `json:"dags"`
+		}
+		if err != nil || json.Unmarshal([]byte(out), &list) != nil {
+			return false
+		}
+		for _, d := range list.DAGs {
+			if d.ID == "gone" && d.Missing {
+				return true
+			}
+		}
+		return false
+	})
 	// The first run's a fails; the later runs' a succeed (the mark is
 	// there): the grid shows both.
 	vigil("dags", "trigger", "flaky")
