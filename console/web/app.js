@@ -103,7 +103,7 @@ async function signin(_, view) {
   h("label", { for: "token" }, "API token"),
   input,
   h("p", { id: "token-help", class: "muted" },
-    "The contents of a token file of the server's --api-tokens (or the local token `vigil run` wrote). ",
+    "The contents of a token file given to vigil run's --api-token (with none, the local operator token it wrote to RUNTIME_DIR/api-PID.token). ",
     "It is kept in this tab only (sessionStorage) and sent to this server alone."),
   h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "Sign in")));
   fill(main, h("h1", {}, "Sign in to Vigil"), status, form);
