@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh -- what the web console's browser tests need, with no browser download:
-#   Debian's chromium (apt-get, when /usr/bin/chromium is missing; needs root)
+#   Debian's chromium, and node and npm (apt-get, those that are missing; needs root)
 #   playwright-core at the version pinned in package.json/package-lock.json (npm ci),
 #   installed outside the clone into $CACHE_DIR/<version> and reused while the version matches.
 # Prints the variables the tests read, for eval:
@@ -12,15 +12,20 @@ CACHE_DIR="$(realpath -m "${CACHE_DIR:-$HOME/.cache/vigil/browser}")"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 log() { echo "[browser] $*" >&2; }
 
-if [[ ! -x "$CHROMIUM" ]]; then
+# Debian's packages for what is missing: the browser, and node and npm to drive it.
+want_pkgs=()
+[[ -x "$CHROMIUM" ]] || want_pkgs+=(chromium)
+command -v node >/dev/null || want_pkgs+=(nodejs)
+command -v npm >/dev/null || want_pkgs+=(npm)
+if ((${#want_pkgs[@]})); then
   if [[ "$(id -u)" != 0 ]]; then
-    log "$CHROMIUM is missing: install Debian's chromium (sudo apt-get install -y --no-install-recommends chromium)"
+    log "missing ${want_pkgs[*]}: install Debian's (sudo apt-get install -y --no-install-recommends ${want_pkgs[*]})"
     exit 1
   fi
-  log "installing Debian's chromium"
+  log "installing Debian's ${want_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends chromium >&2
+  apt-get install -y -qq --no-install-recommends "${want_pkgs[@]}" >&2
 fi
 
 version="$(node -e 'console.log(require(process.argv[1]).dependencies["playwright-core"])' "$HERE/package.json")"
