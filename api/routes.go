@@ -29,6 +29,7 @@ package api
 //	GET    /whoami                                 WhoAmI
 //	GET    /status                                 Status
 //	GET    /health                                 Health
+//	GET    /debug/flamegraph?kind=cpu|wall&seconds=N   the console's flame graph of a fresh profile (package console)
 //	GET    /debug/...                              the serving process's debug API (diag's), read-only role
 //
 // Outside Prefix: GET /openapi.yaml (no token) and the web console at /.

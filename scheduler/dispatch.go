@@ -101,8 +101,13 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) {
 				continue
 			}
 			c.Reason = reason
-			if ti.Try > 0 {
+			switch {
+			case ti.Try > ti.TryBase:
+				// A try that was lost or requeued goes again as itself.
 				c.Reason = fmt.Sprintf("submitting try %d again", ti.Try)
+			case ti.Try > 0:
+				// Cleared by hand: the next try gets a new number.
+				c.Reason = fmt.Sprintf("%s; try %d, after a clear", reason, ti.Try+1)
 			}
 		case StateUpForRetry:
 			if now.Before(ti.RetryAt) {

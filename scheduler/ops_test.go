@@ -94,7 +94,7 @@ func TestClearFailedTaskAndDownstream(t *testing.T) {
 		"→scheduled", "scheduled→queued", "queued→running", "running→up_for_retry: exit code 1",
 		"up_for_retry→queued", "queued→running", "running→failed: exit code 1",
 		"failed→scheduled: "+why,
-		"scheduled→queued", "queued→running", "running→success")
+		"scheduled→queued: dependencies met; try 3, after a clear", "queued→running", "running→success")
 	wantHistory(t, h.history("etl", runID, "report"),
 		"→scheduled", "scheduled→upstream_failed", "upstream_failed→scheduled: "+why,
 		"scheduled→queued", "queued→running", "running→success")

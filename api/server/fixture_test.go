@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/api/server"
+	"github.com/vigilhq/vigil/console"
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/watchdog"
@@ -157,13 +159,16 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		f.store = func() scheduler.Store { return nil }
 	}
 	f.srv, err = server.New(server.Options{
-		Store:        f.store,
-		Logs:         func() scheduler.LogReader { return ex },
-		Tokens:       []server.Token{{Name: "alice", Role: api.RoleOperator, Secret: aliceSecret}, {Name: "bob", Role: api.RoleReadOnly, Secret: bobSecret}},
-		Instance:     "test",
-		Watchdog:     f.wd,
-		Inflight:     f.reg,
-		Debug:        dbg.Handler(),
+		Store:    f.store,
+		Logs:     func() scheduler.LogReader { return ex },
+		Tokens:   []server.Token{{Name: "alice", Role: api.RoleOperator, Secret: aliceSecret}, {Name: "bob", Role: api.RoleReadOnly, Secret: bobSecret}},
+		Instance: "test",
+		Watchdog: f.wd,
+		Inflight: f.reg,
+		Debug:    dbg.Handler(),
+		// The console's flame graph, as vigil run adds it.
+		Extra: []server.Route{{Method: http.MethodGet, Pattern: strings.TrimPrefix(console.FlameGraphPath, api.Prefix),
+			Role: api.RoleReadOnly, Handler: console.FlameGraphs()}},
 		Logger:       zaptest.NewLogger(t),
 		StoreTimeout: o.storeTimeout,
 	})

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/api/server"
+	"github.com/vigilhq/vigil/console"
 	"github.com/vigilhq/vigil/diag/debugserver"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/scheduler/dag"
@@ -207,7 +210,10 @@ func serveAPI(ctx context.Context, l *apiListener, instance string, presets dag.
 		Watchdog: wd,
 		Inflight: in.reg,
 		Debug:    in.server.Handler(),
-		Logger:   log.Named("api"),
+		Console:  console.Handler(),
+		Extra: []server.Route{{Method: http.MethodGet, Pattern: strings.TrimPrefix(console.FlameGraphPath, api.Prefix),
+			Role: api.RoleReadOnly, Handler: console.FlameGraphs()}},
+		Logger: log.Named("api"),
 	})
 	if err != nil {
 		l.ln.Close()

@@ -3,9 +3,13 @@
 # loopback-only control plane (etcd, kube-apiserver, kube-scheduler, kube-controller-manager,
 # KWOK, toxiproxy), a Pyroscope server and a PostgreSQL, run CMD with KUBECONFIG, KUBECONFIG_TOXIC,
 # TOXIPROXY_API, PYROSCOPE_URL and VIGIL_TEST_POSTGRES exported,
+# VIGIL_CHROMIUM and VIGIL_PLAYWRIGHT (the web console's browser tests, testenv/browser/setup.sh),
 # and always stop the cluster afterwards.   e.g.  testenv/kube/with-cluster.sh go test ./...
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The browser first: its install needs no cluster, and fails fast.
+BROWSER_ENV="$("$HERE/../browser/setup.sh")"
+eval "$BROWSER_ENV"
 export STATE_DIR="$(realpath -m "${STATE_DIR:-$(mktemp -d /tmp/vigil-kube.XXXXXX)}")"
 "$HERE/setup.sh"
 trap '"$HERE/cluster-down.sh"; rm -rf "$STATE_DIR"' EXIT
