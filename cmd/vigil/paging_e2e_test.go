@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/exitcode"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
 	"github.com/vigilhq/vigil/scheduler/store/sqlite"
@@ -139,7 +142,8 @@ func TestListsPage(t *testing.T) {
 		t.Errorf("runs list (all fit the default page) printed a next cursor:\n%s", out)
 	}
 	out, err = e.vigil("tasks", "list", "--cursor", "bogus")
-	if err == nil || !strings.Contains(out, "bad cursor") {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitcode.Usage || !strings.Contains(out, "bad cursor") {
 		t.Errorf("tasks list --cursor bogus (err %v) printed:\n%s\nwant it refused", err, out)
 	}
 }

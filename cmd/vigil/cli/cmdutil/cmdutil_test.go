@@ -215,6 +215,7 @@ func TestExitCode(t *testing.T) {
 		{exitcode.With(exitcode.Usage, errors.New("-o")), 2},
 		{&cmdutil.NoServerError{Msg: "none"}, 3},
 		{&client.APIError{Status: 403, Message: "read-only"}, 4},
+		{&client.APIError{Status: 400, Message: "bad cursor"}, 2},
 		{fmt.Errorf("runs: %w", &client.APIError{Status: 503, Message: "database is not open yet"}), 3},
 		{errors.New("other"), 4},
 	}

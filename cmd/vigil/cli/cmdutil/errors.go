@@ -76,6 +76,10 @@ func ExitCode(err error) int {
 		// The scheduler answers but cannot serve (its database is not
 		// open yet, or out of reach): as good as unreachable.
 		return exitcode.Unreachable
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
+		// The server found the arguments wrong (a bad --cursor, a conf
+		// key the DAG does not declare, a date it cannot read).
+		return exitcode.Usage
 	case errors.As(err, &apiErr):
 		return exitcode.Error
 	case Unreachable(err):
