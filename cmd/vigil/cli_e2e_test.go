@@ -127,6 +127,10 @@ func TestExitCodesOfBothBinaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := "http://" + freeAddr(t) // nothing listens there
+	openTok := filepath.Join(dir, "open.token") // a token file others can read
+	if err := os.WriteFile(openTok, []byte("secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"VIGIL_RUNTIME_DIR": empty, "VIGIL_CONTEXTS": filepath.Join(empty, "contexts.yaml")}
 	vigil := func(args ...string) (int, string) {
 		ios, _, out, errOut := iostreams.Test()
@@ -154,6 +158,8 @@ func TestExitCodesOfBothBinaries(t *testing.T) {
 		{"diag ok", diag, []string{"version"}, exitcode.OK},
 		{"diag usage", diag, []string{"hangs", "--bogus"}, exitcode.Usage},
 		{"diag unreachable", diag, []string{"hangs", "--runtime-dir", empty}, exitcode.Unreachable},
+		{"diag error: an open token file", diag, []string{"hangs", "--addr", strings.TrimPrefix(closed, "http://"), "--token-file", openTok}, exitcode.Error},
+		{"vigil error: an open token file", vigil, []string{"status", "--server", closed, "--token-file", openTok}, exitcode.Error},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
