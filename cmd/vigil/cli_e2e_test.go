@@ -126,7 +126,7 @@ func TestExitCodesOfBothBinaries(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bad, "b.yaml"), []byte("id: b\ntasks:\n  - id: x\n    comand: [\"true\"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	closed := "http://" + freeAddr(t) // nothing listens there
+	closed := "http://" + freeAddr(t)           // nothing listens there
 	openTok := filepath.Join(dir, "open.token") // a token file others can read
 	if err := os.WriteFile(openTok, []byte("secret\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package cmdutil_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -217,6 +218,7 @@ func TestExitCode(t *testing.T) {
 		{&client.APIError{Status: 403, Message: "read-only"}, 4},
 		{&client.APIError{Status: 400, Message: "bad cursor"}, 2},
 		{fmt.Errorf("runs: %w", &client.APIError{Status: 503, Message: "database is not open yet"}), 3},
+		{fmt.Errorf("get: %w", context.DeadlineExceeded), 3},
 		{errors.New("other"), 4},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -89,7 +90,7 @@ func ExitCode(err error) int {
 }
 
 // Unreachable reports whether err means the server could not be reached:
-// refused, a dial that failed or timed out.
+// refused, a dial that failed, a request that timed out.
 func Unreachable(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
 		return true
@@ -98,7 +99,9 @@ func Unreachable(err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	return errors.Is(err, os.ErrDeadlineExceeded) && !errors.As(err, new(*client.APIError))
+	// A request that ran out of --request-timeout: the server did not
+	// answer in time.
+	return (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) && !errors.As(err, new(*client.APIError))
 }
 
 // ExplainUnreachable adds what to do to an error that means the server

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/api/client"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
 )
 
@@ -72,15 +73,11 @@ func Operate(ctx context.Context, f *cmdutil.Factory, req api.OpRequest, fl Flag
 		fmt.Fprintf(out, "not waiting; 'vigil ops list --run %s' shows what it did\n", op.RunID)
 		return nil
 	}
-	return wait(ctx, f, op, fl)
+	return wait(ctx, f, cl, op, fl)
 }
 
 // wait polls an operation until it closes or fl.Wait runs out.
-func wait(ctx context.Context, f *cmdutil.Factory, op api.Op, fl Flags) error {
-	cl, err := f.Client()
-	if err != nil {
-		return err
-	}
+func wait(ctx context.Context, f *cmdutil.Factory, cl *client.Client, op api.Op, fl Flags) error {
 	out := f.IOStreams.Out
 	poll := fl.Poll
 	if poll <= 0 {
