@@ -135,13 +135,18 @@ database.`,
 	}
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitcode.Help + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (YAML) of 'vigil run', 'vigil db' and 'vigil dags validate'; $VIGIL_CONFIG if unset")
+	// --config and --db only where the daemon's config is read: the admin
+	// commands take none of it (they reach the API, see cmdutil).
+	const configHelp = "config file (YAML); $VIGIL_CONFIG if unset"
 	dbHelp := `database: a SQLite file path (default "vigil.db", or the config file's db), or PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB or "host=HOST dbname=DB"`
-	runCmd, dbCmd := a.runCmd(), a.dbCmd()
+	runCmd, dbCmd, validateCmd := a.runCmd(), a.dbCmd(), a.dagsValidateCmd()
+	runCmd.Flags().StringVar(&a.configPath, "config", "", configHelp)
 	runCmd.Flags().StringVar(&a.db, "db", "", dbHelp)
+	dbCmd.PersistentFlags().StringVar(&a.configPath, "config", "", configHelp)
 	dbCmd.PersistentFlags().StringVar(&a.db, "db", "", dbHelp)
+	validateCmd.Flags().StringVar(&a.configPath, "config", "", configHelp+" (for its presets)")
 	dagsCmd := dags.NewCmdDags(f)
-	dagsCmd.AddCommand(a.dagsValidateCmd())
+	dagsCmd.AddCommand(validateCmd)
 	root.AddCommand(runCmd, dagsCmd, runs.NewCmdRuns(f), tasks.NewCmdTasks(f), pools.NewCmdPools(f),
 		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd)
 	return root
