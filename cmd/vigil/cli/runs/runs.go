@@ -4,6 +4,7 @@ package runs
 
 import (
 	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +46,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
   vigil runs list --limit 20 --cursor eyJ...   # the page after one that printed this cursor`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if s := opts.Filter.State; s != "" && !oneOf(s, runStates) {
+			if s := opts.Filter.State; s != "" && !slices.Contains(runStates, s) {
 				return cmdutil.Usagef("--state %q: use one of %v", s, runStates)
 			}
 			if err := opts.Printer.Validate(); err != nil {
@@ -63,15 +64,6 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 	opts.Page.Add(c, "runs")
 	opts.Printer.AddFlags(c.Flags())
 	return c
-}
-
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 func listRun(opts *ListOptions) error {

@@ -6,6 +6,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,7 +49,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
   vigil tasks list --dag hello --limit 0   # every instance, not a page`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if s := opts.Filter.State; s != "" && !oneOf(s, States) {
+			if s := opts.Filter.State; s != "" && !slices.Contains(States, s) {
 				return cmdutil.Usagef("--state %q: use one of %v", s, States)
 			}
 			if opts.Filter.RunID == "latest" && opts.Filter.DAGID == "" {
@@ -70,15 +71,6 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 	opts.Page.Add(c, "task instances")
 	opts.Printer.AddFlags(c.Flags())
 	return c
-}
-
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 func listRun(opts *ListOptions) error {
