@@ -120,9 +120,11 @@ func CheckSocket(path string) error {
 const maxToken = 4 << 10
 
 // ReadToken reads the bearer token in path, refusing a file that users
-// other than its owner may read or change: whoever reads the token has
-// the whole debug API. The token is the file's content, trimmed. The
-// server reads its token with it, and the client the one it sends.
+// other than its owner may read or change: whoever reads a token acts
+// with it (the whole debug API, or an operations API role). The token is
+// the file's content, trimmed; errors never quote it. The debug and
+// operations API servers read their tokens with it, and their clients
+// the ones they send.
 func ReadToken(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -137,7 +139,7 @@ func ReadToken(path string) (string, error) {
 		return "", fmt.Errorf("token file %s is not a regular file (mode %s)", path, fi.Mode())
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %#o: other users can read or change it, and the token opens the whole debug API; run chmod 600 %s (in a Kubernetes Secret volume, set defaultMode: 0400)", path, perm, path)
+		return "", fmt.Errorf("token file %s has mode %#o: other users can read or change it, and whoever reads the token acts with it; run chmod 600 %s (in a Kubernetes Secret volume, set defaultMode: 0400)", path, perm, path)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxToken+1))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/diag/debugapi"
 )
 
 // Target is the server a command talks to, and where that choice came
@@ -204,38 +205,13 @@ func expandHome(p string) string {
 	return p
 }
 
-// maxToken bounds what ReadToken reads: a token is a line, not a file.
-const maxToken = 4 << 10
-
-// ReadToken reads the bearer token in path, refusing a file that users
-// other than its owner may read or change (the debug token's rule): who
-// reads the token acts as its owner. Errors never quote the token.
+// ReadToken reads the bearer token in path with the debug token's rule
+// (debugapi.ReadToken: a file other users may read or change is
+// refused), and refuses an empty one. Errors never quote the token.
 func ReadToken(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("token file: %w", err)
+	tok, err := debugapi.ReadToken(path)
+	if err == nil && tok == "" {
+		err = fmt.Errorf("token file %s is empty", path)
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return "", fmt.Errorf("token file %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("token file %s is not a regular file (mode %s)", path, fi.Mode())
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %#o: other users can read or change it, and the token acts as you on the scheduler; run chmod 600 %s", path, perm, path)
-	}
-	b, err := io.ReadAll(io.LimitReader(fh, maxToken+1))
-	if err != nil {
-		return "", fmt.Errorf("token file %s: %w", path, err)
-	}
-	if len(b) > maxToken {
-		return "", fmt.Errorf("token file %s is over %d bytes: it should hold one token", path, maxToken)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("token file %s is empty", path)
-	}
-	return tok, nil
+	return tok, err
 }
