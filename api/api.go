@@ -170,6 +170,9 @@ type TaskInstance struct {
 	// Try is the current try (0 before the first); MaxTries is retries+1.
 	Try      int `json:"try"`
 	MaxTries int `json:"max_tries"`
+	// TryBase counts the tries before the last clear by hand: they do not
+	// count against MaxTries (absent when never cleared).
+	TryBase int `json:"try_base,omitempty"`
 	// Evictions are evicted tries that did not count against retries.
 	Evictions  int       `json:"evictions,omitempty"`
 	ExternalID string    `json:"external_id,omitempty"`

@@ -58,7 +58,7 @@ func toRunSummary(r scheduler.Run) *api.RunSummary {
 func toTaskInstance(ti scheduler.TaskInstance) api.TaskInstance {
 	return api.TaskInstance{
 		DAGID: ti.DAGID, RunID: ti.RunID, TaskID: ti.TaskID, State: string(ti.State),
-		Try: ti.Try, MaxTries: ti.Spec.Retries + 1, Evictions: ti.Evictions, ExternalID: ti.ExternalID, ExitCode: ti.ExitCode,
+		Try: ti.Try, MaxTries: ti.Spec.Retries + 1, TryBase: ti.TryBase, Evictions: ti.Evictions, ExternalID: ti.ExternalID, ExitCode: ti.ExitCode,
 		Pool: ti.Spec.Pool, Priority: ti.Spec.Priority,
 		QueuedAt: utc(ti.QueuedAt), StartedAt: utc(ti.StartedAt), EndedAt: utc(ti.EndedAt), RetryAt: utc(ti.RetryAt), UpdatedAt: utc(ti.UpdatedAt),
 	}

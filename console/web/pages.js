@@ -168,9 +168,9 @@ export async function taskPage([dagID, runID, taskID], view) {
     fill(summary,
       h("dl", { class: "facts" },
         h("dt", {}, "State"), h("dd", { "data-testid": "task-state" }, stateBadge(ti.state, `${symbol(ti.state)} ${ti.state}`)),
-        // A clear or mark gives a try more than the retries allow.
+        // Tries before a clear by hand do not count against the retries.
         h("dt", {}, "Try"), h("dd", { "data-testid": "task-try" },
-          ti.try <= ti.max_tries ? `${ti.try} of ${ti.max_tries}` : `${ti.try} (cleared after its ${ti.max_tries} ${ti.max_tries === 1 ? "try" : "tries"})`,
+          ti.try_base ? `${ti.try} (${ti.try - ti.try_base} of ${ti.max_tries} since a clear)` : `${ti.try} of ${ti.max_tries}`,
           ti.evictions ? ` (+${ti.evictions} evicted, not counted)` : ""),
         ti.exit_code !== undefined ? [h("dt", {}, "Exit code"), h("dd", {}, String(ti.exit_code))] : null,
         ti.external_id ? [h("dt", {}, "Runs as"), h("dd", { class: "mono" }, ti.external_id)] : null,

@@ -96,10 +96,14 @@ func listRun(opts *ListOptions) error {
 	return cmdutil.PrintPage(opts.F, opts.Printer, pg, pg.NextCursor, t)
 }
 
-// TryOf shows an instance's try out of the tries its retries allow, and
-// the evicted tries that did not count (issue 16): "2/3", "3/1 (2 evicted, not counted)".
+// TryOf shows an instance's try out of the tries its retries allow, the
+// tries before a clear by hand, and the evicted tries that did not count
+// (issue 16): "2/3", "3 (1/1 since a clear)", "3/1 (2 evicted, not counted)".
 func TryOf(ti api.TaskInstance) string {
 	s := fmt.Sprintf("%d/%d", ti.Try, ti.MaxTries)
+	if ti.TryBase > 0 {
+		s = fmt.Sprintf("%d (%d/%d since a clear)", ti.Try, ti.Try-ti.TryBase, ti.MaxTries)
+	}
 	if ti.Evictions > 0 {
 		s += fmt.Sprintf(" (%d evicted, not counted)", ti.Evictions)
 	}

@@ -80,3 +80,20 @@ func TestNewCmdClearMark(t *testing.T) {
 		t.Errorf("mark --state running: %v; want a usage error", err)
 	}
 }
+
+// TestTryOf: a try counts against the retries, except the tries before a
+// clear and the evicted ones, and the column says which.
+func TestTryOf(t *testing.T) {
+	for _, c := range []struct {
+		ti   api.TaskInstance
+		want string
+	}{
+		{api.TaskInstance{Try: 2, MaxTries: 3}, "2/3"},
+		{api.TaskInstance{Try: 3, MaxTries: 1, TryBase: 2}, "3 (1/1 since a clear)"},
+		{api.TaskInstance{Try: 3, MaxTries: 1, Evictions: 2}, "3/1 (2 evicted, not counted)"},
+	} {
+		if got := TryOf(c.ti); got != c.want {
+			t.Errorf("TryOf(%+v) = %q, want %q", c.ti, got, c.want)
+		}
+	}
+}
