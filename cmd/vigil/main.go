@@ -130,7 +130,7 @@ database.`,
   vigil dags list
   vigil dags trigger hello
   vigil tasks list --dag hello
-  vigil tasks history hello latest say_hello
+  vigil tasks history hello latest greet
   vigil status --server https://vigil.internal:8975 --token-file ~/.config/vigil/prod.token`,
 	}
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitcode.Help + "\n")

@@ -25,7 +25,7 @@ func NewCmdLogs(f *cmdutil.Factory, runF func(*LogsOptions) error) *cobra.Comman
 		Short: "Print a task try's output",
 		Long: `Print a task try's output, as the scheduler's executor keeps it (a local
 file, or the pod's log). RUN may be "latest".`,
-		Example: `  vigil tasks logs hello latest say_hello
+		Example: `  vigil tasks logs hello latest greet
   vigil tasks logs retry latest flaky --try 1`,
 		Args: cmdutil.ExactArgs(3, "DAG RUN TASK"),
 		RunE: func(c *cobra.Command, args []string) error {
