@@ -101,6 +101,9 @@ func (a *authenticator) require(role string, h http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "unknown bearer token: use a token configured with --api-token (or the local one vigil run wrote)")
 			return
 		}
+		if slot, ok := r.Context().Value(tokenSlotKey{}).(*tokenSlot); ok {
+			slot.t = t // for observe's log line, refused or not
+		}
 		if role == api.RoleOperator && t.Role != api.RoleOperator {
 			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is %s: %s %s needs an %s token", t.Name, t.Role, r.Method, r.URL.Path, api.RoleOperator))
 			return

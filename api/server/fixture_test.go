@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/vigilhq/vigil/api"
@@ -70,6 +71,8 @@ type fixture struct {
 type fixtureOpts struct {
 	storeTimeout time.Duration
 	noStore      bool
+	metrics      *server.Metrics
+	logger       *zap.Logger // zaptest's by default
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -158,6 +161,10 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if o.noStore {
 		f.store = func() scheduler.Store { return nil }
 	}
+	logger := o.logger
+	if logger == nil {
+		logger = zaptest.NewLogger(t)
+	}
 	f.srv, err = server.New(server.Options{
 		Store:    f.store,
 		Logs:     func() scheduler.LogReader { return ex },
@@ -169,7 +176,8 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		// The console's flame graph, as vigil run adds it.
 		Extra: []server.Route{{Method: http.MethodGet, Pattern: strings.TrimPrefix(console.FlameGraphPath, api.Prefix),
 			Role: api.RoleReadOnly, Handler: console.FlameGraphs()}},
-		Logger:       zaptest.NewLogger(t),
+		Metrics:      o.metrics,
+		Logger:       logger,
 		StoreTimeout: o.storeTimeout,
 	})
 	if err != nil {

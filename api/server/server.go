@@ -64,8 +64,10 @@ type Options struct {
 	// token (the page asks for one); nil for none.
 	Console http.Handler
 	// Extra are more routes under Prefix (the console's flame graph).
-	Extra  []Route
-	Logger *zap.Logger
+	Extra []Route
+	// Metrics, if set, count and time every request (NewMetrics).
+	Metrics *Metrics
+	Logger  *zap.Logger
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 	// StoreTimeout overrides StoreTimeout (tests).
@@ -247,7 +249,7 @@ func (s *Server) handle(route, role string, h handlerFunc) {
 func (s *Server) raw(route, role string, h http.Handler) {
 	method, pattern, _ := cutRoute(route)
 	s.routes = append(s.routes, strings.TrimSpace(method+" "+pattern))
-	s.mux.Handle(strings.TrimSpace(method+" "+api.Prefix+pattern), s.auth.require(role, h))
+	s.mux.Handle(strings.TrimSpace(method+" "+api.Prefix+pattern), s.observe(strings.TrimSpace(method+" "+pattern), s.auth.require(role, h)))
 }
 
 func cutRoute(route string) (method, pattern string, ok bool) {

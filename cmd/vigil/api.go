@@ -213,7 +213,8 @@ func serveAPI(ctx context.Context, l *apiListener, instance string, presets dag.
 		Console:  console.Handler(),
 		Extra: []server.Route{{Method: http.MethodGet, Pattern: strings.TrimPrefix(console.FlameGraphPath, api.Prefix),
 			Role: api.RoleReadOnly, Handler: console.FlameGraphs()}},
-		Logger: log.Named("api"),
+		Metrics: in.metrics.opsAPI,
+		Logger:  log.Named("api"),
 	})
 	if err != nil {
 		l.ln.Close()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/api/server"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/wiretrace"
 	"github.com/vigilhq/vigil/profiles"
@@ -19,6 +20,8 @@ type instrumentMetrics struct {
 	httpTotal  *prometheus.CounterVec
 	loopIter   prometheus.Histogram
 	pusher     *profiles.Pusher // nil without continuous profiling
+	// opsAPI counts and times the operations API's requests (served).
+	opsAPI *server.Metrics
 }
 
 func newInstrumentMetrics() *instrumentMetrics {
@@ -37,6 +40,7 @@ func newInstrumentMetrics() *instrumentMetrics {
 			Help:    "Duration of scheduling loop iterations.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		opsAPI: server.NewMetrics(),
 	}
 }
 
@@ -103,5 +107,6 @@ func (c *inflightCollector) Collect(ch chan<- prometheus.Metric) {
 
 // collectors are the instruments' metrics for the health server's registry.
 func (in *instruments) collectors() []prometheus.Collector {
-	return []prometheus.Collector{in.metrics.apiLatency, in.metrics.httpTotal, in.metrics.loopIter, newInflightCollector(in.reg, in.metrics)}
+	return append([]prometheus.Collector{in.metrics.apiLatency, in.metrics.httpTotal, in.metrics.loopIter, newInflightCollector(in.reg, in.metrics)},
+		in.metrics.opsAPI.Collectors()...)
 }
