@@ -44,6 +44,7 @@ func Encode(d *DAG) ([]byte, error) {
 	if len(d.Params) > 0 {
 		e.add(root, "params", e.params(d.Params))
 	}
+	e.encodeNotify(root, d, nil)
 
 	def := d.Defaults
 	defs := e.mapping()
@@ -142,6 +143,7 @@ func (e *encoder) task(t *Task) *yaml.Node {
 	if t.Priority != nil {
 		e.add(n, "priority", integer(*t.Priority))
 	}
+	e.encodeNotify(n, nil, t)
 	return n
 }
 

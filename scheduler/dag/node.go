@@ -15,7 +15,11 @@ import (
 type reader struct {
 	file    string
 	presets Presets
-	errs    ErrorList
+	// receivers are the receiver names on_* keys may use, checked only
+	// with checkReceivers (see ParseChecked).
+	receivers      []string
+	checkReceivers bool
+	errs           ErrorList
 	// searches counts the suggestions looked for, compared the
 	// candidates they were compared with (see suggest.go).
 	searches, compared int

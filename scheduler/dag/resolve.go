@@ -78,6 +78,7 @@ func (d *DAG) spec(t *Task, presets Presets) (TaskSpec, error) {
 		Pool:             or(t.Pool, def.Pool),
 		PoolSlots:        or(t.PoolSlots, def.PoolSlots),
 		Priority:         or(t.Priority, def.Priority),
+		Notify:           d.notify(t),
 	}
 	if s.PoolSlots == 1 {
 		s.PoolSlots = 0 // one slot, as a spec without the key (see Slots)

@@ -31,6 +31,9 @@ type storedSpec struct {
 	Pool             string   `json:"pool,omitempty"`
 	PoolSlots        int      `json:"pool_slots,omitempty"`
 	Priority         int      `json:"priority,omitempty"`
+	OnFailure        []string `json:"on_failure,omitempty"`
+	OnRetry          []string `json:"on_retry,omitempty"`
+	OnSuccess        []string `json:"on_success,omitempty"`
 	Resources        struct {
 		Preset        string `json:"preset,omitempty"`
 		CPU           string `json:"cpu,omitempty"`
@@ -79,6 +82,9 @@ func EncodeSpec(s TaskSpec) ([]byte, error) {
 		ExecutionTimeout: durationText(s.ExecutionTimeout),
 		Pool:             s.Pool,
 		Priority:         s.Priority,
+		OnFailure:        s.Notify.OnFailure,
+		OnRetry:          s.Notify.OnRetry,
+		OnSuccess:        s.Notify.OnSuccess,
 	}
 	if s.PoolSlots != 0 {
 		st.PoolSlots = s.PoolSlots
@@ -116,6 +122,7 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 		Pool:             st.Pool,
 		PoolSlots:        st.PoolSlots,
 		Priority:         st.Priority,
+		Notify:           Notify{OnFailure: st.OnFailure, OnRetry: st.OnRetry, OnSuccess: st.OnSuccess},
 		Resources: Resources{
 			Preset: st.Resources.Preset, CPU: st.Resources.CPU, Memory: st.Resources.Memory,
 			CPULimit: st.Resources.CPULimit, MemoryLimit: st.Resources.MemoryLimit,

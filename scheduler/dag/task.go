@@ -101,6 +101,7 @@ func (r *reader) task(n *yaml.Node) (Task, taskNodes, bool) {
 	if f, ok := fields["resources"]; ok {
 		t.Resources, tn.res = r.resources(f, name)
 	}
+	r.taskNotify(fields, name, &t)
 	return t, tn, true
 }
 

@@ -40,6 +40,10 @@ type DAG struct {
 	// Params are the params the DAG declares, sorted by name; a run's
 	// conf overlays their defaults (see ApplyConf).
 	Params []Param
+	// Notify names the receivers (from the scheduler's config) told of
+	// its tasks' failures, retries and successes. A task's own list for an
+	// event replaces the DAG's for that event.
+	Notify Notify
 
 	// File is the path the DAG was read from. It is not part of the
 	// canonical encoding.
@@ -91,6 +95,24 @@ type Task struct {
 	Pool      *string
 	PoolSlots *int
 	Priority  *int
+	// OnFailure, OnRetry and OnSuccess, when set, replace the DAG's
+	// receivers for that event; an empty list turns the event off.
+	OnFailure *[]string
+	OnRetry   *[]string
+	OnSuccess *[]string
+}
+
+// Notify names the receivers told of each event of a task. Lists are
+// sorted without duplicates.
+type Notify struct {
+	OnFailure []string `json:",omitempty"`
+	OnRetry   []string `json:",omitempty"`
+	OnSuccess []string `json:",omitempty"`
+}
+
+// Empty reports whether n names no receiver.
+func (n Notify) Empty() bool {
+	return len(n.OnFailure) == 0 && len(n.OnRetry) == 0 && len(n.OnSuccess) == 0
 }
 
 // EnvVar is one environment variable of a task. Env is kept as an ordered
@@ -146,4 +168,7 @@ type TaskSpec struct {
 	Pool      string `json:",omitempty"`
 	PoolSlots int    `json:",omitempty"`
 	Priority  int    `json:",omitempty"`
+	// Notify is the task's receivers for each event, the DAG's merged
+	// with the task's own.
+	Notify Notify `json:",omitempty"`
 }
