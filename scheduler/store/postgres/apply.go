@@ -298,6 +298,13 @@ func apply(ctx context.Context, tx *sql.Tx, current map[scheduler.TaskKey]*loade
 		err := fmt.Errorf("%w: task %s changed after it was read (version %d)", scheduler.ErrStateConflict, c.Key, ti.Version)
 		return scheduler.ChangeResult{Instance: ti, Err: err}, nil
 	}
+	// In the transition's transaction: a notification due is never lost
+	// to a crash between the two (issue 20).
+	for _, n := range scheduler.Due(next, rec) {
+		if _, err := tx.ExecContext(ctx, insertNotification, sqlcol.NotificationArgs(n)...); err != nil {
+			return scheduler.ChangeResult{}, fmt.Errorf("store notification: %w", err)
+		}
+	}
 	l.ti = next
 	return scheduler.ChangeResult{Instance: next}, nil
 }

@@ -62,7 +62,7 @@ const loadChunk = 32
 // connection, and bound to each transaction: preparing them in every call
 // was a quarter of the cost of a one-change Apply.
 type applier struct {
-	load, loadMany, update, record, last, bump *sql.Stmt
+	load, loadMany, update, record, last, bump, notify *sql.Stmt
 }
 
 // loaded is an instance as it stands in the transaction, or the error
@@ -91,6 +91,7 @@ func prepareApplier(ctx context.Context, db *sql.DB) (*applier, error) {
 		{&a.last, `SELECT ` + sqlcol.TransitionColumns + ` FROM transitions
 			WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY seq DESC LIMIT 2`},
 		{&a.bump, `UPDATE transitions SET repeats = repeats + 1, last_at = ? WHERE seq = ?`},
+		{&a.notify, insertNotification},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -108,12 +109,13 @@ func (a *applier) in(ctx context.Context, tx *sql.Tx) *applier {
 		load: tx.StmtContext(ctx, a.load), loadMany: tx.StmtContext(ctx, a.loadMany),
 		update: tx.StmtContext(ctx, a.update), record: tx.StmtContext(ctx, a.record),
 		last: tx.StmtContext(ctx, a.last), bump: tx.StmtContext(ctx, a.bump),
+		notify: tx.StmtContext(ctx, a.notify),
 	}
 }
 
 func (a *applier) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{a.load, a.loadMany, a.update, a.record, a.last, a.bump} {
+	for _, stmt := range []*sql.Stmt{a.load, a.loadMany, a.update, a.record, a.last, a.bump, a.notify} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -214,6 +216,13 @@ func (a *applier) apply(ctx context.Context, current map[scheduler.TaskKey]*load
 	}
 	if err := a.recordTransition(ctx, ti, rec); err != nil {
 		return scheduler.ChangeResult{}, fmt.Errorf("record transition: %w", err)
+	}
+	// In the transition's transaction: a notification due is never lost
+	// to a crash between the two (issue 20).
+	for _, n := range scheduler.Due(next, rec) {
+		if _, err := a.notify.ExecContext(ctx, sqlcol.NotificationArgs(n)...); err != nil {
+			return scheduler.ChangeResult{}, fmt.Errorf("store notification: %w", err)
+		}
 	}
 	l.ti = next
 	return scheduler.ChangeResult{Instance: next}, nil

@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	tests = append(tests, pageTests...)
 	tests = append(tests, retentionTests...)
 	tests = append(tests, dagHistoryTests...)
+	tests = append(tests, notificationTests...)
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, open) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,26 @@
+-- Task notifications (issue 20): the outbox. A row is written in the same
+-- transaction as the transition that makes it due, and a sender claims it
+-- (claimed_by until claim_until), tries it and records the attempt.
+CREATE TABLE notifications (
+	id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	dag_id      TEXT COLLATE "C" NOT NULL,
+	run_id      TEXT COLLATE "C" NOT NULL,
+	task_id     TEXT COLLATE "C" NOT NULL,
+	try         INTEGER NOT NULL,
+	event       TEXT NOT NULL,
+	receiver    TEXT NOT NULL,
+	to_state    TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	at          BIGINT,
+	state       TEXT NOT NULL,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_at     BIGINT,
+	status_code INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT '',
+	updated_at  BIGINT,
+	claimed_by  TEXT NOT NULL DEFAULT '',
+	claim_until BIGINT
+);
+
+CREATE INDEX notifications_by_task ON notifications (dag_id, run_id, task_id, id);
+CREATE INDEX notifications_pending ON notifications (next_at) WHERE state = 'pending';
