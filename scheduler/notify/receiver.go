@@ -1,0 +1,168 @@
+// Package notify delivers task notifications (issue 20) to the receivers
+// the scheduler's config declares: a generic JSON webhook, a
+// Slack-compatible incoming webhook, or Alertmanager's API.
+//
+// The scheduling loop sends nothing. The store writes a pending
+// notification in the transaction of the transition that makes it due
+// (scheduler.Due); a Sender, a goroutine of its own, claims the pending
+// ones from the scheduler.Outbox, posts each with a per-request deadline,
+// and records the attempt: sent, due again after an exponential backoff
+// with jitter, or given up after the receiver's max_attempts. Several
+// schedulers on one PostgreSQL share the work through claims. Delivery is
+// at least once: a sender killed between a receiver's 2xx and the record
+// of it sends that notification again when its claim lapses.
+//
+// Secrets (a Slack webhook URL, a token) come from files or the
+// environment, never from DAG files, and never appear in an error, a log
+// line or a recorded attempt: errors name the receiver, not its URL.
+package notify
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The receiver types.
+const (
+	TypeWebhook      = "webhook"
+	TypeSlack        = "slack"
+	TypeAlertmanager = "alertmanager"
+)
+
+// Defaults of a receiver's settings.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxAttempts = 5
+)
+
+// Config is the `notifications:` section of the scheduler's config file.
+type Config struct {
+	Receivers []ReceiverConfig `yaml:"receivers"`
+	// ConsoleURL, if set, is the web console's base URL: payloads link to
+	// the task's page there.
+	ConsoleURL string `yaml:"console_url"`
+}
+
+// ReceiverConfig is one receiver as the config file declares it.
+type ReceiverConfig struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// URL, or URLFile holding it (a Slack webhook URL is a secret).
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+	// Headers are sent with every request.
+	Headers map[string]string `yaml:"headers"`
+	// TokenFile or TokenEnv holds a bearer token sent as Authorization.
+	TokenFile string `yaml:"token_file"`
+	TokenEnv  string `yaml:"token_env"`
+	// Timeout bounds one request (DefaultTimeout if 0); MaxAttempts is
+	// how many are tried before giving up (DefaultMaxAttempts if 0).
+	Timeout     time.Duration `yaml:"timeout"`
+	MaxAttempts int           `yaml:"max_attempts"`
+}
+
+// Receiver is a receiver ready to use: secrets read, defaults filled in.
+type Receiver struct {
+	Name, Type  string
+	URL         string // secret: never shown
+	Headers     map[string]string
+	Token       string // secret: never shown
+	Timeout     time.Duration
+	MaxAttempts int
+}
+
+// Secrets returns the values of r that must never be shown: its URL
+// (with its path and query, where Slack keeps its key) and its token.
+func (r Receiver) Secrets() []string {
+	var s []string
+	if r.URL != "" {
+		s = append(s, r.URL)
+		if u, err := url.Parse(r.URL); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
+			s = append(s, strings.TrimPrefix(u.RequestURI(), "/"))
+		}
+	}
+	if r.Token != "" {
+		s = append(s, r.Token)
+	}
+	return s
+}
+
+// Load checks c and returns its receivers, secrets read from their
+// files and the environment. An error names the config key at fault.
+func (c Config) Load() ([]Receiver, error) {
+	var out []Receiver
+	seen := map[string]bool{}
+	for i, rc := range c.Receivers {
+		key := fmt.Sprintf("notifications.receivers[%d]", i)
+		if rc.Name == "" {
+			return nil, fmt.Errorf("config %s: give the receiver a name (DAGs name it in on_failure, on_retry, on_success)", key)
+		}
+		key = fmt.Sprintf("notifications.receivers[%d] (%s)", i, rc.Name)
+		if seen[rc.Name] {
+			return nil, fmt.Errorf("config %s: a receiver named %q is declared twice", key, rc.Name)
+		}
+		seen[rc.Name] = true
+		r := Receiver{Name: rc.Name, Type: rc.Type, Headers: rc.Headers, Timeout: rc.Timeout, MaxAttempts: rc.MaxAttempts}
+		if !slices.Contains([]string{TypeWebhook, TypeSlack, TypeAlertmanager}, rc.Type) {
+			return nil, fmt.Errorf("config %s.type: %q is not a receiver type; use webhook, slack or alertmanager", key, rc.Type)
+		}
+		switch {
+		case rc.URL != "" && rc.URLFile != "":
+			return nil, fmt.Errorf("config %s: give url or url_file, not both", key)
+		case rc.URLFile != "":
+			b, err := os.ReadFile(rc.URLFile)
+			if err != nil {
+				return nil, fmt.Errorf("config %s.url_file: %w", key, err)
+			}
+			r.URL = strings.TrimSpace(string(b))
+		case rc.URL != "":
+			r.URL = rc.URL
+		default:
+			return nil, fmt.Errorf("config %s: give url, or url_file for a URL that is a secret (a Slack webhook's)", key)
+		}
+		// Not %q of the URL: it may be the secret.
+		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("config %s: the url is not an http:// or https:// URL", key)
+		}
+		switch {
+		case rc.TokenFile != "" && rc.TokenEnv != "":
+			return nil, fmt.Errorf("config %s: give token_file or token_env, not both", key)
+		case rc.TokenFile != "":
+			b, err := os.ReadFile(rc.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("config %s.token_file: %w", key, err)
+			}
+			r.Token = strings.TrimSpace(string(b))
+		case rc.TokenEnv != "":
+			r.Token = os.Getenv(rc.TokenEnv)
+			if r.Token == "" {
+				return nil, fmt.Errorf("config %s.token_env: $%s is empty or unset", key, rc.TokenEnv)
+			}
+		}
+		if r.Timeout < 0 || r.MaxAttempts < 0 {
+			return nil, fmt.Errorf("config %s: timeout and max_attempts must not be negative", key)
+		}
+		if r.Timeout == 0 {
+			r.Timeout = DefaultTimeout
+		}
+		if r.MaxAttempts == 0 {
+			r.MaxAttempts = DefaultMaxAttempts
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Names returns the receivers' names, sorted: what DAG files may name.
+func Names(rs []Receiver) []string {
+	names := make([]string, 0, len(rs))
+	for _, r := range rs {
+		names = append(names, r.Name)
+	}
+	slices.Sort(names)
+	return names
+}
