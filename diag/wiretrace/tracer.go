@@ -267,6 +267,13 @@ func WithClientTimeout(d time.Duration) WrapOption {
 	return func(w *transport) { w.timeout = d }
 }
 
+// WithSecretPath says the URLs of this client are credentials beyond
+// their userinfo and query: a Slack incoming webhook's path is its key.
+// Exchanges, errors and in-flight entries then show scheme://host/REDACTED.
+func WithSecretPath() WrapOption {
+	return func(w *transport) { w.secretPath = true }
+}
+
 // WithKubernetes says whether request paths are read as Kubernetes API
 // calls (verb, resource, namespace, name). It is on by default; turn it
 // off for a client of another API whose paths also start with /api/

@@ -22,6 +22,9 @@ type transport struct {
 	name    string
 	timeout time.Duration
 	kube    bool
+	// secretPath: the URL's path and query are a credential (see
+	// WithSecretPath).
+	secretPath bool
 }
 
 // WrappedRoundTripper returns the transport underneath, for client-go's
@@ -62,8 +65,13 @@ func (w *transport) begin(req *http.Request) *call {
 		host = req.Host
 	}
 	k := c.k
+	shownURL, path := t.red.url(req.URL), req.URL.Path
+	if w.secretPath {
+		path = "/" + redacted
+		shownURL = (&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: path}).String()
+	}
 	c.x = Exchange{
-		Client: w.name, Start: start, Method: req.Method, URL: t.red.url(req.URL), Host: host,
+		Client: w.name, Start: start, Method: req.Method, URL: shownURL, Host: host,
 		Verb: k.Verb, Group: k.Group, Version: k.Version, Resource: k.Resource,
 		Subresource: k.Subresource, Namespace: k.Namespace, Name: k.Name,
 	}
@@ -79,7 +87,7 @@ func (w *transport) begin(req *http.Request) *call {
 		detail = w.name
 	}
 	c.end = t.reg.Begin(req.Context(), inflight.Call{
-		Kind: "http", Target: host, Op: req.Method + " " + req.URL.Path, Detail: detail, Deadline: deadline,
+		Kind: "http", Target: host, Op: req.Method + " " + path, Detail: detail, Deadline: deadline,
 	})
 	return c
 }

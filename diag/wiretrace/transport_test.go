@@ -315,3 +315,30 @@ func TestWrapOptions(t *testing.T) {
 		t.Errorf("WithKubernetes(false) still parsed the path: %+v", x)
 	}
 }
+
+// TestSecretPath: a client whose URL path is its key (a Slack incoming
+// webhook) shows scheme://host/REDACTED in exchanges, errors and the
+// in-flight registry (issue 20).
+func TestSecretPath(t *testing.T) {
+	reg := inflight.New(inflight.Options{})
+	tr := New(Options{Mode: Bodies, Registry: reg})
+	var during []inflight.Call
+	rt := tr.Wrap(rtFunc(func(r *http.Request) (*http.Response, error) {
+		during = reg.Snapshot()
+		return nil, &url.Error{Op: "Post", URL: r.URL.String(), Err: errors.New("connection reset")}
+	}), WithName("notify"), WithSecretPath())
+	req, err := http.NewRequestWithContext(testCtx(t), "POST", "https://hooks.example/services/T0/B0/sekritKey", strings.NewReader(`{"text":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.RoundTrip(req); err == nil {
+		t.Fatal("want the transport's error")
+	}
+	x := tr.Entries(0, 0)[0]
+	if strings.Contains(x.Err, "sekrit") || x.URL != "https://hooks.example/REDACTED" {
+		t.Errorf("exchange: url %s, error %s", x.URL, x.Err)
+	}
+	if len(during) != 1 || strings.Contains(during[0].Op, "sekrit") {
+		t.Errorf("in flight: %+v", during)
+	}
+}
