@@ -43,9 +43,16 @@ type loadedDAG struct {
 // s.dagSets.
 func (s *Scheduler) loadDAGFolder(ctx context.Context) {
 	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(labelLoop, "dags")))
+	parse := s.opts.ParseDAG
+	if parse == nil {
+		receivers := append([]string{}, s.opts.Receivers...) // never nil: always checked
+		parse = func(file string, data []byte, presets dag.Presets) (*dag.DAG, error) {
+			return dag.ParseChecked(file, data, presets, receivers)
+		}
+	}
 	loader := dag.NewLoader(s.opts.DAGDir, s.opts.Presets, dag.LoaderOptions{
 		MaxFileSize: s.opts.MaxDAGFileSize,
-		Parse:       s.opts.ParseDAG,
+		Parse:       parse,
 	})
 	// A file that did not change gives the same *dag.DAG, so its encoding
 	// is kept rather than made again.

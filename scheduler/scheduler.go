@@ -35,6 +35,10 @@ type Options struct {
 	// ParseDAG, if set, replaces dag.Parse when loading the folder (tests
 	// count or hold parses with it).
 	ParseDAG func(file string, data []byte, presets dag.Presets) (*dag.DAG, error)
+	// Receivers are the notification receivers the config declares: a
+	// DAG naming another in on_failure, on_retry or on_success fails to
+	// load (see dag.ParseChecked).
+	Receivers []string
 	// Instance names this scheduler process in transition records and
 	// heartbeats; host:pid by default.
 	Instance string

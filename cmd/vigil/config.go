@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/notify"
 )
 
 // config is `vigil run`'s configuration: embedded defaults, then the
@@ -50,6 +51,9 @@ type config struct {
 
 	// API is the operations API and web console (issue 19).
 	API apiConfig `yaml:"api"`
+
+	// Notifications declares the receivers DAGs notify (issue 20).
+	Notifications notify.Config `yaml:"notifications"`
 }
 
 // apiConfig is the `api:` section: where the operations API listens and

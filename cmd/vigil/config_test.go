@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vigilhq/vigil/scheduler/notify"
 )
 
 func TestConfigLayers(t *testing.T) {
@@ -127,5 +129,77 @@ func TestRedactedConfigHidesCredentials(t *testing.T) {
 		if !strings.Contains(out, "vigil") || !strings.Contains(out, "REDACTED") {
 			t.Errorf("config.yaml for --db %q: want the setting kept, its credentials REDACTED:\n%s", db, out)
 		}
+	}
+}
+
+// TestRedactedConfigHidesReceiverSecrets: a receiver's url (a Slack
+// webhook's is its key) and header values are REDACTED in the bundle's
+// config.yaml; names, types and file paths stay (issue 20).
+func TestRedactedConfigHidesReceiverSecrets(t *testing.T) {
+	const key = "XoXbSecretHook99"
+	cfg := defaultConfig()
+	cfg.Notifications.Receivers = []notify.ReceiverConfig{
+		{Name: "ops-slack", Type: "slack", URL: "https://hooks.slack.example/services/T0/B0/" + key},
+		{Name: "ops-hook", Type: "webhook", URLFile: "/etc/vigil/hook-url", Headers: map[string]string{"X-Api-Key": key}},
+	}
+	out := string(redactedConfig(cfg))
+	if strings.Contains(out, key) {
+		t.Errorf("config.yaml leaks a receiver secret:\n%s", out)
+	}
+	for _, want := range []string{"ops-slack", "ops-hook", "/etc/vigil/hook-url", "X-Api-Key", "REDACTED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config.yaml lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestNotificationsConfig: receivers are read from the config file, with
+// their secrets from files and the environment; a mistake names its key.
+func TestNotificationsConfig(t *testing.T) {
+	dir := t.TempDir()
+	urlFile := filepath.Join(dir, "slack-url")
+	if err := os.WriteFile(urlFile, []byte("https://hooks.example/services/A/B/C\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VIGIL_TEST_AM_TOKEN", "am-token")
+	write := func(body string) string {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := loadConfig(write(`notifications:
+  receivers:
+    - {name: ops-slack, type: slack, url_file: ` + urlFile + `}
+    - {name: am, type: alertmanager, url: "http://127.0.0.1:9093", token_env: VIGIL_TEST_AM_TOKEN, timeout: 3s, max_attempts: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := cfg.Notifications.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].URL != "https://hooks.example/services/A/B/C" || rs[0].Timeout != notify.DefaultTimeout ||
+		rs[0].MaxAttempts != notify.DefaultMaxAttempts || rs[1].Token != "am-token" || rs[1].Timeout != 3*time.Second || rs[1].MaxAttempts != 2 {
+		t.Errorf("receivers %+v", rs)
+	}
+	for _, tt := range []struct{ name, body, want string }{
+		{"unknown type", `{name: x, type: email, url: "http://a"}`, `config notifications.receivers[0] (x).type: "email" is not a receiver type`},
+		{"no url", `{name: x, type: webhook}`, `config notifications.receivers[0] (x): give url`},
+		{"bad url", `{name: x, type: webhook, url: "ftp://a"}`, `the url is not an http:// or https:// URL`},
+		{"no name", `{type: webhook, url: "http://a"}`, `config notifications.receivers[0]: give the receiver a name`},
+		{"unset env", `{name: x, type: webhook, url: "http://a", token_env: VIGIL_TEST_UNSET_TOKEN}`, `token_env: $VIGIL_TEST_UNSET_TOKEN is empty or unset`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(write("notifications:\n  receivers:\n    - " + tt.body + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cfg.Notifications.Load(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load() = %v; want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -32,6 +32,14 @@ machine: no scheduler or API is needed.`,
 			if len(args) == 0 {
 				args = []string{cfg.DAGs}
 			}
+			// The receivers' names only: validating needs none of their secrets.
+			receivers := []string{}
+			for _, r := range cfg.Notifications.Receivers {
+				receivers = append(receivers, r.Name)
+			}
+			parse := func(file string, data []byte, presets dag.Presets) (*dag.DAG, error) {
+				return dag.ParseChecked(file, data, presets, receivers)
+			}
 			var dags, bad int
 			for _, p := range args {
 				info, err := os.Stat(p)
@@ -39,7 +47,7 @@ machine: no scheduler or API is needed.`,
 					return fmt.Errorf("%s: %w", p, err)
 				}
 				if info.IsDir() {
-					res := dag.LoadDir(p, presets)
+					res, _ := dag.NewLoader(p, presets, dag.LoaderOptions{Parse: parse}).Load()
 					dags += len(res.DAGs)
 					for _, fe := range res.Errors {
 						bad++
@@ -51,7 +59,7 @@ machine: no scheduler or API is needed.`,
 				if err != nil {
 					return err
 				}
-				if _, err := dag.Parse(p, data, presets); err != nil {
+				if _, err := parse(p, data, presets); err != nil {
 					bad++
 					fmt.Fprintln(a.out, err)
 					continue

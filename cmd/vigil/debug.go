@@ -28,6 +28,7 @@ import (
 	"github.com/vigilhq/vigil/diag/wiretrace"
 	"github.com/vigilhq/vigil/profiles"
 	"github.com/vigilhq/vigil/scheduler"
+	"github.com/vigilhq/vigil/scheduler/notify"
 )
 
 // instruments are the always-on diagnostics of `vigil run`: the in-flight
@@ -306,6 +307,22 @@ func (in *instruments) bundleParts() []bundle.Part {
 func redactedConfig(cfg config) []byte {
 	cfg.DB = redact.URL(cfg.DB)
 	cfg.Debug.Pyroscope.ServerAddress = redact.URL(cfg.Debug.Pyroscope.ServerAddress)
+	// A receiver's url may be its key (Slack's), and any header a token.
+	rs := make([]notify.ReceiverConfig, len(cfg.Notifications.Receivers))
+	for i, r := range cfg.Notifications.Receivers {
+		if r.URL != "" {
+			r.URL = redact.Marker
+		}
+		if len(r.Headers) > 0 {
+			h := make(map[string]string, len(r.Headers))
+			for k := range r.Headers {
+				h[k] = redact.Marker
+			}
+			r.Headers = h
+		}
+		rs[i] = r
+	}
+	cfg.Notifications.Receivers = rs
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		return []byte("# config could not be encoded: " + err.Error() + "\n")

@@ -87,6 +87,10 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	receivers, err := cfg.Notifications.Load()
+	if err != nil {
+		return err
+	}
 	wd := watchdog.New(watchdog.Options{})
 	instance := cfg.Instance
 	if instance == "" {
@@ -112,7 +116,7 @@ func (a *app) runDaemon(ctx context.Context, cfg config) error {
 	// (issue 16: vigil once exited 0.03 s after start).
 	state := &startState{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runScheduler(gctx, cfg, instance, presets, log, wd, in, state) })
+	g.Go(func() error { return runScheduler(gctx, cfg, instance, presets, receivers, log, wd, in, state) })
 	g.Go(func() error { return serveHealth(gctx, cfg.HealthAddr, wd, state, log, in.collectors()...) })
 	g.Go(func() error { return in.run(gctx) })
 	if apiLn != nil {
@@ -177,7 +181,7 @@ func tryRegistry(cfg config, storeID string) string {
 func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, state *startState, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSchedulerCollector(state.scheduler, wd), newPoolCollector(ctx, state.scheduler))
+		newSchedulerCollector(state.scheduler, wd), newPoolCollector(ctx, state.scheduler), newNotifyCollector(&state.notifier))
 	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())

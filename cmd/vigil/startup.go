@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/diag/wiretrace"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/dag"
+	"github.com/vigilhq/vigil/scheduler/notify"
 	"github.com/vigilhq/vigil/scheduler/store/postgres"
 	"github.com/vigilhq/vigil/scheduler/store/sqlite"
 )
@@ -22,6 +26,8 @@ import (
 // damaged for a while, then the scheduler's own start-up.
 type startState struct {
 	sched atomic.Pointer[scheduler.Scheduler]
+	// notifier delivers notifications once the store is open.
+	notifier atomic.Pointer[notify.Sender]
 
 	mu sync.Mutex
 	// waiting says why the store is not open yet; empty before the first
@@ -98,7 +104,7 @@ const (
 // returns an error only for what waiting cannot fix: a configuration
 // mistake, a database file another scheduler holds, a schema newer than
 // this binary, a data folder of another database.
-func runScheduler(ctx context.Context, cfg config, instance string, presets dag.Presets, log *zap.Logger,
+func runScheduler(ctx context.Context, cfg config, instance string, presets dag.Presets, receivers []notify.Receiver, log *zap.Logger,
 	wd *watchdog.Watchdog, in *instruments, state *startState) error {
 	store, err := openStoreRetrying(ctx, cfg, in, log, state)
 	if err != nil || store == nil {
@@ -134,6 +140,7 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 		ClaimBatch:          cfg.ClaimBatch,
 		MaxEvictions:        cfg.MaxEvictions,
 		MaxCatchupRuns:      cfg.MaxCatchupRuns,
+		Receivers:           notify.Names(receivers),
 		StopTasksOnShutdown: stopOnShutdown,
 		DrainTimeout:        cfg.KillGrace + 20*time.Second,
 		Inflight:            in.reg,
@@ -143,7 +150,39 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 		return err
 	}
 	state.sched.Store(sched)
-	return runWithRetention(ctx, cfg, store, log, sched.Run)
+	run := sched.Run
+	if ob, ok := store.(scheduler.Outbox); ok {
+		run = withNotifier(cfg, instance, ob, receivers, log, wd, in, state, sched.Run)
+	}
+	return runWithRetention(ctx, cfg, store, log, run)
+}
+
+// withNotifier returns run with the notification sender beside it, off
+// the loop: a slow or black-holed receiver never holds the loop (issue 20).
+func withNotifier(cfg config, instance string, ob scheduler.Outbox, receivers []notify.Receiver, log *zap.Logger,
+	wd *watchdog.Watchdog, in *instruments, state *startState, run func(context.Context) error) func(context.Context) error {
+	// Advisory: a receiver that hangs shows in /healthz and diag, but
+	// restarting the scheduler would not fix it.
+	beat := wd.RegisterAdvisory("notify.sender", time.Minute)
+	var longest time.Duration
+	for _, r := range receivers {
+		longest = max(longest, r.Timeout)
+	}
+	sender := notify.New(notify.Options{
+		Outbox: ob, Receivers: receivers, Instance: instance, Log: log.Named("notify"), ConsoleURL: cfg.Notifications.ConsoleURL,
+		Client: &http.Client{
+			Timeout:   longest + 5*time.Second, // backstop: each request has its receiver's deadline
+			Transport: in.tracer.Wrap(nil, wiretrace.WithName("notify"), wiretrace.WithSecretPath(), wiretrace.WithKubernetes(false)),
+		},
+		Beat: beat.Beat,
+	})
+	state.notifier.Store(sender)
+	return func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return sender.Run(gctx) })
+		g.Go(func() error { return run(gctx) })
+		return g.Wait()
+	}
 }
 
 // openStoreRetrying opens the store (see openChecked) until it opens,
