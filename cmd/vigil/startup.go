@@ -174,6 +174,7 @@ func withNotifier(cfg config, instance string, ob scheduler.Outbox, receivers []
 			Timeout:   longest + 5*time.Second, // backstop: each request has its receiver's deadline
 			Transport: in.tracer.Wrap(nil, wiretrace.WithName("notify"), wiretrace.WithSecretPath(), wiretrace.WithKubernetes(false)),
 		},
+		BaseBackoff: cfg.Notifications.RetryBackoff, MaxBackoff: cfg.Notifications.MaxRetryBackoff,
 		Beat: beat.Beat,
 	})
 	state.notifier.Store(sender)

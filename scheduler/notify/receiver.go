@@ -45,6 +45,10 @@ type Config struct {
 	// ConsoleURL, if set, is the web console's base URL: payloads link to
 	// the task's page there.
 	ConsoleURL string `yaml:"console_url"`
+	// RetryBackoff is the wait after a first failed attempt, doubled
+	// after each further one up to MaxRetryBackoff (1s and 5m if 0).
+	RetryBackoff    time.Duration `yaml:"retry_backoff"`
+	MaxRetryBackoff time.Duration `yaml:"max_retry_backoff"`
 }
 
 // ReceiverConfig is one receiver as the config file declares it.
