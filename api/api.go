@@ -212,6 +212,30 @@ type TaskHistory struct {
 	Task        TaskInstance `json:"task"`
 	Transitions []Transition `json:"transitions"`
 	NextCursor  string       `json:"next_cursor"`
+	// Notifications are every notification of the instance, oldest
+	// first, on every page (issue 20). They are not transitions: the
+	// instance's state does not change with them.
+	Notifications []Notification `json:"notifications,omitempty"`
+}
+
+// Notification is an event of a task instance told to a receiver, and
+// how its delivery went.
+type Notification struct {
+	ID       int64  `json:"id"`
+	Try      int    `json:"try"`
+	Event    string `json:"event"` // failure, retry, success
+	Receiver string `json:"receiver"`
+	// At is the transition's time.
+	At time.Time `json:"at"`
+	// State is pending, sent or given_up.
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// StatusCode is the receiver's answer to the last attempt; Error why
+	// it failed (given up: why it was given up).
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	NextAt     time.Time `json:"next_at,omitzero"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 }
 
 // Operation kinds (issue 17).

@@ -81,7 +81,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"PlanLeft": api.PlanLeft{}, "Pool": api.Pool{}, "PoolSet": api.PoolSet{}, "PoolChange": api.PoolChange{}, "Status": api.Status{},
 		"Heartbeat": api.Heartbeat{}, "Health": api.Health{}, "Loop": api.Loop{}, "Call": api.Call{},
 		"BackfillPlanRequest": api.BackfillPlanRequest{}, "BackfillPlan": api.BackfillPlan{}, "BackfillItem": api.BackfillItem{},
-		"WhoAmI": api.WhoAmI{}, "DAGChange": api.DAGChange{},
+		"WhoAmI": api.WhoAmI{}, "DAGChange": api.DAGChange{}, "Notification": api.Notification{},
 	}
 	for name, v := range types {
 		ref := doc.Components.Schemas[name]

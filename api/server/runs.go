@@ -177,7 +177,22 @@ func (s *Server) taskHistory(r *http.Request, _ Token) (int, any, error) {
 		return 0, nil, err
 	}
 	pg := pageOf(hist, pq, scheduler.TransitionCursor, toTransition)
-	return http.StatusOK, api.TaskHistory{Task: toTaskInstance(ti), Transitions: pg.Items, NextCursor: pg.NextCursor}, nil
+	out := api.TaskHistory{Task: toTaskInstance(ti), Transitions: pg.Items, NextCursor: pg.NextCursor}
+	if ob, ok := st.(scheduler.Outbox); ok {
+		ns, err := ob.ListNotifications(ctx, k)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, n := range ns {
+			an := api.Notification{ID: n.ID, Try: n.Try, Event: string(n.Event), Receiver: n.Receiver, At: n.At,
+				State: string(n.State), Attempts: n.Attempts, StatusCode: n.StatusCode, Error: n.Error, UpdatedAt: n.UpdatedAt}
+			if n.State == scheduler.NotificationPending {
+				an.NextAt = n.NextAt
+			}
+			out.Notifications = append(out.Notifications, an)
+		}
+	}
+	return http.StatusOK, out, nil
 }
 
 // logsTimeout bounds a log read: the copy of a big log to a slow client

@@ -175,9 +175,32 @@ func historyRun(opts *HistoryOptions) error {
 	if opts.Printer.Human() {
 		ti := h.Task
 		fmt.Fprintf(out, "\n%s/%s/%s is %s (try %s)\n", ti.DAGID, ti.RunID, ti.TaskID, ti.State, TryOf(ti))
+		if len(h.Notifications) > 0 {
+			fmt.Fprintln(out, "\nNotifications:")
+			if err := opts.Printer.Print(out, nil, notificationsTable(h.Notifications)); err != nil {
+				return err
+			}
+		}
 	}
 	cmdutil.MoreHint(opts.F, opts.Printer, h.NextCursor)
 	return nil
+}
+
+// notificationsTable is the notifications of a history: what was told to
+// whom, and how its delivery went.
+func notificationsTable(ns []api.Notification) *printer.Table {
+	t := printer.NewTable("AT", "TRY", "EVENT", "RECEIVER", "STATE", "ATTEMPTS", "RESULT")
+	for _, n := range ns {
+		result := cmdutil.OrDash(n.Error)
+		switch {
+		case n.State == "sent":
+			result = fmt.Sprintf("HTTP %d", n.StatusCode)
+		case n.State == "pending" && !n.NextAt.IsZero() && n.Attempts > 0:
+			result = fmt.Sprintf("%s; next attempt %s", n.Error, n.NextAt.Local().Format("15:04:05"))
+		}
+		t.Row(n.At.Local().Format("2006-01-02 15:04:05.000"), n.Try, n.Event, n.Receiver, n.State, n.Attempts, result)
+	}
+	return t
 }
 
 // repeats says how often a collapsed record happened, and when last:
