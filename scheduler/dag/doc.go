@@ -28,6 +28,7 @@
 //	max_active_tasks: 16
 //	run_timeout: 2h             # fail the run and stop its tries after 2h; absent: no bound
 //	max_catchup_runs: 4         # at most 4 runs active while catching up; absent: the scheduler's
+//	on_failure: [ops-slack]     # receivers (the scheduler's config) told of failures; also on_retry, on_success
 //	params:                     # a run's conf overlays these defaults (see ApplyConf)
 //	  region: eu-west-1         # name: default (a string, a number or true/false)
 //	  limit: {default: 100, description: rows per batch}
@@ -51,6 +52,7 @@
 //	    image: busybox:1.36     # for the Kubernetes executor
 //	    retries: 3              # any of the defaults' settings
 //	    resources: {preset: large, memory: 4Gi}
+//	    on_failure: [pager]     # replaces the DAG's on_failure for this task; [] turns it off
 //
 // Values are normalised: depends_on sorted without duplicates, trigger_rule
 // all_success the same as none, env sorted

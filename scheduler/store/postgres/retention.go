@@ -80,6 +80,7 @@ func (s *Store) PurgeRuns(ctx context.Context, before time.Time, lim scheduler.P
 			n *int64
 		}{
 			{`DELETE FROM transitions WHERE ` + keys, &n.Transitions},
+			{`DELETE FROM notifications WHERE ` + keys, new(int64)},
 			{`DELETE FROM task_instances WHERE ` + keys, &n.Instances},
 			{`DELETE FROM ops WHERE ` + keys + ` AND state NOT IN ('pending', 'stopping')`, &n.Ops},
 			{`DELETE FROM runs WHERE ` + keys + ` AND state <> 'running'`, &n.Runs},

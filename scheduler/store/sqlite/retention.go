@@ -71,6 +71,7 @@ func (s *Store) PurgeRuns(ctx context.Context, before time.Time, lim scheduler.P
 				n *int64
 			}{
 				{`DELETE FROM transitions WHERE dag_id = ? AND run_id = ?`, &n.Transitions},
+				{`DELETE FROM notifications WHERE dag_id = ? AND run_id = ?`, new(int64)},
 				{`DELETE FROM task_instances WHERE dag_id = ? AND run_id = ?`, &n.Instances},
 				{`DELETE FROM ops WHERE dag_id = ? AND run_id = ? AND state NOT IN ('pending', 'stopping')`, &n.Ops},
 				{`DELETE FROM runs WHERE dag_id = ? AND run_id = ? AND state <> 'running'`, &n.Runs},
