@@ -129,6 +129,7 @@ export async function taskPage([dagID, runID, taskID], view) {
   const base = `/dags/${enc(dagID)}/runs/${enc(runID)}/tasks/${enc(taskID)}`;
   const summary = h("section", { "aria-label": "Task state" });
   const history = h("section", { "aria-label": "History" });
+  const notes = h("section", { "aria-label": "Notifications" });
   const tries = h("div", { class: "actions", role: "group", "aria-label": "Tries" });
   const log = h("pre", { class: "log", tabindex: "0", "aria-label": "Log", "data-testid": "log" });
   let selected = 0, shownTry = -1, lastTask = null;
@@ -189,6 +190,14 @@ export async function taskPage([dagID, runID, taskID], view) {
         tr.exit_code !== undefined && !tr.reason.includes("exit code") ? h("div", { class: "muted" }, `exit code ${tr.exit_code}`) : null)));
     fill(history, h("h2", {}, "Why is it in this state?"),
       rows.length ? table(["Try", "Transition", "At", "By", "Reason"], rows) : h("p", { class: "muted" }, "No transitions recorded."));
+    // Notifications (issue 20): what was told to which receiver, and how
+    // its delivery went; not transitions.
+    const ns = hist.notifications || [];
+    fill(notes, ns.length ? [h("h2", {}, "Notifications"), table(["Try", "Event", "Receiver", "State", "Attempts", "Result"],
+      ns.map((n) => h("tr", { "data-notification": String(n.id) },
+        h("td", {}, String(n.try)), h("td", {}, n.event), h("td", { class: "mono" }, n.receiver),
+        h("td", { "data-testid": "notification-state" }, n.state), h("td", {}, String(n.attempts)),
+        h("td", {}, n.state === "sent" ? `HTTP ${n.status_code}` : (n.error || "")))))] : []);
     drawTries(ti);
     // Follow the live try's log; a finished try's log no longer changes.
     if (changed || (selected === ti.try && !terminal.has(ti.state))) await loadLog();
@@ -204,7 +213,7 @@ export async function taskPage([dagID, runID, taskID], view) {
     h("h1", {}, "Task ", h("code", {}, taskID)),
     summary,
     op ? h("div", { class: "actions" }, acts.map((a) => a.button)) : null, ...acts.map((a) => a.form),
-    history,
+    history, notes,
     h("h2", {}, "Logs"), tries, log);
   await refresh();
   // Keep the page live while it is shown: a cleared task runs again here.

@@ -46,7 +46,8 @@ func taskURL(base string, k scheduler.TaskKey) string {
 	if base == "" {
 		return ""
 	}
-	return strings.TrimSuffix(base, "/") + "/dags/" + url.PathEscape(k.DAGID) + "/runs/" + url.PathEscape(k.RunID) +
+	// The console routes by the fragment (console/web/app.js).
+	return strings.TrimSuffix(base, "/") + "/#/dags/" + url.PathEscape(k.DAGID) + "/runs/" + url.PathEscape(k.RunID) +
 		"/tasks/" + url.PathEscape(k.TaskID)
 }
 

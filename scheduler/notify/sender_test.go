@@ -167,7 +167,7 @@ func TestRetriedThenDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := notify.Message{Version: 1, ID: ns[0].ID, Event: "failure", Receiver: "hook", DAGID: "etl", RunID: "r1",
-		TaskID: "load", Try: 1, State: "failed", Reason: "exit code 3", At: t0, URL: "http://console.example/dags/etl/runs/r1/tasks/load"}
+		TaskID: "load", Try: 1, State: "failed", Reason: "exit code 3", At: t0, URL: "http://console.example/#/dags/etl/runs/r1/tasks/load"}
 	if m != want {
 		t.Errorf("body %+v\nwant %+v", m, want)
 	}
@@ -264,7 +264,7 @@ func TestSlackBody(t *testing.T) {
 	if err := json.Unmarshal(rv.bodies[0], &body); err != nil {
 		t.Fatal(err)
 	}
-	want := "vigil: task load of DAG etl (run r1) failed on try 1: exit code 3 <http://console.example/dags/etl/runs/r1/tasks/load>"
+	want := "vigil: task load of DAG etl (run r1) failed on try 1: exit code 3 <http://console.example/#/dags/etl/runs/r1/tasks/load>"
 	if len(body) != 1 || body["text"] != want {
 		t.Errorf("slack body %s; want {\"text\": %q}", rv.bodies[0], want)
 	}
