@@ -119,3 +119,24 @@ eval "$hcmd" 2>/dev/null | grep -E '^(Benchmark|PASS|ok|FAIL)' | tee "$hraw"
 } > bench/history-results.txt
 rm -f "$hraw"
 echo "wrote bench/history-results.txt"
+
+# Notifications (issue 20): a healthy vs a black-holed receiver, through toxiproxy.
+if [ -n "${TOXIPROXY_API:-}" ]; then
+  ncmd="go test -run '^\$' -bench Notify -benchtime 1x -count 5 ./bench/"
+  nraw=$(mktemp)
+  eval "$ncmd" 2>/dev/null | grep -E '^(goos|goarch|pkg|cpu|Benchmark|PASS|ok|FAIL)' | tee "$nraw"
+  {
+    echo "# Notifications benchmark (issue 20)"
+    echo "#"
+    echo "# Produced by: make bench (bench/run.sh), with \$TOXIPROXY_API set (source /tmp/vigil-testenv.sh)"
+    echo "#   $ncmd"
+    echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
+    echo "#"
+    echo "# See bench/README.md (Notifications) for what each column means."
+    cat "$nraw"
+  } > bench/notify-results.txt
+  rm -f "$nraw"
+  echo "wrote bench/notify-results.txt"
+else
+  echo "TOXIPROXY_API unset: BenchmarkNotify skipped (source /tmp/vigil-testenv.sh)"
+fi
