@@ -165,14 +165,19 @@ func withNotifier(cfg config, instance string, ob scheduler.Outbox, receivers []
 	// restarting the scheduler would not fix it.
 	beat := wd.RegisterAdvisory("notify.sender", time.Minute)
 	var longest time.Duration
+	var headers []string // their values may be keys: never traced
 	for _, r := range receivers {
 		longest = max(longest, r.Timeout)
+		for h := range r.Headers {
+			headers = append(headers, h)
+		}
 	}
 	sender := notify.New(notify.Options{
 		Outbox: ob, Receivers: receivers, Instance: instance, Log: log.Named("notify"), ConsoleURL: cfg.Notifications.ConsoleURL,
 		Client: &http.Client{
-			Timeout:   longest + 5*time.Second, // backstop: each request has its receiver's deadline
-			Transport: in.tracer.Wrap(nil, wiretrace.WithName("notify"), wiretrace.WithSecretPath(), wiretrace.WithKubernetes(false)),
+			Timeout: longest + 5*time.Second, // backstop: each request has its receiver's deadline
+			Transport: in.tracer.Wrap(nil, wiretrace.WithName("notify"), wiretrace.WithSecretPath(), wiretrace.WithSecretHeaders(headers...),
+				wiretrace.WithKubernetes(false)),
 		},
 		BaseBackoff: cfg.Notifications.RetryBackoff, MaxBackoff: cfg.Notifications.MaxRetryBackoff,
 		Beat: beat.Beat,

@@ -274,6 +274,17 @@ func WithSecretPath() WrapOption {
 	return func(w *transport) { w.secretPath = true }
 }
 
+// WithSecretHeaders names more request headers whose values are
+// credentials (a receiver's X-Api-Key): they are recorded as REDACTED,
+// like Authorization.
+func WithSecretHeaders(names ...string) WrapOption {
+	return func(w *transport) {
+		for _, n := range names {
+			w.secretHeaders = append(w.secretHeaders, http.CanonicalHeaderKey(n))
+		}
+	}
+}
+
 // WithKubernetes says whether request paths are read as Kubernetes API
 // calls (verb, resource, namespace, name). It is on by default; turn it
 // off for a client of another API whose paths also start with /api/

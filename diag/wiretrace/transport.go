@@ -25,6 +25,9 @@ type transport struct {
 	// secretPath: the URL's path and query are a credential (see
 	// WithSecretPath).
 	secretPath bool
+	// secretHeaders are more header names whose values are credentials
+	// (canonical form; see WithSecretHeaders).
+	secretHeaders []string
 }
 
 // WrappedRoundTripper returns the transport underneath, for client-go's
@@ -66,7 +69,13 @@ func (w *transport) begin(req *http.Request) *call {
 	}
 	k := c.k
 	shownURL, path := t.red.url(req.URL), req.URL.Path
+	c.secretHeaders = w.secretHeaders
 	if w.secretPath {
+		for _, sec := range []string{strings.TrimPrefix(req.URL.Path, "/"), req.URL.RawQuery} {
+			if len(sec) >= 4 {
+				c.secrets = append(c.secrets, sec)
+			}
+		}
 		path = "/" + redacted
 		shownURL = (&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: path}).String()
 	}
@@ -104,6 +113,11 @@ func (c *call) outgoing(req *http.Request) *http.Request {
 	}
 	if c.mode >= Headers {
 		c.x.ReqHeaders = c.t.red.header(req.Header)
+		for _, name := range c.secretHeaders {
+			if _, ok := c.x.ReqHeaders[name]; ok {
+				c.x.ReqHeaders[name] = []string{redacted}
+			}
+		}
 		c.reqType = req.Header.Get("Content-Type")
 	}
 	if req.Body == nil || req.Body == http.NoBody {
@@ -213,10 +227,15 @@ type call struct {
 	end      func() // ends the in-flight registration
 	k        kubeCall
 	withheld string // placeholder that replaces both bodies, when set
-	capture  bool   // Bodies mode and nothing withheld: copy the bodies
-	reqType  string
-	respType string
-	ct       httptrace.ClientTrace
+	// secrets are the URL's path and query of a WithSecretPath client,
+	// redacted wherever they are echoed (an error page, an error).
+	secrets []string
+	// secretHeaders are the transport's WithSecretHeaders.
+	secretHeaders []string
+	capture       bool // Bodies mode and nothing withheld: copy the bodies
+	reqType       string
+	respType      string
+	ct            httptrace.ClientTrace
 
 	// x is written by RoundTrip before the response is handed to the
 	// caller and read by finish after, so it needs no lock.
@@ -262,6 +281,11 @@ func (c *call) finish(err error) {
 			if !x.Streaming {
 				x.RespBody = c.body(respBuf, x.RespBytes, c.respType)
 			}
+		}
+	}
+	for _, sec := range c.secrets {
+		for _, f := range []*string{&x.Err, &x.ReqBody, &x.RespBody} {
+			*f = strings.ReplaceAll(*f, sec, redacted)
 		}
 	}
 	c.t.record(&x, c.mode)

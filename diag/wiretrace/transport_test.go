@@ -342,3 +342,33 @@ func TestSecretPath(t *testing.T) {
 		t.Errorf("in flight: %+v", during)
 	}
 }
+
+// TestSecretPathEchoed: a receiver's error page that echoes the secret
+// path is recorded with it REDACTED (bodies mode).
+func TestSecretPathEchoed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no hook at "+r.URL.Path, http.StatusNotFound)
+	}))
+	defer srv.Close()
+	tr := New(Options{Mode: Bodies})
+	client := &http.Client{Transport: tr.Wrap(nil, WithSecretPath(), WithSecretHeaders("x-api-key"))}
+	req, err := http.NewRequestWithContext(testCtx(t), "POST", srv.URL+"/services/T0/B0/sekritKey", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Api-Key", "keyValue123")
+	req.Header.Set("X-Team", "data")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	x := tr.Entries(0, 0)[0]
+	if strings.Contains(x.RespBody, "sekrit") || !strings.Contains(x.RespBody, "REDACTED") || strings.Contains(x.URL, "sekrit") {
+		t.Errorf("exchange: url %s, response body %q", x.URL, x.RespBody)
+	}
+	if x.ReqHeaders.Get("X-Api-Key") != "REDACTED" || x.ReqHeaders.Get("X-Team") != "data" {
+		t.Errorf("request headers %v: want X-Api-Key REDACTED, X-Team kept", x.ReqHeaders)
+	}
+}
