@@ -30,6 +30,12 @@ var t0 = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 // receiver, as the scheduler would leave it.
 func failedTask(t *testing.T, receivers ...string) (*sqlite.Store, scheduler.TaskKey) {
 	t.Helper()
+	return failedTaskAt(t, t0, receivers...)
+}
+
+// failedTaskAt is failedTask with the transitions at t0.
+func failedTaskAt(t *testing.T, t0 time.Time, receivers ...string) (*sqlite.Store, scheduler.TaskKey) {
+	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlite.Options{})
 	if err != nil {
