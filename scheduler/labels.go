@@ -22,6 +22,16 @@ const (
 	labelTask  = "task"
 )
 
+// UnpushedProfileLabels are the goroutine labels to leave out of
+// profiles pushed to a continuous profiler (profiles.PushOptions.DropLabels).
+// "run" has a new value every run: in a local goroutine dump or a diag
+// bundle it names the run a stuck call works for, at no cost, but
+// Pyroscope makes a series of every distinct label set, so pushing it
+// would grow the server's index by one series per run and profile type,
+// forever. loop, phase, dag and task are bounded by the code and by the
+// DAG files, so they are pushed.
+func UnpushedProfileLabels() []string { return []string{labelRun} }
+
 // loopPhases are the phases of one loop iteration, as labelled.
 var loopPhases = []string{"start", "lease", "sync", "ops", "claim", "reconcile", "events", "submits", "schedule", "timeouts", "dispatch", "finish", "heartbeat", "trigger", "drain"}
 
