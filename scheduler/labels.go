@@ -10,8 +10,9 @@ import (
 // Goroutine labels. The loop labels itself with the phase it is in, and
 // the goroutines it starts for one try with that try's DAG, run and task,
 // through runtime/pprof labels. They appear in CPU profiles (locally and
-// in Pyroscope), in the goroutine profile the diag tools group stacks
-// from, and on every in-flight call made under them, so "the loop is
+// in Pyroscope, bar run: see UnpushedProfileLabels), in the goroutine
+// profile the diag tools group stacks from (not in heap, mutex or block
+// profiles: Go records labels in CPU and goroutine profiles only), and on every in-flight call made under them, so "the loop is
 // stuck" becomes "the loop is stuck in dispatch, in a pod create for
 // etl/extract".
 const (
