@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -24,6 +25,8 @@ const (
 	NotifyFailure NotifyEvent = "failure"
 	NotifyRetry   NotifyEvent = "retry"
 	NotifySuccess NotifyEvent = "success"
+	// NotifySLAMiss: the task had not ended by its SLA (see SLAMisses).
+	NotifySLAMiss NotifyEvent = "sla_miss"
 )
 
 // NotificationState is where a notification's delivery is.
@@ -93,6 +96,46 @@ func Due(next TaskInstance, rec Transition) []Notification {
 	return out
 }
 
+// SLADeadline is when task instance ti of run should have ended: the
+// run's start plus the task's SLA, the start being the later of the run's
+// logical date and its creation (a catch-up or backfill run of an old
+// tick is not late from its birth). ok is false for a task without one.
+func SLADeadline(run Run, ti TaskInstance) (deadline time.Time, ok bool) {
+	if ti.Spec.SLA <= 0 || len(ti.Spec.Notify.OnSLAMiss) == 0 {
+		return time.Time{}, false
+	}
+	start := run.CreatedAt
+	if run.LogicalDate.After(start) {
+		start = run.LogicalDate
+	}
+	return start.Add(ti.Spec.SLA), true
+}
+
+// SLAMisses returns the notifications due at now for the instances of
+// run that have not ended by their SLA deadline: one per receiver of
+// each. An instance that ended (success, failed, skipped,
+// upstream_failed), even late, misses nothing: its own events tell of it.
+// The store keeps one sla_miss per instance and receiver
+// (Outbox.AddNotifications), so calling this again is harmless.
+func SLAMisses(run Run, tis []TaskInstance, now time.Time) []Notification {
+	var out []Notification
+	for _, ti := range tis {
+		deadline, ok := SLADeadline(run, ti)
+		if !ok || ti.State.Terminal() || now.Before(deadline) {
+			continue
+		}
+		reason := fmt.Sprintf("not done within its SLA of %s: due %s, %s at %s",
+			ti.Spec.SLA, deadline.UTC().Format(time.RFC3339), ti.State, now.UTC().Format(time.RFC3339))
+		for _, r := range ti.Spec.Notify.OnSLAMiss {
+			out = append(out, Notification{
+				Key: ti.TaskKey, Try: ti.Try, Event: NotifySLAMiss, Receiver: r, To: ti.State, Reason: reason, At: deadline,
+				State: NotificationPending, NextAt: now, UpdatedAt: now,
+			})
+		}
+	}
+	return out
+}
+
 // Outbox is the store side of notifications, implemented by both stores.
 // Several schedulers may share one: a claim gives a notification to one
 // sender for a lease, and claims skip rows another claimer holds locked.
@@ -111,4 +154,9 @@ type Outbox interface {
 	// PendingNotifications counts the notifications not yet sent or
 	// given up.
 	PendingNotifications(ctx context.Context) (int, error)
+	// AddNotifications stores sla_miss notifications (SLAMisses), each
+	// unless one of the same instance and receiver is stored already,
+	// and returns how many it added. Several schedulers may add the same
+	// at once: one of them wins.
+	AddNotifications(ctx context.Context, ns []Notification) (int, error)
 }

@@ -45,6 +45,9 @@ func Encode(d *DAG) ([]byte, error) {
 		e.add(root, "params", e.params(d.Params))
 	}
 	e.encodeNotify(root, d, nil)
+	if d.SLA != 0 {
+		e.add(root, "sla", e.str(formatDuration(d.SLA)))
+	}
 
 	def := d.Defaults
 	defs := e.mapping()
@@ -144,6 +147,9 @@ func (e *encoder) task(t *Task) *yaml.Node {
 		e.add(n, "priority", integer(*t.Priority))
 	}
 	e.encodeNotify(n, nil, t)
+	if t.SLA != nil {
+		e.add(n, "sla", e.str(formatDuration(*t.SLA)))
+	}
 	return n
 }
 

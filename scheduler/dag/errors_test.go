@@ -40,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field suggested", "id: x\nschedul: '@daily'\n" + oneTask, []string{
 			`t.yaml:2:1: unknown field "schedul" in the DAG; did you mean "schedule"?`}},
 		{"unknown field listed", "id: x\nowner: me\n" + oneTask, []string{
-			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, timezone, start_date, catchup, max_active_runs, max_active_tasks, run_timeout, max_catchup_runs, params, defaults, tasks, on_failure, on_retry, on_success`}},
+			`t.yaml:2:1: unknown field "owner" in the DAG; known fields are id, description, schedule, timezone, start_date, catchup, max_active_runs, max_active_tasks, run_timeout, max_catchup_runs, params, defaults, tasks, on_failure, on_retry, on_success, on_sla_miss, sla`}},
 		{"unknown task field camel case", "id: x\ntasks:\n  - {id: a, command: [echo], dependsOn: [b]}\n", []string{
 			`t.yaml:3:30: task "a": unknown field "dependsOn" in a task; did you mean "depends_on"?`}},
 		{"duplicate key", "id: x\nid: y\n" + oneTask, []string{

@@ -8,7 +8,7 @@ import (
 )
 
 // notifyKeys are the DAG and task keys naming receivers, one per event.
-var notifyKeys = []string{"on_failure", "on_retry", "on_success"}
+var notifyKeys = []string{"on_failure", "on_retry", "on_success", "on_sla_miss"}
 
 // ParseChecked is Parse that also checks every receiver a DAG or task
 // names (on_failure, on_retry, on_success) against receivers, the names
@@ -79,6 +79,8 @@ func (n *Notify) event(key string) *[]string {
 		return &n.OnFailure
 	case "on_retry":
 		return &n.OnRetry
+	case "on_sla_miss":
+		return &n.OnSLAMiss
 	default:
 		return &n.OnSuccess
 	}
@@ -90,6 +92,8 @@ func (t *Task) event(key string) **[]string {
 		return &t.OnFailure
 	case "on_retry":
 		return &t.OnRetry
+	case "on_sla_miss":
+		return &t.OnSLAMiss
 	default:
 		return &t.OnSuccess
 	}
@@ -101,6 +105,7 @@ func (d *DAG) notify(t *Task) Notify {
 		OnFailure: slices.Clone(d.Notify.OnFailure),
 		OnRetry:   slices.Clone(d.Notify.OnRetry),
 		OnSuccess: slices.Clone(d.Notify.OnSuccess),
+		OnSLAMiss: slices.Clone(d.Notify.OnSLAMiss),
 	}
 	for _, k := range notifyKeys {
 		if own := *t.event(k); own != nil {

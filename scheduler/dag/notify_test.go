@@ -4,11 +4,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const notifyDAG = `id: n
 on_failure: [ops-slack, ops-hook]
 on_success: [ops-hook]
+on_sla_miss: [pager]
+sla: 1h
 tasks:
   - id: a
     command: [true]
@@ -16,6 +19,7 @@ tasks:
     command: [true]
     on_failure: [pager]
     on_success: []
+    sla: 10m
 `
 
 // TestNotifyKeys: a task's on_* list replaces the DAG's for that event,
@@ -32,13 +36,17 @@ func TestNotifyKeys(t *testing.T) {
 	for _, tt := range []struct {
 		task string
 		want Notify
+		sla  time.Duration
 	}{
-		{"a", Notify{OnFailure: []string{"ops-hook", "ops-slack"}, OnSuccess: []string{"ops-hook"}}},
-		{"b", Notify{OnFailure: []string{"pager"}}},
+		{"a", Notify{OnFailure: []string{"ops-hook", "ops-slack"}, OnSuccess: []string{"ops-hook"}, OnSLAMiss: []string{"pager"}}, time.Hour},
+		{"b", Notify{OnFailure: []string{"pager"}, OnSLAMiss: []string{"pager"}}, 10 * time.Minute},
 	} {
 		t.Run(tt.task, func(t *testing.T) {
 			if got := specs[tt.task].Notify; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("notify = %+v, want %+v", got, tt.want)
+			}
+			if got := specs[tt.task].SLA; got != tt.sla {
+				t.Errorf("sla = %s, want %s", got, tt.sla)
 			}
 			b, err := EncodeSpec(specs[tt.task])
 			if err != nil {
@@ -48,7 +56,7 @@ func TestNotifyKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(back.Notify, tt.want) {
+			if !reflect.DeepEqual(back.Notify, tt.want) || back.SLA != tt.sla {
 				t.Errorf("decoded notify = %+v, want %+v", back.Notify, tt.want)
 			}
 		})
@@ -76,7 +84,8 @@ func TestUnknownReceiver(t *testing.T) {
 	}
 	want := []string{
 		`n.yaml:2:14: receiver "ops-slack" is not declared in the scheduler's config (notifications.receivers); did you mean "ops-slak"?; the receivers are ops-hook, ops-slak`,
-		`n.yaml:9:18: task "b": receiver "pager" is not declared in the scheduler's config (notifications.receivers); the receivers are ops-hook, ops-slak`,
+		`n.yaml:4:15: receiver "pager" is not declared in the scheduler's config (notifications.receivers); the receivers are ops-hook, ops-slak`,
+		`n.yaml:11:18: task "b": receiver "pager" is not declared in the scheduler's config (notifications.receivers); the receivers are ops-hook, ops-slak`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -26,12 +26,12 @@ var (
 	dagSchema = schema{what: "the DAG", ext: true, keys: []string{
 		"id", "description", "schedule", "timezone", "start_date", "catchup",
 		"max_active_runs", "max_active_tasks", "run_timeout", "max_catchup_runs", "params", "defaults", "tasks",
-		"on_failure", "on_retry", "on_success",
+		"on_failure", "on_retry", "on_success", "on_sla_miss", "sla",
 	}}
 	retryKeys      = []string{"retries", "retry_delay", "retry_exponential", "max_retry_delay", "execution_timeout"}
 	defaultsSchema = schema{what: "defaults", keys: slices.Concat(retryKeys, []string{"resources"}, slotKeys)}
 	taskSchema     = schema{what: "a task", keys: slices.Concat(
-		[]string{"id", "depends_on", "trigger_rule", "command", "args", "env", "image"}, retryKeys, []string{"resources"}, slotKeys, notifyKeys)}
+		[]string{"id", "depends_on", "trigger_rule", "command", "args", "env", "image"}, retryKeys, []string{"resources"}, slotKeys, notifyKeys, []string{"sla"})}
 	envSchema = schema{what: "env", keepNull: true}
 )
 
@@ -142,6 +142,9 @@ func (r *reader) dag(top *yaml.Node) *DAG {
 		d.Params = r.params(f)
 	}
 	d.Notify = r.dagNotify(fields)
+	if f, ok := fields["sla"]; ok {
+		d.SLA, _ = r.duration(f, "")
+	}
 	var defs defaultNodes
 	if f, ok := fields["defaults"]; ok {
 		defs = r.defaults(f, &d.Defaults)

@@ -79,6 +79,7 @@ func (d *DAG) spec(t *Task, presets Presets) (TaskSpec, error) {
 		PoolSlots:        or(t.PoolSlots, def.PoolSlots),
 		Priority:         or(t.Priority, def.Priority),
 		Notify:           d.notify(t),
+		SLA:              or(t.SLA, d.SLA),
 	}
 	if s.PoolSlots == 1 {
 		s.PoolSlots = 0 // one slot, as a spec without the key (see Slots)

@@ -34,6 +34,8 @@ type storedSpec struct {
 	OnFailure        []string `json:"on_failure,omitempty"`
 	OnRetry          []string `json:"on_retry,omitempty"`
 	OnSuccess        []string `json:"on_success,omitempty"`
+	OnSLAMiss        []string `json:"on_sla_miss,omitempty"`
+	SLA              string   `json:"sla,omitempty"`
 	Resources        struct {
 		Preset        string `json:"preset,omitempty"`
 		CPU           string `json:"cpu,omitempty"`
@@ -85,6 +87,8 @@ func EncodeSpec(s TaskSpec) ([]byte, error) {
 		OnFailure:        s.Notify.OnFailure,
 		OnRetry:          s.Notify.OnRetry,
 		OnSuccess:        s.Notify.OnSuccess,
+		OnSLAMiss:        s.Notify.OnSLAMiss,
+		SLA:              durationText(s.SLA),
 	}
 	if s.PoolSlots != 0 {
 		st.PoolSlots = s.PoolSlots
@@ -122,7 +126,7 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 		Pool:             st.Pool,
 		PoolSlots:        st.PoolSlots,
 		Priority:         st.Priority,
-		Notify:           Notify{OnFailure: st.OnFailure, OnRetry: st.OnRetry, OnSuccess: st.OnSuccess},
+		Notify:           Notify{OnFailure: st.OnFailure, OnRetry: st.OnRetry, OnSuccess: st.OnSuccess, OnSLAMiss: st.OnSLAMiss},
 		Resources: Resources{
 			Preset: st.Resources.Preset, CPU: st.Resources.CPU, Memory: st.Resources.Memory,
 			CPULimit: st.Resources.CPULimit, MemoryLimit: st.Resources.MemoryLimit,
@@ -141,6 +145,7 @@ func DecodeSpec(b []byte) (TaskSpec, error) {
 		{&s.RetryDelay, st.RetryDelay, "retry_delay"},
 		{&s.MaxRetryDelay, st.MaxRetryDelay, "max_retry_delay"},
 		{&s.ExecutionTimeout, st.ExecutionTimeout, "execution_timeout"},
+		{&s.SLA, st.SLA, "sla"},
 	} {
 		if f.text == "" {
 			continue

@@ -102,6 +102,11 @@ func (r *reader) task(n *yaml.Node) (Task, taskNodes, bool) {
 		t.Resources, tn.res = r.resources(f, name)
 	}
 	r.taskNotify(fields, name, &t)
+	if f, ok := fields["sla"]; ok {
+		if d, ok := r.duration(f, name); ok {
+			t.SLA = &d
+		}
+	}
 	return t, tn, true
 }
 

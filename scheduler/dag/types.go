@@ -44,6 +44,10 @@ type DAG struct {
 	// its tasks' failures, retries and successes. A task's own list for an
 	// event replaces the DAG's for that event.
 	Notify Notify
+	// SLA is how long after its run's start (see TaskSpec.SLA) a task may
+	// take to end before its on_sla_miss receivers are told; zero is none.
+	// A task's own sla replaces it.
+	SLA time.Duration
 
 	// File is the path the DAG was read from. It is not part of the
 	// canonical encoding.
@@ -100,6 +104,8 @@ type Task struct {
 	OnFailure *[]string
 	OnRetry   *[]string
 	OnSuccess *[]string
+	OnSLAMiss *[]string
+	SLA       *time.Duration
 }
 
 // Notify names the receivers told of each event of a task. Lists are
@@ -108,11 +114,12 @@ type Notify struct {
 	OnFailure []string `json:",omitempty"`
 	OnRetry   []string `json:",omitempty"`
 	OnSuccess []string `json:",omitempty"`
+	OnSLAMiss []string `json:",omitempty"`
 }
 
 // Empty reports whether n names no receiver.
 func (n Notify) Empty() bool {
-	return len(n.OnFailure) == 0 && len(n.OnRetry) == 0 && len(n.OnSuccess) == 0
+	return len(n.OnFailure) == 0 && len(n.OnRetry) == 0 && len(n.OnSuccess) == 0 && len(n.OnSLAMiss) == 0
 }
 
 // EnvVar is one environment variable of a task. Env is kept as an ordered
@@ -171,4 +178,8 @@ type TaskSpec struct {
 	// Notify is the task's receivers for each event, the DAG's merged
 	// with the task's own.
 	Notify Notify `json:",omitempty"`
+	// SLA: the task should have ended by its run's start (the later of its
+	// logical date and its creation) plus SLA; past that, once per run,
+	// its Notify.OnSLAMiss receivers are told. Zero is none.
+	SLA time.Duration `json:",omitempty"`
 }

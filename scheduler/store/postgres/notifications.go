@@ -92,6 +92,31 @@ func (s *Store) ListNotifications(ctx context.Context, key scheduler.TaskKey) ([
 	return out, nil
 }
 
+// AddNotifications stores sla_miss notifications, skipping those of an
+// instance and receiver already stored (notifications_sla_once): of
+// several schedulers adding the same at once, one inserts it.
+func (s *Store) AddNotifications(ctx context.Context, ns []scheduler.Notification) (int, error) {
+	ctx, cancel := s.call(ctx, "AddNotifications")
+	defer cancel()
+	added := 0
+	for _, n := range ns {
+		if n.Event != scheduler.NotifySLAMiss {
+			return added, fmt.Errorf("add notifications: %s: only %s notifications are added on their own", n.Key, scheduler.NotifySLAMiss)
+		}
+		res, err := s.db.ExecContext(ctx, insertNotification+
+			` ON CONFLICT (dag_id, run_id, task_id, receiver) WHERE event = 'sla_miss' DO NOTHING`, sqlcol.NotificationArgs(n)...)
+		if err != nil {
+			return added, fmt.Errorf("add notifications: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return added, fmt.Errorf("add notifications: %w", err)
+		}
+		added += int(k)
+	}
+	return added, nil
+}
+
 // PendingNotifications counts the notifications not yet sent or given up.
 func (s *Store) PendingNotifications(ctx context.Context) (int, error) {
 	ctx, cancel := s.call(ctx, "PendingNotifications")

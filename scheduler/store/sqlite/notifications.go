@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil/scheduler"
@@ -97,6 +98,36 @@ func (s *Store) ListNotifications(ctx context.Context, key scheduler.TaskKey) ([
 		return nil, fmt.Errorf("list notifications of %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// AddNotifications stores sla_miss notifications, skipping those of an
+// instance and receiver already stored (notifications_sla_once).
+func (s *Store) AddNotifications(ctx context.Context, ns []scheduler.Notification) (int, error) {
+	ctx, cancel := s.call(ctx, "AddNotifications")
+	defer cancel()
+	added := 0
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		added = 0
+		for _, n := range ns {
+			if n.Event != scheduler.NotifySLAMiss {
+				return fmt.Errorf("notification of %s: only %s notifications are added on their own", n.Key, scheduler.NotifySLAMiss)
+			}
+			res, err := tx.ExecContext(ctx, strings.Replace(insertNotification, "INSERT INTO", "INSERT OR IGNORE INTO", 1), sqlcol.NotificationArgs(n)...)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("add notifications: %w", err)
+	}
+	return added, nil
 }
 
 // PendingNotifications counts the notifications not yet sent or given up.

@@ -20,6 +20,7 @@ var notificationTests = []struct {
 	{"NotificationsDue", testNotificationsDue},
 	{"NotificationsClaimFinish", testNotificationsClaimFinish},
 	{"NotificationsClaimConcurrent", testNotificationsClaimConcurrent},
+	{"NotificationsSLAMissOnce", testNotificationsSLAMissOnce},
 }
 
 func outbox(t *testing.T, s scheduler.Store) scheduler.Outbox {
@@ -206,5 +207,76 @@ func testNotificationsClaimConcurrent(t *testing.T, s scheduler.Store) {
 	wg.Wait()
 	if len(seen) != 3*len(ids) {
 		t.Errorf("%d notifications claimed; want %d", len(seen), 3*len(ids))
+	}
+}
+
+// testNotificationsSLAMissOnce: sla_miss notifications added again, or by
+// several schedulers at once, are stored once per instance and receiver.
+func testNotificationsSLAMissOnce(t *testing.T, s scheduler.Store) {
+	o := outbox(t, s)
+	spec := dag.TaskSpec{Command: []string{"true"}, SLA: time.Minute, Notify: dag.Notify{OnSLAMiss: []string{"chat", "hook"}}}
+	rec := dagRecord("late")
+	rec.Specs = map[string]dag.TaskSpec{"slow": spec, "quick": spec}
+	if err := s.SaveDAG(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	run := newRun("late", "r1", t0, false)
+	var tis []scheduler.TaskInstance
+	for _, id := range []string{"quick", "slow"} {
+		tis = append(tis, scheduler.TaskInstance{TaskKey: key("late", "r1", id), Spec: spec})
+	}
+	if created, err := s.CreateRun(t.Context(), run, tis, "scheduled run"); err != nil || !created {
+		t.Fatalf("CreateRun = %v, %v", created, err)
+	}
+	// quick ended in time; slow is still scheduled past its deadline.
+	k := key("late", "r1", "quick")
+	for _, c := range []scheduler.Change{
+		change(k, scheduler.StateScheduled, scheduler.StateQueued, t0.Add(2*time.Second), schedulerActor),
+		change(k, scheduler.StateQueued, scheduler.StateRunning, t0.Add(3*time.Second), executorActor),
+		change(k, scheduler.StateRunning, scheduler.StateSuccess, t0.Add(4*time.Second), executorActor),
+	} {
+		applyOK(t, s, c)
+	}
+	tis, err := s.ListTaskInstances(t.Context(), scheduler.TaskFilter{DAGID: "late", RunID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due := scheduler.SLAMisses(run, tis, run.CreatedAt.Add(59*time.Second)); len(due) != 0 {
+		t.Errorf("SLA misses before the deadline: %+v", due)
+	}
+	due := scheduler.SLAMisses(run, tis, run.CreatedAt.Add(2*time.Minute))
+	if len(due) != 2 || due[0].Key.TaskID != "slow" || due[0].Event != scheduler.NotifySLAMiss {
+		t.Fatalf("SLA misses %+v; want slow's, for chat and hook", due)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := o.AddNotifications(t.Context(), due)
+			if err != nil {
+				t.Errorf("AddNotifications: %v", err)
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if total != 2 {
+		t.Errorf("AddNotifications added %d in all; want 2", total)
+	}
+	got, err := o.ListNotifications(t.Context(), key("late", "r1", "slow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Receiver != "chat" || got[1].Receiver != "hook" || got[0].At != run.CreatedAt.Add(time.Minute) ||
+		got[0].State != scheduler.NotificationPending {
+		t.Errorf("stored %+v", got)
+	}
+	if _, err := o.AddNotifications(t.Context(), []scheduler.Notification{{Key: k, Event: scheduler.NotifyFailure, Receiver: "x"}}); err == nil {
+		t.Error("AddNotifications took a failure notification")
 	}
 }

@@ -24,3 +24,5 @@ CREATE TABLE notifications (
 
 CREATE INDEX notifications_by_task ON notifications (dag_id, run_id, task_id, id);
 CREATE INDEX notifications_pending ON notifications (next_at) WHERE state = 'pending';
+-- One SLA miss per instance and receiver, however many schedulers see it.
+CREATE UNIQUE INDEX notifications_sla_once ON notifications (dag_id, run_id, task_id, receiver) WHERE event = 'sla_miss';
