@@ -223,7 +223,7 @@ type TaskHistory struct {
 type Notification struct {
 	ID       int64  `json:"id"`
 	Try      int    `json:"try"`
-	Event    string `json:"event"` // failure, retry, success
+	Event    string `json:"event"` // failure, retry, success, sla_miss
 	Receiver string `json:"receiver"`
 	// At is the transition's time.
 	At time.Time `json:"at"`

@@ -76,7 +76,7 @@ func TestNotificationSecretsNeverLeaveTheProcess(t *testing.T) {
 
 	// The sender as vigil run builds it, run until both are delivered.
 	state := &startState{}
-	run := withNotifier(cfg, "redaction-test", st, receivers, log, wd, in, state, func(ctx context.Context) error { <-ctx.Done(); return nil })
+	run := withNotifier(cfg, "redaction-test", st, st, receivers, log, wd, in, state, func(ctx context.Context) error { <-ctx.Done(); return nil })
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- run(runCtx) }()

@@ -152,14 +152,14 @@ func runScheduler(ctx context.Context, cfg config, instance string, presets dag.
 	state.sched.Store(sched)
 	run := sched.Run
 	if ob, ok := store.(scheduler.Outbox); ok {
-		run = withNotifier(cfg, instance, ob, receivers, log, wd, in, state, sched.Run)
+		run = withNotifier(cfg, instance, ob, store, receivers, log, wd, in, state, sched.Run)
 	}
 	return runWithRetention(ctx, cfg, store, log, run)
 }
 
 // withNotifier returns run with the notification sender beside it, off
 // the loop: a slow or black-holed receiver never holds the loop (issue 20).
-func withNotifier(cfg config, instance string, ob scheduler.Outbox, receivers []notify.Receiver, log *zap.Logger,
+func withNotifier(cfg config, instance string, ob scheduler.Outbox, runs notify.RunLister, receivers []notify.Receiver, log *zap.Logger,
 	wd *watchdog.Watchdog, in *instruments, state *startState, run func(context.Context) error) func(context.Context) error {
 	// Advisory: a receiver that hangs shows in /healthz and diag, but
 	// restarting the scheduler would not fix it.
@@ -181,6 +181,7 @@ func withNotifier(cfg config, instance string, ob scheduler.Outbox, receivers []
 		},
 		BaseBackoff: cfg.Notifications.RetryBackoff, MaxBackoff: cfg.Notifications.MaxRetryBackoff,
 		Beat: beat.Beat,
+		Runs: runs,
 	})
 	state.notifier.Store(sender)
 	return func(ctx context.Context) error {

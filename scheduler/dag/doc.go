@@ -29,6 +29,8 @@
 //	run_timeout: 2h             # fail the run and stop its tries after 2h; absent: no bound
 //	max_catchup_runs: 4         # at most 4 runs active while catching up; absent: the scheduler's
 //	on_failure: [ops-slack]     # receivers (the scheduler's config) told of failures; also on_retry, on_success
+//	sla: 1h                     # every task should end within 1h of its run's start; absent: none
+//	on_sla_miss: [pager]        # told once per task instance not ended by then
 //	params:                     # a run's conf overlays these defaults (see ApplyConf)
 //	  region: eu-west-1         # name: default (a string, a number or true/false)
 //	  limit: {default: 100, description: rows per batch}
@@ -53,6 +55,7 @@
 //	    retries: 3              # any of the defaults' settings
 //	    resources: {preset: large, memory: 4Gi}
 //	    on_failure: [pager]     # replaces the DAG's on_failure for this task; [] turns it off
+//	    sla: 20m                # replaces the DAG's sla; 0s: none
 //
 // Values are normalised: depends_on sorted without duplicates, trigger_rule
 // all_success the same as none, env sorted

@@ -19,7 +19,7 @@ type Message struct {
 	// ID is the notification's id in the store: a receiver may drop a
 	// second delivery of the same id (delivery is at least once).
 	ID       int64  `json:"id"`
-	Event    string `json:"event"` // failure, retry or success
+	Event    string `json:"event"` // failure, retry, success or sla_miss
 	Receiver string `json:"receiver"`
 	DAGID    string `json:"dag_id"`
 	RunID    string `json:"run_id"`
@@ -55,6 +55,7 @@ func taskURL(base string, k scheduler.TaskKey) string {
 func summary(n scheduler.Notification) string {
 	what := map[scheduler.NotifyEvent]string{
 		scheduler.NotifyFailure: "failed", scheduler.NotifyRetry: "will be retried", scheduler.NotifySuccess: "succeeded",
+		scheduler.NotifySLAMiss: "missed its SLA",
 	}[n.Event]
 	return fmt.Sprintf("vigil: task %s of DAG %s (run %s) %s on try %d: %s", n.Key.TaskID, n.Key.DAGID, n.Key.RunID, what, n.Try, n.Reason)
 }
@@ -79,6 +80,7 @@ var alertnames = map[scheduler.NotifyEvent]string{
 	scheduler.NotifyFailure: "VigilTaskFailed",
 	scheduler.NotifyRetry:   "VigilTaskRetrying",
 	scheduler.NotifySuccess: "VigilTaskFailed",
+	scheduler.NotifySLAMiss: "VigilTaskSLAMissed",
 }
 
 // request returns the URL path suffix and body of n for receiver r.
@@ -91,7 +93,7 @@ func body(r Receiver, n scheduler.Notification, consoleURL string) (string, []by
 		a := alertmanagerAlert{
 			Labels: map[string]string{
 				"alertname": alertnames[n.Event], "dag_id": n.Key.DAGID, "task_id": n.Key.TaskID,
-				"severity": map[scheduler.NotifyEvent]string{scheduler.NotifyRetry: "warning"}[n.Event],
+				"severity": map[scheduler.NotifyEvent]string{scheduler.NotifyRetry: "warning", scheduler.NotifySLAMiss: "warning"}[n.Event],
 			},
 			Annotations: map[string]string{
 				"summary": summary(n), "run_id": n.Key.RunID, "try": fmt.Sprint(n.Try), "reason": n.Reason,

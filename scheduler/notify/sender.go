@@ -43,6 +43,17 @@ type Options struct {
 	Now func() time.Time
 	// Beat, if set, is called every poll (the watchdog's heartbeat).
 	Beat func()
+	// Runs, if set, is read every SLAInterval (10s if 0) for tasks past
+	// their SLA (scheduler.SLAMisses), whose sla_miss notifications are
+	// then added to the outbox.
+	Runs        RunLister
+	SLAInterval time.Duration
+}
+
+// RunLister is the part of scheduler.Store the SLA check reads.
+type RunLister interface {
+	ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.Run, error)
+	ListTaskInstances(ctx context.Context, f scheduler.TaskFilter) ([]scheduler.TaskInstance, error)
 }
 
 // Sender delivers pending notifications until its context ends.
@@ -79,6 +90,9 @@ func New(opts Options) *Sender {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SLAInterval <= 0 {
+		opts.SLAInterval = 10 * time.Second
 	}
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
@@ -117,12 +131,55 @@ func (s *Sender) Pending() int {
 func (s *Sender) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
+	var nextSLA time.Time
 	for {
+		if s.opts.Runs != nil && !s.opts.Now().Before(nextSLA) {
+			s.checkSLA(ctx)
+			nextSLA = s.opts.Now().Add(s.opts.SLAInterval)
+		}
 		s.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+	}
+}
+
+// checkSLA adds the sla_miss notifications of the running runs' tasks
+// past their SLA. It reads every running run, not only this scheduler's:
+// the store keeps one per instance and receiver, so it is told once
+// however many schedulers see it, and even if the run's owner is down.
+func (s *Sender) checkSLA(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	runs, err := s.opts.Runs.ListRuns(cctx, scheduler.RunFilter{States: []scheduler.RunState{scheduler.RunRunning}})
+	cancel()
+	if err != nil {
+		s.opts.Log.Warn("SLA check: list running runs", zap.Error(err))
+		return
+	}
+	now := s.opts.Now()
+	for _, run := range runs {
+		cctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+		tis, err := s.opts.Runs.ListTaskInstances(cctx, scheduler.TaskFilter{DAGID: run.DAGID, RunID: run.RunID})
+		cancel()
+		if err != nil {
+			s.opts.Log.Warn("SLA check: list a run's tasks", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Error(err))
+			continue
+		}
+		due := scheduler.SLAMisses(run, tis, now)
+		if len(due) == 0 {
+			continue
+		}
+		cctx, cancel = context.WithTimeout(ctx, s.opts.StoreTimeout)
+		added, err := s.opts.Outbox.AddNotifications(cctx, due)
+		cancel()
+		if err != nil {
+			s.opts.Log.Warn("SLA check: store the misses", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Error(err))
+			continue
+		}
+		if added > 0 {
+			s.opts.Log.Info("tasks past their SLA", zap.String("dag", run.DAGID), zap.String("run", run.RunID), zap.Int("notifications", added))
 		}
 	}
 }

@@ -328,3 +328,59 @@ func TestSendersShareOutbox(t *testing.T) {
 		t.Errorf("receiver got %d requests; want 4", got.Load())
 	}
 }
+
+// TestSLAMissDelivered: a task still waiting past its run's start plus its
+// SLA is told to its on_sla_miss receiver once, though two senders check.
+func TestSLAMissDelivered(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	spec := dag.TaskSpec{Command: []string{"true"}, SLA: time.Minute, Notify: dag.Notify{OnSLAMiss: []string{"hook"}}}
+	if err := st.SaveDAG(ctx, scheduler.DAGRecord{ID: "etl", File: "etl.yaml", Source: []byte("id: etl"),
+		Specs: map[string]dag.TaskSpec{"load": spec}, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	k := scheduler.TaskKey{DAGID: "etl", RunID: "r1", TaskID: "load"}
+	started := time.Now().Add(-2 * time.Minute).UTC()
+	run := scheduler.Run{DAGID: "etl", RunID: "r1", State: scheduler.RunRunning, CreatedAt: started, LogicalDate: started.Add(-time.Hour)}
+	if _, err := st.CreateRun(ctx, run, []scheduler.TaskInstance{{TaskKey: k, Spec: spec}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var got []notify.Message
+	var mu sync.Mutex
+	rv := newReceiver(t, func(int, http.ResponseWriter) {})
+	rv.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		mu.Lock()
+		got = append(got, m)
+		mu.Unlock()
+	})
+	for _, name := range []string{"one", "two"} {
+		s := notify.New(notify.Options{Outbox: st, Runs: st, SLAInterval: 10 * time.Millisecond, Instance: name, Log: zaptest.NewLogger(t),
+			PollInterval: 10 * time.Millisecond,
+			Receivers:    []notify.Receiver{{Name: "hook", Type: notify.TypeWebhook, URL: rv.srv.URL, Timeout: time.Second, MaxAttempts: 1}}})
+		sctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.Run(sctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	ns := settled(t, st, k)
+	time.Sleep(200 * time.Millisecond) // a second miss would be stored and sent here
+	ns, err = st.ListNotifications(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ns) != 1 || ns[0].Event != scheduler.NotifySLAMiss || ns[0].State != scheduler.NotificationSent || len(got) != 1 {
+		t.Fatalf("notifications %+v, received %+v; want one sla_miss, sent once", ns, got)
+	}
+	if m := got[0]; m.Event != "sla_miss" || m.State != "scheduled" || !m.At.Equal(started.Add(time.Minute)) ||
+		!strings.Contains(m.Reason, "not done within its SLA of 1m0s") {
+		t.Errorf("message %+v", m)
+	}
+}
