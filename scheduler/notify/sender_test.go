@@ -368,9 +368,9 @@ func TestSLAMissDelivered(t *testing.T) {
 		go func() { defer close(done); s.Run(sctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	ns := settled(t, st, k)
+	settled(t, st, k)
 	time.Sleep(200 * time.Millisecond) // a second miss would be stored and sent here
-	ns, err = st.ListNotifications(ctx, k)
+	ns, err := st.ListNotifications(ctx, k)
 	if err != nil {
 		t.Fatal(err)
 	}
