@@ -29,7 +29,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 ## testbin: build etcd, kube-apiserver, kube-scheduler, kube-controller-manager, KWOK,
-## toxiproxy and Pyroscope from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
+## toxiproxy, Pyroscope and Alertmanager (API only, ~4 min) from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
 ## pinned versions are already there; the control plane took ~11 min cold on 2 cores,
 ## Pyroscope 4.5 min with part of its modules already downloaded)
 testbin:

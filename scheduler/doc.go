@@ -40,6 +40,8 @@
 //	reconcile.go  start-up, adoption, zombies and lost tries, orphans, drain
 //	commit.go     storing transitions and tracking their effect in memory
 //	history.go    collapsed history: repeated transitions as one record
+//	notification.go  on_failure/on_retry/on_success/SLA notifications: Due
+//	              (stored by Apply with the transition), SLAMisses, Outbox
 //	ha.go         several schedulers on one store: lease, claims, fencing
 //	audit.go      the read-only reconciliation report (store vs executor)
 //	retention.go  deleting old ended runs: PurgeStore, the Retention worker
