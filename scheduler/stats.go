@@ -22,6 +22,11 @@ type stats struct {
 	// Gauges the loop sets at the end of each iteration.
 	active, blocked, waiting, submitting, runsOpen, refused atomic.Int64
 	evictions                                               evictionCounts
+	// By DAG and one more label: counters (submit failures by reason,
+	// zombies found, runs past their timeout, task ends by state) and
+	// one gauge the loop publishes (refused tries by reason).
+	submitFailures, zombies, runTimeouts, taskEnds pairCounts
+	refusedBy                                      pairCounts
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -64,6 +69,21 @@ type Stats struct {
 	// Evictions counts the tries their platform ended through no fault of
 	// their own, by cause (the Cause values).
 	Evictions map[string]int64
+	// SubmitFailures counts failed submits by DAG and reason
+	// (SubmitForbidden, SubmitQuota, SubmitError).
+	SubmitFailures map[DAGCount]int64
+	// RefusedNow is the queued tries waiting out a refusal, by DAG and
+	// reason (SubmitForbidden, SubmitQuota): a gauge.
+	RefusedNow map[DAGCount]int64
+	// Zombies counts the tries found live in the store with no workload
+	// left (reconcile), by DAG (Label empty).
+	Zombies map[DAGCount]int64
+	// RunTimeouts counts the runs found past their run_timeout, by DAG
+	// (Label empty).
+	RunTimeouts map[DAGCount]int64
+	// TaskEnds counts the task instances this scheduler ended, by DAG
+	// and end state (success, failed, upstream_failed, skipped).
+	TaskEnds map[DAGCount]int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
@@ -86,6 +106,11 @@ func (s *Scheduler) Stats() Stats {
 		RunsOpen:       s.stats.runsOpen.Load(),
 		DAGFilesParsed: s.stats.dagFilesParsed.Load(),
 		Evictions:      s.stats.evictionsByCause(),
+		SubmitFailures: s.stats.submitFailures.snapshot(),
+		RefusedNow:     s.stats.refusedBy.snapshot(),
+		Zombies:        s.stats.zombies.snapshot(),
+		RunTimeouts:    s.stats.runTimeouts.snapshot(),
+		TaskEnds:       s.stats.taskEnds.snapshot(),
 	}
 }
 
@@ -97,4 +122,9 @@ func (s *Scheduler) publishGauges() {
 	s.stats.submitting.Store(int64(len(s.inflight)))
 	s.stats.runsOpen.Store(int64(len(s.runs)))
 	s.stats.refused.Store(int64(len(s.refused)))
+	refused := make(map[DAGCount]int64, len(s.refused))
+	for k, r := range s.refused {
+		refused[DAGCount{k.DAGID, submitReason(r.reason)}]++
+	}
+	s.stats.refusedBy.set(refused)
 }
