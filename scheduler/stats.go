@@ -19,6 +19,8 @@ type stats struct {
 	maxIteration  atomic.Int64 // nanoseconds
 	// dagFilesParsed is set by the DAG folder loader.
 	dagFilesParsed atomic.Int64
+	// dagFilesFailing is the DAG files that do not load, at the last sync.
+	dagFilesFailing atomic.Int64
 	// Gauges the loop sets at the end of each iteration.
 	active, blocked, waiting, submitting, runsOpen, refused atomic.Int64
 	evictions                                               evictionCounts
@@ -66,6 +68,9 @@ type Stats struct {
 	// DAGFilesParsed is the DAG files parsed since start: new files and
 	// files whose content changed, not every file at every sync.
 	DAGFilesParsed int64
+	// DAGFilesFailing is the DAG files that did not load at the last
+	// sync (their DAGs keep their last good version).
+	DAGFilesFailing int64
 	// Evictions counts the tries their platform ended through no fault of
 	// their own, by cause (the Cause values).
 	Evictions map[string]int64
@@ -89,28 +94,29 @@ type Stats struct {
 // Stats returns the loop's counters. It is safe to call from any goroutine.
 func (s *Scheduler) Stats() Stats {
 	return Stats{
-		Iterations:     s.stats.iterations.Load(),
-		Transitions:    s.stats.transitions.Load(),
-		RunsCreated:    s.stats.runsCreated.Load(),
-		StoreErrors:    s.stats.storeErrors.Load(),
-		SubmitErrors:   s.stats.submitErrors.Load(),
-		RunsClaimed:    s.stats.runsClaimed.Load(),
-		RunsLost:       s.stats.runsLost.Load(),
-		LastIteration:  time.Duration(s.stats.lastIteration.Load()),
-		MaxIteration:   time.Duration(s.stats.maxIteration.Load()),
-		Active:         s.stats.active.Load(),
-		Blocked:        s.stats.blocked.Load(),
-		Waiting:        s.stats.waiting.Load(),
-		Submitting:     s.stats.submitting.Load(),
-		Refused:        s.stats.refused.Load(),
-		RunsOpen:       s.stats.runsOpen.Load(),
-		DAGFilesParsed: s.stats.dagFilesParsed.Load(),
-		Evictions:      s.stats.evictionsByCause(),
-		SubmitFailures: s.stats.submitFailures.snapshot(),
-		RefusedNow:     s.stats.refusedBy.snapshot(),
-		Zombies:        s.stats.zombies.snapshot(),
-		RunTimeouts:    s.stats.runTimeouts.snapshot(),
-		TaskEnds:       s.stats.taskEnds.snapshot(),
+		Iterations:      s.stats.iterations.Load(),
+		Transitions:     s.stats.transitions.Load(),
+		RunsCreated:     s.stats.runsCreated.Load(),
+		StoreErrors:     s.stats.storeErrors.Load(),
+		SubmitErrors:    s.stats.submitErrors.Load(),
+		RunsClaimed:     s.stats.runsClaimed.Load(),
+		RunsLost:        s.stats.runsLost.Load(),
+		LastIteration:   time.Duration(s.stats.lastIteration.Load()),
+		MaxIteration:    time.Duration(s.stats.maxIteration.Load()),
+		Active:          s.stats.active.Load(),
+		Blocked:         s.stats.blocked.Load(),
+		Waiting:         s.stats.waiting.Load(),
+		Submitting:      s.stats.submitting.Load(),
+		Refused:         s.stats.refused.Load(),
+		RunsOpen:        s.stats.runsOpen.Load(),
+		DAGFilesParsed:  s.stats.dagFilesParsed.Load(),
+		DAGFilesFailing: s.stats.dagFilesFailing.Load(),
+		Evictions:       s.stats.evictionsByCause(),
+		SubmitFailures:  s.stats.submitFailures.snapshot(),
+		RefusedNow:      s.stats.refusedBy.snapshot(),
+		Zombies:         s.stats.zombies.snapshot(),
+		RunTimeouts:     s.stats.runTimeouts.snapshot(),
+		TaskEnds:        s.stats.taskEnds.snapshot(),
 	}
 }
 

@@ -109,8 +109,8 @@ func (c *inflightCollector) Collect(ch chan<- prometheus.Metric) {
 // diagCollector exports the watchdog's liveness verdict and the
 // diagnostic bundles written, at scrape time.
 type diagCollector struct {
-	in            *instruments
-	live, bundles *prometheus.Desc
+	in                     *instruments
+	live, bundles, pending *prometheus.Desc
 }
 
 func newDiagCollector(in *instruments) *diagCollector {
@@ -120,10 +120,16 @@ func newDiagCollector(in *instruments) *diagCollector {
 			"(a heartbeat stale and its bundle written; the kubelet restarts the container).", nil, nil),
 		bundles: prometheus.NewDesc("vigil_diag_bundles_written_total", "Diagnostic bundles written, by reason: "+
 			"stale (the watchdog, before /livez fails) or requested (diag bundle, diag restart).", []string{"reason"}, nil),
+		pending: prometheus.NewDesc("vigil_pod_pending_timeouts_total", "Tries the Kubernetes executor failed because their pod stayed Pending "+
+			"past the kubernetes pending_timeout (unschedulable, image pull backoff), by DAG.", []string{"dag"}, nil),
 	}
 }
 
-func (c *diagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.live; ch <- c.bundles }
+func (c *diagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.live
+	ch <- c.bundles
+	ch <- c.pending
+}
 
 func (c *diagCollector) Collect(ch chan<- prometheus.Metric) {
 	live := 1.0
@@ -134,6 +140,11 @@ func (c *diagCollector) Collect(ch chan<- prometheus.Metric) {
 	written := c.in.bundles.Written()
 	for _, reason := range []string{staleReason, bundle.ReasonRequested} {
 		ch <- prometheus.MustNewConstMetric(c.bundles, prometheus.CounterValue, float64(written[reason]), reason)
+	}
+	if ex := c.in.kubeExec.Load(); ex != nil {
+		for dag, n := range ex.PendingTimeouts() {
+			ch <- prometheus.MustNewConstMetric(c.pending, prometheus.CounterValue, float64(n), dag)
+		}
 	}
 }
 

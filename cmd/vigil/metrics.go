@@ -19,6 +19,7 @@ type schedulerCollector struct {
 	tasks, runsOpen, evictions                                                      *prometheus.Desc
 	dagParses                                                                       *prometheus.Desc
 	submitFailures, refusedNow, zombies, runTimeouts, taskEnds                      *prometheus.Desc
+	dagFailing                                                                      *prometheus.Desc
 }
 
 func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
@@ -58,7 +59,7 @@ func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog)
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses, c.evictions,
-		c.submitFailures, c.refusedNow, c.zombies, c.runTimeouts, c.taskEnds} {
+		c.submitFailures, c.refusedNow, c.zombies, c.runTimeouts, c.taskEnds, c.dagFailing} {
 		ch <- d
 	}
 }
@@ -85,6 +86,7 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.runsClaimed, st.RunsClaimed)
 	counter(c.runsLost, st.RunsLost)
 	counter(c.dagParses, st.DAGFilesParsed)
+	gauge(c.dagFailing, float64(st.DAGFilesFailing))
 	gauge(c.lastIter, st.LastIteration.Seconds())
 	gauge(c.maxIter, st.MaxIteration.Seconds())
 	ready := 0.0
