@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,30 +133,4 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("promtool test rules %v: %v\n%s", args, err, out)
 	}
 	t.Logf("promtool test rules %v:\n%s", args, out)
-}
-
-// LabelsOnlyRules returns the rules file with each alert's summary and
-// description left out (runbook_url kept): promtool compares every
-// annotation, so tests that check which alerts fire with which labels
-// run against this, and annotations_test.yaml checks the text.
-func LabelsOnlyRules(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	groups, _ := doc["groups"].([]any)
-	for _, g := range groups {
-		rules, _ := g.(map[string]any)["rules"].([]any)
-		for _, r := range rules {
-			if ann, ok := r.(map[string]any)["annotations"].(map[string]any); ok {
-				delete(ann, "summary")
-				delete(ann, "description")
-			}
-		}
-	}
-	return yaml.Marshal(doc)
 }
