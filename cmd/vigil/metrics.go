@@ -53,6 +53,7 @@ func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog)
 		zombies:     d("zombies_total", "Tries found live in the store with no workload left (failed or retried by the reconciler), by DAG.", "dag"),
 		runTimeouts: d("runs_timed_out_total", "Runs found past their DAG's run_timeout (stopped, and failed), by DAG.", "dag"),
 		taskEnds:    d("task_ends_total", "Task instances this scheduler ended, by DAG and state (success, failed, upstream_failed, skipped).", "dag", "state"),
+		dagFailing:  d("dag_files_failing", "DAG files that did not load at the last sync (their DAGs keep their last good version; vigil dags list names them)."),
 		dagParses:   d("dag_files_parsed_total", "DAG files parsed: new files and files whose content changed (an unchanged folder is not parsed again)."),
 	}
 }

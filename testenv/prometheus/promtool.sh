@@ -2,7 +2,8 @@
 # promtool.sh -- build Prometheus's promtool (the real rule engine: `promtool test rules`) from the
 # Go module proxy into $BIN_DIR/promtool-$PROMTOOL_VERSION/promtool, reusing it when present, and
 # print its path. Called by testenv/kube/setup.sh (build) and with-cluster.sh (PROMTOOL=...).
-# Measured here: about 9 min cold on 2 cores (most of it downloading and compiling the modules).
+# Measured here: 15 min cold on 2 cores shared with other builds (load ~8), modules not yet downloaded
+# (it compiles every service discovery client); reused afterwards at no cost.
 # Env: BIN_DIR (default ~/.cache/vigil/testbin), PROMTOOL_VERSION (default v0.316.0).
 set -euo pipefail
 BIN_DIR="$(realpath -m "${BIN_DIR:-$HOME/.cache/vigil/testbin}")"
