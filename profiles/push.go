@@ -79,6 +79,11 @@ type PushOptions struct {
 	Instance string
 	// Tags are extra labels on every profile of this process.
 	Tags map[string]string
+	// DropLabels are goroutine (pprof) labels taken out of every profile
+	// before it is uploaded, for labels worth having in a local goroutine
+	// dump but with too many values for Pyroscope, which makes a series of
+	// every distinct label set (the scheduler's per-run "run" label).
+	DropLabels []string
 
 	// ProfileTypes are pyroscope-go profile type names: cpu,
 	// alloc_objects, alloc_space, inuse_objects, inuse_space, goroutines,
@@ -195,6 +200,7 @@ func StartPush(opts PushOptions) (*Pusher, error) {
 		},
 		now:      time.Now,
 		failures: failures,
+		drop:     slices.Clone(opts.DropLabels),
 	}
 
 	p := &Pusher{

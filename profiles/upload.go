@@ -36,6 +36,9 @@ type uploadClient struct {
 	client   *http.Client
 	now      func() time.Time
 	failures *failureLog
+	// drop are the pprof sample labels taken out of every profile before
+	// it is sent (PushOptions.DropLabels).
+	drop []string
 
 	mu sync.Mutex // guards st
 	st PushStats
@@ -43,6 +46,11 @@ type uploadClient struct {
 
 // Do sends one upload and records its outcome.
 func (c *uploadClient) Do(req *http.Request) (*http.Response, error) {
+	req, err := dropLabels(req, c.drop)
+	if err != nil {
+		c.fail(false, err.Error())
+		return nil, err
+	}
 	resp, err := c.client.Do(req.WithContext(c.ctx))
 	var body []byte
 	if err == nil {

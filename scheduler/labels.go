@@ -10,8 +10,9 @@ import (
 // Goroutine labels. The loop labels itself with the phase it is in, and
 // the goroutines it starts for one try with that try's DAG, run and task,
 // through runtime/pprof labels. They appear in CPU profiles (locally and
-// in Pyroscope), in the goroutine profile the diag tools group stacks
-// from, and on every in-flight call made under them, so "the loop is
+// in Pyroscope, bar run: see UnpushedProfileLabels), in the goroutine
+// profile the diag tools group stacks from (not in heap, mutex or block
+// profiles: Go records labels in CPU and goroutine profiles only), and on every in-flight call made under them, so "the loop is
 // stuck" becomes "the loop is stuck in dispatch, in a pod create for
 // etl/extract".
 const (
@@ -21,6 +22,16 @@ const (
 	labelRun   = "run"
 	labelTask  = "task"
 )
+
+// UnpushedProfileLabels are the goroutine labels to leave out of
+// profiles pushed to a continuous profiler (profiles.PushOptions.DropLabels).
+// "run" has a new value every run: in a local goroutine dump or a diag
+// bundle it names the run a stuck call works for, at no cost, but
+// Pyroscope makes a series of every distinct label set, so pushing it
+// would grow the server's index by one series per run and profile type,
+// forever. loop, phase, dag and task are bounded by the code and by the
+// DAG files, so they are pushed.
+func UnpushedProfileLabels() []string { return []string{labelRun} }
 
 // loopPhases are the phases of one loop iteration, as labelled.
 var loopPhases = []string{"start", "lease", "sync", "ops", "claim", "reconcile", "events", "submits", "schedule", "timeouts", "dispatch", "finish", "heartbeat", "trigger", "drain"}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,9 +16,14 @@ import (
 	"github.com/vigilhq/vigil/executor/kube/kubetest"
 )
 
-// dashboardQueries returns every query string of the dashboards in
-// deploy/dashboards: PromQL expressions and Pyroscope label selectors.
-func dashboardQueries(t *testing.T) (promql, pyroscope []string) {
+// profileQuery is one Pyroscope query of a dashboard panel.
+type profileQuery struct {
+	file, panel, profileType, selector string
+}
+
+// dashboardQueries returns every query of the dashboards in
+// deploy/dashboards: PromQL expressions and Pyroscope queries.
+func dashboardQueries(t *testing.T) (promql []string, pyroscope []profileQuery) {
 	t.Helper()
 	files, err := filepath.Glob("../../deploy/dashboards/*.json")
 	if err != nil || len(files) == 0 {
@@ -50,7 +56,7 @@ func dashboardQueries(t *testing.T) (promql, pyroscope []string) {
 					promql = append(promql, q.Expr)
 				}
 				if q.LabelSelector != "" {
-					pyroscope = append(pyroscope, q.LabelSelector)
+					pyroscope = append(pyroscope, profileQuery{filepath.Base(f), p.Title, q.ProfileTypeID, q.LabelSelector})
 				}
 			}
 		}
@@ -145,39 +151,83 @@ tasks:
 }
 
 // TestDashboardsMatchProfileLabels pushes profiles from a running
-// scheduler to the real Pyroscope server and checks every label the
-// profile dashboard selects on is one the scheduler pushes.
+// scheduler to the real Pyroscope server and checks, for every panel of
+// the profile dashboard, that each label it selects on is one the
+// scheduler pushes with that panel's profile type: Go records goroutine
+// labels in CPU and goroutine profiles only, so a heap panel filtered by
+// dag would match nothing. It also checks the per-run "run" label is not
+// pushed (one series per run would grow Pyroscope's index without bound).
 func TestDashboardsMatchProfileLabels(t *testing.T) {
 	base := os.Getenv("PYROSCOPE_URL")
 	if base == "" {
 		t.Skip("PYROSCOPE_URL is not set: this test needs the real Pyroscope server; run it through `make test`")
 	}
-	_, selectors := dashboardQueries(t)
-	if len(selectors) == 0 {
+	_, queries := dashboardQueries(t)
+	if len(queries) == 0 {
 		t.Fatal("no Pyroscope query in deploy/dashboards")
 	}
-	e := startProfiled(t, base, "spin")
+	// A DAG of its own, and the instance label of this scheduler, keep
+	// profiles other tests pushed out of the answers.
+	dagID := fmt.Sprintf("spin%d", time.Now().UnixNano()%1_000_000_000)
+	e := startProfiled(t, base, dagID)
 	start := time.Now().Add(-time.Minute)
-	var names []string
-	e.waitFor("the task labels in Pyroscope", 90*time.Second, func() bool {
+	query := func(method string, req map[string]any) []string {
+		req["start"], req["end"] = start.UnixMilli(), time.Now().Add(time.Minute).UnixMilli()
 		var resp struct {
 			Names []string `json:"names"`
 		}
-		pyroscopeQuery(t, base, "LabelNames", map[string]any{
-			"matchers": []string{`{service_name="vigil"}`},
-			"start":    start.UnixMilli(),
-			"end":      time.Now().Add(time.Minute).UnixMilli(),
-		}, &resp)
-		names = resp.Names
-		return slices.Contains(names, "task")
+		pyroscopeQuery(t, base, method, req, &resp)
+		return resp.Names
+	}
+	ofDAG := fmt.Sprintf(`{service_name="vigil", dag=%q}`, dagID)
+	var instances []string
+	e.waitFor("the DAG's profiles in Pyroscope", 90*time.Second, func() bool {
+		instances = query("LabelValues", map[string]any{"name": "instance", "matchers": []string{ofDAG}})
+		return len(instances) == 1
 	})
+	// The tries' work runs under one pprof.Do that sets dag, run and task
+	// together, so the series that carry this DAG would carry run too were
+	// it not dropped.
+	if names := query("LabelNames", map[string]any{"matchers": []string{ofDAG}}); slices.Contains(names, "run") || !slices.Contains(names, "task") {
+		t.Errorf("labels pushed with the DAG's profiles = %v, want task and no per-run \"run\" label", names)
+	}
+	byType := map[string][]string{}
+	refresh := func() {
+		for _, q := range queries {
+			byType[q.profileType] = query("LabelNames", map[string]any{"matchers": []string{
+				fmt.Sprintf(`{service_name="vigil", instance=%q, __profile_type__=%q}`, instances[0], q.profileType)}})
+		}
+	}
+	e.waitFor("every panel's profile type in Pyroscope", 60*time.Second, func() bool {
+		refresh()
+		return !slices.ContainsFunc(queries, func(q profileQuery) bool {
+			return !slices.Contains(byType[q.profileType], "service_name")
+		})
+	})
+	// Which labels a goroutine profile carries depends on what runs the
+	// instant it is taken, so a panel's labels get until a deadline to
+	// show up; a label its profile type never carries fails after it.
 	selLabel := regexp.MustCompile(`(\w+)\s*=~?"`)
-	for _, sel := range selectors {
-		for _, m := range selLabel.FindAllStringSubmatch(sel, -1) {
-			if !slices.Contains(names, m[1]) {
-				t.Errorf("the profile dashboard selects on %q, which the scheduler does not push (labels %v)", m[1], names)
+	gaps := func() (out []string) {
+		for _, q := range queries {
+			for _, m := range selLabel.FindAllStringSubmatch(q.selector, -1) {
+				if !slices.Contains(byType[q.profileType], m[1]) {
+					out = append(out, fmt.Sprintf("%s: panel %q selects %s profiles on %q, a label the scheduler does not push with them (labels %v)",
+						q.file, q.panel, q.profileType, m[1], byType[q.profileType]))
+				}
 			}
 		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	missing := gaps()
+	for len(missing) > 0 && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		refresh()
+		missing = gaps()
+	}
+	for _, m := range missing {
+		t.Error(m)
 	}
 }
 

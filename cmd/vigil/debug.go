@@ -118,6 +118,7 @@ func newInstruments(cfg config, instance string, log *zap.Logger, lvl zap.Atomic
 			ServerAddress: p.ServerAddress,
 			Service:       "vigil",
 			Instance:      instance,
+			DropLabels:    scheduler.UnpushedProfileLabels(),
 			UploadRate:    p.UploadRate,
 			MutexAndBlock: p.MutexBlock,
 			WrapTransport: func(rt http.RoundTripper) http.RoundTripper {

@@ -50,7 +50,9 @@ func TestContinuousProfilingFromVigilRun(t *testing.T) {
 
 // startProfiled runs a scheduler that pushes profiles to the Pyroscope at
 // base every second, and triggers a 300-task DAG named dagID in it, enough
-// work for the CPU profiles to carry the tasks' labels.
+// work for the CPU profiles to carry the tasks' labels, and a task "hold"
+// that runs 10s, so that goroutine profiles carry its labels (the local
+// executor's goroutine waiting for it inherits them from the submit).
 func startProfiled(t *testing.T, base, dagID string) *env {
 	t.Helper()
 	var b strings.Builder
@@ -58,6 +60,7 @@ func startProfiled(t *testing.T, base, dagID string) *env {
 	for i := range 300 {
 		fmt.Fprintf(&b, "  - id: t%03d\n    command: [\"true\"]\n", i)
 	}
+	b.WriteString("  - id: hold\n    command: [\"sleep\", \"10\"]\n")
 	e := newEnv(t, map[string]string{"profiled.yaml": b.String()})
 	cfg := filepath.Join(e.dir, "vigil.yaml")
 	if err := os.WriteFile(cfg, []byte("debug:\n  pyroscope:\n    upload_rate: 1s\n"), 0o644); err != nil {

@@ -71,6 +71,7 @@ func serve(t *testing.T, dags map[string]string, extra ...string) *served {
 	extra = append([]string{"--api-addr", "127.0.0.1:0",
 		"--api-token", "alice:operator:" + opFile, "--api-token", "bob:read-only:" + roFile}, extra...)
 	s := clitest.Start(t, clitest.Options{DAGs: dags, Extra: extra})
+	s.TokenFile = opFile // the test's own commands act as alice
 	// vigil run names its API's address in its local record.
 	record := filepath.Join(s.RuntimeDir, fmt.Sprintf("api-%d.json", s.Cmd.Process.Pid))
 	var local api.Local
@@ -148,16 +149,11 @@ func TestConsole(t *testing.T) {
 	}
 	clitest.WaitFor(t, "gone to be missing", 30*time.Second, func() bool {
 		out, err := s.Vigil("dags", "list", "-o", "json")
-		var list struct {
-			DAGs []struct {
-				ID      string `json:"id"`
-				Missing bool   `json:"missing"`
-			} `json:"dags"`
-		}
+		var list api.DAGList
 		if err != nil || json.Unmarshal([]byte(out), &list) != nil {
 			return false
 		}
-		for _, d := range list.DAGs {
+		for _, d := range list.Items {
 			if d.ID == "gone" && d.Missing {
 				return true
 			}

@@ -71,9 +71,12 @@ type Scheduler struct {
 	BundleDir  string
 	Socket     string
 	HealthAddr string
-	Cmd        *exec.Cmd
-	logs       *syncBuffer
-	done       chan error
+	// TokenFile, if set, is the API token Vigil's commands send: a
+	// scheduler started with --api-token writes no local one.
+	TokenFile string
+	Cmd       *exec.Cmd
+	logs      *syncBuffer
+	done      chan error
 }
 
 // Logs returns what the scheduler has logged so far.
@@ -273,7 +276,11 @@ func (s *Scheduler) Vigil(args ...string) (string, error) {
 		}
 		env = append(env, kv)
 	}
-	cmd.Env = append(env, "VIGIL_RUNTIME_DIR="+s.RuntimeDir, "VIGIL_CONTEXTS="+filepath.Join(s.Dir, "no-contexts.yaml"))
+	env = append(env, "VIGIL_RUNTIME_DIR="+s.RuntimeDir, "VIGIL_CONTEXTS="+filepath.Join(s.Dir, "no-contexts.yaml"))
+	if s.TokenFile != "" {
+		env = append(env, "VIGIL_TOKEN_FILE="+s.TokenFile)
+	}
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -44,7 +44,8 @@ func (s *Store) Beat(ctx context.Context, instance string, stopped bool) error {
 // changed under the scan, PostgreSQL re-checks the WHERE clause on the new
 // version (READ COMMITTED), and a LEFT JOIN would re-use the old row's
 // missing match, taking a run another scheduler had just claimed
-// (TestClaimRunsOnce found this).
+// (TestClaimRunsOnce found this). The re-check still reads the schedulers
+// table as of the statement's start, hence the two statements below.
 func (s *Store) ClaimRuns(ctx context.Context, me string, staleAfter time.Duration, limit int, staleOnly bool) ([]scheduler.Claim, error) {
 	ctx, cancel := s.call(ctx, "ClaimRuns")
 	defer cancel()
@@ -52,27 +53,61 @@ func (s *Store) ClaimRuns(ctx context.Context, me string, staleAfter time.Durati
 		return nil, nil
 	}
 	var claims []scheduler.Claim
+	// Two statements, so that the second sees every commit made before
+	// it. In one statement (a CTE that locks and updates), a run another
+	// scheduler claimed meanwhile was re-checked by PostgreSQL against
+	// the statement's old snapshot, where that scheduler's first beat was
+	// not visible yet: it looked stale, and its run was taken from it
+	// (TestClaimRunsOnce, CI, 2026-12-07). Now the first statement locks
+	// candidates; the second, with a new snapshot and the locks held,
+	// claims those still claimable (the same condition, checked again).
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var dags, runs []string
 		rows, err := tx.QueryContext(ctx, `
-			WITH candidates AS (
-				SELECT r.dag_id, r.run_id, r.owner,
-					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s,
-					COALESCE((SELECT sc.stopped_at IS NOT NULL FROM schedulers sc WHERE sc.instance = r.owner), false) AS stopped
-				FROM runs r
-				WHERE r.state = 'running' AND (
+			SELECT r.dag_id, r.run_id FROM runs r
+			WHERE r.state = 'running' AND (
 					(r.owner IS NULL AND NOT $4) OR
 					(r.owner <> $1 AND NOT EXISTS (
 						SELECT 1 FROM schedulers sc
 						WHERE sc.instance = r.owner AND sc.stopped_at IS NULL
 							AND sc.last_beat >= now() - make_interval(secs => $2))))
-				ORDER BY r.owner IS NULL, r.dag_id, r.run_id
+			ORDER BY r.owner IS NULL, r.dag_id, r.run_id
+			LIMIT $3
+			FOR UPDATE OF r SKIP LOCKED`, me, staleAfter.Seconds(), limit, staleOnly)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d, r string
+			if err := rows.Scan(&d, &r); err != nil {
+				rows.Close()
+				return err
+			}
+			dags, runs = append(dags, d), append(runs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(runs) == 0 {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `
+			WITH candidates AS (
+				SELECT r.dag_id, r.run_id, r.owner,
+					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s,
+					COALESCE((SELECT sc.stopped_at IS NOT NULL FROM schedulers sc WHERE sc.instance = r.owner), false) AS stopped
+				FROM runs r
+				WHERE (r.dag_id, r.run_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))
+					AND r.state = 'running' AND (
+					(r.owner IS NULL AND NOT $4) OR
+					(r.owner <> $1 AND NOT EXISTS (
+						SELECT 1 FROM schedulers sc
+						WHERE sc.instance = r.owner AND sc.stopped_at IS NULL
+							AND sc.last_beat >= now() - make_interval(secs => $2))))
 				LIMIT $3
-				FOR UPDATE OF r SKIP LOCKED
 			)
 			UPDATE runs r SET owner = $1, owner_since = now()
 			FROM candidates c WHERE r.dag_id = c.dag_id AND r.run_id = c.run_id
 			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s, c.stopped`,
-			me, staleAfter.Seconds(), limit, staleOnly)
+			me, staleAfter.Seconds(), limit, staleOnly, dags, runs)
 		if err != nil {
 			return err
 		}

@@ -137,25 +137,35 @@ func plans(t *testing.T) []sqlplan.Query {
 		{Name: "pools: DeletePool in use", SQL: `SELECT dag_id, run_id, task_id, COUNT(*) OVER () FROM task_instances
 			WHERE pool = $1 AND state IN ('queued', 'running') ORDER BY dag_id, run_id, task_id LIMIT 5`, Args: []any{"p"}},
 		// Several schedulers.
-		{Name: "ClaimRuns", SQL: `
-			WITH candidates AS (
-				SELECT r.dag_id, r.run_id, r.owner,
-					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s,
-					COALESCE((SELECT sc.stopped_at IS NOT NULL FROM schedulers sc WHERE sc.instance = r.owner), false) AS stopped
-				FROM runs r
-				WHERE r.state = 'running' AND (
+		{Name: "ClaimRuns: lock candidates", SQL: `
+			SELECT r.dag_id, r.run_id FROM runs r
+			WHERE r.state = 'running' AND (
 					(r.owner IS NULL AND NOT $4) OR
 					(r.owner <> $1 AND NOT EXISTS (
 						SELECT 1 FROM schedulers sc
 						WHERE sc.instance = r.owner AND sc.stopped_at IS NULL
 							AND sc.last_beat >= now() - make_interval(secs => $2))))
-				ORDER BY r.owner IS NULL, r.dag_id, r.run_id
+			ORDER BY r.owner IS NULL, r.dag_id, r.run_id
+			LIMIT $3
+			FOR UPDATE OF r SKIP LOCKED`, Args: []any{"me", 30.0, 100, false}},
+		{Name: "ClaimRuns: claim the locked", SQL: `
+			WITH candidates AS (
+				SELECT r.dag_id, r.run_id, r.owner,
+					COALESCE((SELECT EXTRACT(EPOCH FROM (now() - sc.last_beat)) FROM schedulers sc WHERE sc.instance = r.owner), -1) AS stale_s,
+					COALESCE((SELECT sc.stopped_at IS NOT NULL FROM schedulers sc WHERE sc.instance = r.owner), false) AS stopped
+				FROM runs r
+				WHERE (r.dag_id, r.run_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))
+					AND r.state = 'running' AND (
+					(r.owner IS NULL AND NOT $4) OR
+					(r.owner <> $1 AND NOT EXISTS (
+						SELECT 1 FROM schedulers sc
+						WHERE sc.instance = r.owner AND sc.stopped_at IS NULL
+							AND sc.last_beat >= now() - make_interval(secs => $2))))
 				LIMIT $3
-				FOR UPDATE OF r SKIP LOCKED
 			)
 			UPDATE runs r SET owner = $1, owner_since = now()
 			FROM candidates c WHERE r.dag_id = c.dag_id AND r.run_id = c.run_id
-			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s, c.stopped`, Args: []any{"me", 30.0, 100, false}},
+			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s, c.stopped`, Args: []any{"me", 30.0, 100, false, []string{"d"}, []string{"r"}}},
 		{Name: "owner of a run", SQL: `SELECT owner FROM runs WHERE dag_id = $1 AND run_id = $2`, Args: []any{"d", "r"}},
 	}
 }
