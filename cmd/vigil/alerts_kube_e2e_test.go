@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vigilhq/vigil/executor/kube/kubetest"
+)
+
+// TestAlertsTellRBACFromQuota stages both refusals of issue 16 on the
+// test apiserver, each on a real `vigil run` of its own: one scheduler's
+// user may not create pods (RBAC: forbidden), the other's namespace has a
+// ResourceQuota its task does not fit (exceeded quota). From their
+// scrapes, VigilTasksForbidden fires for the first's DAG only and
+// VigilTasksWaitingForQuota for the second's only; nothing else fires.
+func TestAlertsTellRBACFromQuota(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+
+	// Forbidden: a user that may watch and delete pods but not create them.
+	nsF := kubetest.Namespace(t, cs)
+	user := fmt.Sprintf("vigil-alerts-no-create-%d", time.Now().UnixNano())
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "vigil-executor"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "get", "update", "list", "watch"}},
+	}}
+	if _, err := cs.RbacV1().Roles(nsF).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(nsF).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "vigil-executor"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kcF := impersonatingKubeconfig(t, os.Getenv("KUBECONFIG"), user)
+
+	// Quota: requests.cpu 1 in the namespace, a task asking for 2.
+	nsQ := kubetest.Namespace(t, cs)
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "alerts", Namespace: nsQ},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1")}}}
+	if _, err := cs.CoreV1().ResourceQuotas(nsQ).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	stage := func(dagID, kubeconfig, ns, resources string) []string {
+		e := newEnv(t, map[string]string{dagID + ".yaml": "id: " + dagID + "\ntasks:\n  - id: load\n    command: [\"true\"]\n" + resources})
+		health := freeAddr(t)
+		e.extra = []string{"--executor", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--default-image", "busybox:1.36",
+			"--health-addr", health}
+		e.start()
+		e.waitFor("the DAG to load", 30*time.Second, func() bool {
+			_, err := e.vigil("dags", "trigger", dagID)
+			return err == nil
+		})
+		scrapes := []string{scrapeMetrics(t, health)}
+		e.waitFor(dagID+"'s task to be refused", 60*time.Second, func() bool {
+			s := scrapeMetrics(t, health)
+			scrapes = append(scrapes, s)
+			return strings.Contains(s, `vigil_tasks_refused{dag="`+dagID+`"`)
+		})
+		for range 3 { // refused, and still refused
+			time.Sleep(time.Second)
+			scrapes = append(scrapes, scrapeMetrics(t, health))
+		}
+		if ti := e.tasks(dagID)["load"]; ti.State != "queued" {
+			t.Errorf("%s/load is %s, want queued (refused)", dagID, ti.State)
+		}
+		return scrapes
+	}
+	forbidden := stage("etl", kcF, nsF, "")
+	if last := forbidden[len(forbidden)-1]; !strings.Contains(last, `vigil_tasks_refused{dag="etl",reason="forbidden"} 1`) {
+		t.Errorf("forbidden scrape:\n%s", grepLines(last, "refus"))
+	}
+	checkAlerts(t, forbidden, []firing{
+		{"VigilTasksForbidden", map[string]string{"instance": alertInstance, "dag": "etl", "reason": "forbidden", "severity": "critical"}},
+	})
+	waiting := stage("report", os.Getenv("KUBECONFIG"), nsQ, "    resources: {cpu: \"2\", memory: 64Mi}\n")
+	if last := waiting[len(waiting)-1]; !strings.Contains(last, `vigil_tasks_refused{dag="report",reason="quota"} 1`) {
+		t.Errorf("quota scrape:\n%s", grepLines(last, "refus"))
+	}
+	checkAlerts(t, waiting, []firing{
+		{"VigilTasksWaitingForQuota", map[string]string{"instance": alertInstance, "dag": "report", "reason": "quota", "severity": "warning"}},
+	})
+}
+
+// impersonatingKubeconfig writes a copy of the kubeconfig at path whose
+// users act as user (`as:`), and returns its path.
+func impersonatingKubeconfig(t *testing.T, path, user string) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range cfg.AuthInfos {
+		ai.Impersonate = user
+	}
+	out := filepath.Join(t.TempDir(), "kubeconfig-"+user)
+	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
