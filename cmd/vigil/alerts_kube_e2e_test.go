@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,68 @@ func impersonatingKubeconfig(t *testing.T, path, user string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestAlertsOnAStalledLoop is the stall of TestStalledLoopLeavesBundle
+// seen by the alerts: the apiserver black-holed while the loop stops a
+// pod. From the scrapes, VigilHeartbeatStale fires for scheduler.loop (and
+// for any other heartbeat the scrape shows stale), VigilLivenessFailing
+// and VigilDiagBundleWritten{reason="stale"} fire; nothing else, except
+// VigilKubeAPIErrors, left unchecked: whether the black-holed calls have
+// timed out by the last scrape depends on timing.
+func TestAlertsOnAStalledLoop(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	e := newEnv(t, map[string]string{"stall.yaml": `
+id: stall
+tasks:
+  - id: slow
+    command: ["sleep", "600"]
+    execution_timeout: 4s
+`})
+	tmpl := filepath.Join(e.dir, "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	health := freeAddr(t)
+	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+		"--default-image", "busybox:1.36", "--pod-template", tmpl,
+		"--runtime-dir", filepath.Join(e.dir, "run"), "--bundle-dir", filepath.Join(e.dir, "bundles"), "--health-addr", health}
+	e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "stall")
+		return err == nil
+	})
+	scrapes := []string{scrapeMetrics(t, health)}
+	e.waitFor("the task to run", 60*time.Second, func() bool { return e.tasks("stall")["slow"].State == "running" })
+	scrapes = append(scrapes, scrapeMetrics(t, health))
+	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	e.waitFor("/livez to fail", 60*time.Second, func() bool {
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		return strings.Contains(s, "\nvigil_live 0\n")
+	})
+	last := scrapes[len(scrapes)-1]
+	if !strings.Contains(last, `vigil_diag_bundles_written_total{reason="stale"} 1`) {
+		t.Errorf("the watchdog's bundle is not counted:\n%s", grepLines(last, "bundles_written"))
+	}
+	want := []firing{
+		{"VigilLivenessFailing", map[string]string{"instance": alertInstance, "severity": "critical"}},
+		{"VigilDiagBundleWritten", map[string]string{"instance": alertInstance, "reason": "stale", "severity": "warning"}},
+	}
+	var stale []string
+	for _, l := range strings.Split(last, "\n") {
+		name, ok := strings.CutPrefix(l, `vigil_heartbeat_stale{name="`)
+		if ok && strings.HasSuffix(name, `"} 1`) {
+			name = strings.TrimSuffix(name, `"} 1`)
+			stale = append(stale, name)
+			want = append(want, firing{"VigilHeartbeatStale", map[string]string{"instance": alertInstance, "name": name, "severity": "critical"}})
+		}
+	}
+	if !slices.Contains(stale, "scheduler.loop") {
+		t.Errorf("stale heartbeats %v, want scheduler.loop among them", stale)
+	}
+	checkAlertsIgnoring(t, scrapes, want, []string{"VigilKubeAPIErrors"})
 }
