@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,4 +180,67 @@ tasks:
 		t.Errorf("stale heartbeats %v, want scheduler.loop among them", stale)
 	}
 	checkAlertsIgnoring(t, scrapes, want, []string{"VigilKubeAPIErrors"})
+}
+
+// TestAlertsOnZombiesAndPendingPods: a scheduler killed while a task's
+// pod runs, the pod deleted before it restarts (the restarted scheduler
+// finds a try running in the store with no pod: a zombie), and a task
+// whose pod no node can take (pending past pending_timeout). From the
+// restarted scheduler's scrapes VigilZombieTasks fires for the first DAG
+// and VigilPodsPendingTooLong for the second; nothing else.
+func TestAlertsOnZombiesAndPendingPods(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	e := newEnv(t, map[string]string{
+		"etl.yaml": "id: etl\ntasks:\n  - id: load\n    command: [sleep, \"600\"]\n",
+		"ml.yaml":  "id: ml\ntasks:\n  - id: train\n    command: [\"true\"]\n    resources: {cpu: 100m, memory: 10Ti}\n",
+	})
+	tmpl := filepath.Join(e.dir, "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(e.dir, "vigil.yaml")
+	if err := os.WriteFile(conf, []byte("kube:\n  pending_timeout: 3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	health := freeAddr(t)
+	e.extra = []string{"--config", conf, "--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG"), "-n", ns,
+		"--default-image", "busybox:1.36", "--pod-template", tmpl, "--health-addr", health}
+	d := e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "etl")
+		return err == nil
+	})
+	e.waitFor("etl's task to run", 60*time.Second, func() bool { return e.tasks("etl")["load"].State == "running" })
+	_ = d.stop(t, syscall.SIGKILL, 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the pod to be gone", 30*time.Second, func() bool {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(pods.Items) == 0
+	})
+
+	e.start()
+	e.waitFor("the restarted scheduler's API", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "ml")
+		return err == nil
+	})
+	scrapes := []string{scrapeMetrics(t, health)}
+	e.waitFor("the zombie and the pending timeout to be counted", 90*time.Second, func() bool {
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		return strings.Contains(s, `vigil_zombies_total{dag="etl"} 1`) && strings.Contains(s, `vigil_pod_pending_timeouts_total{dag="ml"} 1`)
+	})
+	if h := e.history("etl", "load"); !strings.Contains(h, "zombie") {
+		t.Errorf("etl/load's history does not say zombie:\n%s", h)
+	}
+	checkAlerts(t, scrapes, []firing{
+		{"VigilZombieTasks", map[string]string{"instance": alertInstance, "dag": "etl", "severity": "warning"}},
+		{"VigilPodsPendingTooLong", map[string]string{"instance": alertInstance, "dag": "ml", "severity": "warning"}},
+	})
 }
