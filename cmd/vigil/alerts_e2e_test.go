@@ -368,3 +368,33 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestAlertsOnDroppedProfileUploads: continuous profiling pointed at a
+// port nothing listens on drops every upload; VigilProfileUploadsDropped
+// fires from the scrapes, nothing else does.
+func TestAlertsOnDroppedProfileUploads(t *testing.T) {
+	promtoolPath(t)
+	e := newEnv(t, map[string]string{"chain.yaml": chainDAG})
+	cfg := filepath.Join(e.dir, "vigil.yaml")
+	if err := os.WriteFile(cfg, []byte("debug:\n  pyroscope:\n    upload_rate: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	health := freeAddr(t)
+	e.extra = []string{"--config", cfg, "--pyroscope-url", "http://" + freeAddr(t), "--health-addr", health}
+	e.start()
+	e.waitFor("the health server", 30*time.Second, func() bool {
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + health + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	var scrapes []string
+	e.waitFor("uploads to be dropped", 60*time.Second, func() bool {
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		return strings.Contains(s, "vigil_profile_uploads_dropped_total ") && !strings.Contains(s, "vigil_profile_uploads_dropped_total 0\n") &&
+			!strings.Contains(s, "vigil_profile_uploads_dropped_total 1\n") && !strings.Contains(s, "vigil_profile_uploads_dropped_total 2\n")
+	})
+	checkAlerts(t, scrapes, []firing{{"VigilProfileUploadsDropped", map[string]string{"instance": alertInstance, "severity": "info"}}})
+}
