@@ -29,9 +29,9 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 ## testbin: build etcd, kube-apiserver, kube-scheduler, kube-controller-manager, KWOK,
-## toxiproxy, Pyroscope and Alertmanager (API only, ~4 min) from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
+## toxiproxy, Pyroscope, promtool and Alertmanager (API only) from the Go module proxy into ~/.cache/vigil/testbin (skipped when the
 ## pinned versions are already there; the control plane took ~11 min cold on 2 cores,
-## Pyroscope 4.5 min with part of its modules already downloaded)
+## Pyroscope 4.5 min with part of its modules already downloaded, promtool 15 min, Alertmanager ~4 min)
 testbin:
 	./testenv/kube/setup.sh
 

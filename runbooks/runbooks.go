@@ -59,3 +59,30 @@ func FirstCommand(name string) (tool string, args []string, err error) {
 	}
 	return fields[0], fields[1:], nil
 }
+
+// Alerts returns the alerts a page names on its "Alert: `A`, `B`" line,
+// the line after its title.
+func Alerts(name string) ([]string, error) {
+	text, err := Page(name)
+	if err != nil {
+		return nil, err
+	}
+	_, rest, _ := strings.Cut(text, "\n")
+	rest = strings.TrimLeft(rest, "\n")
+	line, _, _ := strings.Cut(rest, "\n")
+	list, ok := strings.CutPrefix(line, "Alert: ")
+	if !ok {
+		return nil, fmt.Errorf("runbook %s: no \"Alert: `Name`\" line after the title", name)
+	}
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		a, ok := strings.CutPrefix(f, "`")
+		a, ok2 := strings.CutSuffix(a, "`")
+		if !ok || !ok2 || a == "" {
+			return nil, fmt.Errorf("runbook %s: Alert line: %q is not a `Name`", name, f)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

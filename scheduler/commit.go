@@ -43,6 +43,9 @@ func (s *Scheduler) commit(ctx context.Context, changes []Change) ([]ChangeResul
 			continue
 		}
 		s.stats.transitions.Add(1)
+		if c.To.Terminal() && c.From != c.To {
+			s.stats.taskEnds.add(c.Key.DAGID, string(c.To))
+		}
 		s.log.Debug("transition", zap.Stringer("task", c.Key), zap.Int("try", r.Instance.Try),
 			zap.String("from", string(c.From)), zap.String("to", string(c.To)), zap.String("reason", c.Reason))
 		s.track(r.Instance)

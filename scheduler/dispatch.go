@@ -261,6 +261,7 @@ func (s *Scheduler) timedRetry(now time.Time) {
 // submitFailure is the change that records a failed submit.
 func (s *Scheduler) submitFailure(ti TaskInstance, err error) Change {
 	s.stats.submitErrors.Add(1)
+	s.stats.submitFailures.add(ti.DAGID, SubmitError)
 	now := s.opts.Now()
 	c := Change{Key: ti.TaskKey, From: StateQueued, Actor: s.actor, At: now}
 	if errors.Is(err, ErrTaskInvalid) {

@@ -178,10 +178,12 @@ func (s *Scheduler) decideOutcome(ti TaskInstance, obs Observation, left string)
 		if !afterRestart {
 			why = "its end was never reported; found at resync"
 		}
+		s.stats.zombies.add(ti.DAGID, "")
 		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d was running but the executor has no trace of it (%s)", ti.Try, why), false)
 	case PhaseEvicted:
 		s.evictOrRetry(&c, ti, obs.Cause, fmt.Sprintf("try %d ended %s: %s", ti.Try, unseen, orDefault(obs.Reason, "ended by its platform")))
 	case PhaseLost:
+		s.stats.zombies.add(ti.DAGID, "")
 		s.failOrRetry(&c, ti, fmt.Sprintf("zombie: try %d ended without a recorded exit status %s: %s", ti.Try, unseen, orDefault(obs.Reason, "status unknown")), false)
 	default:
 		s.log.Warn("reconcile: unknown phase from executor", zap.String("phase", string(obs.Phase)), zap.Stringer("try", ti.TryKey()))

@@ -50,6 +50,7 @@ const defaultMaxSubmitBackoff = 5 * time.Minute
 type refusal struct {
 	try      int
 	attempts int       // refused submits in a row
+	reason   string    // the last refusal's Reason
 	said     string    // the last recorded refusal, normalised ("" for none)
 	since    time.Time // the first refusal
 	next     time.Time // when to submit again
@@ -60,6 +61,7 @@ type refusal struct {
 // recorded for the try.
 func (s *Scheduler) refuse(ti TaskInstance, ref *RefusedError, now time.Time) (Change, bool) {
 	s.stats.submitErrors.Add(1)
+	s.stats.submitFailures.add(ti.DAGID, submitReason(ref.Reason))
 	k := ti.TaskKey
 	r := s.refused[k]
 	if r == nil || r.try != ti.Try {
@@ -67,6 +69,7 @@ func (s *Scheduler) refuse(ti TaskInstance, ref *RefusedError, now time.Time) (C
 		s.refused[k] = r
 	}
 	r.attempts++
+	r.reason = ref.Reason
 	wait := s.submitBackoff(r.attempts)
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(ref.Err, &ra) && ra.RetryAfter() > wait {

@@ -64,11 +64,32 @@ func TestRefusedSubmitBacksOff(t *testing.T) {
 	if n := h.sched.Stats().Refused; n != 1 {
 		t.Errorf("stats say %d tries refused, want 1", n)
 	}
+	// The metrics the alerts read tell quota from forbidden, by DAG.
+	quotaKey, forbiddenKey := scheduler.DAGCount{DAG: "q", Label: scheduler.SubmitQuota}, scheduler.DAGCount{DAG: "q", Label: scheduler.SubmitForbidden}
+	h.waitFor("the refused gauge to say quota", func() bool {
+		st := h.sched.Stats()
+		return st.RefusedNow[quotaKey] == 1 && len(st.RefusedNow) == 1
+	})
+	if n := h.sched.Stats().SubmitFailures[quotaKey]; n < 8 {
+		t.Errorf("SubmitFailures[%v] = %d, want at least 8", quotaKey, n)
+	}
 	r.set(&scheduler.RefusedError{Reason: scheduler.RefusedForbidden, Err: errors.New(`pods is forbidden: User "vigil" cannot create resource "pods"`)})
 	h.waitFor("ten refusals", func() bool { return r.count() >= 10 })
+	h.waitFor("the refused gauge to say forbidden", func() bool {
+		st := h.sched.Stats()
+		return st.RefusedNow[forbiddenKey] == 1 && len(st.RefusedNow) == 1
+	})
 	r.set(nil)
 	if run := h.waitRun("q", runID); run.State != scheduler.RunSuccess {
 		t.Fatalf("run ended %s", run.State)
+	}
+	h.waitFor("the refused gauge to empty", func() bool { return len(h.sched.Stats().RefusedNow) == 0 })
+	st := h.sched.Stats()
+	if st.SubmitFailures[forbiddenKey] < 2 || st.SubmitFailures[scheduler.DAGCount{DAG: "q", Label: scheduler.SubmitError}] != 0 {
+		t.Errorf("SubmitFailures = %v, want forbidden at least 2 and no error", st.SubmitFailures)
+	}
+	if n := st.TaskEnds[scheduler.DAGCount{DAG: "q", Label: "success"}]; n != 1 || len(st.TaskEnds) != 1 {
+		t.Errorf("TaskEnds = %v, want q/success 1 only", st.TaskEnds)
 	}
 	wantHistory(t, h.history("q", runID, "x"),
 		"→scheduled",

@@ -66,6 +66,9 @@ func (s *Scheduler) enforceRunTimeouts(ctx context.Context, now time.Time) {
 			continue
 		}
 		reason := runTimeoutReason(s.dags[rs.run.DAGID].runTimeout)
+		if rs.recheck.IsZero() { // found now, not a recheck
+			s.stats.runTimeouts.add(rs.run.DAGID, "")
+		}
 		rs.recheck = now.Add(runTimeoutRecheck)
 		s.log.Info("run past its run timeout; ending it", zap.String("dag", rs.run.DAGID), zap.String("run", rs.run.RunID), zap.String("reason", reason))
 		for _, ti := range rs.tis {

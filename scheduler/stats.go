@@ -19,9 +19,16 @@ type stats struct {
 	maxIteration  atomic.Int64 // nanoseconds
 	// dagFilesParsed is set by the DAG folder loader.
 	dagFilesParsed atomic.Int64
+	// dagFilesFailing is the DAG files that do not load, at the last sync.
+	dagFilesFailing atomic.Int64
 	// Gauges the loop sets at the end of each iteration.
 	active, blocked, waiting, submitting, runsOpen, refused atomic.Int64
 	evictions                                               evictionCounts
+	// By DAG and one more label: counters (submit failures by reason,
+	// zombies found, runs past their timeout, task ends by state) and
+	// one gauge the loop publishes (refused tries by reason).
+	submitFailures, zombies, runTimeouts, taskEnds pairCounts
+	refusedBy                                      pairCounts
 }
 
 func (s *stats) observeIteration(d time.Duration) {
@@ -61,31 +68,55 @@ type Stats struct {
 	// DAGFilesParsed is the DAG files parsed since start: new files and
 	// files whose content changed, not every file at every sync.
 	DAGFilesParsed int64
+	// DAGFilesFailing is the DAG files that did not load at the last
+	// sync (their DAGs keep their last good version).
+	DAGFilesFailing int64
 	// Evictions counts the tries their platform ended through no fault of
 	// their own, by cause (the Cause values).
 	Evictions map[string]int64
+	// SubmitFailures counts failed submits by DAG and reason
+	// (SubmitForbidden, SubmitQuota, SubmitError).
+	SubmitFailures map[DAGCount]int64
+	// RefusedNow is the queued tries waiting out a refusal, by DAG and
+	// reason (SubmitForbidden, SubmitQuota): a gauge.
+	RefusedNow map[DAGCount]int64
+	// Zombies counts the tries found live in the store with no workload
+	// left (reconcile), by DAG (Label empty).
+	Zombies map[DAGCount]int64
+	// RunTimeouts counts the runs found past their run_timeout, by DAG
+	// (Label empty).
+	RunTimeouts map[DAGCount]int64
+	// TaskEnds counts the task instances this scheduler ended, by DAG
+	// and end state (success, failed, upstream_failed, skipped).
+	TaskEnds map[DAGCount]int64
 }
 
 // Stats returns the loop's counters. It is safe to call from any goroutine.
 func (s *Scheduler) Stats() Stats {
 	return Stats{
-		Iterations:     s.stats.iterations.Load(),
-		Transitions:    s.stats.transitions.Load(),
-		RunsCreated:    s.stats.runsCreated.Load(),
-		StoreErrors:    s.stats.storeErrors.Load(),
-		SubmitErrors:   s.stats.submitErrors.Load(),
-		RunsClaimed:    s.stats.runsClaimed.Load(),
-		RunsLost:       s.stats.runsLost.Load(),
-		LastIteration:  time.Duration(s.stats.lastIteration.Load()),
-		MaxIteration:   time.Duration(s.stats.maxIteration.Load()),
-		Active:         s.stats.active.Load(),
-		Blocked:        s.stats.blocked.Load(),
-		Waiting:        s.stats.waiting.Load(),
-		Submitting:     s.stats.submitting.Load(),
-		Refused:        s.stats.refused.Load(),
-		RunsOpen:       s.stats.runsOpen.Load(),
-		DAGFilesParsed: s.stats.dagFilesParsed.Load(),
-		Evictions:      s.stats.evictionsByCause(),
+		Iterations:      s.stats.iterations.Load(),
+		Transitions:     s.stats.transitions.Load(),
+		RunsCreated:     s.stats.runsCreated.Load(),
+		StoreErrors:     s.stats.storeErrors.Load(),
+		SubmitErrors:    s.stats.submitErrors.Load(),
+		RunsClaimed:     s.stats.runsClaimed.Load(),
+		RunsLost:        s.stats.runsLost.Load(),
+		LastIteration:   time.Duration(s.stats.lastIteration.Load()),
+		MaxIteration:    time.Duration(s.stats.maxIteration.Load()),
+		Active:          s.stats.active.Load(),
+		Blocked:         s.stats.blocked.Load(),
+		Waiting:         s.stats.waiting.Load(),
+		Submitting:      s.stats.submitting.Load(),
+		Refused:         s.stats.refused.Load(),
+		RunsOpen:        s.stats.runsOpen.Load(),
+		DAGFilesParsed:  s.stats.dagFilesParsed.Load(),
+		DAGFilesFailing: s.stats.dagFilesFailing.Load(),
+		Evictions:       s.stats.evictionsByCause(),
+		SubmitFailures:  s.stats.submitFailures.snapshot(),
+		RefusedNow:      s.stats.refusedBy.snapshot(),
+		Zombies:         s.stats.zombies.snapshot(),
+		RunTimeouts:     s.stats.runTimeouts.snapshot(),
+		TaskEnds:        s.stats.taskEnds.snapshot(),
 	}
 }
 
@@ -97,4 +128,9 @@ func (s *Scheduler) publishGauges() {
 	s.stats.submitting.Store(int64(len(s.inflight)))
 	s.stats.runsOpen.Store(int64(len(s.runs)))
 	s.stats.refused.Store(int64(len(s.refused)))
+	refused := make(map[DAGCount]int64, len(s.refused))
+	for k, r := range s.refused {
+		refused[DAGCount{k.DAGID, submitReason(r.reason)}]++
+	}
+	s.stats.refusedBy.set(refused)
 }

@@ -59,6 +59,7 @@ func (s *Scheduler) applyDAGs(ctx context.Context, now time.Time, set *dagSet) b
 		}
 	}
 	s.lastLoadErrs = next
+	s.stats.dagFilesFailing.Store(int64(len(loadErrs)))
 	cctx, cancel := s.storeCtx(ctx)
 	err := s.opts.Store.SetLoadErrors(cctx, loadErrs)
 	cancel()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,6 +27,7 @@ import (
 	"github.com/vigilhq/vigil/diag/stacks"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/executor/kube"
 	"github.com/vigilhq/vigil/profiles"
 	"github.com/vigilhq/vigil/scheduler"
 	"github.com/vigilhq/vigil/scheduler/notify"
@@ -59,6 +61,9 @@ type instruments struct {
 	// audit builds the reconciliation report; nil when the executor
 	// cannot list its workloads.
 	audit auditFunc
+	// kubeExec is the Kubernetes executor once made (nil on the local
+	// one), for its metrics.
+	kubeExec atomic.Pointer[kube.Executor]
 }
 
 type (

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/api/server"
+	"github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/wiretrace"
 	"github.com/vigilhq/vigil/profiles"
@@ -105,8 +106,51 @@ func (c *inflightCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.upFail, prometheus.CounterValue, float64(dropped))
 }
 
+// diagCollector exports the watchdog's liveness verdict and the
+// diagnostic bundles written, at scrape time.
+type diagCollector struct {
+	in                     *instruments
+	live, bundles, pending *prometheus.Desc
+}
+
+func newDiagCollector(in *instruments) *diagCollector {
+	return &diagCollector{
+		in: in,
+		live: prometheus.NewDesc("vigil_live", "The watchdog's liveness verdict, what /livez answers: 1 ok, 0 failing "+
+			"(a heartbeat stale and its bundle written; the kubelet restarts the container).", nil, nil),
+		bundles: prometheus.NewDesc("vigil_diag_bundles_written_total", "Diagnostic bundles written, by reason: "+
+			"stale (the watchdog, before /livez fails) or requested (diag bundle, diag restart).", []string{"reason"}, nil),
+		pending: prometheus.NewDesc("vigil_pod_pending_timeouts_total", "Tries the Kubernetes executor failed because their pod stayed Pending "+
+			"past the kubernetes pending_timeout (unschedulable, image pull backoff), by DAG.", []string{"dag"}, nil),
+	}
+}
+
+func (c *diagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.live
+	ch <- c.bundles
+	ch <- c.pending
+}
+
+func (c *diagCollector) Collect(ch chan<- prometheus.Metric) {
+	live := 1.0
+	if len(c.in.wd.Stale()) > 0 {
+		live = 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, live)
+	written := c.in.bundles.Written()
+	for _, reason := range []string{staleReason, bundle.ReasonRequested} {
+		ch <- prometheus.MustNewConstMetric(c.bundles, prometheus.CounterValue, float64(written[reason]), reason)
+	}
+	if ex := c.in.kubeExec.Load(); ex != nil {
+		for dag, n := range ex.PendingTimeouts() {
+			ch <- prometheus.MustNewConstMetric(c.pending, prometheus.CounterValue, float64(n), dag)
+		}
+	}
+}
+
 // collectors are the instruments' metrics for the health server's registry.
 func (in *instruments) collectors() []prometheus.Collector {
-	return append([]prometheus.Collector{in.metrics.apiLatency, in.metrics.httpTotal, in.metrics.loopIter, newInflightCollector(in.reg, in.metrics)},
+	return append([]prometheus.Collector{in.metrics.apiLatency, in.metrics.httpTotal, in.metrics.loopIter,
+		newInflightCollector(in.reg, in.metrics), newDiagCollector(in)},
 		in.metrics.opsAPI.Collectors()...)
 }

@@ -18,6 +18,8 @@ type schedulerCollector struct {
 	lastIter, maxIter, hbAge, hbStale, ready                                        *prometheus.Desc
 	tasks, runsOpen, evictions                                                      *prometheus.Desc
 	dagParses                                                                       *prometheus.Desc
+	submitFailures, refusedNow, zombies, runTimeouts, taskEnds                      *prometheus.Desc
+	dagFailing                                                                      *prometheus.Desc
 }
 
 func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog) *schedulerCollector {
@@ -45,12 +47,20 @@ func newSchedulerCollector(s func() *scheduler.Scheduler, wd *watchdog.Watchdog)
 		runsOpen: d("runs_open", "DAG runs this scheduler tracks that have not ended."),
 		evictions: d("task_evictions_total", "Tries their platform ended through no fault of the task, by reason: "+
 			"evicted, preempted, node_lost, node_shutdown, container_lost, other. Run again without using a retry, up to --max-evictions per task.", "reason"),
-		dagParses: d("dag_files_parsed_total", "DAG files parsed: new files and files whose content changed (an unchanged folder is not parsed again)."),
+		submitFailures: d("task_submit_failures_total", "Executor starts that failed, by DAG and reason: forbidden (RBAC or an admission policy), "+
+			"quota (the namespace's quota is used up), error (any other failure).", "dag", "reason"),
+		refusedNow:  d("tasks_refused", "Queued tries waiting out a refusal of the executor, by DAG and reason (forbidden, quota).", "dag", "reason"),
+		zombies:     d("zombies_total", "Tries found live in the store with no workload left (failed or retried by the reconciler), by DAG.", "dag"),
+		runTimeouts: d("runs_timed_out_total", "Runs found past their DAG's run_timeout (stopped, and failed), by DAG.", "dag"),
+		taskEnds:    d("task_ends_total", "Task instances this scheduler ended, by DAG and state (success, failed, upstream_failed, skipped).", "dag", "state"),
+		dagFailing:  d("dag_files_failing", "DAG files that did not load at the last sync (their DAGs keep their last good version; vigil dags list names them)."),
+		dagParses:   d("dag_files_parsed_total", "DAG files parsed: new files and files whose content changed (an unchanged folder is not parsed again)."),
 	}
 }
 
 func (c *schedulerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses, c.evictions} {
+	for _, d := range []*prometheus.Desc{c.iterations, c.transitions, c.runs, c.storeErrors, c.submitErrors, c.runsClaimed, c.runsLost, c.lastIter, c.maxIter, c.hbAge, c.hbStale, c.ready, c.tasks, c.runsOpen, c.dagParses, c.evictions,
+		c.submitFailures, c.refusedNow, c.zombies, c.runTimeouts, c.taskEnds, c.dagFailing} {
 		ch <- d
 	}
 }
@@ -77,6 +87,7 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.runsClaimed, st.RunsClaimed)
 	counter(c.runsLost, st.RunsLost)
 	counter(c.dagParses, st.DAGFilesParsed)
+	gauge(c.dagFailing, float64(st.DAGFilesFailing))
 	gauge(c.lastIter, st.LastIteration.Seconds())
 	gauge(c.maxIter, st.MaxIteration.Seconds())
 	ready := 0.0
@@ -93,6 +104,20 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range st.Evictions {
 		ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(n), reason)
 	}
+	pairs := func(d *prometheus.Desc, vt prometheus.ValueType, m map[scheduler.DAGCount]int64) {
+		for k, n := range m {
+			labels := []string{k.DAG}
+			if k.Label != "" {
+				labels = append(labels, k.Label)
+			}
+			ch <- prometheus.MustNewConstMetric(d, vt, float64(n), labels...)
+		}
+	}
+	pairs(c.submitFailures, prometheus.CounterValue, st.SubmitFailures)
+	pairs(c.refusedNow, prometheus.GaugeValue, st.RefusedNow)
+	pairs(c.zombies, prometheus.CounterValue, st.Zombies)
+	pairs(c.runTimeouts, prometheus.CounterValue, st.RunTimeouts)
+	pairs(c.taskEnds, prometheus.CounterValue, st.TaskEnds)
 	for _, hb := range c.wd.Snapshot() {
 		stale := 0.0
 		if hb.Stale {

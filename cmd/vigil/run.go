@@ -160,6 +160,7 @@ func newExecutor(ctx context.Context, cfg config, instance string, store schedul
 		if err != nil {
 			return nil, false, err
 		}
+		in.kubeExec.Store(ex)
 		return ex, false, nil
 	}
 	return nil, false, &usageError{fmt.Errorf("--executor %q: use local or kubernetes", cfg.Executor)}

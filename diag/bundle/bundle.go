@@ -33,9 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -94,6 +96,28 @@ type Options struct {
 type Writer struct {
 	opts Options
 	mu   sync.Mutex // serialises Write and the pruning of Dir
+	// written counts the bundles stored, by Class of their reason.
+	written map[string]int64
+}
+
+// Reason classes, the label of Written: a Protected reason is its own
+// class (the watchdog's "stale"); any other reason (free text from
+// `diag bundle --reason`) is "requested", so the label stays bounded.
+const ReasonRequested = "requested"
+
+// Class returns the Written label of a reason.
+func (w *Writer) Class(reason string) string {
+	if slices.Contains(w.opts.Protected, reason) {
+		return reason
+	}
+	return ReasonRequested
+}
+
+// Written returns the bundles stored since New, by Class of their reason.
+func (w *Writer) Written() map[string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.written)
 }
 
 // New returns a Writer; it creates Dir.
@@ -205,6 +229,10 @@ func (w *Writer) Write(ctx context.Context, reason string) (Info, error) {
 	}
 	info.Size = size
 	info.Took = w.opts.Now().Sub(start)
+	if w.written == nil {
+		w.written = map[string]int64{}
+	}
+	w.written[w.Class(reason)]++
 	if err := w.prune(); err != nil {
 		return info, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -258,6 +259,26 @@ func TestNoFolderTakesTheBundle(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(fb); len(ents) != 0 {
 		t.Errorf("wrote into a folder open to others: %v", ents)
+	}
+	if n := w.Written(); len(n) != 0 {
+		t.Errorf("Written = %v after no bundle was stored, want none", n)
+	}
+}
+
+// Written counts the bundles stored by class of reason: a Protected
+// reason is its own, any other (free text) is "requested".
+func TestWrittenByReasonClass(t *testing.T) {
+	w, err := bundle.New(bundle.Options{Dir: t.TempDir(), Protected: []string{"stale"}, Now: clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range []string{"stale", "on-demand", "loop stuck in DELETE", "stale"} {
+		if _, err := w.Write(context.Background(), reason); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.Written(); !maps.Equal(got, map[string]int64{"stale": 2, bundle.ReasonRequested: 2}) {
+		t.Errorf("Written = %v, want stale 2, requested 2", got)
 	}
 }
 

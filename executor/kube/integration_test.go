@@ -120,6 +120,15 @@ func TestRealPodOutcomes(t *testing.T) {
 				// pulling or waiting.
 				waitGone(t, r, kube.PodName(k))
 			}
+			// vigil_pod_pending_timeouts_total counts the pending timeout
+			// by DAG, and nothing else.
+			wantPending := map[string]int64{}
+			if strings.Contains(tt.reason, "limit") {
+				wantPending[k.DAGID] = 1
+			}
+			if got := r.ex.PendingTimeouts(); len(got) != len(wantPending) || got[k.DAGID] != wantPending[k.DAGID] {
+				t.Errorf("PendingTimeouts = %v, want %v", got, wantPending)
+			}
 		})
 	}
 }

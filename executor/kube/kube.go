@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,6 +148,18 @@ type Executor struct {
 	lister listersv1.PodLister
 	// canaryBusy is set while a canary write is in flight.
 	canaryBusy atomic.Bool
+	// pendingFailed counts the tries failed for a pod pending past
+	// PendingTimeout, by DAG id; guarded by mu.
+	pendingFailed map[string]int64
+}
+
+// PendingTimeouts returns the tries failed since New because their pod
+// stayed Pending past PendingTimeout (unschedulable, image pull backoff...),
+// by DAG id.
+func (e *Executor) PendingTimeouts() map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.pendingFailed)
 }
 
 // podTry is what the executor knows of one try's pod.

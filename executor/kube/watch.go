@@ -270,6 +270,10 @@ func (e *Executor) pendingTimeout(pod *corev1.Pod, now time.Time) {
 	}
 	ev := e.event(pod, scheduler.EventFailed, 0, fmt.Sprintf("pod %s pending for %s, longer than the %s limit (%s)", pod.Name, waited.Round(time.Second), e.opts.PendingTimeout, waitingReason(pod)))
 	tr.reported = ev.Kind
+	if e.pendingFailed == nil {
+		e.pendingFailed = map[string]int64{}
+	}
+	e.pendingFailed[k.DAGID]++
 	e.events.Push(ev)
 	e.mu.Unlock()
 }

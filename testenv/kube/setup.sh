@@ -5,11 +5,12 @@
 #   kwok (sigs.k8s.io/kwok/cmd/kwok)                            -> $BIN_DIR/kwok
 #   toxiproxy server + cli (github.com/Shopify/toxiproxy/v2)    -> $BIN_DIR/toxiproxy-{server,cli}
 #   pyroscope (github.com/grafana/pyroscope, wrapper module)    -> $BIN_DIR/pyroscope
+#   promtool (github.com/prometheus/prometheus/cmd/promtool)    -> $BIN_DIR/promtool-$PROMTOOL_VERSION/promtool
 #   alertmanager (github.com/prometheus/alertmanager, API only) -> $BIN_DIR/alertmanager
 # Idempotent: a binary is rebuilt only when $BIN_DIR/.stamp-<name> doesn't name the wanted version
 # (cache $BIN_DIR in CI and a warm run costs ~0 s).
 # Env: BIN_DIR (default <script dir>/bin), K8S_VERSION, ETCD_VERSION, KWOK_VERSION,
-#      TOXIPROXY_VERSION, PYROSCOPE_VERSION, ALERTMANAGER_VERSION, WITH_KCM=1 (0 skips kube-controller-manager: ~2-3 min less cold build)
+#      TOXIPROXY_VERSION, PYROSCOPE_VERSION, PROMTOOL_VERSION, ALERTMANAGER_VERSION, WITH_KCM=1 (0 skips kube-controller-manager: ~2-3 min less cold build)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$(realpath -m "${BIN_DIR:-$HOME/.cache/vigil/testbin}")"
@@ -18,6 +19,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 PYROSCOPE_VERSION="${PYROSCOPE_VERSION:-v1.21.1}"
+export PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}" BIN_DIR
 ALERTMANAGER_VERSION="${ALERTMANAGER_VERSION:-v0.35.0}"
 WITH_KCM="${WITH_KCM:-1}"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -modcacherw"
@@ -62,5 +64,6 @@ step k8s "$K8S_VERSION ${K8S_COMPONENTS[*]}" "$HERE/build-k8s.sh" "$K8S_VERSION"
 step kwok "$KWOK_VERSION" install_to "$BIN_DIR/kwok" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
 step toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy
 step pyroscope "$PYROSCOPE_VERSION" "$HERE/../pyroscope/build.sh" "$PYROSCOPE_VERSION" "$BIN_DIR"
+step promtool "$PROMTOOL_VERSION" "$HERE/../prometheus/promtool.sh"
 step alertmanager "$ALERTMANAGER_VERSION" "$HERE/../alertmanager/build.sh" "$ALERTMANAGER_VERSION" "$BIN_DIR"
 echo "[setup] done in $((SECONDS - T0))s -> $BIN_DIR"

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vigilhq/vigil/executor/kube/kubetest"
+)
+
+// TestAlertsTellRBACFromQuota stages both refusals of issue 16 on the
+// test apiserver, each on a real `vigil run` of its own: one scheduler's
+// user may not create pods (RBAC: forbidden), the other's namespace has a
+// ResourceQuota its task does not fit (exceeded quota). From their
+// scrapes, VigilTasksForbidden fires for the first's DAG only and
+// VigilTasksWaitingForQuota for the second's only; nothing else fires.
+func TestAlertsTellRBACFromQuota(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+
+	// Forbidden: a user that may watch and delete pods but not create them.
+	nsF := kubetest.Namespace(t, cs)
+	user := fmt.Sprintf("vigil-alerts-no-create-%d", time.Now().UnixNano())
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "vigil-executor"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "get", "update", "list", "watch"}},
+	}}
+	if _, err := cs.RbacV1().Roles(nsF).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(nsF).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "vigil-executor"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kcF := impersonatingKubeconfig(t, os.Getenv("KUBECONFIG"), user)
+
+	// Quota: requests.cpu 1 in the namespace, a task asking for 2.
+	nsQ := kubetest.Namespace(t, cs)
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "alerts", Namespace: nsQ},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1")}}}
+	if _, err := cs.CoreV1().ResourceQuotas(nsQ).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	stage := func(dagID, kubeconfig, ns, resources string) []string {
+		e := newEnv(t, map[string]string{dagID + ".yaml": "id: " + dagID + "\ntasks:\n  - id: load\n    command: [\"true\"]\n" + resources})
+		health := freeAddr(t)
+		e.extra = []string{"--executor", "kubernetes", "--kubeconfig", kubeconfig, "-n", ns, "--default-image", "busybox:1.36",
+			"--health-addr", health}
+		e.start()
+		e.waitFor("the DAG to load", 30*time.Second, func() bool {
+			_, err := e.vigil("dags", "trigger", dagID)
+			return err == nil
+		})
+		scrapes := []string{scrapeMetrics(t, health)}
+		e.waitFor(dagID+"'s task to be refused", 60*time.Second, func() bool {
+			s := scrapeMetrics(t, health)
+			scrapes = append(scrapes, s)
+			return strings.Contains(s, `vigil_tasks_refused{dag="`+dagID+`"`)
+		})
+		for range 3 { // refused, and still refused
+			time.Sleep(time.Second)
+			scrapes = append(scrapes, scrapeMetrics(t, health))
+		}
+		if ti := e.tasks(dagID)["load"]; ti.State != "queued" {
+			t.Errorf("%s/load is %s, want queued (refused)", dagID, ti.State)
+		}
+		return scrapes
+	}
+	forbidden := stage("etl", kcF, nsF, "")
+	if last := forbidden[len(forbidden)-1]; !strings.Contains(last, `vigil_tasks_refused{dag="etl",reason="forbidden"} 1`) {
+		t.Errorf("forbidden scrape:\n%s", grepLines(last, "refus"))
+	}
+	checkAlerts(t, forbidden, []firing{
+		{"VigilTasksForbidden", map[string]string{"instance": alertInstance, "dag": "etl", "reason": "forbidden", "severity": "critical"}},
+	})
+	waiting := stage("report", os.Getenv("KUBECONFIG"), nsQ, "    resources: {cpu: \"2\", memory: 64Mi}\n")
+	if last := waiting[len(waiting)-1]; !strings.Contains(last, `vigil_tasks_refused{dag="report",reason="quota"} 1`) {
+		t.Errorf("quota scrape:\n%s", grepLines(last, "refus"))
+	}
+	checkAlerts(t, waiting, []firing{
+		{"VigilTasksWaitingForQuota", map[string]string{"instance": alertInstance, "dag": "report", "reason": "quota", "severity": "warning"}},
+	})
+}
+
+// impersonatingKubeconfig writes a copy of the kubeconfig at path whose
+// users act as user (`as:`), and returns its path.
+func impersonatingKubeconfig(t *testing.T, path, user string) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range cfg.AuthInfos {
+		ai.Impersonate = user
+	}
+	out := filepath.Join(t.TempDir(), "kubeconfig-"+user)
+	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestAlertsOnAStalledLoop is the stall of TestStalledLoopLeavesBundle
+// seen by the alerts: the apiserver black-holed while the loop stops a
+// pod. From the scrapes, VigilHeartbeatStale fires for scheduler.loop (and
+// for any other heartbeat the scrape shows stale), VigilLivenessFailing
+// and VigilDiagBundleWritten{reason="stale"} fire; nothing else, except
+// VigilKubeAPIErrors, left unchecked: whether the black-holed calls have
+// timed out by the last scrape depends on timing.
+func TestAlertsOnAStalledLoop(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	e := newEnv(t, map[string]string{"stall.yaml": `
+id: stall
+tasks:
+  - id: slow
+    command: ["sleep", "600"]
+    execution_timeout: 4s
+`})
+	tmpl := filepath.Join(e.dir, "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	health := freeAddr(t)
+	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+		"--default-image", "busybox:1.36", "--pod-template", tmpl,
+		"--runtime-dir", filepath.Join(e.dir, "run"), "--bundle-dir", filepath.Join(e.dir, "bundles"), "--health-addr", health}
+	e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "stall")
+		return err == nil
+	})
+	scrapes := []string{scrapeMetrics(t, health)}
+	e.waitFor("the task to run", 60*time.Second, func() bool { return e.tasks("stall")["slow"].State == "running" })
+	scrapes = append(scrapes, scrapeMetrics(t, health))
+	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	e.waitFor("/livez to fail", 60*time.Second, func() bool {
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		return strings.Contains(s, "\nvigil_live 0\n")
+	})
+	last := scrapes[len(scrapes)-1]
+	if !strings.Contains(last, `vigil_diag_bundles_written_total{reason="stale"} 1`) {
+		t.Errorf("the watchdog's bundle is not counted:\n%s", grepLines(last, "bundles_written"))
+	}
+	want := []firing{
+		{"VigilLivenessFailing", map[string]string{"instance": alertInstance, "severity": "critical"}},
+		{"VigilDiagBundleWritten", map[string]string{"instance": alertInstance, "reason": "stale", "severity": "warning"}},
+	}
+	var stale []string
+	for _, l := range strings.Split(last, "\n") {
+		name, ok := strings.CutPrefix(l, `vigil_heartbeat_stale{name="`)
+		if ok && strings.HasSuffix(name, `"} 1`) {
+			name = strings.TrimSuffix(name, `"} 1`)
+			stale = append(stale, name)
+			want = append(want, firing{"VigilHeartbeatStale", map[string]string{"instance": alertInstance, "name": name, "severity": "critical"}})
+		}
+	}
+	if !slices.Contains(stale, "scheduler.loop") {
+		t.Errorf("stale heartbeats %v, want scheduler.loop among them", stale)
+	}
+	checkAlertsIgnoring(t, scrapes, want, []string{"VigilKubeAPIErrors"})
+}
+
+// TestAlertsOnZombiesAndPendingPods: a scheduler killed while a task's
+// pod runs, the pod deleted before it restarts (the restarted scheduler
+// finds a try running in the store with no pod: a zombie), and a task
+// whose pod no node can take (pending past pending_timeout). From the
+// restarted scheduler's scrapes VigilZombieTasks fires for the first DAG
+// and VigilPodsPendingTooLong for the second; nothing else.
+func TestAlertsOnZombiesAndPendingPods(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	e := newEnv(t, map[string]string{
+		"etl.yaml": "id: etl\ntasks:\n  - id: load\n    command: [sleep, \"600\"]\n",
+		"ml.yaml":  "id: ml\ntasks:\n  - id: train\n    command: [\"true\"]\n    resources: {cpu: 100m, memory: 10Ti}\n",
+	})
+	tmpl := filepath.Join(e.dir, "pod.yaml")
+	if err := os.WriteFile(tmpl, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    sim.kwok.local/run-duration: 10m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(e.dir, "vigil.yaml")
+	if err := os.WriteFile(conf, []byte("kube:\n  pending_timeout: 3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	health := freeAddr(t)
+	e.extra = []string{"--config", conf, "--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG"), "-n", ns,
+		"--default-image", "busybox:1.36", "--pod-template", tmpl, "--health-addr", health}
+	d := e.start()
+	e.waitFor("the DAG to load", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "etl")
+		return err == nil
+	})
+	e.waitFor("etl's task to run", 60*time.Second, func() bool { return e.tasks("etl")["load"].State == "running" })
+	_ = d.stop(t, syscall.SIGKILL, 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the pod to be gone", 30*time.Second, func() bool {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(pods.Items) == 0
+	})
+
+	e.start()
+	e.waitFor("the restarted scheduler's API", 30*time.Second, func() bool {
+		_, err := e.vigil("dags", "trigger", "ml")
+		return err == nil
+	})
+	scrapes := []string{scrapeMetrics(t, health)}
+	e.waitFor("the zombie and the pending timeout to be counted", 90*time.Second, func() bool {
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		return strings.Contains(s, `vigil_zombies_total{dag="etl"} 1`) && strings.Contains(s, `vigil_pod_pending_timeouts_total{dag="ml"} 1`)
+	})
+	if h := e.history("etl", "load"); !strings.Contains(h, "zombie") {
+		t.Errorf("etl/load's history does not say zombie:\n%s", h)
+	}
+	checkAlerts(t, scrapes, []firing{
+		{"VigilZombieTasks", map[string]string{"instance": alertInstance, "dag": "etl", "severity": "warning"}},
+		{"VigilPodsPendingTooLong", map[string]string{"instance": alertInstance, "dag": "ml", "severity": "warning"}},
+	})
+}
