@@ -167,6 +167,23 @@ func plans(t *testing.T) []sqlplan.Query {
 			FROM candidates c WHERE r.dag_id = c.dag_id AND r.run_id = c.run_id
 			RETURNING r.dag_id, r.run_id, COALESCE(c.owner, ''), c.stale_s, c.stopped`, Args: []any{"me", 30.0, 100, false, []string{"d"}, []string{"r"}}},
 		{Name: "owner of a run", SQL: `SELECT owner FROM runs WHERE dag_id = $1 AND run_id = $2`, Args: []any{"d", "r"}},
+		// Notifications (the outbox grows with history; retention deletes it).
+		{Name: "notifications: claim due", SQL: `
+		UPDATE notifications SET claimed_by = $1, claim_until = $2
+		WHERE id IN (
+			SELECT id FROM notifications
+			WHERE state = 'pending' AND next_at <= $3 AND (claim_until IS NULL OR claim_until < $3)
+			ORDER BY next_at, id LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		AND state = 'pending' AND (claim_until IS NULL OR claim_until < $3)
+		RETURNING id`, Args: []any{"me", int64(2000e9), int64(1000e9), 10}},
+		{Name: "notifications: finish an attempt", SQL: `UPDATE notifications SET state = $1, attempts = $2, next_at = $3, status_code = $4,
+		error = $5, updated_at = $6, claimed_by = '', claim_until = NULL
+		WHERE id = $7 AND claimed_by = $8 AND state = 'pending'`, Args: []any{"sent", 1, int64(1000e9), 200, "", int64(1000e9), int64(1), "me"}},
+		{Name: "notifications of a task", SQL: `SELECT id FROM notifications
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 ORDER BY id`, Args: []any{"d", "r", "t"}},
+		{Name: "notifications pending", SQL: `SELECT COUNT(*) FROM notifications WHERE state = 'pending'`},
+		{Name: "retention: notifications", SQL: `DELETE FROM notifications WHERE ` + purgeKeys, Args: purgeArgs},
 	}
 }
 

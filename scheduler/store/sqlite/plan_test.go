@@ -122,6 +122,19 @@ func plans(t *testing.T) []sqlplan.Query {
 				WHERE o.state NOT IN ('pending', 'stopping'))`, Args: []any{1}},
 		{Name: "retention: transitions", SQL: `DELETE FROM transitions WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
 		{Name: "retention: instances", SQL: `DELETE FROM task_instances WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
+		{Name: "retention: notifications", SQL: `DELETE FROM notifications WHERE dag_id = ? AND run_id = ?`, Args: []any{"d", "r"}},
+		// Notifications (the outbox grows with history).
+		{Name: "notifications: due", SQL: `SELECT id FROM notifications
+			WHERE state = 'pending' AND next_at <= ? AND (claim_until IS NULL OR claim_until < ?)
+			ORDER BY next_at, id LIMIT ?`, Args: []any{"2026-01-01", "2026-01-01", 10}},
+		{Name: "notifications: claim one", SQL: `UPDATE notifications SET claimed_by = ?, claim_until = ? WHERE id = ?`, Args: []any{"me", "2026-01-01", 1}},
+		{Name: "notifications: finish an attempt", SQL: `UPDATE notifications SET state = ?, attempts = ?, next_at = ?, status_code = ?,
+		error = ?, updated_at = ?, claimed_by = '', claim_until = NULL
+		WHERE id = ? AND claimed_by = ? AND state = 'pending'`, Args: []any{"sent", 1, "2026-01-01", 200, "", "2026-01-01", 1, "me"}},
+		{Name: "notifications of a task", SQL: `SELECT id FROM notifications
+			WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY id`, Args: []any{"d", "r", "t"}},
+		{Name: "notifications pending", SQL: `SELECT COUNT(*) FROM notifications WHERE state = 'pending'`,
+			Partial: "notifications_pending: only pending notifications"},
 		{Name: "retention: ops", SQL: `DELETE FROM ops WHERE dag_id = ? AND run_id = ? AND state NOT IN ('pending', 'stopping')`, Args: []any{"d", "r"}},
 		{Name: "retention: run", SQL: `DELETE FROM runs WHERE dag_id = ? AND run_id = ? AND state <> 'running'`, Args: []any{"d", "r"}},
 		{Name: "ApplyOp: end", SQL: `UPDATE runs SET state = ? WHERE dag_id = ? AND run_id = ? AND state != ?`,
