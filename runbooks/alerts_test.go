@@ -1,13 +1,12 @@
 package runbooks
 
 import (
-	"os"
 	"path"
 	"slices"
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/vigilhq/vigil/deploy"
 )
 
 // RunbookBase is where the alert rules' runbook_url point: the pages of
@@ -19,38 +18,24 @@ const RunbookBase = "https://github.com/vigilhq/vigil/blob/main/runbooks/"
 // under RunbookBase, and that page names the alert; every page is linked
 // by at least one alert, and every alert a page names exists and links it.
 func TestAlertsAndRunbooks(t *testing.T) {
-	data, err := os.ReadFile("../deploy/alerts/vigil-rules.yaml")
+	alerts, err := deploy.Alerts(deploy.RulesFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rules struct {
-		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		t.Fatalf("vigil-rules.yaml: %v", err)
-	}
 	linkedBy := map[string][]string{} // page -> alerts whose runbook_url is it
 	pageOf := map[string]string{}     // alert -> page
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			u := r.Annotations["runbook_url"]
-			page, ok := strings.CutPrefix(u, RunbookBase)
-			if !ok || path.Base(page) != page || !strings.HasSuffix(page, ".md") {
-				t.Errorf("alert %s: runbook_url %q is not %sPAGE.md", r.Alert, u, RunbookBase)
-				continue
-			}
-			if _, err := Page(page); err != nil {
-				t.Errorf("alert %s: runbook_url names %s, which does not exist", r.Alert, page)
-				continue
-			}
-			linkedBy[page] = append(linkedBy[page], r.Alert)
-			pageOf[r.Alert] = page
+	for _, a := range alerts {
+		page, ok := strings.CutPrefix(a.RunbookURL, RunbookBase)
+		if !ok || path.Base(page) != page || !strings.HasSuffix(page, ".md") {
+			t.Errorf("alert %s: runbook_url %q is not %sPAGE.md", a.Name, a.RunbookURL, RunbookBase)
+			continue
 		}
+		if _, err := Page(page); err != nil {
+			t.Errorf("alert %s: runbook_url names %s, which does not exist", a.Name, page)
+			continue
+		}
+		linkedBy[page] = append(linkedBy[page], a.Name)
+		pageOf[a.Name] = page
 	}
 	if len(pageOf) == 0 {
 		t.Fatal("no alert rules read from vigil-rules.yaml")
