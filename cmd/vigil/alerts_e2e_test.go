@@ -164,6 +164,16 @@ func checkAlerts(t *testing.T, scrapes []string, want []firing) {
 // deterministic).
 func checkAlertsIgnoring(t *testing.T, scrapes []string, want []firing, ignore []string) {
 	t.Helper()
+	checkAlertsAt(t, scrapes, want, ignore, 10*time.Minute)
+}
+
+// checkAlertsAt is checkAlertsIgnoring with promtool checking at the last
+// scrape + after: an alert on how fast a counter grows (increase over a
+// window as long as after or shorter) is silent once the held scrape
+// fills its window, so it is checked while the window still holds the
+// staged growth.
+func checkAlertsAt(t *testing.T, scrapes []string, want []firing, ignore []string, after time.Duration) {
+	t.Helper()
 	promtool := promtoolPath(t)
 	// Seconds of a test become minutes of the staged series: at most
 	// maxStaged scrapes (the first, the last, evenly between), so that the
@@ -209,7 +219,7 @@ func checkAlertsIgnoring(t *testing.T, scrapes []string, want []firing, ignore [
 	if err != nil {
 		t.Fatal(err)
 	}
-	evalAt := time.Duration(len(scrapes)-1+10) * time.Minute
+	evalAt := time.Duration(len(scrapes)-1)*time.Minute + after
 	b.WriteString("    alert_rule_test:\n")
 	for _, a := range alerts {
 		if slices.Contains(ignore, a.Name) {

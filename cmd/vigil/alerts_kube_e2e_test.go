@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +20,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vigilhq/vigil/executor/kube/kubetest"
+	"github.com/vigilhq/vigil/internal/toxiproxy"
+	"github.com/vigilhq/vigil/scheduler"
 )
 
 // TestAlertsTellRBACFromQuota stages both refusals of issue 16 on the
@@ -243,4 +247,75 @@ func TestAlertsOnZombiesAndPendingPods(t *testing.T) {
 		{"VigilZombieTasks", map[string]string{"instance": alertInstance, "dag": "etl", "severity": "warning"}},
 		{"VigilPodsPendingTooLong", map[string]string{"instance": alertInstance, "dag": "ml", "severity": "warning"}},
 	})
+}
+
+// TestAlertsOnFailingSubmits: the kube executor reaches the apiserver
+// through a toxiproxy proxy of the test's own; once the scheduler is
+// ready, a reset_peer toxic resets every connection, so each pod creation
+// fails with a connection reset (neither forbidden nor quota) and the try
+// is requeued after the submit backoff. From the scrapes taken while the
+// failures go on, VigilTaskSubmitsFailing fires for the DAG with reason
+// "error"; nothing else. promtool checks 5 minutes after the last scrape:
+// the rule counts failures over the last 10 minutes, so it names an
+// incident that is still going on.
+func TestAlertsOnFailingSubmits(t *testing.T) {
+	promtoolPath(t)
+	kubetest.Config(t, "KUBECONFIG") // skips without the test control plane
+	cs := kubetest.Client(t)
+	ns := kubetest.Namespace(t, cs)
+	cfg, err := clientcmd.LoadFromFile(os.Getenv("KUBECONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxy *toxiproxy.Proxy
+	for _, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proxy == nil {
+			proxy = toxiproxy.New(t, u.Host) // skips without toxiproxy
+		}
+		u.Host = proxy.Listen
+		c.Server = u.String()
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig-proxied")
+	if err := clientcmd.WriteToFile(*cfg, kc); err != nil {
+		t.Fatal(err)
+	}
+
+	e := newEnv(t, map[string]string{"etl.yaml": "id: etl\ntasks:\n" +
+		"  - id: a\n    command: [\"true\"]\n  - id: b\n    command: [\"true\"]\n  - id: c\n    command: [\"true\"]\n"})
+	health := freeAddr(t)
+	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", kc, "-n", ns, "--default-image", "busybox:1.36",
+		"--health-addr", health}
+	e.start()
+	e.waitFor("the scheduler to be ready", 60*time.Second, func() bool {
+		code, _ := probe(health, "/readyz")
+		return code == http.StatusOK
+	})
+	scrapes := []string{scrapeMetrics(t, health)}
+	proxy.Toxic("reset", "reset_peer", "upstream", map[string]int{"timeout": 0})
+	e.mustVigil("dags", "trigger", "etl")
+	const failures = 15
+	e.waitFor(fmt.Sprintf("%d failed submits", failures), 90*time.Second, func() bool {
+		time.Sleep(500 * time.Millisecond)
+		s := scrapeMetrics(t, health)
+		scrapes = append(scrapes, s)
+		n := 0
+		_, _ = fmt.Sscanf(grepLines(s, `vigil_task_submit_failures_total{dag="etl",reason="error"} `), `vigil_task_submit_failures_total{dag="etl",reason="error"} %d`, &n)
+		return n >= failures
+	})
+	last := scrapes[len(scrapes)-1]
+	if refused := grepLines(last, `reason="forbidden"`) + grepLines(last, `reason="quota"`); refused != "" {
+		t.Errorf("the resets are counted as refusals:\n%s", refused)
+	}
+	for id, ti := range e.tasks("etl") {
+		if ti.State == scheduler.StateRunning || ti.State == scheduler.StateSuccess || ti.State == scheduler.StateFailed {
+			t.Errorf("etl/%s is %s; want it waiting to be submitted again", id, ti.State)
+		}
+	}
+	checkAlertsAt(t, scrapes, []firing{
+		{"VigilTaskSubmitsFailing", map[string]string{"instance": alertInstance, "dag": "etl", "reason": "error", "severity": "warning"}},
+	}, nil, 5*time.Minute)
 }
