@@ -174,6 +174,14 @@ func checkAlertsIgnoring(t *testing.T, scrapes []string, want []firing, ignore [
 // staged growth.
 func checkAlertsAt(t *testing.T, scrapes []string, want []firing, ignore []string, after time.Duration) {
 	t.Helper()
+	checkAlertsStaged(t, scrapes, want, ignore, 0, after)
+}
+
+// checkAlertsStaged is checkAlertsAt with the first scrape also standing
+// for the lead minutes before it: an alert that compares with a value
+// hours old (offset 6h) sees the first scrape there.
+func checkAlertsStaged(t *testing.T, scrapes []string, want []firing, ignore []string, lead, after time.Duration) {
+	t.Helper()
 	promtool := promtoolPath(t)
 	// Seconds of a test become minutes of the staged series: at most
 	// maxStaged scrapes (the first, the last, evenly between), so that the
@@ -199,12 +207,21 @@ func checkAlertsAt(t *testing.T, scrapes []string, want []firing, ignore []strin
 		}
 	}
 	sort.Strings(names)
-	const hold = 20
+	hold := max(20, int((after+10*time.Minute)/time.Minute))
+	leadMin := int(lead / time.Minute)
 	var b strings.Builder
 	b.WriteString("rule_files:\n  - vigil-rules-labels.yaml\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n")
 	for _, n := range names {
 		vals := make([]string, 0, len(parsed)+1)
 		last := "_"
+		if leadMin > 0 {
+			// "vxN" is N+1 samples, "_xN" N missing ones.
+			first := fmt.Sprintf("_x%d", leadMin)
+			if v, ok := parsed[0][n]; ok {
+				first = fmt.Sprintf("%sx%d", strconv.FormatFloat(v, 'f', -1, 64), leadMin-1)
+			}
+			vals = append(vals, first)
+		}
 		for _, p := range parsed {
 			last = "_"
 			if v, ok := p[n]; ok {
@@ -219,7 +236,7 @@ func checkAlertsAt(t *testing.T, scrapes []string, want []firing, ignore []strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	evalAt := time.Duration(len(scrapes)-1)*time.Minute + after
+	evalAt := lead + time.Duration(len(scrapes)-1)*time.Minute + after
 	b.WriteString("    alert_rule_test:\n")
 	for _, a := range alerts {
 		if slices.Contains(ignore, a.Name) {
