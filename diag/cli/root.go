@@ -130,8 +130,7 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 			}
 		default:
 			fmt.Fprintln(ios.ErrOut, "diag:", err)
-			var usage *cmdutil.UsageError
-			if errors.As(err, &usage) {
+			if cmdutil.IsUsage(err) {
 				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", root.DisplayName())
 			}
 		}

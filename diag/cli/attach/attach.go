@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag attach`'s.
@@ -31,8 +32,8 @@ type Options struct {
 	// Interval is the refresh period of --watch.
 	Interval time.Duration
 	// Groups is how many goroutine groups to show.
-	Groups int
-	Output string
+	Groups  int
+	Printer printer.Options
 }
 
 // Screen is everything attach shows; -o prints it.
@@ -79,7 +80,7 @@ screen after another when piped.`,
   diag attach --watch --interval 5s
   diag attach -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if opts.Interval <= 0 {
@@ -94,7 +95,7 @@ screen after another when piped.`,
 	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "refresh until interrupted")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 2*time.Second, "refresh period with --watch")
 	cmd.Flags().IntVar(&opts.Groups, "groups", 8, "how many goroutine groups to show")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -116,12 +117,12 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			return err
 		}
-		if opts.Watch && opts.IO.IsStdoutTTY() && opts.Output == "" {
+		if opts.Watch && opts.IO.IsStdoutTTY() && opts.Printer.Human() {
 			fmt.Fprint(opts.IO.Out, "\033[H\033[2J") // home and clear
 		} else if !first {
 			fmt.Fprintln(opts.IO.Out, "---")
 		}
-		if err := cmdutil.Write(opts.IO.Out, opts.Output, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
+		if err := opts.Printer.PrintWith(opts.IO.Out, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
 			return err
 		}
 		if !opts.Watch {

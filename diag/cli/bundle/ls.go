@@ -13,13 +13,14 @@ import (
 	diagbundle "github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // LsOptions are `diag bundle ls`'s.
 type LsOptions struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 }
 
 // NewCmdLs returns `diag bundle ls`.
@@ -38,7 +39,7 @@ liveness restart this says why. Copy one here with 'diag bundle get NAME'.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag bundle ls\n  diag bundle ls -o json | jq -r '.[0].name'",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -47,7 +48,7 @@ liveness restart this says why. Copy one here with 'diag bundle get NAME'.`,
 			return runLs(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -71,7 +72,7 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 	if list == nil {
 		list = []diagbundle.Info{}
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, list, func() error {
+	return opts.Printer.PrintWith(opts.IO.Out, list, func() error {
 		if len(list) == 0 {
 			_, err := fmt.Fprintln(opts.IO.Out, "No bundles yet. Write one with 'diag bundle'.")
 			return err

@@ -13,13 +13,14 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag health`'s.
 type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 }
 
 // NewCmdHealth returns `diag health`.
@@ -37,7 +38,7 @@ when only an advisory one is stale), 1 when one is stale.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag health\n  diag health -o json\n  diag health || diag bundle -f /tmp/stale.tar.gz",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -46,7 +47,7 @@ when only an advisory one is stale), 1 when one is stale.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -62,7 +63,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	err = cmdutil.Write(opts.IO.Out, opts.Output, rep, func() error {
+	err = opts.Printer.PrintWith(opts.IO.Out, rep, func() error {
 		fmt.Fprintf(opts.IO.Out, "status: %s\n", rep.Status)
 		return WriteTable(opts.IO.Out, rep.Heartbeats)
 	})

@@ -2,7 +2,6 @@ package loglevel
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"path/filepath"
@@ -71,8 +70,7 @@ func TestArgs(t *testing.T) {
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
 			if tt.usage {
-				var usage *cmdutil.UsageError
-				if !errors.As(err, &usage) {
+				if !cmdutil.IsUsage(err) {
 					t.Fatalf("err = %v; want a usage error", err)
 				}
 				if tt.name == "unknown" && !strings.Contains(err.Error(), "debug, info, warn, error") {

@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
 	gstacks "github.com/vigilhq/vigil/diag/stacks"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag stacks`'s.
@@ -24,7 +25,7 @@ type Options struct {
 	Match   string
 	Max     int
 	Raw     bool
-	Output  string
+	Printer printer.Options
 }
 
 // NewCmdStacks returns `diag stacks`.
@@ -51,10 +52,10 @@ stops the scheduler for the whole dump: about a second at 100,000 goroutines.`,
   diag stacks --match kube --max 5
   diag stacks --raw > goroutines.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
-			if opts.Raw && opts.Output != "" {
+			if opts.Raw && !opts.Printer.Human() {
 				return cmdutil.Usagef("--raw prints the runtime's text; it does not take -o")
 			}
 			if runF != nil {
@@ -67,7 +68,7 @@ stops the scheduler for the whole dump: about a second at 100,000 goroutines.`,
 	cmd.Flags().StringVar(&opts.Match, "match", "", "only groups with a frame, label (key=value) or state matching this regular expression (or substring)")
 	cmd.Flags().IntVar(&opts.Max, "max", 0, "print at most this many groups (0: all)")
 	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "print the runtime's own text dump (stops the scheduler for the whole dump)")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -99,8 +100,8 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		return (*gstacks.Snapshot)(snap).WriteText(opts.IO.Out, gstacks.TextOptions{MaxGroups: opts.Max})
 	}
-	if opts.Max > 0 && len(snap.Groups) > opts.Max && opts.Output != "" {
+	if opts.Max > 0 && len(snap.Groups) > opts.Max && !opts.Printer.Human() {
 		snap.Groups = snap.Groups[:opts.Max]
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, snap, human)
+	return opts.Printer.PrintWith(opts.IO.Out, snap, human)
 }

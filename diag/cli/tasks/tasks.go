@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/debugapi"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag tasks`'s.
@@ -22,7 +23,7 @@ type Options struct {
 	Factory   *cmdutil.Factory
 	LostAfter time.Duration
 	Grace     time.Duration
-	Output    string
+	Printer   printer.Options
 }
 
 // NewCmdTasks returns `diag tasks`.
@@ -57,7 +58,7 @@ Exit status 0 when everything adds up, 1 when something does not.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag tasks\n  diag tasks --lost-after 10m -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -68,7 +69,7 @@ Exit status 0 when everything adds up, 1 when something does not.`,
 	}
 	cmd.Flags().DurationVar(&opts.LostAfter, "lost-after", 2*time.Minute, "a queued task with no pod for this long is lost")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", 30*time.Second, "report nothing younger than this")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -84,7 +85,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if err := cmdutil.Write(opts.IO.Out, opts.Output, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
+	if err := opts.Printer.PrintWith(opts.IO.Out, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
 		return err
 	}
 	if a.Findings() > 0 {

@@ -20,13 +20,14 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/vet"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag vet`'s.
 type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 	// Patterns are go list package patterns; "." if none.
 	Patterns []string
 	// Dir is where the patterns are resolved (and paths shown relative
@@ -71,7 +72,7 @@ Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 4 when the packages do not load (they must compile).`,
 		Example: "  diag vet ./...\n  diag vet ./executor/... ./cmd/vigil\n  diag vet -o json ./... | jq -r '.[] | \"\\(.file):\\(.line)\"'",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			opts.Patterns = args
@@ -81,7 +82,7 @@ Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -94,7 +95,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	err = cmdutil.Write(opts.IO.Out, opts.Output, findings, func() error {
+	err = opts.Printer.PrintWith(opts.IO.Out, findings, func() error {
 		for _, f := range findings {
 			fmt.Fprintf(opts.IO.Out, "%s:%d:%d: %s [%s]\n", f.File, f.Line, f.Column, f.Message, f.Analyzer)
 		}
