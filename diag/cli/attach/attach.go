@@ -117,12 +117,18 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			return err
 		}
-		if opts.Watch && opts.IO.IsStdoutTTY() && opts.Printer.Human() {
+		po := opts.Printer
+		switch {
+		case !opts.Watch:
+		case !po.Human():
+			// One document per refresh: a JSON line, a YAML document.
+			po = po.Stream()
+		case opts.IO.IsStdoutTTY():
 			fmt.Fprint(opts.IO.Out, "\033[H\033[2J") // home and clear
-		} else if !first {
+		case !first:
 			fmt.Fprintln(opts.IO.Out, "---")
 		}
-		if err := opts.Printer.PrintWith(opts.IO.Out, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
+		if err := po.PrintWith(opts.IO.Out, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
 			return err
 		}
 		if !opts.Watch {
