@@ -39,7 +39,7 @@ type Options struct {
 // Screen is everything attach shows; -o prints it.
 type Screen struct {
 	Target     string                 `json:"target"`
-	Taken      time.Time              `json:"taken"`
+	Taken      time.Time              `json:"taken,omitzero"`
 	Info       *debugserver.Info      `json:"info,omitempty"`
 	Health     *watchdog.HealthReport `json:"health,omitempty"`
 	Calls      []inflight.Call        `json:"calls"`
