@@ -174,6 +174,10 @@ func printJSONPath(w io.Writer, tmpl string, v any) error {
 	return err
 }
 
+// WriteTable writes t for people, with its header row unless NoHeaders:
+// for a command whose human form holds a table among other lines.
+func (o Options) WriteTable(w io.Writer, t *Table) error { return t.write(w, !o.NoHeaders) }
+
 // Table is a human table: a header row and rows, printed in aligned
 // columns.
 type Table struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,18 +76,22 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 			_, err := fmt.Fprintln(opts.IO.Out, "No bundles yet. Write one with 'diag bundle'.")
 			return err
 		}
-		return WriteList(opts.IO.Out, list, opts.Factory.Now())
+		return opts.Printer.WriteTable(opts.IO.Out, Table(list, opts.Factory.Now()))
 	})
 }
 
 // WriteList prints bundles as a table, ages as of now.
 func WriteList(w io.Writer, list []diagbundle.Info, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tREASON\tSUMMARY")
+	return printer.Options{}.WriteTable(w, Table(list, now))
+}
+
+// Table is the bundles' table, ages as of now.
+func Table(list []diagbundle.Info, now time.Time) *printer.Table {
+	t := printer.NewTable("NAME", "AGE", "SIZE", "REASON", "SUMMARY")
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), orDash(b.Reason), orDash(Headline(b.Summary)))
+		t.Row(b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), orDash(b.Reason), orDash(Headline(b.Summary)))
 	}
-	return tw.Flush()
+	return t
 }
 
 // Reason is the reason recorded in a bundle's name,

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -64,8 +63,10 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	err = opts.Printer.PrintWith(opts.IO.Out, rep, func() error {
-		fmt.Fprintf(opts.IO.Out, "status: %s\n", rep.Status)
-		return WriteTable(opts.IO.Out, rep.Heartbeats)
+		if !opts.Printer.NoHeaders {
+			fmt.Fprintf(opts.IO.Out, "status: %s\n", rep.Status)
+		}
+		return opts.Printer.WriteTable(opts.IO.Out, Table(rep.Heartbeats))
 	})
 	if err != nil {
 		return err
@@ -78,8 +79,12 @@ func run(ctx context.Context, opts *Options) error {
 
 // WriteTable prints heartbeats as a table; attach shows the same.
 func WriteTable(w io.Writer, hbs []watchdog.Status) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HEARTBEAT\tAGE\tPERIOD\tBEATS\tSTATUS")
+	return printer.Options{}.WriteTable(w, Table(hbs))
+}
+
+// Table is the heartbeats' table.
+func Table(hbs []watchdog.Status) *printer.Table {
+	t := printer.NewTable("HEARTBEAT", "AGE", "PERIOD", "BEATS", "STATUS")
 	for _, h := range hbs {
 		status := "ok"
 		switch {
@@ -90,9 +95,9 @@ func WriteTable(w io.Writer, hbs []watchdog.Status) error {
 		case h.Beats == 0:
 			status = "not started"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", h.Name, cmdutil.Age(h.Age), cmdutil.Age(h.Period), h.Beats, status)
+		t.Row(h.Name, cmdutil.Age(h.Age), cmdutil.Age(h.Period), h.Beats, status)
 	}
-	return tw.Flush()
+	return t
 }
 
 // StaleNames lists the stale required heartbeats with their ages.

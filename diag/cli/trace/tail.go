@@ -99,6 +99,14 @@ func runTail(ctx context.Context, opts *TailOptions) error {
 				_, err := fmt.Fprintf(opts.IO.Out, "No exchanges kept (mode %s).\n", resp.Mode)
 				return err
 			}
+			if opts.Printer.NoHeaders {
+				for _, x := range resp.Entries {
+					if err := writeRow(opts.IO.Out, x, loc); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			return WriteTable(opts.IO.Out, resp.Entries, loc)
 		})
 	}
