@@ -98,6 +98,7 @@ When you are paged for a stale heartbeat, start with:
 	for _, e := range extras {
 		e(f, root)
 	}
+	cmdutil.RefuseUnknownSubcommands(root)
 	return root
 }
 
@@ -120,7 +121,7 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 	f := NewFactory(ios, ver)
 	root := NewRootCmd(f, extras...)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var found *cmdutil.FoundError
 		switch {
@@ -131,7 +132,7 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 		default:
 			fmt.Fprintln(ios.ErrOut, "diag:", err)
 			if cmdutil.IsUsage(err) {
-				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", root.DisplayName())
+				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 			}
 		}
 	}

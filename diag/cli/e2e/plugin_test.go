@@ -42,7 +42,8 @@ func TestKubectlPlugin(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, []string{"kubectl diag [command]", "--pod", "--kubeconfig", "-n, --namespace", "--context", "-c, --container", "--diag-path"}},
 		{"verb help", []string{"restart", "--help"}, 0, []string{"kubectl diag restart [flags]", "--if-stalled"}},
-		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag --help' for usage."}},
+		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag attach --help' for usage."}},
+		{"unknown command", []string{"nope"}, 2, []string{`unknown command "nope" for "kubectl diag"`, "Run 'kubectl diag --help' for usage."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,35 @@
+package cmdutil
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// RefuseUnknownSubcommands makes root, and every command under it that
+// only groups others, refuse an unknown subcommand ("dags nope") with a
+// usage error (exit status 2) that names it and suggests a near one.
+// Cobra alone prints the group's help and exits 0 for those, and for an
+// unknown command at the root returns an error that exits 4. With no
+// arguments a group still prints its help.
+func RefuseUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		RefuseUnknownSubcommands(c)
+	}
+	if !root.HasSubCommands() || root.Runnable() {
+		return
+	}
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := "unknown command " + quote(args[0]) + " for " + quote(cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return Usagef("%s", msg)
+	}
+}
+
+func quote(s string) string { return `"` + s + `"` }
