@@ -197,6 +197,9 @@ func (t *Table) Row(cols ...any) {
 	t.rows = append(t.rows, r)
 }
 
+// Rows returns the rows, each column as printed.
+func (t *Table) Rows() [][]string { return t.rows }
+
 // Len is the number of rows.
 func (t *Table) Len() int { return len(t.rows) }
 

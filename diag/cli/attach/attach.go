@@ -71,8 +71,10 @@ func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 
 When a heartbeat is stale, the first line says which call its loop is
 blocked in. Nothing here stops the scheduler for more than a fraction of a
-millisecond. --watch redraws every --interval on a terminal and prints one
-screen after another when piped.`,
+millisecond. --watch redraws every --interval on a terminal, fitted to its
+size (long names cut with "…", the stale line and heartbeats always shown),
+and prints one full screen after another when piped; with -o json, one JSON
+document per line.`,
 		Args: cmdutil.NoArgs,
 		Example: `  diag attach
   kubectl exec deploy/vigil-scheduler -n vigil -- diag attach
@@ -118,17 +120,21 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 		po := opts.Printer
+		human := func() error { return Write(opts.IO.Out, scr, opts.Groups) }
 		switch {
 		case !opts.Watch:
 		case !po.Human():
 			// One document per refresh: a JSON line, a YAML document.
 			po = po.Stream()
 		case opts.IO.IsStdoutTTY():
+			// Redrawn in place: the screen must fit the terminal, or
+			// its top (the stale line) scrolls away.
 			fmt.Fprint(opts.IO.Out, "\033[H\033[2J") // home and clear
+			human = func() error { return WriteFit(opts.IO.Out, scr, opts.Groups, opts.IO.Width(), opts.IO.Height()) }
 		case !first:
 			fmt.Fprintln(opts.IO.Out, "---")
 		}
-		if err := po.PrintWith(opts.IO.Out, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
+		if err := po.PrintWith(opts.IO.Out, scr, human); err != nil {
 			return err
 		}
 		if !opts.Watch {
