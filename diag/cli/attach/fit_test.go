@@ -84,7 +84,7 @@ func TestWriteFitSizes(t *testing.T) {
 	t.Run("healthy and empty", func(t *testing.T) {
 		var buf bytes.Buffer
 		scr := &Screen{Target: "/run/vigil/vigil-42.sock", Taken: t0, Calls: nil,
-			Health: &watchdog.HealthReport{Status: "ok", Heartbeats: []watchdog.Status{{Name: "scheduler.loop", Period: time.Second, Age: time.Second, Beats: 3}}},
+			Health:  &watchdog.HealthReport{Status: "ok", Heartbeats: []watchdog.Status{{Name: "scheduler.loop", Period: time.Second, Age: time.Second, Beats: 3}}},
 			Missing: map[string]string{"info": "dial unix: connection reset", "stacks": "timeout"}}
 		if err := WriteFit(&buf, scr, 8, 80, 24); err != nil {
 			t.Fatal(err)
