@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/vigilhq/vigil/diag/cli"
 	"github.com/vigilhq/vigil/diag/cli/attach"
 	"github.com/vigilhq/vigil/diag/cli/clitest"
+	"github.com/vigilhq/vigil/diag/cli/iostreams"
 )
 
 // TestAttachWatchPiped checks that --watch, piped, prints one screen after
@@ -51,6 +54,40 @@ func TestAttachWatchJSONLines(t *testing.T) {
 		}
 		if scr.Taken.IsZero() || scr.Health == nil || len(scr.Health.Heartbeats) == 0 {
 			t.Errorf("line %d: no time or heartbeats: %s", i+1, line)
+		}
+	}
+}
+
+// TestAttachWatchTerminal80x24 runs attach --watch on an 80x24 terminal
+// against a live scheduler: every redraw fits, with the heartbeats on it.
+func TestAttachWatchTerminal80x24(t *testing.T) {
+	s := clitest.Start(t, clitest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetTTY(true)
+	ios.SetSize(80, 24)
+	if code := cli.MainContext(ctx, []string{"--socket", s.Socket, "attach", "--watch", "--interval", "500ms"}, ios, "test"); code != 0 {
+		t.Fatalf("attach --watch: exit %d\n%s", code, errOut)
+	}
+	screens := strings.Split(out.String(), "\033[H\033[2J")[1:]
+	if len(screens) < 2 {
+		t.Fatalf("%d redraws in 2.5s at 500ms, want at least 2:\n%q", len(screens), out.String())
+	}
+	for i, scr := range screens {
+		lines := strings.Split(strings.TrimSuffix(scr, "\n"), "\n")
+		if len(lines) > 23 {
+			t.Errorf("redraw %d: %d lines on a 24-line terminal:\n%s", i+1, len(lines), scr)
+		}
+		for _, l := range lines {
+			if n := utf8.RuneCountInString(l); n > 80 {
+				t.Errorf("redraw %d: a line of %d columns: %q", i+1, n, l)
+			}
+		}
+		for _, want := range []string{"HEARTBEATS", "scheduler.loop", "CALLS IN FLIGHT", "GOROUTINES"} {
+			if !strings.Contains(scr, want) {
+				t.Errorf("redraw %d lacks %q:\n%s", i+1, want, scr)
+			}
 		}
 	}
 }
