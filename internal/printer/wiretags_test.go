@@ -19,7 +19,8 @@ import (
 var wireDirs = []struct {
 	dir string
 	// all: every struct type is a wire type; otherwise only structs with
-	// at least one json tag are.
+	// at least one json or yaml tag are (printer's YAML is JSON's, so a
+	// yaml tag alone leaks Go names to -o json and -o yaml).
 	all bool
 }{
 	{"../../api", true},
@@ -34,6 +35,15 @@ var wireDirs = []struct {
 	{"../../diag/cli/tasks", false},
 	{"../../diag/cli/trace", false},
 	{"../../diag/cli/version", false},
+	{"../../diag/cli/stacks", false},
+	{"../../cmd/vigil/cli/cmdutil", false},
+	{"../../cmd/vigil/cli/clicfg", false},
+	{"../../cmd/vigil/cli/dags", false},
+	{"../../cmd/vigil/cli/ops", false},
+	{"../../cmd/vigil/cli/pools", false},
+	{"../../cmd/vigil/cli/runs", false},
+	{"../../cmd/vigil/cli/status", false},
+	{"../../cmd/vigil/cli/tasks", false},
 }
 
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -83,7 +93,7 @@ func TestWireTags(t *testing.T) {
 
 func hasJSONTag(st *ast.StructType) bool {
 	for _, fld := range st.Fields.List {
-		if fld.Tag != nil && strings.Contains(fld.Tag.Value, `json:"`) {
+		if fld.Tag != nil && (strings.Contains(fld.Tag.Value, `json:"`) || strings.Contains(fld.Tag.Value, `yaml:"`)) {
 			return true
 		}
 	}
