@@ -46,7 +46,8 @@ func ReadFile(stdin io.Reader, path string) (*gstacks.Snapshot, error) {
 
 // untimestamp is a reader of r's lines with a leading RFC 3339 timestamp
 // and one space taken off each ("2026-12-07T03:12:44.123456789Z goroutine 1
-// [running]:"). Lines without one pass unchanged.
+// [running]:"). Lines without one pass unchanged. r's buffer must hold a
+// timestamp (36 bytes): it is looked for in the first slice of a line.
 type untimestamp struct {
 	r   *bufio.Reader
 	buf []byte // the rest of the current line
