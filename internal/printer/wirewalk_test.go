@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigilhq/vigil/api"
 	vigilcmdutil "github.com/vigilhq/vigil/cmd/vigil/cli/cmdutil"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/dags"
 	"github.com/vigilhq/vigil/diag/cli/attach"
 	"github.com/vigilhq/vigil/diag/cli/bundle"
 	"github.com/vigilhq/vigil/diag/cli/hangs"
@@ -23,34 +24,35 @@ import (
 // TestPrintedTypes walks every type reachable from them, wherever it is
 // declared (a diag type aliased from debugapi, a Page of api objects).
 var printed = map[string]any{
-	"vigil dags list":            api.DAGList{},
-	"vigil dags backfill":        api.BackfillPlan{},
-	"vigil runs list":            api.Page[api.Run]{},
-	"vigil tasks list":           api.Page[api.TaskInstance]{},
-	"vigil tasks history":        api.TaskHistory{},
-	"vigil pools list":           api.Page[api.Pool]{},
-	"vigil pools history":        api.Page[api.PoolChange]{},
-	"vigil ops list":             api.Page[api.Op]{},
-	"vigil status":               api.Status{},
-	"vigil whoami":               api.WhoAmI{},
-	"vigil dags changes":         api.DAGChange{},
-	"vigil config":               vigilcmdutil.Contexts{},
-	"diag attach":                attach.Screen{},
-	"diag stacks":                debugapi.Snapshot{},
-	"diag hangs":                 hangs.Report{},
-	"diag health":                debugapi.HealthReport{},
-	"diag tasks":                 debugapi.TaskAudit{},
-	"diag version":               version.Result{},
-	"diag bundle":                bundle.Result{},
-	"diag bundle ls":             []debugapi.BundleInfo{},
-	"diag loglevel":              loglevel.Result{},
-	"diag trace":                 trace.Status{},
-	"diag trace (mode)":          trace.Switch{},
-	"diag trace tail":            []debugapi.Exchange{},
-	"diag profile":               profile.Result{},
-	"diag vet":                   []vet.Finding{},
-	"debug API info":             debugapi.Info{},
-	"debug API wire mode switch": debugapi.WireModeResponse{},
+	"vigil dags list":             api.DAGList{},
+	"vigil dags backfill":         api.BackfillPlan{},
+	"vigil dags backfill (watch)": dags.BackfillEvent{},
+	"vigil runs list":             api.Page[api.Run]{},
+	"vigil tasks list":            api.Page[api.TaskInstance]{},
+	"vigil tasks history":         api.TaskHistory{},
+	"vigil pools list":            api.Page[api.Pool]{},
+	"vigil pools history":         api.Page[api.PoolChange]{},
+	"vigil ops list":              api.Page[api.Op]{},
+	"vigil status":                api.Status{},
+	"vigil whoami":                api.WhoAmI{},
+	"vigil dags changes":          api.DAGChange{},
+	"vigil config":                vigilcmdutil.Contexts{},
+	"diag attach":                 attach.Screen{},
+	"diag stacks":                 debugapi.Snapshot{},
+	"diag hangs":                  hangs.Report{},
+	"diag health":                 debugapi.HealthReport{},
+	"diag tasks":                  debugapi.TaskAudit{},
+	"diag version":                version.Result{},
+	"diag bundle":                 bundle.Result{},
+	"diag bundle ls":              []debugapi.BundleInfo{},
+	"diag loglevel":               loglevel.Result{},
+	"diag trace":                  trace.Status{},
+	"diag trace (mode)":           trace.Switch{},
+	"diag trace tail":             []debugapi.Exchange{},
+	"diag profile":                profile.Result{},
+	"diag vet":                    []vet.Finding{},
+	"debug API info":              debugapi.Info{},
+	"debug API wire mode switch":  debugapi.WireModeResponse{},
 }
 
 var timeType = reflect.TypeFor[time.Time]()
