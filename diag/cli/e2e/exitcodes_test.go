@@ -52,6 +52,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", "", []string{"nope"}, exitcode.Usage, []string{`unknown command "nope" for "diag"`, "Run 'diag --help' for usage."}},
 		{"unknown profile", "", []string{"profile", "nope"}, exitcode.Usage, []string{"Run 'diag profile --help' for usage."}},
 		{"unknown trace subcommand", "", []string{"trace", "tial"}, exitcode.Usage, nil},
+		{"unknown completion shell", "", []string{"completion", "tcsh"}, exitcode.Usage, []string{"Run 'diag completion --help' for usage."}},
 		{"bad flag", "", []string{"stacks", "--bogus"}, exitcode.Usage, []string{"unknown flag: --bogus", "Run 'diag stacks --help' for usage."}},
 		{"bad -o", "", []string{"attach", "-o", "xml"}, exitcode.Usage, []string{"table, json, yaml or jsonpath=TEMPLATE"}},
 		{"socket nobody listens on", "", []string{"health", "--socket", filepath.Join(dir, "vigil.sock")}, exitcode.Unreachable, nil},

@@ -13,6 +13,11 @@ import (
 // unknown command at the root returns an error that exits 4. With no
 // arguments a group still prints its help.
 func RefuseUnknownSubcommands(root *cobra.Command) {
+	if !root.HasParent() {
+		// Cobra adds `completion` when the command runs; add it now so
+		// that `completion nope` is refused too.
+		root.InitDefaultCompletionCmd()
+	}
 	for _, c := range root.Commands() {
 		RefuseUnknownSubcommands(c)
 	}
