@@ -26,6 +26,7 @@ import (
 	"github.com/vigilhq/vigil/cmd/vigil/cli/runs"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/status"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/tasks"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/version"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/internal/exitcode"
@@ -148,7 +149,7 @@ database.`,
 	dagsCmd := dags.NewCmdDags(f)
 	dagsCmd.AddCommand(validateCmd)
 	root.AddCommand(runCmd, dagsCmd, runs.NewCmdRuns(f), tasks.NewCmdTasks(f), pools.NewCmdPools(f),
-		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd)
+		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd, version.NewCmdVersion(f, nil))
 	return root
 }
 
