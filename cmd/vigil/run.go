@@ -40,11 +40,10 @@ the next start.`,
   vigil run --config vigil.yaml --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(flags)
 			if err != nil {
 				return err
 			}
-			flags.apply(&cfg)
 			return a.runDaemon(c.Context(), cfg)
 		},
 	}
