@@ -28,6 +28,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vigil ./cmd/vigil
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/diag ./cmd/diag
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-diag ./cmd/kubectl-diag
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl_complete-diag ./cmd/kubectl_complete-diag
 
 ## test: lint, then every test with the race detector, against a real Kubernetes
 ## control plane (etcd, kube-apiserver, KWOK, toxiproxy) started on 127.0.0.1 for the run
