@@ -119,9 +119,14 @@ func Connect(kube *genericclioptions.ConfigFlags, timeout time.Duration) (*Clust
 	if kube == nil {
 		kube = genericclioptions.NewConfigFlags(false)
 	}
+	// With no kubeconfig, client-go would try http://localhost:8080 and
+	// report a refused connection, which says nothing of the cause.
+	if noConfig(kube) {
+		return nil, noConfigError(kube)
+	}
 	cfg, err := kube.ToRESTConfig()
 	if err != nil {
-		return nil, configError(kube, err)
+		return nil, fmt.Errorf("--pod: kubeconfig: %w (set --kubeconfig, $KUBECONFIG or --context)", err)
 	}
 	ns, _, err := kube.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
@@ -383,14 +388,23 @@ func phase(p *corev1.Pod) string {
 // errSetup marks an exec session that did not start.
 var errSetup = errors.New("exec session did not start")
 
-// configError words a failure to build the client config. With no
-// kubeconfig anywhere and no in-cluster config, it says what was looked
-// at and what to do, and carries exit status 3 (no scheduler or API
-// found).
-func configError(kube *genericclioptions.ConfigFlags, err error) error {
-	if !clientcmd.IsEmptyConfig(err) {
-		return fmt.Errorf("--pod: kubeconfig: %w (set --kubeconfig, $KUBECONFIG or --context)", err)
+// noConfig reports whether there is nothing to say where the cluster is:
+// no --server, no cluster in any kubeconfig, not in a pod.
+func noConfig(kube *genericclioptions.ConfigFlags) bool {
+	if kube.APIServer != nil && *kube.APIServer != "" {
+		return false
 	}
+	raw, err := kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil || len(raw.Clusters) > 0 {
+		return false // a broken kubeconfig: ToRESTConfig says how
+	}
+	_, err = rest.InClusterConfig()
+	return err != nil
+}
+
+// noConfigError says what was looked at and what to do, with exit
+// status 3 (no scheduler or API found).
+func noConfigError(kube *genericclioptions.ConfigFlags) error {
 	var looked []string
 	if kube.KubeConfig != nil && *kube.KubeConfig != "" {
 		looked = append(looked, "--kubeconfig "+*kube.KubeConfig)
