@@ -16,15 +16,28 @@ func asPlugin(arg0 string) bool {
 	return strings.HasPrefix(base, "kubectl-") || strings.HasPrefix(base, "kubectl_complete-")
 }
 
-// exampleCommand is "diag " at the start of an example line.
-var exampleCommand = regexp.MustCompile(`(?m)^(\s*)diag `)
+var (
+	// exampleCommand is "diag " at the start of an example line.
+	exampleCommand = regexp.MustCompile(`(?m)^([ \t]*)diag `)
+	// longCommand is an indented command line in a long description.
+	longCommand = regexp.MustCompile(`(?m)^([ \t]+)diag (.*)$`)
+	// quotedCommand is a command quoted in prose: 'diag bundle ls'.
+	quotedCommand = regexp.MustCompile(`'diag `)
+)
 
-// pluginExamples makes the examples of cmd and every command under it
-// say "kubectl diag", as they are typed with the plugin. Only the
-// examples: a long description's "kubectl exec ... -- diag attach" runs
-// diag inside the pod, where it is not a plugin.
+// pluginExamples makes the examples and the commands in the long
+// descriptions of cmd and every command under it say "kubectl diag", as
+// they are typed with the plugin; but not a command run inside the pod
+// ("kubectl exec ... -- diag attach"), where diag is not a plugin.
 func pluginExamples(cmd *cobra.Command) {
 	cmd.Example = exampleCommand.ReplaceAllString(cmd.Example, "${1}kubectl diag ")
+	cmd.Long = longCommand.ReplaceAllStringFunc(cmd.Long, func(line string) string {
+		if strings.Contains(line, "inside the pod") {
+			return line
+		}
+		return longCommand.ReplaceAllString(line, "${1}kubectl diag ${2}")
+	})
+	cmd.Long = quotedCommand.ReplaceAllString(cmd.Long, "'kubectl diag ")
 	for _, c := range cmd.Commands() {
 		pluginExamples(c)
 	}

@@ -45,7 +45,9 @@ func TestKubectlPlugin(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"help", []string{"--help"}, 0, []string{"kubectl diag [command]", "--pod", "--kubeconfig", "-n, --namespace", "--context", "-c, --container", "--diag-path"}},
+		{"help", []string{"--help"}, 0, []string{"kubectl diag [command]", "--pod", "--kubeconfig", "-n, --namespace", "--context", "-c, --container", "--diag-path",
+			"\n  kubectl diag attach --pod deploy/vigil-scheduler -n vigil\n", "kubectl exec deploy/vigil-scheduler -- diag attach"}},
+		{"commands in descriptions", []string{"bundle", "ls", "--help"}, 0, []string{"'kubectl diag bundle get NAME'"}},
 		{"verb help", []string{"restart", "--help"}, 0, []string{"kubectl diag restart [flags]", "--if-stalled"}},
 		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag --help' for usage."}},
 		{"kube flags", []string{"health", "--help"}, 0, []string{"--server", "--token string", "--as string", "--as-group", "--request-timeout", "--certificate-authority", "--insecure-skip-tls-verify", "--pod string"}},
