@@ -117,6 +117,10 @@ type presetConfig struct {
 	EphemeralDisk string `yaml:"ephemeral_disk"`
 }
 
+func (r presetConfig) resources() dag.Resources {
+	return dag.Resources{CPU: r.CPU, Memory: r.Memory, CPULimit: r.CPULimit, MemoryLimit: r.MemoryLimit, EphemeralDisk: r.EphemeralDisk}
+}
+
 func defaultConfig() config {
 	return config{
 		DAGs:         "./dags",
@@ -177,7 +181,7 @@ func loadConfig(path string) (config, error) {
 func (c config) presets() (dag.Presets, error) {
 	p := dag.DefaultPresets()
 	for name, r := range c.Presets {
-		p[name] = dag.Resources{CPU: r.CPU, Memory: r.Memory, CPULimit: r.CPULimit, MemoryLimit: r.MemoryLimit, EphemeralDisk: r.EphemeralDisk}
+		p[name] = r.resources()
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("config presets: %w", err)

@@ -423,6 +423,29 @@ func (c *config) validate(flagSet func(name string) bool) error {
 			found = append(found, problem{text: fmt.Sprintf("%s: %s", r.path, msg)})
 		}
 	}
+	// Each preset on its own, at its place in the file.
+	names := make([]string, 0, len(c.Presets))
+	for name := range c.Presets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		err := dag.Presets{name: c.Presets[name].resources()}.Validate()
+		if err == nil {
+			continue
+		}
+		pos := c.pos["presets."+name]
+		for _, msg := range strings.Split(err.Error(), "\n") {
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("preset %q: ", name))
+			p := problem{text: fmt.Sprintf("%s: presets.%s: %s", pos, name, msg)}
+			if pos == "" {
+				p.text = fmt.Sprintf("presets.%s: %s", name, msg)
+			} else {
+				_, _ = fmt.Sscanf(pos[strings.LastIndex(pos[:strings.LastIndex(pos, ":")], ":")+1:], "%d:%d", &p.line, &p.col)
+			}
+			found = append(found, p)
+		}
+	}
 	sort.SliceStable(found, func(i, j int) bool {
 		return found[i].line < found[j].line || found[i].line == found[j].line && found[i].col < found[j].col
 	})

@@ -70,6 +70,8 @@ func TestConfigErrors(t *testing.T) {
 			"c.yaml:1:14: parallelism: -5: want 1 or more (task instances queued or running at once)\n" +
 				"c.yaml:2:13: kill_grace: 0s: want more than 0 (the wait between SIGTERM and SIGKILL)\n" +
 				`--log-format "text": use console or json`},
+		{"bad preset quantity", "presets:\n  gpu: {cpu: \"8\", memory: lots}\n", nil,
+			`c.yaml:2:8: presets.gpu: memory: "lots" is not a quantity; write CPU like 500m or 2 and memory like 256Mi or 4Gi`},
 		{"yaml syntax", "dags: [a\n", nil, `c.yaml:1: did not find expected ',' or ']'`},
 		{"valid", "parallelism: 4\nkill_grace: 3s\nretention: 30d\ndebug:\n  flight_recorder: 0\nkube:\n  qps: 20.5\n", nil, ""},
 		{"key of another section", "parallelism: 4\nflight_recorder: 0\n", nil,
