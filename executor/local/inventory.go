@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/vigilhq/vigil/scheduler"
 )
@@ -45,7 +48,101 @@ func (e *Executor) Inventory(ctx context.Context) ([]scheduler.Workload, error) 
 		}
 		out = append(out, e.workload(p))
 	}
+	tracked := make(map[scheduler.TryKey]bool, len(procs))
+	for _, p := range procs {
+		tracked[p.key] = true
+	}
+	untracked, err := e.untracked(ctx, tracked)
+	return append(out, untracked...), err
+}
+
+// maxScanned bounds the try folders one inventory looks at: a folder
+// that has kept every try for a year may hold millions.
+const maxScanned = 200_000
+
+// untracked finds the live processes in Dir that this executor does not
+// watch: tries a crashed or killed scheduler left running after their
+// task instance moved on (orphans), or another scheduler's. A finished
+// try costs one stat (its exit status is there).
+func (e *Executor) untracked(ctx context.Context, tracked map[scheduler.TryKey]bool) ([]scheduler.Workload, error) {
+	var out []scheduler.Workload
+	scanned := 0
+	dags, _ := os.ReadDir(e.dir)
+	for _, d := range dags {
+		runs := subdirs(filepath.Join(e.dir, d.Name()), d)
+		for _, r := range runs {
+			tasks := subdirs(filepath.Join(e.dir, d.Name(), r.Name()), r)
+			for _, t := range tasks {
+				base := filepath.Join(e.dir, d.Name(), r.Name(), t.Name())
+				for _, try := range subdirs(base, t) {
+					if scanned++; scanned > maxScanned {
+						return out, nil
+					}
+					if err := ctx.Err(); err != nil {
+						return out, fmt.Errorf("local executor inventory: %w", err)
+					}
+					n, ok := strings.CutPrefix(try.Name(), "try-")
+					num, err := strconv.Atoi(n)
+					if !ok || err != nil {
+						continue
+					}
+					dir := filepath.Join(base, try.Name())
+					if _, err := os.Stat(filepath.Join(dir, exitFile)); err == nil {
+						continue // ended
+					}
+					key, ok := keyOf(d.Name(), r.Name(), t.Name(), num)
+					if !ok || tracked[key] {
+						continue
+					}
+					st, err := inspect(dir)
+					if err != nil || !st.alive {
+						continue
+					}
+					w := e.workload(&proc{key: key, dir: dir, pid: st.pid, start: st.start})
+					w.Tracked = false
+					out = append(out, w)
+				}
+			}
+		}
+	}
 	return out, nil
+}
+
+// subdirs lists the folders in dir (entry is dir's own entry); nil for a
+// file or a hidden entry (.vigil-store).
+func subdirs(dir string, entry os.DirEntry) []os.DirEntry {
+	if !entry.IsDir() || strings.HasPrefix(entry.Name(), ".") {
+		return nil
+	}
+	list, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(list, func(e os.DirEntry) bool { return !e.IsDir() })
+}
+
+// keyOf reads a try's key back from its folder names (safeName's
+// inverse); false for a name shortened with a hash.
+func keyOf(dag, run, task string, try int) (scheduler.TryKey, bool) {
+	var ids [3]string
+	for i, name := range []string{dag, run, task} {
+		if strings.Contains(name, "~") {
+			return scheduler.TryKey{}, false
+		}
+		if name == "%" {
+			continue // the empty id
+		}
+		id, err := url.PathUnescape(name)
+		if err != nil {
+			return scheduler.TryKey{}, false
+		}
+		if safeName(id) != name {
+			return scheduler.TryKey{}, false // not a folder safeName made
+		}
+		ids[i] = id
+	}
+	k := scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: ids[0], RunID: ids[1], TaskID: ids[2]}, Try: try}
+	return k, true
 }
 
 // workload describes p's process as its try folder and /proc show it.

@@ -56,8 +56,18 @@ func TestInventory(t *testing.T) {
 		t.Errorf("created %s, want about when the test started it (%s)", w.Created, before)
 	}
 
-	// A second executor on the folder adopts the running try and lists it.
+	// A second executor on the folder finds the process it does not watch
+	// (as after a crash, before the store's resync adopts it)...
 	next := newExecutor(t, dir, local.Options{})
+	found, err := next.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].Tracked || found[0].Key != long.Key || found[0].PID != w.PID || found[0].Phase != "Running" ||
+		!reflect.DeepEqual(found[0].Command, w.Command) {
+		t.Errorf("inventory of an executor that does not watch the try: %+v; want %s, pid %d, not tracked", found, long.Key, w.PID)
+	}
+	// ...then adopts it and lists it as its own.
 	if _, err := next.Adopt(ctx, long.Key, w.ExternalID); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +75,27 @@ func TestInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(adopted) != 1 || adopted[0].PID != w.PID || !reflect.DeepEqual(adopted[0].Command, w.Command) {
+	if len(adopted) != 1 || adopted[0].PID != w.PID || !adopted[0].Tracked || !reflect.DeepEqual(adopted[0].Command, w.Command) {
 		t.Errorf("adopted inventory %+v; want the same process as %+v", adopted, w)
+	}
+}
+
+// TestInventoryOddIDs: a try whose ids need escaping in folder names is
+// found, untracked, under its real ids.
+func TestInventoryOddIDs(t *testing.T) {
+	dir := t.TempDir()
+	ex := newExecutor(t, dir, local.Options{})
+	ctx := ctxFor(t)
+	k := scheduler.TryKey{TaskKey: scheduler.TaskKey{DAGID: "etl/prod", RunID: "manual__2026-12-07T03:00:00+00:00", TaskID: ".load me"}, Try: 3}
+	if err := ex.Start(ctx, scheduler.Try{Key: k, Spec: try("x", 1, "sleep", "60").Spec}); err != nil {
+		t.Fatal(err)
+	}
+	other := newExecutor(t, dir, local.Options{})
+	wls, err := other.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wls) != 1 || wls[0].Key != k || wls[0].Tracked {
+		t.Errorf("inventory: %+v; want %s untracked", wls, k)
 	}
 }
