@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -119,4 +121,33 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigKeysAreTagged: the checker knows a key by its yaml tag, so
+// every exported field of the config's types needs one (or "-"); a field
+// without would be refused as an unknown key.
+func TestConfigKeysAreTagged(t *testing.T) {
+	seen := map[reflect.Type]bool{}
+	var visit func(rt reflect.Type, path string)
+	visit = func(rt reflect.Type, path string) {
+		for rt.Kind() == reflect.Pointer || rt.Kind() == reflect.Slice || rt.Kind() == reflect.Map {
+			rt = rt.Elem()
+		}
+		if rt.Kind() != reflect.Struct || rt == reflect.TypeFor[time.Time]() || seen[rt] {
+			return
+		}
+		seen[rt] = true
+		for i := range rt.NumField() {
+			f := rt.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag := f.Tag.Get("yaml")
+			if tag == "" || strings.Contains(tag, ",inline") {
+				t.Errorf("%s.%s has no yaml key (tag %q): the config checker would refuse it", path, f.Name, tag)
+			}
+			visit(f.Type, path+"."+f.Name)
+		}
+	}
+	visit(reflect.TypeFor[config](), "config")
 }
