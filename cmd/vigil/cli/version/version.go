@@ -19,8 +19,8 @@ type Options struct {
 }
 
 // NewCmdVersion is `vigil version`.
-func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Out: f.IOStreams.Out}
+func NewCmdVersion(_ *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{}
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print vigil's version, revision and Go version",
@@ -36,6 +36,7 @@ running scheduler exports the same as the metric vigil_build_info.`,
 				return err
 			}
 			opts.Build = buildinfo.Get()
+			opts.Out = c.OutOrStdout() // the root's, which is the IOStreams' out
 			if runF != nil {
 				return runF(opts)
 			}
