@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,13 +18,15 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/clitest"
 	"github.com/vigilhq/vigil/executor/kube/kubetest"
+	"github.com/vigilhq/vigil/internal/toxiproxy"
 )
 
 // TestPodTransportKubeFlags is --pod with kubectl's flags against the
 // real apiserver, KWOK as the kubelet and a real `vigil run` behind the
 // exec: statefulset/NAME (and sts/NAME), --server with --token and no
 // kubeconfig, --as (the apiserver refuses the impersonated user, and
-// diag says which permission), and the completion of --pod and -n.
+// diag says which permission), --request-timeout through a black-holed
+// apiserver (toxiproxy), and the completion of --pod and -n.
 func TestPodTransportKubeFlags(t *testing.T) {
 	cs := kubetest.Client(t) // skips without the test control plane
 	kubeconfig := os.Getenv("KUBECONFIG")
@@ -107,6 +110,34 @@ func TestPodTransportKubeFlags(t *testing.T) {
 		}
 		if r.Code != 4 {
 			t.Errorf("diag health --as %s: exit %d, want 4 (refused)", user, r.Code)
+		}
+	})
+
+	// A black-holed apiserver: each API call ends at its deadline, which
+	// client-go also sends as ?timeout= (the URL in the error shows it).
+	t.Run("request timeout", func(t *testing.T) {
+		u, err := url.Parse(cfg.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := toxiproxy.New(t, u.Host) // skips without toxiproxy
+		proxy.Toxic("blackhole", "timeout", "downstream", map[string]int{"timeout": 0})
+		via := "https://" + proxy.Listen
+		for _, tt := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"--request-timeout", []string{"--request-timeout", "2s"}, "timeout=2s"},
+			{"default: --timeout", []string{"--timeout", "3s"}, "timeout=3s"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				args := append([]string{"health", "--pod", "statefulset/vigil-sts", "--kubeconfig", kubeconfig, "--server", via}, tt.args...)
+				r := clitest.Run(t, s, inPod(args...)...)
+				if r.Code == 0 || !strings.Contains(r.Err, "get statefulset vigil-sts") || !strings.Contains(r.Err, tt.want) {
+					t.Errorf("diag %s through a black hole: exit %d, stderr %q; want a failed get bounded by %s", strings.Join(tt.args, " "), r.Code, r.Err, tt.want)
+				}
+			})
 		}
 	})
 
