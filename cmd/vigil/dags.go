@@ -69,7 +69,7 @@ machine: no scheduler or API is needed.`,
 			if err := po.Validate(); err != nil {
 				return err
 			}
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(nil)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/version"
 	"github.com/vigilhq/vigil/diag/cli/vet"
 	"github.com/vigilhq/vigil/diag/debugapi"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 )
 
 // printed are the values read commands hand the printer (the roots);
@@ -37,6 +38,7 @@ var printed = map[string]any{
 	"vigil whoami":                api.WhoAmI{},
 	"vigil dags changes":          api.DAGChange{},
 	"vigil config":                vigilcmdutil.Contexts{},
+	"vigil version":               buildinfo.Info{},
 	"diag attach":                 attach.Screen{},
 	"diag stacks":                 debugapi.Snapshot{},
 	"diag hangs":                  hangs.Report{},
