@@ -20,7 +20,7 @@ http.NewRequest when its request is sent as it is; and an http.Client
 built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
 context or a background one.`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runHTTPClient,
 }
 
@@ -75,16 +75,13 @@ func (c *checker) timedClient(common *ssa.CallCommon) bool {
 	if !ok {
 		return false
 	}
-	built, keys := c.hold.origins(sel.X)
-	if c.hold.setLater(keys, "Timeout") {
-		return true
-	}
-	for _, b := range built {
-		if !c.hold.builds(b, "net/http", "Client") || !hasField(b, "Timeout") {
+	bs := c.sum.judge(sel.X, httpClientT)
+	for _, b := range bs {
+		if b.kind != timed {
 			return false
 		}
 	}
-	return len(built) > 0
+	return len(bs) > 0
 }
 
 func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
@@ -284,26 +281,57 @@ func (c *checker) httpSink(s *site) *ctxSink {
 		}
 		return nil // a direct use is reported as such
 	}
-	bad := c.hold.unbounded(sel.X, func(e ast.Expr) bool { return c.hold.builds(e, "net/http", "Client") }, "Timeout")
+	bad := untimedOnly(c.sum.judge(sel.X, httpClientT))
 	if len(bad) == 0 {
 		return nil
 	}
 	if name != "Do" {
 		for _, b := range bad {
-			c.report(b.Pos(), "http.Client without Timeout, used with %s at %s: %s; set Timeout", name, c.where(s.pos()), httpWhy)
+			if b.pos.IsValid() {
+				c.report(b.pos, "http.Client without Timeout, used with %s at %s: %s; set Timeout", name, c.where(s.pos()), httpWhy)
+				continue
+			}
+			c.report(s.pos(), "%s on an http.Client without Timeout (%s): %s; set Timeout where it is built", name, b.desc, httpWhy)
 		}
 		return nil
 	}
-	at := bad[0].Pos()
+	b := bad[0]
+	at, from := b.pos, c.boundWhere(b)
+	if !at.IsValid() {
+		at = s.pos()
+	}
 	return &ctxSink{
 		val: s.arg(0), at: at,
-		what: "Do on an http.Client without Timeout (" + c.where(at) + ")",
+		what: "Do on an http.Client without Timeout (" + from + ")",
 		why:  httpWhy, fix: "set the client's Timeout or give the request a context with a deadline",
 		direct: func(ctx string) string {
+			if !b.pos.IsValid() {
+				return fmt.Sprintf("Do on an http.Client without Timeout (%s) runs with %s: %s; set Timeout where it is built, or give the request a context with a deadline",
+					b.desc, ctx, httpWhy)
+			}
 			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; set Timeout, or give the request a context with a deadline",
 				c.where(s.pos()), ctx, httpWhy)
 		},
 	}
+}
+
+// untimedOnly keeps the untimed bounds.
+func untimedOnly(bs []bound) []bound {
+	var out []bound
+	for _, b := range bs {
+		if b.kind == untimed {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// boundWhere says where an untimed value was built, for a message.
+func (c *checker) boundWhere(b bound) string {
+	if b.pos.IsValid() {
+		return c.where(b.pos)
+	}
+	return b.desc
 }
 
 // typeOf is e's type, or nil.

@@ -25,7 +25,7 @@ without ListOptions.TimeoutSeconds; cache.WaitForCacheSync and informer
 factories' WaitForCacheSync given the Done channel of such a context or
 wait.NeverStop; wait.PollUntilContextCancel with one; and a client-go call
 with no context that has a ...WithContext form (discovery's ServerVersion).`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runKube,
 }
 
@@ -101,15 +101,15 @@ func isConfigSink(f *types.Func) bool {
 // configOrigin reports whether e builds a rest.Config with no Timeout
 // unless one is given: a literal, or a function of rest, clientcmd or
 // genericclioptions returning one (InClusterConfig, ClientConfig...).
-func (c *checker) configOrigin(e ast.Expr) bool {
-	if c.hold.builds(e, restPkg, "Config") {
+func (h *holders) configOrigin(e ast.Expr) bool {
+	if h.builds(e, restPkg, "Config") {
 		return true
 	}
 	call, ok := e.(*ast.CallExpr)
 	if !ok {
 		return false
 	}
-	f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
+	f := calleeFunc(h.info, call)
 	if f == nil || f.Pkg() == nil || isCopyConfig(f) {
 		return false
 	}
@@ -150,8 +150,10 @@ func (c *checker) configsWithoutTimeout(e ast.Expr, depth int) []ast.Expr {
 				continue
 			}
 		}
-		if c.configOrigin(b) && !hasField(b, "Timeout") {
+		if c.hold.configOrigin(b) && !hasField(b, "Timeout") {
 			bad = append(bad, b)
+		} else if c.sum.origin(b, restConfigT).kind == untimed {
+			bad = append(bad, b) // a helper's config without Timeout
 		}
 	}
 	return bad
@@ -368,7 +370,10 @@ func (c *checker) configHasTimeout(e ast.Expr, depth int) bool {
 				continue
 			}
 		}
-		if !c.configOrigin(b) || !hasField(b, "Timeout") {
+		if c.hold.configOrigin(b) && hasField(b, "Timeout") {
+			continue
+		}
+		if c.sum.origin(b, restConfigT).kind != timed {
 			return false
 		}
 	}

@@ -30,6 +30,7 @@ type checker struct {
 	ignores  map[*token.File]map[int]ignoreComment
 	reported map[token.Pos]bool
 	hold     *holders
+	sum      *summary
 	closures map[*ssa.Function]*ssa.MakeClosure
 }
 
@@ -65,7 +66,12 @@ func newChecker(pass *analysis.Pass) *checker {
 			}
 		}
 	}
-	c.hold = newHolders(pass, c.skip)
+	if sum, ok := pass.ResultOf[Facts].(*summary); ok {
+		c.sum, c.hold = sum, sum.hold
+	} else {
+		c.hold = newHolders(pass, c.skip)
+		c.sum = &summary{pass: pass, hold: c.hold, skip: c.skip, results: map[*types.Func][]bound{}, busy: map[*types.Func]bool{}}
+	}
 	return c
 }
 

@@ -18,6 +18,7 @@ func TestAnalyzers(t *testing.T) {
 		pkg      string
 	}{
 		{vet.HTTPClient, "httpclient"},
+		{vet.HTTPClient, "interhttp"},
 		{vet.KubeClient, "kubeclient"},
 		{vet.SQL, "sqlcontext"},
 		{vet.Dial, "dialtimeout"},

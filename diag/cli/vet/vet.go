@@ -139,6 +139,19 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 	if len(pkgs) == 0 {
 		return nil, &LoadError{Msg: fmt.Sprintf("load %s: no packages", strings.Join(patterns, " "))}
 	}
+	checked := map[string]bool{}
+	for _, p := range pkgs {
+		checked[p.ID] = true
+	}
+	if more := moduleDeps(ctx, dir, patterns, pkgs); len(more) > 0 {
+		// The checks follow clients and configs through the module's
+		// own packages by facts, which need their source: load the
+		// ones the patterns import too, and report only on the patterns.
+		pkgs, err = packages.Load(cfg, append(slices.Clone(patterns), more...)...)
+		if err != nil {
+			return nil, &LoadError{Msg: fmt.Sprintf("load %s: %v", strings.Join(patterns, " "), err)}
+		}
+	}
 	var loadErrs []string
 	packages.Visit(pkgs, nil, func(p *packages.Package) {
 		for _, e := range p.Errors {
@@ -158,6 +171,9 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 	findings := []Finding{}
 	seen := map[Finding]bool{}
 	for _, act := range graph.Roots {
+		if !checked[act.Package.ID] {
+			continue // loaded for its facts only
+		}
 		if act.Err != nil {
 			return nil, fmt.Errorf("%s on %s: %v", act.Analyzer.Name, act.Package.PkgPath, act.Err)
 		}
@@ -174,6 +190,55 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Analyzer, b.Analyzer))
 	})
 	return findings, nil
+}
+
+// moduleDeps returns the packages of the roots' modules that the roots
+// import, directly or not, and that the patterns did not name: nil when
+// the patterns cover them (./... from the module root), without a
+// second go list.
+func moduleDeps(ctx context.Context, dir string, patterns []string, roots []*packages.Package) []string {
+	loaded := map[string]bool{}
+	for _, p := range roots {
+		loaded[p.PkgPath] = true
+	}
+	inModule := func(mod *packages.Module, path string) bool {
+		return mod != nil && (path == mod.Path || strings.HasPrefix(path, mod.Path+"/"))
+	}
+	missing := false
+	for _, p := range roots {
+		for path := range p.Imports {
+			if inModule(p.Module, path) && !loaded[path] {
+				missing = true
+			}
+		}
+	}
+	if !missing {
+		return nil
+	}
+	meta, err := packages.Load(&packages.Config{Context: ctx, Dir: dir, Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule}, patterns...)
+	if err != nil {
+		return nil // the checks run without the facts; the first load worked
+	}
+	var more []string
+	seen := map[string]bool{}
+	var visit func(p *packages.Package, mod *packages.Module)
+	visit = func(p *packages.Package, mod *packages.Module) {
+		for path, dep := range p.Imports {
+			if seen[path] || !inModule(mod, path) {
+				continue
+			}
+			seen[path] = true
+			if !loaded[path] {
+				more = append(more, path)
+			}
+			visit(dep, mod)
+		}
+	}
+	for _, p := range meta {
+		visit(p, p.Module)
+	}
+	slices.Sort(more)
+	return more
 }
 
 // relative returns name relative to dir if it is inside it.

@@ -1,0 +1,476 @@
+package vet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// Facts is what lets the checks follow clients, configs and dialers
+// across functions and packages of a module: for each package it works
+// out whether the values of the tracked types (an http.Client, a
+// rest.Config, a net.Dialer) that its functions return and its struct
+// fields hold have a timeout, and exports that as go/analysis facts on
+// the functions and fields, so a package that calls httpx.NewClient()
+// knows what it gets. The reporting analyzers require it and share its
+// holders.
+//
+// It reads syntax only (no SSA), so running it on every dependency, as
+// go vet does for an analyzer with facts, stays cheap; a package without
+// syntax (loaded from export data) gets no facts and costs nothing.
+var Facts = &analysis.Analyzer{
+	Name:       "diagvetfacts",
+	Doc:        "summarise which functions return, and which struct fields hold, http.Clients, rest.Configs and net.Dialers with or without a timeout",
+	Run:        runFacts,
+	ResultType: reflect.TypeFor[*summary](),
+	FactTypes:  []analysis.Fact{new(resultsFact), new(fieldFact)},
+}
+
+// tracked is a struct type whose values are bounded by setting one of
+// its fields.
+type tracked struct {
+	pkg, name string
+	fields    []string // any one of them bounds the value
+	noun      string   // for messages
+}
+
+var (
+	httpClientT = &tracked{"net/http", "Client", []string{"Timeout"}, "http.Client"}
+	restConfigT = &tracked{restPkg, "Config", []string{"Timeout"}, "rest.Config"}
+	netDialerT  = &tracked{"net", "Dialer", []string{"Timeout", "Deadline"}, "net.Dialer"}
+	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT}
+)
+
+// trackedOf returns the tracked type t is, or points to, or nil.
+func trackedOf(t types.Type) *tracked {
+	for _, tt := range trackedAll {
+		if isNamed(t, tt.pkg, tt.name) {
+			return tt
+		}
+	}
+	return nil
+}
+
+// boundKind is what is known of a value's timeout.
+type boundKind uint8
+
+const (
+	unknownBound boundKind = iota // a parameter, a call nobody summarised...: assumed bounded
+	timed                         // built with its timeout field set, or set later
+	untimed                       // built without it, on some path
+)
+
+// A bound is what is known of one value of a tracked type.
+type bound struct {
+	kind boundKind
+	// pos is where an untimed value was built, when that is in the
+	// package being checked: a finding goes there. NoPos otherwise.
+	pos token.Pos
+	// desc says where an untimed value comes from when pos is not
+	// enough: "http.Client built at client.go:12, returned by httpx.New".
+	desc string
+}
+
+// merge joins the bounds of two values a variable may hold: untimed if
+// either is, timed if both are, unknown otherwise.
+func merge(a, b bound) bound {
+	switch {
+	case a.kind == untimed:
+		return a
+	case b.kind == untimed:
+		return b
+	case a.kind == timed && b.kind == timed:
+		return a
+	}
+	return bound{}
+}
+
+// resultsFact says which results of a function are values of a tracked
+// type with (Kind 1) or without (Kind 2) a timeout.
+type resultsFact struct{ Results []factBound }
+
+// fieldFact says whether the values a struct field holds, stored
+// anywhere in its package, have a timeout.
+type fieldFact struct{ Bound factBound }
+
+// factBound is a bound as a fact carries it.
+type factBound struct {
+	Kind uint8
+	Desc string
+}
+
+func (*resultsFact) AFact() {}
+func (*fieldFact) AFact()   {}
+
+func (f *resultsFact) String() string { return fmt.Sprintf("results%v", f.Results) }
+func (f *fieldFact) String() string   { return fmt.Sprintf("field%v", f.Bound) }
+
+// summary answers, for one package, what a function returns and what a
+// field holds, from the package's own code or from its dependencies'
+// facts.
+type summary struct {
+	pass    *analysis.Pass
+	hold    *holders
+	skip    map[*token.File]bool
+	decls   map[*types.Func]*ast.FuncDecl
+	results map[*types.Func][]bound
+	busy    map[*types.Func]bool
+}
+
+func runFacts(pass *analysis.Pass) (any, error) {
+	s := &summary{
+		pass:    pass,
+		skip:    map[*token.File]bool{},
+		decls:   map[*types.Func]*ast.FuncDecl{},
+		results: map[*types.Func][]bound{},
+		busy:    map[*types.Func]bool{},
+	}
+	for _, f := range pass.Files {
+		tf := pass.Fset.File(f.Pos())
+		if tf != nil && skipFile(tf.Name(), f) {
+			s.skip[tf] = true
+			continue
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				if fn, ok := pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+					s.decls[fn] = fd
+				}
+			}
+		}
+	}
+	s.hold = newHolders(pass, s.skip)
+	if len(pass.Files) == 0 {
+		return s, nil
+	}
+	for fn := range s.decls {
+		rs := s.funcResults(fn)
+		fact := &resultsFact{}
+		known := false
+		for _, r := range rs {
+			fact.Results = append(fact.Results, s.toFact(r, ""))
+			known = known || r.kind != unknownBound
+		}
+		if known {
+			pass.ExportObjectFact(fn, fact)
+		}
+	}
+	for _, o := range pass.TypesInfo.Defs {
+		v, ok := o.(*types.Var)
+		if !ok || !v.IsField() || v.Pkg() != pass.Pkg {
+			continue
+		}
+		t := trackedOf(v.Type())
+		if t == nil {
+			continue
+		}
+		if b := s.fieldBound(v, t); b.kind != unknownBound {
+			pass.ExportObjectFact(v, &fieldFact{Bound: s.toFact(b, "held in field "+fieldLabel(v))})
+		}
+	}
+	return s, nil
+}
+
+// toFact turns a bound into a fact's, saying where it was built.
+func (s *summary) toFact(b bound, how string) factBound {
+	desc := b.desc
+	if desc == "" && b.pos.IsValid() {
+		desc = "built at " + s.where(b.pos)
+	}
+	if desc != "" && how != "" && !strings.HasPrefix(desc, "the zero") {
+		desc += ", " + how
+	}
+	return factBound{Kind: uint8(b.kind), Desc: desc}
+}
+
+func fromFact(f factBound) bound { return bound{kind: boundKind(f.Kind), desc: f.Desc} }
+
+func (s *summary) where(pos token.Pos) string {
+	p := s.pass.Fset.Position(pos)
+	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+}
+
+// funcLabel names a function for a message: pkg.Name or pkg.Type.Name.
+func funcLabel(f *types.Func) string {
+	name := f.Name()
+	if r := f.Signature().Recv(); r != nil {
+		t := r.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if n, ok := types.Unalias(t).(*types.Named); ok {
+			name = n.Obj().Name() + "." + name
+		}
+	}
+	if f.Pkg() != nil {
+		name = f.Pkg().Name() + "." + name
+	}
+	return name
+}
+
+// funcResults returns what f's results are, one bound each (nil when
+// none is of a tracked type): from f's body in this package, or from
+// the fact its own package exported.
+func (s *summary) funcResults(f *types.Func) []bound {
+	if f == nil {
+		return nil
+	}
+	f = f.Origin()
+	if f.Pkg() != s.pass.Pkg {
+		var fact resultsFact
+		if f.Pkg() == nil || !s.pass.ImportObjectFact(f, &fact) {
+			return nil
+		}
+		out := make([]bound, len(fact.Results))
+		for i, r := range fact.Results {
+			out[i] = fromFact(r)
+		}
+		return out
+	}
+	if rs, ok := s.results[f]; ok {
+		return rs
+	}
+	decl := s.decls[f]
+	if decl == nil || s.busy[f] {
+		return nil // no body here, or recursion: nothing known
+	}
+	res := f.Signature().Results()
+	kinds := make([]*tracked, res.Len())
+	anyTracked := false
+	for i := range res.Len() {
+		kinds[i] = trackedOf(res.At(i).Type())
+		anyTracked = anyTracked || kinds[i] != nil
+	}
+	if !anyTracked {
+		s.results[f] = nil
+		return nil
+	}
+	s.busy[f] = true
+	out := make([]bound, res.Len())
+	seen := make([]bool, res.Len())
+	add := func(i int, b bound) {
+		if !seen[i] {
+			out[i], seen[i] = b, true
+			return
+		}
+		out[i] = merge(out[i], b)
+	}
+	ast.Inspect(decl.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false // its returns are its own
+		case *ast.ReturnStmt:
+			switch {
+			case len(n.Results) == 0:
+				for i := range kinds {
+					if kinds[i] != nil {
+						add(i, bound{}) // named results: not followed
+					}
+				}
+			case len(n.Results) == 1 && res.Len() > 1:
+				call, _ := ast.Unparen(n.Results[0]).(*ast.CallExpr)
+				var inner []bound
+				if call != nil {
+					inner = s.funcResults(calleeFunc(s.pass.TypesInfo, call))
+				}
+				for i := range kinds {
+					if kinds[i] != nil {
+						b := bound{}
+						if i < len(inner) {
+							b = inner[i]
+						}
+						add(i, b)
+					}
+				}
+			default:
+				for i, e := range n.Results {
+					if i >= len(kinds) || kinds[i] == nil {
+						continue
+					}
+					if tv, ok := s.pass.TypesInfo.Types[e]; ok && tv.IsNil() {
+						continue // return nil, err: no value to bound
+					}
+					add(i, s.value(e, kinds[i]))
+				}
+			}
+		}
+		return true
+	})
+	delete(s.busy, f)
+	for i := range out {
+		switch {
+		case kinds[i] == nil:
+			out[i] = bound{}
+		case out[i].kind == untimed && out[i].desc == "" && out[i].pos.IsValid():
+			// Kept with its position, so a finding in this package goes
+			// to the literal; the words are for a message elsewhere.
+			out[i].desc = "built at " + s.where(out[i].pos) + ", returned by " + funcLabel(f)
+		}
+	}
+	s.results[f] = out
+	return out
+}
+
+// calleeFunc returns the function or method call calls, or nil.
+func calleeFunc(info *types.Info, call *ast.CallExpr) *types.Func {
+	f, _ := typeutil.Callee(info, call).(*types.Func)
+	return f
+}
+
+// value is the bound of what e may hold, all its origins merged.
+func (s *summary) value(e ast.Expr, t *tracked) bound {
+	bs := s.judge(e, t)
+	if len(bs) == 0 {
+		return bound{}
+	}
+	b := bs[0]
+	for _, o := range bs[1:] {
+		b = merge(b, o)
+	}
+	return b
+}
+
+// judge returns the bounds of the values e may hold, one per origin
+// found (none when nothing is known): built in the package, returned
+// by a summarised function, or held in a field another package filled.
+// A timeout field set later on any holder on the way bounds them all.
+func (s *summary) judge(e ast.Expr, t *tracked) []bound {
+	if e == nil {
+		return nil
+	}
+	built, keys := s.hold.origins(e)
+	return s.judgeOrigins(built, keys, t)
+}
+
+func (s *summary) judgeOrigins(built []ast.Expr, keys []any, t *tracked) []bound {
+	if s.hold.setLater(keys, t.fields...) {
+		return []bound{{kind: timed}}
+	}
+	var out []bound
+	for _, b := range built {
+		if bd := s.origin(b, t); bd.kind != unknownBound {
+			out = append(out, bd)
+		} else {
+			out = append(out, bound{})
+		}
+	}
+	for _, k := range keys {
+		if v, ok := k.(*types.Var); ok && v.IsField() {
+			if b, ok := s.foreignField(v); ok {
+				out = append(out, b)
+			} else if v.Pkg() == s.pass.Pkg && len(s.hold.flows[v]) == 0 {
+				if z := s.zeroField(v, t); z.kind != unknownBound {
+					out = append(out, z)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// origin is the bound of one value-building expression.
+func (s *summary) origin(b ast.Expr, t *tracked) bound {
+	if t == restConfigT {
+		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 && isCopyConfig(calleeFunc(s.pass.TypesInfo, call)) {
+			return s.value(call.Args[0], t) // a copy has its original's Timeout
+		}
+		if s.hold.configOrigin(b) {
+			if hasField(b, t.fields...) {
+				return bound{kind: timed}
+			}
+			return bound{kind: untimed, pos: b.Pos()}
+		}
+	} else if s.hold.builds(b, t.pkg, t.name) {
+		if hasField(b, t.fields...) {
+			return bound{kind: timed}
+		}
+		return bound{kind: untimed, pos: b.Pos()}
+	}
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	rs := s.funcResults(f)
+	if len(rs) == 0 {
+		return bound{}
+	}
+	return rs[0] // x := f() and x, err := f() hold its first result
+}
+
+// foreignField returns the fact on a field declared in another package.
+func (s *summary) foreignField(v *types.Var) (bound, bool) {
+	if v.Pkg() == nil || v.Pkg() == s.pass.Pkg {
+		return bound{}, false
+	}
+	var fact fieldFact
+	if !s.pass.ImportObjectFact(v, &fact) {
+		return bound{}, false
+	}
+	return fromFact(fact.Bound), true
+}
+
+// zeroField is the bound of a field of this package that holds a
+// tracked struct by value and is never assigned: its zero value, with
+// no timeout unless one is set on it somewhere.
+func (s *summary) zeroField(v *types.Var, t *tracked) bound {
+	if _, ptr := types.Unalias(v.Type()).(*types.Pointer); ptr || trackedOf(v.Type()) != t {
+		return bound{}
+	}
+	if t == restConfigT {
+		return bound{} // a zero rest.Config has no host: it is filled in elsewhere
+	}
+	if s.hold.setLater([]any{v}, t.fields...) {
+		return bound{kind: timed}
+	}
+	return bound{kind: untimed, desc: fmt.Sprintf("the zero %s in field %s (%s), never given %s", t.noun, fieldLabel(v), s.where(v.Pos()), t.fields[0])}
+}
+
+// fieldBound is what a field of this package holds, for its fact.
+func (s *summary) fieldBound(v *types.Var, t *tracked) bound {
+	built, keys := s.hold.originsOf(v)
+	return s.mergeAll(s.judgeOrigins(built, keys, t))
+}
+
+func (s *summary) mergeAll(bs []bound) bound {
+	if len(bs) == 0 {
+		return bound{}
+	}
+	b := bs[0]
+	for _, o := range bs[1:] {
+		b = merge(b, o)
+	}
+	return b
+}
+
+// fieldLabel names a struct field for a message: Type.field when the
+// struct is a named type of the package.
+func fieldLabel(v *types.Var) string {
+	if v.Pkg() == nil {
+		return v.Name()
+	}
+	scope := v.Pkg().Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		st, ok := tn.Type().Underlying().(*types.Struct)
+		if !ok {
+			continue
+		}
+		for i := range st.NumFields() {
+			if st.Field(i) == v {
+				return tn.Name() + "." + v.Name()
+			}
+		}
+	}
+	return v.Name()
+}
