@@ -46,6 +46,10 @@ var (
 	restConfigT = &tracked{restPkg, "Config", []string{"Timeout"}, "rest.Config"}
 	netDialerT  = &tracked{"net", "Dialer", []string{"Timeout", "Deadline"}, "net.Dialer"}
 	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT}
+	// contextT stands for a context.Context a function returns: timed
+	// when it has a deadline, untimed when it is background. Only
+	// results are tracked: a context kept in a field is assumed bounded.
+	contextT = &tracked{"context", "Context", nil, "context"}
 )
 
 // trackedOf returns the tracked type t is, or points to, or nil.
@@ -122,6 +126,8 @@ type summary struct {
 	decls   map[*types.Func]*ast.FuncDecl
 	results map[*types.Func][]bound
 	busy    map[*types.Func]bool
+	// visiting guards judge against cycles through its own keys.
+	visiting map[any]bool
 }
 
 func runFacts(pass *analysis.Pass) (any, error) {
@@ -246,6 +252,9 @@ func (s *summary) funcResults(f *types.Func) []bound {
 	anyTracked := false
 	for i := range res.Len() {
 		kinds[i] = trackedOf(res.At(i).Type())
+		if isContext(res.At(i).Type()) {
+			kinds[i] = contextT
+		}
 		anyTracked = anyTracked || kinds[i] != nil
 	}
 	if !anyTracked {
@@ -345,7 +354,16 @@ func (s *summary) judge(e ast.Expr, t *tracked) []bound {
 	if e == nil {
 		return nil
 	}
-	built, keys := s.hold.origins(e)
+	k := s.hold.key(e)
+	if k == nil || s.visiting[k] || len(s.visiting) > 32 {
+		return nil // a cycle (ctx, cancel = context.WithCancel(ctx)) adds nothing
+	}
+	if s.visiting == nil {
+		s.visiting = map[any]bool{}
+	}
+	s.visiting[k] = true
+	defer delete(s.visiting, k)
+	built, keys := s.hold.originsOf(k)
 	return s.judgeOrigins(built, keys, t)
 }
 
@@ -377,6 +395,9 @@ func (s *summary) judgeOrigins(built []ast.Expr, keys []any, t *tracked) []bound
 
 // origin is the bound of one value-building expression.
 func (s *summary) origin(b ast.Expr, t *tracked) bound {
+	if t == contextT {
+		return s.contextOrigin(b)
+	}
 	if t == restConfigT {
 		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 && isCopyConfig(calleeFunc(s.pass.TypesInfo, call)) {
 			return s.value(call.Args[0], t) // a copy has its original's Timeout
@@ -473,4 +494,32 @@ func fieldLabel(v *types.Var) string {
 		}
 	}
 	return v.Name()
+}
+
+// contextOrigin is the bound of a context a call makes: untimed for a
+// background one, timed for one with a deadline.
+func (s *summary) contextOrigin(b ast.Expr) bound {
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	switch {
+	case isFunc(f, "context", "Background", "TODO"):
+		return bound{kind: untimed, pos: call.Pos(), desc: "context." + f.Name() + "()"}
+	case isFunc(f, "context", "WithoutCancel"):
+		return bound{kind: untimed, pos: call.Pos(), desc: "context.WithoutCancel(...)"}
+	case isFunc(f, "context", "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
+		return bound{kind: timed}
+	case isFunc(f, "context", "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
+		if len(call.Args) > 0 {
+			return s.value(call.Args[0], contextT)
+		}
+		return bound{}
+	}
+	rs := s.funcResults(f)
+	if len(rs) == 0 {
+		return bound{}
+	}
+	return rs[0]
 }

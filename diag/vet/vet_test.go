@@ -20,6 +20,7 @@ func TestAnalyzers(t *testing.T) {
 		{vet.HTTPClient, "httpclient"},
 		{vet.HTTPClient, "interhttp"},
 		{vet.KubeClient, "kubeclient"},
+		{vet.KubeClient, "interkube"},
 		{vet.SQL, "sqlcontext"},
 		{vet.Dial, "dialtimeout"},
 		{vet.HTTPServer, "httpserver"},
