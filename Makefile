@@ -16,10 +16,11 @@ TEST_TIMEOUT ?= 30m
 run: build
 	./bin/vigil run --dags examples/dags
 
-## build: build vigil, diag and kubectl-diag into ./bin
+## build: build vigil, diag, diag-vet (diag vet's checks as a go vet tool) and kubectl-diag into ./bin
 build:
 	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
 	$(GO) build -trimpath -o bin/diag ./cmd/diag
+	$(GO) build -trimpath -o bin/diag-vet ./cmd/diag-vet
 	$(GO) build -trimpath -o bin/kubectl-diag ./cmd/kubectl-diag
 
 ## test: lint, then every test with the race detector, against a real Kubernetes
