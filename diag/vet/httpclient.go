@@ -285,13 +285,18 @@ func (c *checker) httpSink(s *site) *ctxSink {
 	if len(bad) == 0 {
 		return nil
 	}
+	stream := c.httpStream(s.fn)
 	if name != "Do" {
+		fix, fixThere := "set Timeout", "set Timeout where it is built"
+		if stream {
+			fix, fixThere = httpStreamFix, httpStreamFix
+		}
 		for _, b := range bad {
 			if b.pos.IsValid() {
-				c.report(b.pos, "http.Client without Timeout, used with %s at %s: %s; set Timeout", name, c.where(s.pos()), httpWhy)
+				c.report(b.pos, "http.Client without Timeout, used with %s at %s: %s; %s", name, c.where(s.pos()), httpWhy, fix)
 				continue
 			}
-			c.report(s.pos(), "%s on an http.Client without Timeout (%s): %s; set Timeout where it is built", name, b.desc, httpWhy)
+			c.report(s.pos(), "%s on an http.Client without Timeout (%s): %s; %s", name, b.desc, httpWhy, fixThere)
 		}
 		return nil
 	}
@@ -300,17 +305,20 @@ func (c *checker) httpSink(s *site) *ctxSink {
 	if !at.IsValid() {
 		at = s.pos()
 	}
+	fix, fixHere, fixThere := "set the client's Timeout or give the request a context with a deadline",
+		"set Timeout, or give the request a context with a deadline", "set Timeout where it is built, or give the request a context with a deadline"
+	if stream {
+		fix, fixHere, fixThere = httpStreamFix, httpStreamFix, httpStreamFix
+	}
 	return &ctxSink{
 		val: s.arg(0), at: at,
 		what: "Do on an http.Client without Timeout (" + from + ")",
-		why:  httpWhy, fix: "set the client's Timeout or give the request a context with a deadline",
+		why:  httpWhy, fix: fix,
 		direct: func(ctx string) string {
 			if !b.pos.IsValid() {
-				return fmt.Sprintf("Do on an http.Client without Timeout (%s) runs with %s: %s; set Timeout where it is built, or give the request a context with a deadline",
-					b.desc, ctx, httpWhy)
+				return fmt.Sprintf("Do on an http.Client without Timeout (%s) runs with %s: %s; %s", b.desc, ctx, httpWhy, fixThere)
 			}
-			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; set Timeout, or give the request a context with a deadline",
-				c.where(s.pos()), ctx, httpWhy)
+			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; %s", c.where(s.pos()), ctx, httpWhy, fixHere)
 		},
 	}
 }

@@ -49,9 +49,15 @@ func runKube(pass *analysis.Pass) (any, error) {
 			if !isNamed(c.typeOf(a), restPkg, "Config") {
 				continue
 			}
+			fix := "set the config's Timeout"
+			if at := c.streamsAt(); at.IsValid() {
+				// Timeout bounds each whole request, streams included.
+				fix = "give each request a context with a deadline, or make a second config with Timeout for the short calls: this package also opens a long-lived watch or stream (" +
+					c.where(at) + "), which the config's Timeout would cut"
+			}
 			for _, b := range c.configsWithoutTimeout(a, 0) {
-				c.report(s.pos(), "%s (%s) has no Timeout and goes to %s.%s: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; set the config's Timeout",
-					c.describeConfig(b), c.where(b.Pos()), s.callee.Pkg().Name(), s.callee.Name())
+				c.report(s.pos(), "%s (%s) has no Timeout and goes to %s.%s: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; %s",
+					c.describeConfig(b), c.where(b.Pos()), s.callee.Pkg().Name(), s.callee.Name(), fix)
 			}
 		}
 	})
@@ -224,7 +230,10 @@ func (c *checker) kubeSink(s *site) *ctxSink {
 		return &ctxSink{val: s.arg(0), what: f.Name(), why: informsWhy, fix: kubeFix}
 	case f.Name() == "Watch":
 		return &ctxSink{val: s.arg(0), what: "client-go Watch", why: "a watch on a dead connection gets no events and never ends",
-			fix: "pass a context with a deadline or set ListOptions.TimeoutSeconds"}
+			fix: "set ListOptions.TimeoutSeconds (the server ends the watch; watch again) or pass a context with a deadline per watch; not the config's Timeout, which cuts every watch"}
+	case isMethod(f, restPkg, "Request", "Stream"):
+		return &ctxSink{val: s.arg(0), what: "client-go Stream (a long-lived stream: logs, exec, port-forward)",
+			why: "a dead connection stalls it with no error and no end", fix: streamFix}
 	}
 	return &ctxSink{val: s.arg(0), what: "client-go call " + f.Name(), why: kubeWhy, fix: kubeFix}
 }

@@ -32,6 +32,10 @@ type checker struct {
 	hold     *holders
 	sum      *summary
 	closures map[*ssa.Function]*ssa.MakeClosure
+	loops    map[*ssa.BasicBlock]bool
+	// streamPos is where the package opens a Kubernetes stream, once
+	// looked for.
+	streamPos *token.Pos
 }
 
 func newChecker(pass *analysis.Pass) *checker {

@@ -21,6 +21,8 @@ func TestAnalyzers(t *testing.T) {
 		{vet.HTTPClient, "interhttp"},
 		{vet.KubeClient, "kubeclient"},
 		{vet.KubeClient, "interkube"},
+		{vet.KubeClient, "kubehints"},
+		{vet.HTTPClient, "httpstream"},
 		{vet.SQL, "sqlcontext"},
 		{vet.Dial, "dialtimeout"},
 		{vet.HTTPServer, "httpserver"},

@@ -30,7 +30,7 @@ func localTimed() *rest.Config {
 // A config a helper built without Timeout.
 func untimedHelper() {
 	cfg, _ := kubex.InCluster()
-	kubernetes.NewForConfigOrDie(cfg)            // want `rest.Config from kubex.InCluster\(\) \(interkube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfigOrDie`
+	kubernetes.NewForConfigOrDie(cfg)            // want `rest.Config from kubex.InCluster\(\) \(interkube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfigOrDie: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; set the config's Timeout`
 	kubernetes.NewForConfigOrDie(localUntimed()) // want `rest.Config from interkube.localUntimed\(\) \(interkube.go:\d+\) has no Timeout`
 }
 
