@@ -30,8 +30,17 @@ var Facts = &analysis.Analyzer{
 	Doc:        "summarise which functions return, and which struct fields hold, http.Clients, rest.Configs and net.Dialers with or without a timeout",
 	Run:        runFacts,
 	ResultType: reflect.TypeFor[*summary](),
-	FactTypes:  []analysis.Fact{new(resultsFact), new(fieldFact)},
+	FactTypes:  []analysis.Fact{new(resultsFact), new(fieldFact), new(streamsFact)},
 }
+
+// streamsFact marks a package that opens a long-lived Kubernetes stream
+// (a Watch, a rest.Request's Stream), itself or through a package of its
+// module it imports: a rest.Config made for it must not get a Timeout,
+// which would cut the streams.
+type streamsFact struct{ At string }
+
+func (*streamsFact) AFact()           {}
+func (f *streamsFact) String() string { return "streams at " + f.At }
 
 // tracked is a struct type whose values are bounded by setting one of
 // its fields.
@@ -128,6 +137,9 @@ type summary struct {
 	busy    map[*types.Func]bool
 	// visiting guards judge against cycles through its own keys.
 	visiting map[any]bool
+	// streams says where the package, or one of its module it imports,
+	// opens a Kubernetes stream; "" if none does.
+	streams string
 }
 
 func runFacts(pass *analysis.Pass) (any, error) {
@@ -155,6 +167,10 @@ func runFacts(pass *analysis.Pass) (any, error) {
 	s.hold = newHolders(pass, s.skip)
 	if len(pass.Files) == 0 {
 		return s, nil
+	}
+	if at := s.findStreams(); at != "" {
+		s.streams = at
+		pass.ExportPackageFact(&streamsFact{At: at})
 	}
 	for fn := range s.decls {
 		rs := s.funcResults(fn)
@@ -522,4 +538,41 @@ func (s *summary) contextOrigin(b ast.Expr) bound {
 		return bound{}
 	}
 	return rs[0]
+}
+
+// findStreams returns where the package opens a Kubernetes stream, or
+// else where a package of the same module it imports does; "" if none.
+func (s *summary) findStreams() string {
+	for _, f := range s.pass.Files {
+		if tf := s.pass.Fset.File(f.Pos()); tf != nil && s.skip[tf] {
+			continue
+		}
+		at := ""
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && at == "" && streamCall(calleeFunc(s.pass.TypesInfo, call)) {
+				at = s.where(call.Pos())
+			}
+			return at == ""
+		})
+		if at != "" {
+			return at
+		}
+	}
+	mod := ""
+	if s.pass.Module != nil {
+		mod = s.pass.Module.Path
+	}
+	for _, imp := range s.pass.Pkg.Imports() {
+		if mod != "" && imp.Path() != mod && !strings.HasPrefix(imp.Path(), mod+"/") {
+			continue // client-go's own watches are not this module's streams
+		}
+		var fact streamsFact
+		if s.pass.ImportPackageFact(imp, &fact) {
+			if strings.Contains(fact.At, " in package ") {
+				return fact.At
+			}
+			return fact.At + " in package " + imp.Name()
+		}
+	}
+	return ""
 }

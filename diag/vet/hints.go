@@ -100,20 +100,10 @@ func streamCall(f *types.Func) bool {
 	return f.Name() == "Watch" || f.Name() == "WatchList" || isMethod(f, restPkg, "Request", "Stream")
 }
 
-// streamsAt returns where the package opens a long-lived stream on the
-// Kubernetes API (a Watch or a Stream), if it does.
-func (c *checker) streamsAt() token.Pos {
-	if c.streamPos == nil {
-		p := token.NoPos
-		c.sites(func(s *site) {
-			if !p.IsValid() && streamCall(s.callee) {
-				p = s.pos()
-			}
-		})
-		c.streamPos = &p
-	}
-	return *c.streamPos
-}
+// streamsAt says where the package, or a package of its module that
+// it imports, opens a long-lived stream on the Kubernetes API (a Watch
+// or a Stream); "" if none does.
+func (c *checker) streamsAt() string { return c.sum.streams }
 
 // httpStream reports whether the function around an HTTP Do reads a
 // long-lived response: it asks for server-sent events, follows or

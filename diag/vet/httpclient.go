@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -95,7 +96,11 @@ func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bo
 			if c.sentValue(u, pkg, seen) {
 				return true
 			}
-		case *ssa.Return, *ssa.Store, *ssa.Send:
+		case *ssa.Return:
+			if c.returnedSent(u, v, pkg, seen) {
+				return true
+			}
+		case *ssa.Store, *ssa.Send:
 			return true
 		case ssa.CallInstruction:
 			common := u.Common()
@@ -106,13 +111,102 @@ func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bo
 			case common.StaticCallee() != nil:
 				sc := common.StaticCallee()
 				if sc.Pkg == pkg && !onlyReceiver(common, v) {
-					return true // the package's own function: may send it
+					// The package's own function: it sends the request
+					// if what it does with the parameter does.
+					if c.passedSent(common, sc, v, pkg, seen) {
+						return true
+					}
+					continue
 				}
 				name = sc.Name()
 			}
 			if (name == "Do" || name == "RoundTrip") && !onlyReceiver(common, v) && !c.timedClient(common) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// passedSent reports whether the package's function sc, given v as an
+// argument, may send it: what it does with the parameter sends it, or
+// sc has no body here to follow.
+func (c *checker) passedSent(common *ssa.CallCommon, sc *ssa.Function, v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
+	if len(sc.Blocks) == 0 || len(sc.Params) != len(common.Args) {
+		return true
+	}
+	for i, a := range common.Args {
+		if a == v && c.sentValue(sc.Params[i], pkg, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// returnedSent reports whether a request v that the function returns
+// at ret may be sent: by whoever calls it, when it is exported or used
+// other than by direct calls in the package; by what its callers in
+// the package do with the result otherwise (a helper that builds the
+// request for a Do on a client with Timeout does not send it).
+func (c *checker) returnedSent(ret *ssa.Return, v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
+	fn := ret.Parent()
+	idx := slices.Index(ret.Results, v)
+	f := funcObject(fn)
+	if idx < 0 || f == nil || f.Exported() || fn.Parent() != nil {
+		return true
+	}
+	var results []ssa.Value
+	calls := 0
+	for _, g := range c.funcs {
+		for _, b := range g.Blocks {
+			for _, instr := range b.Instrs {
+				call, ok := instr.(*ssa.Call)
+				if !ok {
+					if refersTo(instr, fn) {
+						return true // a func value: anyone may call it
+					}
+					continue
+				}
+				if call.Common().StaticCallee() != fn {
+					if refersTo(instr, fn) {
+						return true
+					}
+					continue
+				}
+				calls++
+				if len(ret.Results) == 1 {
+					results = append(results, call)
+					continue
+				}
+				for _, r := range *call.Referrers() {
+					if ex, ok := r.(*ssa.Extract); ok && ex.Index == idx {
+						results = append(results, ex)
+					}
+				}
+			}
+		}
+	}
+	if calls == 0 {
+		return true // called from elsewhere (a test, another package through a func value)
+	}
+	for _, r := range results {
+		if c.sentValue(r, pkg, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// refersTo reports whether instr uses fn as a value (not as the callee
+// of a static call).
+func refersTo(instr ssa.Instruction, fn *ssa.Function) bool {
+	var ops [8]*ssa.Value
+	for _, op := range instr.Operands(ops[:0]) {
+		if op != nil && *op == ssa.Value(fn) {
+			if call, ok := instr.(ssa.CallInstruction); ok && call.Common().Value == ssa.Value(fn) && !call.Common().IsInvoke() {
+				continue // the callee itself
+			}
+			return true
 		}
 	}
 	return false

@@ -50,10 +50,10 @@ func runKube(pass *analysis.Pass) (any, error) {
 				continue
 			}
 			fix := "set the config's Timeout"
-			if at := c.streamsAt(); at.IsValid() {
+			if at := c.streamsAt(); at != "" {
 				// Timeout bounds each whole request, streams included.
-				fix = "give each request a context with a deadline, or make a second config with Timeout for the short calls: this package also opens a long-lived watch or stream (" +
-					c.where(at) + "), which the config's Timeout would cut"
+				fix = "give each request a context with a deadline, or make a second config with Timeout for the short calls: this program also opens a long-lived watch or stream (" +
+					at + "), which the config's Timeout would cut"
 			}
 			for _, b := range c.configsWithoutTimeout(a, 0) {
 				c.report(s.pos(), "%s (%s) has no Timeout and goes to %s.%s: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; %s",

@@ -33,9 +33,6 @@ type checker struct {
 	sum      *summary
 	closures map[*ssa.Function]*ssa.MakeClosure
 	loops    map[*ssa.BasicBlock]bool
-	// streamPos is where the package opens a Kubernetes stream, once
-	// looked for.
-	streamPos *token.Pos
 }
 
 func newChecker(pass *analysis.Pass) *checker {

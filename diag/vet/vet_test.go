@@ -22,6 +22,7 @@ func TestAnalyzers(t *testing.T) {
 		{vet.KubeClient, "kubeclient"},
 		{vet.KubeClient, "interkube"},
 		{vet.KubeClient, "kubehints"},
+		{vet.KubeClient, "kubehints/cmd"},
 		{vet.HTTPClient, "httpstream"},
 		{vet.SQL, "sqlcontext"},
 		{vet.Dial, "dialtimeout"},

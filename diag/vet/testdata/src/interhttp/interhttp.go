@@ -123,3 +123,50 @@ func (s *service) call(u string) {
 	req, _ := http.NewRequest("GET", u, nil)
 	s.hc.Do(req)
 }
+
+// A request built by a helper, or sent by one, on a client with Timeout.
+
+type scaler struct{ client *http.Client }
+
+func newScaler() *scaler { return &scaler{client: httpx.New()} }
+
+func buildRequest(u string) (*http.Request, error) {
+	return http.NewRequest("GET", u, nil) // its only caller sends it on a client with Timeout
+}
+
+func (s *scaler) get(u string) {
+	req, err := buildRequest(u)
+	if err != nil {
+		return
+	}
+	s.client.Do(req)
+}
+
+func (s *scaler) post(u string) {
+	req, _ := http.NewRequest("POST", u, nil) // sent by run, on a client with Timeout
+	s.run(req, "post")
+}
+
+func (s *scaler) run(req *http.Request, caller string) {
+	s.client.Do(req)
+}
+
+// The same on a client nothing is known of: reported.
+
+type rawScaler struct{ client *http.Client }
+
+func buildRaw(u string) (*http.Request, error) {
+	return http.NewRequest("GET", u, nil) // want `http.NewRequest makes a request without a context`
+}
+
+func (s *rawScaler) get(u string) {
+	req, _ := buildRaw(u)
+	s.client.Do(req)
+}
+
+func (s *rawScaler) post(u string) {
+	req, _ := http.NewRequest("POST", u, nil) // want `http.NewRequest makes a request without a context`
+	s.run(req)
+}
+
+func (s *rawScaler) run(req *http.Request) { s.client.Do(req) }

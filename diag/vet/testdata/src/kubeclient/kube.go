@@ -23,7 +23,7 @@ import (
 
 func inCluster() {
 	cfg, _ := rest.InClusterConfig()
-	kubernetes.NewForConfig(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(kube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfig: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; give each request a context with a deadline, or make a second config with Timeout for the short calls: this package also opens a long-lived watch or stream \(kube.go:\d+\), which the config's Timeout would cut`
+	kubernetes.NewForConfig(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(kube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfig: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; give each request a context with a deadline, or make a second config with Timeout for the short calls: this program also opens a long-lived watch or stream \(kube.go:\d+\), which the config's Timeout would cut`
 }
 
 func fromFlags() {

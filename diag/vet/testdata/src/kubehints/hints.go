@@ -55,5 +55,5 @@ func logs(cs kubernetes.Interface) {
 
 func newClient() *kubernetes.Clientset {
 	cfg, _ := rest.InClusterConfig()
-	return kubernetes.NewForConfigOrDie(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(hints.go:\d+\) has no Timeout and goes to kubernetes.NewForConfigOrDie: .*; give each request a context with a deadline, or make a second config with Timeout for the short calls: this package also opens a long-lived watch or stream \(hints.go:\d+\), which the config's Timeout would cut`
+	return kubernetes.NewForConfigOrDie(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(hints.go:\d+\) has no Timeout and goes to kubernetes.NewForConfigOrDie: .*; give each request a context with a deadline, or make a second config with Timeout for the short calls: this program also opens a long-lived watch or stream \(hints.go:\d+\), which the config's Timeout would cut`
 }
