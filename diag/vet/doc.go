@@ -24,7 +24,10 @@
 // the module's packages that the named ones import, from source, for
 // their facts, and reports only on the named ones. Dependencies outside
 // the module come from export data and have no facts: what they return
-// is unknown, and assumed bounded.
+// is unknown, and assumed bounded. go vet analyzes every dependency from
+// source, so under it the checks also know what other modules' helpers
+// return, and may report a client from, say, a library's NewClient()
+// that diag vet leaves alone.
 //
 // # The checks
 //
