@@ -350,17 +350,7 @@ func calleeFunc(info *types.Info, call *ast.CallExpr) *types.Func {
 }
 
 // value is the bound of what e may hold, all its origins merged.
-func (s *summary) value(e ast.Expr, t *tracked) bound {
-	bs := s.judge(e, t)
-	if len(bs) == 0 {
-		return bound{}
-	}
-	b := bs[0]
-	for _, o := range bs[1:] {
-		b = merge(b, o)
-	}
-	return b
-}
+func (s *summary) value(e ast.Expr, t *tracked) bound { return mergeAll(s.judge(e, t)) }
 
 // judge returns the bounds of the values e may hold, one per origin
 // found (none when nothing is known): built in the package, returned
@@ -379,30 +369,27 @@ func (s *summary) judge(e ast.Expr, t *tracked) []bound {
 	}
 	s.visiting[k] = true
 	defer delete(s.visiting, k)
-	built, keys := s.hold.originsOf(k)
-	return s.judgeOrigins(built, keys, t)
+	return s.judgeOrigins(k, t)
 }
 
-func (s *summary) judgeOrigins(built []ast.Expr, keys []any, t *tracked) []bound {
-	if s.hold.setLater(keys, t.fields...) {
+// judgeOrigins is judge from a holders key.
+func (s *summary) judgeOrigins(start any, t *tracked) []bound {
+	built, keys := s.hold.originsOf(start)
+	if len(t.fields) > 0 && s.hold.setLater(keys, t.fields...) {
 		return []bound{{kind: timed}}
 	}
 	var out []bound
 	for _, b := range built {
-		if bd := s.origin(b, t); bd.kind != unknownBound {
-			out = append(out, bd)
-		} else {
-			out = append(out, bound{})
-		}
+		out = append(out, s.origin(b, t))
 	}
-	for _, k := range keys {
-		if v, ok := k.(*types.Var); ok && v.IsField() {
-			if b, ok := s.foreignField(v); ok {
-				out = append(out, b)
-			} else if v.Pkg() == s.pass.Pkg && len(s.hold.flows[v]) == 0 {
-				if z := s.zeroField(v, t); z.kind != unknownBound {
-					out = append(out, z)
-				}
+	// Only the fields the value is read from: a field it is also stored
+	// in may hold other values, which do not make this one untimed.
+	for _, v := range s.hold.sourceFields(start) {
+		if b, ok := s.foreignField(v); ok {
+			out = append(out, b)
+		} else if v.Pkg() == s.pass.Pkg && len(s.hold.flows[v]) == 0 {
+			if z := s.zeroField(v, t); z.kind != unknownBound {
+				out = append(out, z)
 			}
 		}
 	}
@@ -472,11 +459,11 @@ func (s *summary) zeroField(v *types.Var, t *tracked) bound {
 
 // fieldBound is what a field of this package holds, for its fact.
 func (s *summary) fieldBound(v *types.Var, t *tracked) bound {
-	built, keys := s.hold.originsOf(v)
-	return s.mergeAll(s.judgeOrigins(built, keys, t))
+	return mergeAll(s.judgeOrigins(v, t))
 }
 
-func (s *summary) mergeAll(bs []bound) bound {
+// mergeAll merges bounds; nothing known of none.
+func mergeAll(bs []bound) bound {
 	if len(bs) == 0 {
 		return bound{}
 	}

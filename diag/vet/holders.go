@@ -398,3 +398,27 @@ func fieldValue(e ast.Expr, field string) ast.Expr {
 	}
 	return nil
 }
+
+// sourceFields returns the struct fields the value at start is read
+// from: start itself, or fields whose values flow into it, following
+// the values stored in fields, package variables and locals.
+func (h *holders) sourceFields(start any) []*types.Var {
+	var out []*types.Var
+	seen := map[any]bool{}
+	var walk func(k any)
+	walk = func(k any) {
+		o, ok := k.(types.Object)
+		if !ok || seen[k] {
+			return
+		}
+		seen[k] = true
+		if v, ok := o.(*types.Var); ok && v.IsField() {
+			out = append(out, v)
+		}
+		for _, f := range h.flows[o] {
+			walk(f)
+		}
+	}
+	walk(start)
+	return out
+}

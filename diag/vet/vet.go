@@ -67,12 +67,10 @@ func newChecker(pass *analysis.Pass) *checker {
 			}
 		}
 	}
-	if sum, ok := pass.ResultOf[Facts].(*summary); ok {
-		c.sum, c.hold = sum, sum.hold
-	} else {
-		c.hold = newHolders(pass, c.skip)
-		c.sum = &summary{pass: pass, hold: c.hold, skip: c.skip, results: map[*types.Func][]bound{}, busy: map[*types.Func]bool{}}
-	}
+	// Every analyzer that makes a checker requires Facts, whose holders
+	// index the package once for all of them.
+	c.sum = pass.ResultOf[Facts].(*summary)
+	c.hold = c.sum.hold
 	return c
 }
 

@@ -170,3 +170,12 @@ func (s *rawScaler) post(u string) {
 }
 
 func (s *rawScaler) run(req *http.Request) { s.client.Do(req) }
+
+// A client with Timeout also stored in a field that elsewhere holds one
+// without: the client itself is still bounded.
+func storeTimed(a *httpx.API, u string) {
+	c := httpx.New()
+	a.Client = c
+	req, _ := http.NewRequest("GET", u, nil)
+	c.Do(req)
+}
