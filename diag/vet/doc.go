@@ -84,8 +84,9 @@
 //   - Not reported: a rest.Request whose chain calls Timeout(d); a Watch
 //     whose ListOptions (or a rest.Request's VersionedParams) set
 //     TimeoutSeconds (options from elsewhere are assumed to); a call on a
-//     client the package made from a config with Timeout set (client-go
-//     then bounds every request).
+//     client made from a config with Timeout set (client-go then bounds
+//     every request), in the package or by a function of the module that
+//     returns the client or keeps it in a field.
 //   - cache.WaitForCacheSync, WaitForNamedCacheSync and informer factories'
 //     WaitForCacheSync given ctx.Done() of a background context or
 //     wait.NeverStop; wait.PollUntilContextCancel with a background context.
@@ -194,9 +195,7 @@
 //
 // This is a heuristic that prefers saying nothing to crying wolf. It does
 // not see:
-//   - contexts kept in struct fields (assumed bounded), and clientsets:
-//     a kubernetes.Clientset returned by a helper is not traced back to
-//     its config;
+//   - contexts kept in struct fields (assumed bounded);
 //   - a background context passed to another package's function (only
 //     what functions return crosses packages, not what their parameters
 //     reach), and packages outside the module (no facts: their results

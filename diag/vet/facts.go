@@ -125,7 +125,7 @@ func runFacts(pass *analysis.Pass) (any, error) {
 		if !ok || !v.IsField() || v.Pkg() != pass.Pkg {
 			continue
 		}
-		t := trackedOf(v.Type())
+		t := trackedAny(v.Type())
 		if t == nil {
 			continue
 		}

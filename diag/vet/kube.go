@@ -331,60 +331,19 @@ func (c *checker) requestHasTimeout(s *site, watch bool) bool {
 	return false
 }
 
-// clientHasTimeout reports whether s's client was made in the package
-// from a config with Timeout set: client-go then bounds every request.
+// clientHasTimeout reports whether s's client was made from a config
+// with Timeout set, in the package or by a function of the module that
+// returns it: client-go then bounds every request.
 func (c *checker) clientHasTimeout(s *site) bool {
 	chain := c.receiverChain(s)
 	if len(chain) == 0 {
 		return false
 	}
-	built, _ := c.hold.origins(chain[len(chain)-1])
-	if len(built) == 0 {
-		return false
-	}
-	for _, b := range built {
-		call, ok := b.(*ast.CallExpr)
-		if !ok {
-			return false
-		}
-		f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
-		if !isConfigSink(f) {
-			return false
-		}
-		for _, a := range call.Args {
-			if isNamed(c.typeOf(a), restPkg, "Config") && !c.configHasTimeout(a, 0) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// configHasTimeout reports whether every config e may hold was built in
-// the package with Timeout set.
-func (c *checker) configHasTimeout(e ast.Expr, depth int) bool {
-	built, keys := c.hold.origins(e)
-	if c.hold.setLater(keys, "Timeout") {
-		return true
-	}
-	if len(built) == 0 || depth > 4 {
-		return false
-	}
-	for _, b := range built {
-		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 {
-			if f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func); isCopyConfig(f) {
-				if !c.configHasTimeout(call.Args[0], depth+1) {
-					return false
-				}
-				continue
-			}
-		}
-		if c.hold.configOrigin(b) && hasField(b, "Timeout") {
-			continue
-		}
-		if c.sum.origin(b, restConfigT).kind != timed {
+	bs := c.sum.judge(chain[len(chain)-1], kubeClientT)
+	for _, b := range bs {
+		if b.kind != timed {
 			return false
 		}
 	}
-	return true
+	return len(bs) > 0
 }

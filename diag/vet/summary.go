@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/types/typeutil"
 )
@@ -31,6 +32,38 @@ var (
 	// results are tracked: a context kept in a field is assumed bounded.
 	contextT = &tracked{"context", "Context", nil, "context"}
 )
+
+// kubeClientT stands for a client-go client (a clientset, a dynamic or
+// REST client): timed when a NewForConfig (or kin) made it from a config
+// with Timeout, for then client-go bounds every request. It has no
+// timeout field of its own.
+var kubeClientT = &tracked{clientGo, "", nil, "client-go client"}
+
+// isKubeClient reports whether t is, or points to, a type of client-go
+// other than rest.Config.
+func isKubeClient(t types.Type) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok {
+		return false
+	}
+	o := n.Origin().Obj()
+	return o.Pkg() != nil && strings.HasPrefix(o.Pkg().Path(), clientGo) && !(o.Pkg().Path() == restPkg && o.Name() == "Config")
+}
+
+// trackedAny is trackedOf, or kubeClientT for a client-go client: what
+// function results and struct fields are summarised for.
+func trackedAny(t types.Type) *tracked {
+	if tt := trackedOf(t); tt != nil {
+		return tt
+	}
+	if isKubeClient(t) {
+		return kubeClientT
+	}
+	return nil
+}
 
 // trackedOf returns the tracked type t is, or points to, or nil.
 func trackedOf(t types.Type) *tracked {
@@ -106,7 +139,7 @@ func (s *summary) funcResults(f *types.Func) []bound {
 	kinds := make([]*tracked, res.Len())
 	anyTracked := false
 	for i := range res.Len() {
-		kinds[i] = trackedOf(res.At(i).Type())
+		kinds[i] = trackedAny(res.At(i).Type())
 		if isContext(res.At(i).Type()) {
 			kinds[i] = contextT
 		}
@@ -147,7 +180,11 @@ func (s *summary) funcResults(f *types.Func) []bound {
 				for i := range kinds {
 					if kinds[i] != nil {
 						b := bound{}
-						if i < len(inner) {
+						switch {
+						case i == 0 && call != nil:
+							// return kubernetes.NewForConfig(cfg), context.WithTimeout(...)
+							b = s.origin(call, kinds[0])
+						case i < len(inner):
 							b = inner[i]
 						}
 						add(i, b)
@@ -237,8 +274,11 @@ func (s *summary) judgeOrigins(start any, t *tracked) []bound {
 
 // origin is the bound of one value-building expression.
 func (s *summary) origin(b ast.Expr, t *tracked) bound {
-	if t == contextT {
+	switch t {
+	case contextT:
 		return s.contextOrigin(b)
+	case kubeClientT:
+		return s.kubeClientOrigin(b)
 	}
 	if t == restConfigT {
 		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 && isCopyConfig(calleeFunc(s.pass.TypesInfo, call)) {
@@ -284,7 +324,7 @@ func (s *summary) foreignField(v *types.Var) (bound, bool) {
 // tracked struct by value and is never assigned: its zero value, with
 // no timeout unless one is set on it somewhere.
 func (s *summary) zeroField(v *types.Var, t *tracked) bound {
-	if _, ptr := types.Unalias(v.Type()).(*types.Pointer); ptr || trackedOf(v.Type()) != t {
+	if _, ptr := types.Unalias(v.Type()).(*types.Pointer); ptr || t == kubeClientT || trackedOf(v.Type()) != t {
 		return bound{}
 	}
 	if t == restConfigT {
@@ -361,6 +401,30 @@ func (s *summary) contextOrigin(b ast.Expr) bound {
 	}
 	rs := s.funcResults(f)
 	if len(rs) == 0 {
+		return bound{}
+	}
+	return rs[0]
+}
+
+// kubeClientOrigin is the bound of a client-go client a call makes:
+// timed when a NewForConfig (or kin) makes it from a config with
+// Timeout, or a function of the module returns such a client.
+func (s *summary) kubeClientOrigin(b ast.Expr) bound {
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	if isConfigSink(f) {
+		for _, a := range call.Args {
+			if isNamed(s.pass.TypesInfo.TypeOf(a), restPkg, "Config") && s.value(a, restConfigT).kind == timed {
+				return bound{kind: timed}
+			}
+		}
+		return bound{} // without Timeout the request's context is what counts
+	}
+	rs := s.funcResults(f)
+	if len(rs) == 0 || rs[0].kind != timed {
 		return bound{}
 	}
 	return rs[0]

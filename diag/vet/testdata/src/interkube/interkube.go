@@ -55,3 +55,22 @@ func derived(parent context.Context) context.Context {
 	ctx, _ := context.WithCancel(parent) //nolint:govet // the test needs the leak
 	return ctx
 }
+
+// Clientsets a helper made from a config with Timeout.
+func clientsets() {
+	cs, err := kubex.Clientset("")
+	if err != nil {
+		return
+	}
+	cs.CoreV1().Pods("ns").Get(context.TODO(), "p", metav1.GetOptions{})
+	kubex.NewHolder().CS.CoreV1().Pods("ns").Get(context.TODO(), "p", metav1.GetOptions{})
+	local().CoreV1().Pods("ns").Get(context.TODO(), "p", metav1.GetOptions{})
+	bare().CoreV1().Pods("ns").Get(context.TODO(), "p", metav1.GetOptions{}) // want `client-go call Get with context.TODO\(\)`
+}
+
+func local() *kubernetes.Clientset { return kubernetes.NewForConfigOrDie(localTimed()) }
+
+func bare() *kubernetes.Clientset {
+	cfg, _ := kubex.InCluster()
+	return kubernetes.NewForConfigOrDie(cfg) // want `rest.Config from kubex.InCluster\(\)`
+}
