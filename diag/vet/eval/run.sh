@@ -8,7 +8,8 @@
 # $VET_EVAL_CACHE (default $HOME/.cache/vigil/vet-eval); each module is
 # copied from it into a writable directory there and loaded with
 # GOFLAGS=-mod=mod. diag is built from this repository, or $DIAG_BIN is
-# used. Every step runs under timeout.
+# used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
+# is where the raw output and the tables go, one directory per set.
 set -euo pipefail
 
 which=${1:-all}
@@ -70,7 +71,7 @@ vet() {
 }
 
 for set in $sets; do
-	out=$cache/out/$set
+	out=${VET_EVAL_OUT:-$cache/out}/$set
 	rm -rf "$out"
 	mkdir -p "$out/cases" "$out/modules"
 	tail -n +2 "$here/$set/cases.tsv" | while IFS=$'\t' read -r id repo commit mod ver pkg file line also kind desc; do
