@@ -4,7 +4,8 @@
 # module linked in (/sbom.cdx.json) beside the build information embedded in each binary
 # (`go version -m /vigil`).
 #
-#   docker build -t vigil:0.1.0 .
+#   docker build --build-arg VERSION=$(git describe --tags --always --dirty) \
+#     --build-arg REVISION=$(git rev-parse HEAD) -t vigil:0.1.0 .
 #
 # GO_IMAGE is the build stage only; pin it by digest in your CI (GO_IMAGE=golang:1.26-bookworm@sha256:...).
 # The runtime stage is `scratch`, which has no digest to pin: the image holds only what is copied
@@ -17,10 +18,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ENV CGO_ENABLED=0 GOFLAGS=-trimpath
-RUN mkdir -p /out \
- && go build -ldflags="-s -w" -o /out/vigil ./cmd/vigil \
- && go build -ldflags="-s -w" -o /out/diag ./cmd/diag \
- && go build -ldflags="-s -w" -o /out/kubectl-diag ./cmd/kubectl-diag \
+# The version the binaries report (vigil version, vigil_build_info): .git is not in the build
+# context, so pass it: --build-arg VERSION=$(git describe --tags --always --dirty).
+ARG VERSION=devel
+ARG REVISION=
+RUN mkdir -p /out && X="-X github.com/vigilhq/vigil/internal/buildinfo" \
+ && go build -ldflags="-s -w $X.version=${VERSION} $X.revision=${REVISION}" -o /out/vigil ./cmd/vigil \
+ && go build -ldflags="-s -w $X.version=${VERSION} $X.revision=${REVISION}" -o /out/diag ./cmd/diag \
+ && go build -ldflags="-s -w $X.version=${VERSION} $X.revision=${REVISION}" -o /out/kubectl-diag ./cmd/kubectl-diag \
  && go run ./cmd/vigil-sbom /out/vigil /out/diag /out/kubectl-diag > /out/sbom.cdx.json \
  && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' > /out/passwd \
  && echo 'nonroot:x:65532:' > /out/group

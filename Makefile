@@ -16,11 +16,20 @@ TEST_TIMEOUT ?= 30m
 run: build
 	./bin/vigil run --dags examples/dags
 
-## build: build vigil, diag and kubectl-diag into ./bin
+# The version every binary reports (vigil version, diag version, vigil_build_info);
+# without it a build says devel-<revision>.
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS     := -X github.com/vigilhq/vigil/internal/buildinfo.version=$(VERSION) -X github.com/vigilhq/vigil/internal/buildinfo.revision=$(REVISION)
+
+## build: build vigil, diag, diag-vet (diag vet's checks as a go vet tool), kubectl-diag and its
+## completion helper kubectl_complete-diag into ./bin, stamped with the version from git describe
 build:
-	$(GO) build -trimpath -o bin/vigil ./cmd/vigil
-	$(GO) build -trimpath -o bin/diag ./cmd/diag
-	$(GO) build -trimpath -o bin/kubectl-diag ./cmd/kubectl-diag
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vigil ./cmd/vigil
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/diag ./cmd/diag
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/diag-vet ./cmd/diag-vet
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-diag ./cmd/kubectl-diag
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl_complete-diag ./cmd/kubectl_complete-diag
 
 ## test: lint, then every test with the race detector, against a real Kubernetes
 ## control plane (etcd, kube-apiserver, KWOK, toxiproxy) started on 127.0.0.1 for the run

@@ -140,3 +140,25 @@ if [ -n "${TOXIPROXY_API:-}" ]; then
 else
   echo "TOXIPROXY_API unset: BenchmarkNotify skipped (source /tmp/vigil-testenv.sh)"
 fi
+
+# diag vet's own cost (issue 21): CPU of the checker over this repository, warm build cache.
+vcmd="/usr/bin/time -f '%U %S %e %M' go run ./cmd/diag vet ./..."
+go run ./cmd/diag vet ./... >/dev/null 2>&1 || true # warm the build cache
+vraw=$(mktemp)
+for _ in 1 2 3 4 5; do
+  eval "$vcmd" 2>&1 >/dev/null | tail -1 | tee -a "$vraw"
+done
+{
+  echo "# diag vet on this repository (issue 21)"
+  echo "#"
+  echo "# Produced by: make bench (bench/run.sh), 5 runs of"
+  echo "#   $vcmd"
+  echo "# Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)   Go: $(go version | cut -d' ' -f3)   CPUs: $(nproc)   commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "#"
+  echo "# columns: user s, sys s, elapsed s, max RSS KB (go run's build check and go list included)."
+  echo "# Before/after the facts of issue 21: bench/vet-before-after.txt."
+  cat "$vraw"
+  awk '{u+=$1+$2; n++} END {if (n) printf "# mean user+sys: %.2f s\n", u/n}' "$vraw"
+} > bench/vet-results.txt
+rm -f "$vraw"
+echo "wrote bench/vet-results.txt"

@@ -27,7 +27,7 @@ func TestDockerfileBinaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	built := map[string]string{} // /out name → package
-	for _, m := range regexp.MustCompile(`go build -ldflags="-s -w" -o /out/(\S+) (\./cmd/\S+)`).FindAllStringSubmatch(string(df), -1) {
+	for _, m := range regexp.MustCompile(`go build -ldflags="-s -w[^"]*" -o /out/(\S+) (\./cmd/\S+)`).FindAllStringSubmatch(string(df), -1) {
 		built[m[1]] = m[2]
 	}
 	copied := regexp.MustCompile(`COPY --from=build /out/(\S+) /`).FindAllStringSubmatch(string(df), -1)
@@ -38,6 +38,10 @@ func TestDockerfileBinaries(t *testing.T) {
 		if name := c[1]; name != "sbom.cdx.json" && name != "passwd" && name != "group" && built[name] == "" {
 			t.Errorf("the runtime stage copies /out/%s, which the build stage does not build", name)
 		}
+	}
+	// Without .git in the build context, the version comes in as a build argument.
+	if !strings.Contains(string(df), "ARG VERSION") || strings.Count(string(df), "$X.version=${VERSION}") != 3 {
+		t.Error("the Dockerfile should stamp each binary with --build-arg VERSION (-X .../internal/buildinfo.version)")
 	}
 	if !strings.Contains(string(df), "USER 65532:65532") || !strings.Contains(string(df), "FROM scratch") {
 		t.Error("the runtime stage should be scratch, run as 65532")

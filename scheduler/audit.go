@@ -35,6 +35,10 @@ type Audit struct {
 	// was lost again and again.
 	Pending     []AuditFinding `json:"pending"`
 	NotStarting []AuditFinding `json:"not_starting"`
+	// Running lists the workloads that have not finished, by task: what
+	// the executor runs now (a local process's pid, command and output
+	// size; a pod's name and phase).
+	Running []Workload `json:"running"`
 }
 
 // Findings counts what the report found.
@@ -80,7 +84,7 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 	now := opts.Now()
 	a := Audit{Taken: now, Executor: exec.Name(), LostAfter: opts.LostAfter, Grace: opts.Grace,
 		Zombies: []AuditFinding{}, Orphans: []AuditFinding{}, Lost: []AuditFinding{},
-		Pending: []AuditFinding{}, NotStarting: []AuditFinding{}}
+		Pending: []AuditFinding{}, NotStarting: []AuditFinding{}, Running: []Workload{}}
 	live, err := st.ListTaskInstances(ctx, TaskFilter{States: []State{StateQueued, StateRunning}})
 	if err != nil {
 		return a, fmt.Errorf("list live task instances: %w", err)
@@ -90,6 +94,12 @@ func BuildAudit(ctx context.Context, st Store, exec Executor, inv Inventory, opt
 		return a, fmt.Errorf("list %s workloads: %w", exec.Name(), err)
 	}
 	a.Live, a.Workloads = len(live), len(wls)
+	for _, w := range wls {
+		if !w.Finished() && !w.Deleting {
+			a.Running = append(a.Running, w)
+		}
+	}
+	sort.Slice(a.Running, func(i, j int) bool { return a.Running[i].Key.String() < a.Running[j].Key.String() })
 	byTry := make(map[TryKey]*Workload, len(wls))
 	for i := range wls {
 		byTry[wls[i].Key] = &wls[i]

@@ -205,6 +205,12 @@ type Workload struct {
 	Reason string `json:"reason,omitempty"`
 	// Tracked is whether the executor is watching it for a try.
 	Tracked bool `json:"tracked"`
+	// PID, Command and OutputBytes describe a local process: the
+	// wrapper's pid (the process group), the task's command line and
+	// the size of its output so far.
+	PID         int      `json:"pid,omitempty"`
+	Command     []string `json:"command,omitempty"`
+	OutputBytes int64    `json:"output_bytes,omitempty"`
 }
 
 // Finished reports whether the workload has ended.

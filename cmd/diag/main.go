@@ -7,14 +7,12 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 
 	// DAG time zones must load in an image with no zoneinfo files.
 	_ "time/tzdata"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
 func main() {
-	os.Exit(cli.Main(os.Args[1:], iostreams.System(), version))
+	os.Exit(cli.Main(os.Args[1:], iostreams.System(), buildinfo.Get().Version))
 }

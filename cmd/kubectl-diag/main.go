@@ -7,11 +7,9 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
 func main() {
-	os.Exit(cli.Main(os.Args[1:], iostreams.System(), version))
+	os.Exit(cli.Main(os.Args[1:], iostreams.System(), buildinfo.Get().Version))
 }

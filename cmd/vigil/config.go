@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilhq/vigil/scheduler/dag"
 	"github.com/vigilhq/vigil/scheduler/notify"
@@ -54,6 +50,10 @@ type config struct {
 
 	// Notifications declares the receivers DAGs notify (issue 20).
 	Notifications notify.Config `yaml:"notifications"`
+
+	// pos maps each key the config file set (kube.qps) to its
+	// file:line:col, for errors about its value.
+	pos map[string]string
 }
 
 // apiConfig is the `api:` section: where the operations API listens and
@@ -117,6 +117,10 @@ type presetConfig struct {
 	EphemeralDisk string `yaml:"ephemeral_disk"`
 }
 
+func (r presetConfig) resources() dag.Resources {
+	return dag.Resources{CPU: r.CPU, Memory: r.Memory, CPULimit: r.CPULimit, MemoryLimit: r.MemoryLimit, EphemeralDisk: r.EphemeralDisk}
+}
+
 func defaultConfig() config {
 	return config{
 		DAGs:         "./dags",
@@ -158,12 +162,18 @@ func loadConfig(path string) (config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// An empty file decodes to io.EOF and means "all defaults".
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("config %s: %w (see the README's configuration section for the known keys)", path, err)
+	// Checked first, so that every problem is reported in the file's
+	// terms; the decoder's own errors are a backstop.
+	root, pos, err := checkConfigFile(path, data)
+	if err != nil {
+		return cfg, err
 	}
+	if root != nil {
+		if err := root.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w (see the README's configuration section for the known keys)", path, err)
+		}
+	}
+	cfg.pos = pos
 	return cfg, nil
 }
 
@@ -171,7 +181,7 @@ func loadConfig(path string) (config, error) {
 func (c config) presets() (dag.Presets, error) {
 	p := dag.DefaultPresets()
 	for name, r := range c.Presets {
-		p[name] = dag.Resources{CPU: r.CPU, Memory: r.Memory, CPULimit: r.CPULimit, MemoryLimit: r.MemoryLimit, EphemeralDisk: r.EphemeralDisk}
+		p[name] = r.resources()
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("config presets: %w", err)

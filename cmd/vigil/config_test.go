@@ -47,7 +47,7 @@ func TestConfigLayers(t *testing.T) {
 			}
 		}},
 		{name: "unknown key names the file and line", file: write("typo.yaml", "dags: x\nparalelism: 3\n"),
-			wantErr: "typo.yaml: yaml: unmarshal errors:\n  line 2: field paralelism not found"},
+			wantErr: "typo.yaml:2:1: unknown key \"paralelism\"; did you mean \"parallelism\"?"},
 		{name: "missing file", file: filepath.Join(dir, "nope.yaml"), wantErr: "nope.yaml: no such file"},
 		{name: "retention off by default, days in the file, flag over file",
 			file: write("ret.yaml", "retention: 30d\n"),
@@ -65,7 +65,7 @@ func TestConfigLayers(t *testing.T) {
 			}
 		}},
 		{name: "bad retention names the file and line", file: write("badret.yaml", "dags: x\nretention: 30 days\n"),
-			wantErr: "badret.yaml: line 2: age \"30 days\": use a duration such as 30d, 12h or 90m"},
+			wantErr: "badret.yaml:2:12: retention: age \"30 days\": use a duration such as 30d, 12h or 90m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

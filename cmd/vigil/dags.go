@@ -21,7 +21,7 @@ machine: no scheduler or API is needed.`,
 		Example: `  vigil dags validate                  # the configured DAG folder
   vigil dags validate dags/etl.yaml examples/dags`,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(nil)
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ each migration once. A database written by a newer vigil is refused.`,
   vigil db migrate --db /var/lib/vigil/vigil.db`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(nil)
 			if err != nil {
 				return err
 			}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,6 +74,26 @@ func TestInstrumentsOfALiveScheduler(t *testing.T) {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+
+	// One version everywhere, and never Go's "(devel)": vigil version,
+	// the debug API's /info, and vigil_build_info.
+	var build struct {
+		Version   string `json:"version"`
+		Revision  string `json:"revision"`
+		GoVersion string `json:"go_version"`
+	}
+	if err := json.Unmarshal([]byte(e.mustVigil("version", "-o", "json")), &build); err != nil {
+		t.Fatal(err)
+	}
+	if build.Version == "" || build.Version == "(devel)" || build.GoVersion != runtime.Version() {
+		t.Errorf("vigil version -o json = %+v", build)
+	}
+	if info.Version != build.Version || info.Revision != build.Revision {
+		t.Errorf("/info says version %q revision %q, vigil version %q %q", info.Version, info.Revision, build.Version, build.Revision)
+	}
+	if w := fmt.Sprintf("vigil_build_info{go_version=%q,revision=%q,version=%q} 1\n", build.GoVersion, build.Revision, build.Version); !strings.Contains(string(body), w) {
+		t.Errorf("/metrics lacks %s", w)
 	}
 
 	_ = d.stop(t, syscall.SIGTERM, 30*time.Second)

@@ -26,6 +26,7 @@ import (
 	"github.com/vigilhq/vigil/cmd/vigil/cli/runs"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/status"
 	"github.com/vigilhq/vigil/cmd/vigil/cli/tasks"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/version"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/internal/exitcode"
@@ -148,12 +149,14 @@ database.`,
 	dagsCmd := dags.NewCmdDags(f)
 	dagsCmd.AddCommand(validateCmd)
 	root.AddCommand(runCmd, dagsCmd, runs.NewCmdRuns(f), tasks.NewCmdTasks(f), pools.NewCmdPools(f),
-		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd)
+		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd, version.NewCmdVersion(f, nil))
 	return root
 }
 
-// loadConfig reads the config file and applies the global --db.
-func (a *app) loadConfig() (config, error) {
+// loadConfig reads the config file, applies the global --db and the
+// command's flags (nil: it has none of the config's), and checks the
+// values.
+func (a *app) loadConfig(flags *overrides) (config, error) {
 	cfg, err := loadConfig(a.configPath)
 	if err != nil {
 		return cfg, err
@@ -161,7 +164,12 @@ func (a *app) loadConfig() (config, error) {
 	if a.db != "" {
 		cfg.DB = a.db
 	}
-	return cfg, nil
+	var changed func(string) bool
+	if flags != nil {
+		flags.apply(&cfg)
+		changed = flags.fs.Changed
+	}
+	return cfg, cfg.validate(changed)
 }
 
 // openStore opens the configured store for an admin command.
@@ -174,7 +182,7 @@ func (a *app) openStore(cfg config) (scheduler.Store, error) {
 // withLongStore opens the configured store for `vigil db clean`: f
 // bounds each of its own calls.
 func (a *app) withLongStore(f func(cfg config, st scheduler.Store) error) error {
-	cfg, err := a.loadConfig()
+	cfg, err := a.loadConfig(nil)
 	if err != nil {
 		return err
 	}

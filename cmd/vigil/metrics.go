@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
@@ -126,4 +127,15 @@ func (c *schedulerCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.hbAge, hb.Age.Seconds(), hb.Name)
 		gauge(c.hbStale, stale, hb.Name)
 	}
+}
+
+// buildInfoGauge is vigil_build_info{version,revision,go_version} 1: which
+// build runs, for dashboards and for alerts that join on it.
+func buildInfoGauge(b buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vigil_build_info",
+		Help: "Always 1; its labels say which build of vigil runs (vigil version).",
+	}, []string{"version", "revision", "go_version"})
+	g.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	return g
 }

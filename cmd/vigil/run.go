@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/diag/redact"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/executor/local"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 	"github.com/vigilhq/vigil/scheduler"
 )
 
@@ -39,11 +40,10 @@ the next start.`,
   vigil run --config vigil.yaml --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(flags)
 			if err != nil {
 				return err
 			}
-			flags.apply(&cfg)
 			return a.runDaemon(c.Context(), cfg)
 		},
 	}
@@ -182,7 +182,8 @@ func tryRegistry(cfg config, storeID string) string {
 func serveHealth(ctx context.Context, addr string, wd *watchdog.Watchdog, state *startState, log *zap.Logger, extra ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSchedulerCollector(state.scheduler, wd), newPoolCollector(ctx, state.scheduler), newNotifyCollector(&state.notifier))
+		newSchedulerCollector(state.scheduler, wd), newPoolCollector(ctx, state.scheduler), newNotifyCollector(&state.notifier),
+		buildInfoGauge(buildinfo.Get()))
 	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", wd.LivezHandler())

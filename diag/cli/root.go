@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -50,7 +48,8 @@ func NewRootCmd(f *cmdutil.Factory, extras ...Extra) *cobra.Command {
 	// "kubectl diag". Use keeps one word: cobra takes a command's name
 	// from it, and "kubectl diag" would make every path "kubectl attach".
 	var ann map[string]string
-	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
+	plugin := asPlugin(os.Args[0])
+	if plugin {
 		ann = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl diag"}
 	}
 	root := &cobra.Command{
@@ -97,6 +96,10 @@ When you are paged for a stale heartbeat, start with:
 	)
 	for _, e := range extras {
 		e(f, root)
+	}
+	kubepod.RegisterCompletions(root, f.Target)
+	if plugin {
+		pluginExamples(root)
 	}
 	return root
 }

@@ -20,6 +20,9 @@ type TaskAudit struct {
 	// tries were requeued again and again and never started.
 	Pending     []AuditFinding `json:"pending"`
 	NotStarting []AuditFinding `json:"not_starting"`
+	// Running are the workloads the executor runs now (empty from a
+	// scheduler older than issue 21).
+	Running []Workload `json:"running"`
 }
 
 // Findings counts what the report found.
@@ -46,8 +49,15 @@ type TaskKey struct {
 
 func (k TaskKey) String() string { return k.DAGID + "/" + k.RunID + "/" + k.TaskID }
 
-// Workload is a try's pod as the executor sees it.
+// TryKey names one try of a task instance.
+type TryKey struct {
+	TaskKey
+	Try int `json:"try"`
+}
+
+// Workload is a try's pod or process as the executor sees it.
 type Workload struct {
+	Key        TryKey    `json:"try_key,omitzero"`
 	ExternalID string    `json:"external_id"`
 	Phase      string    `json:"phase"`
 	Created    time.Time `json:"created"`
@@ -55,6 +65,10 @@ type Workload struct {
 	Deleting   bool      `json:"deleting,omitempty"`
 	Tracked    bool      `json:"tracked"`
 	Reason     string    `json:"reason,omitempty"`
+	// PID, Command and OutputBytes are set for a local process.
+	PID         int      `json:"pid,omitempty"`
+	Command     []string `json:"command,omitempty"`
+	OutputBytes int64    `json:"output_bytes,omitempty"`
 }
 
 // Transition is one recorded state change.

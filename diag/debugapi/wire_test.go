@@ -95,6 +95,8 @@ func wireValues() map[string]any {
 			Orphans: []debugapi.AuditFinding{{Task: debugapi.TaskKey{DAGID: "a", RunID: "b", TaskID: "c"}, Try: 1,
 				Workload: &debugapi.Workload{ExternalID: "vigil/x", Phase: "Running", Created: t0}, Why: "no live instance owns it"}},
 			Lost: []debugapi.AuditFinding{}, Pending: nil, NotStarting: []debugapi.AuditFinding{},
+			Running: []debugapi.Workload{{Key: debugapi.TryKey{TaskKey: debugapi.TaskKey{DAGID: "etl", RunID: "r", TaskID: "load"}, Try: 1},
+				ExternalID: "pid:4242", Phase: "Running", Created: t0, Tracked: true, PID: 4242, Command: []string{"sleep", "60"}, OutputBytes: 12}},
 		},
 	}
 }

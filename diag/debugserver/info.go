@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/redact"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 )
 
 // Info is what GET /debug/v1/info returns: which binary, which process,
@@ -25,7 +26,7 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 	// ReadMemStats stops the world only briefly (no heap walk).
 	runtime.ReadMemStats(&ms)
 	info := Info{
-		Service: service, Instance: instance, Version: "(devel)", GoVersion: runtime.Version(),
+		Service: service, Instance: instance, GoVersion: runtime.Version(),
 		PID: os.Getpid(), Host: host, Args: redact.Args(os.Args), Started: started,
 		Goroutines: runtime.NumGoroutine(), GOMAXPROCS: runtime.GOMAXPROCS(0), HeapBytes: ms.HeapAlloc,
 	}
@@ -41,18 +42,10 @@ func ProcessInfo(service, instance string, started time.Time, extra map[string]s
 	if !started.IsZero() {
 		info.Uptime = time.Since(started)
 	}
+	// The stamped version, or devel-<revision>: never "(devel)".
+	build := buildinfo.Get()
+	info.Version, info.Revision, info.Modified = build.Version, build.Revision, build.Modified
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			info.Version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				info.Revision = s.Value
-			case "vcs.modified":
-				info.Modified = s.Value == "true"
-			}
-		}
 		for _, m := range bi.Deps {
 			v := m.Version
 			if m.Replace != nil {

@@ -1,6 +1,7 @@
 package vet
 
 import (
+	"fmt"
 	"go/token"
 	"go/types"
 	"slices"
@@ -26,6 +27,7 @@ type witness struct {
 	sink *ctxSink
 	pos  token.Pos
 	via  []string // functions between the parameter and the sink
+	loop string   // the loop on the way that runs the sink again and again, if any
 }
 
 // flowContexts reports the calls find recognises as sinks when they get
@@ -59,8 +61,9 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 		if st.bg != nil && !wrapper(s) {
 			c.reportSink(s, k, st.bg.describe())
 		}
+		loop := c.loopOf(s)
 		for _, p := range st.params {
-			mark(p, &witness{sink: k, pos: s.pos()})
+			mark(p, &witness{sink: k, pos: s.pos(), loop: loop})
 		}
 	}
 	for changed := true; changed; {
@@ -72,7 +75,11 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 					if p.fn == s.static && p.i == i {
 						continue // recursion adds nothing
 					}
-					if mark(p, &witness{sink: w.sink, pos: w.pos, via: append([]string{funcName(s.static)}, w.via...)}) {
+					loop := w.loop
+					if loop == "" {
+						loop = c.loopOf(s)
+					}
+					if mark(p, &witness{sink: w.sink, pos: w.pos, via: append([]string{funcName(s.static)}, w.via...), loop: loop}) {
 						changed = true
 					}
 				}
@@ -90,8 +97,13 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 			if len(w.via) > 0 {
 				through = " (through " + strings.Join(w.via, ", ") + ")"
 			}
+			fix := w.sink.fix
+			if w.loop != "" {
+				fix += fmt.Sprintf(", one per call made inside %s (context.WithTimeout per iteration), not on the context passed to %s, which would end the loop",
+					w.loop, funcName(s.static))
+			}
 			c.report(s.pos(), "%s passed to %s reaches %s at %s%s with no deadline: %s; %s",
-				st.bg.describe(), funcName(s.static), w.sink.what, c.where(w.pos), through, w.sink.why, w.sink.fix)
+				st.bg.describe(), funcName(s.static), w.sink.what, c.where(w.pos), through, w.sink.why, fix)
 			break
 		}
 	}
@@ -182,5 +194,9 @@ func (c *checker) reportSink(s *site, k *ctxSink, ctx string) {
 		c.report(pos, "%s", k.direct(ctx))
 		return
 	}
-	c.report(pos, "%s with %s: %s; %s", k.what, ctx, k.why, k.fix)
+	fix := k.fix
+	if loop := c.loopOf(s); loop != "" {
+		fix += ", one per call made inside " + loop + " (context.WithTimeout per iteration, cancel after the call), not one on a context the whole loop shares, which would end the loop"
+	}
+	c.report(pos, "%s with %s: %s; %s", k.what, ctx, k.why, fix)
 }

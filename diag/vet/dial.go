@@ -18,7 +18,7 @@ tls.DialWithDialer with one; DialContext on such a dialer given a
 background context. Dials of unix sockets (the network a constant
 "unix...") are left alone: connecting to one fails at once when nobody
 listens.`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runDial,
 }
 
@@ -37,11 +37,11 @@ func runDial(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "tls.Dial has no timeout: %s; use tls.DialWithDialer with a net.Dialer that has a Timeout, or tls.Dialer.DialContext with a deadline", handshakeWhy)
 		case isFunc(s.callee, "crypto/tls", "DialWithDialer") && s.expr != nil && len(s.expr.Args) > 0 && !c.unixDial(s, 1):
 			for _, b := range c.untimedNetDialers(s.expr.Args[0]) {
-				c.report(s.pos(), "tls.DialWithDialer with a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.where(b.Pos()), handshakeWhy)
+				c.report(s.pos(), "tls.DialWithDialer with a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.boundWhere(b), handshakeWhy)
 			}
 		case isMethod(s.callee, "net", "Dialer", "Dial") && !c.unixDial(s, 0):
 			for _, b := range c.untimedNetDialers(c.recv(s)) {
-				c.report(s.pos(), "Dial on a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.where(b.Pos()), connectWhy)
+				c.report(s.pos(), "Dial on a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.boundWhere(b), connectWhy)
 			}
 		case isMethod(s.callee, "crypto/tls", "Dialer", "Dial") && !c.unixDial(s, 0):
 			for _, b := range c.untimedTLSDialers(c.recv(s)) {
@@ -53,7 +53,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
 			if b := c.untimedNetDialers(c.recv(s)); len(b) > 0 {
-				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.where(b[0].Pos()) + ")", why: connectWhy,
+				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.boundWhere(b[0]) + ")", why: connectWhy,
 					fix: "pass a context with a deadline or set the Dialer's Timeout"}
 			}
 		case isMethod(s.callee, "crypto/tls", "Dialer", "DialContext") && !c.unixDial(s, 1):
@@ -90,11 +90,11 @@ func (c *checker) unixDial(s *site, i int) bool {
 
 // untimedNetDialers returns the net.Dialers built in the package that e
 // may hold with neither Timeout nor Deadline.
-func (c *checker) untimedNetDialers(e ast.Expr) []ast.Expr {
+func (c *checker) untimedNetDialers(e ast.Expr) []bound {
 	if e == nil {
 		return nil
 	}
-	return c.hold.unbounded(e, func(b ast.Expr) bool { return c.hold.builds(b, "net", "Dialer") }, "Timeout", "Deadline")
+	return untimedOnly(c.sum.judge(e, netDialerT))
 }
 
 // untimedTLSDialers returns the tls.Dialers built in the package that e

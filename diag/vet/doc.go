@@ -14,8 +14,20 @@
 // Three ways, all on the same analyzers:
 //
 //	diag vet ./...                                  # exit status 1 on findings; -o json for scripts
-//	go vet -vettool=$(which diag-vet) ./...         # cmd/diag-vet, a multichecker
+//	go vet -vettool=$(which diag-vet) ./...         # cmd/diag-vet, a multichecker (make build: bin/diag-vet)
 //	checker.Analyze(vet.Analyzers(), pkgs, nil)     # as a library
+//
+// The analyzers require Facts, which exports go/analysis facts (what a
+// function returns, what a struct field holds, whether a package opens
+// a Kubernetes stream), so the checks follow values across the module's
+// packages. go vet carries facts between packages itself; diag vet loads
+// the module's packages that the named ones import, from source, for
+// their facts, and reports only on the named ones. Dependencies outside
+// the module come from export data and have no facts: what they return
+// is unknown, and assumed bounded. go vet analyzes every dependency from
+// source, so under it the checks also know what other modules' helpers
+// return, and may report a client from, say, a library's NewClient()
+// that diag vet leaves alone.
 //
 // # The checks
 //
@@ -27,25 +39,35 @@
 //     without Timeout below.
 //   - http.NewRequest, whose request has no context, when the request is
 //     sent as it is: passed to a Do or RoundTrip method (but Do on a client
-//     the package built with Timeout), to a function of the package,
-//     returned or stored. A request only inspected (a proxy lookup) or
-//     given a context with WithContext is not reported.
+//     known to have Timeout, see below), stored, returned by an exported
+//     function, or returned by or passed to a function of the package that
+//     does one of these with it. A request only inspected (a proxy lookup)
+//     or given a context with WithContext is not reported.
 //   - An http.Client built in the package (a literal, new(http.Client) or
 //     `var c http.Client`) without Timeout, reported at the literal, when
 //     Get, Head, Post or PostForm is called on it, or Do with a request
 //     built by http.NewRequest or with a background context. The client is
-//     followed through local variables, struct fields and package variables
-//     of the package; Timeout assigned anywhere in the package to the
-//     variable or field holding it counts as set. A Do whose request's
+//     followed through local variables, struct fields (keyed and unkeyed
+//     literals, s.c = ... anywhere in the package) and package variables,
+//     and through the functions and methods of the module that return it
+//     (c, err := httpx.New()) or the fields another package of the module
+//     fills (api.Client of a constructor's struct); Timeout assigned
+//     anywhere in the package to the variable or field holding it counts as
+//     set. A finding goes to the literal when it is in the package, else to
+//     the call, naming where the client was built. A Do whose request's
 //     context is a parameter is a sink for that parameter (see below). A
 //     client literal never used this way is not reported: its requests may
 //     carry deadlines.
+//   - A struct field holding an http.Client by value (struct{ c
+//     http.Client }) that is never assigned and never given Timeout: its
+//     zero value has none, reported where Get, Do... is called on it.
 //
 // kubeclient: client-go.
 //   - A rest.Config built in the function (a literal, rest.InClusterConfig,
 //     clientcmd's BuildConfigFromFlags or ClientConfig(), ToRESTConfig, or
-//     rest.CopyConfig of such a config) without Timeout, in the literal or
-//     assigned later, handed to a NewForConfig (kubernetes, dynamic,
+//     rest.CopyConfig of such a config), or returned by a function of the
+//     module that builds one, without Timeout, in the literal or assigned
+//     later, handed to a NewForConfig (kubernetes, dynamic,
 //     metadata, discovery, generated clientsets: any function whose name
 //     contains ForConfig and takes a *rest.Config), RESTClientFor or
 //     HTTPClientFor. A config received as a parameter is the caller's job.
@@ -62,8 +84,9 @@
 //   - Not reported: a rest.Request whose chain calls Timeout(d); a Watch
 //     whose ListOptions (or a rest.Request's VersionedParams) set
 //     TimeoutSeconds (options from elsewhere are assumed to); a call on a
-//     client the package made from a config with Timeout set (client-go
-//     then bounds every request).
+//     client made from a config with Timeout set (client-go then bounds
+//     every request), in the package or by a function of the module that
+//     returns the client or keeps it in a field.
 //   - cache.WaitForCacheSync, WaitForNamedCacheSync and informer factories'
 //     WaitForCacheSync given ctx.Done() of a background context or
 //     wait.NeverStop; wait.PollUntilContextCancel with a background context.
@@ -114,9 +137,35 @@
 //	main.go:20:2: context.Background() passed to run reaches client-go call
 //	Create at kube.go:42 (through sync) with no deadline: ...
 //
-// A context of any other origin (a struct field, a method's result such
-// as r.Context() or cmd.Context(), a function's return value) is assumed
-// bounded.
+// A context a function of the module returns is background when every
+// return builds it from context.Background() or TODO() (in the same
+// package or, by fact, another one): ctx := newContext(). A context of
+// any other origin (a struct field, a method's result such as
+// r.Context() or cmd.Context(), a parameter's derivation returned by a
+// helper, a function outside the module) is assumed bounded.
+//
+// # Fix hints
+//
+// A fix must not break what it fixes:
+//   - A call in a loop (a for loop, or a function literal handed to
+//     wait.Until and its kin) on a context the loop shares is told to get
+//     a deadline per call or per iteration, made inside the loop, never one
+//     on the shared context, which would end the loop; the same holds when
+//     the loop sits between a background context and the call it reaches
+//     (run(ctx) whose worker loop calls sync(ctx)).
+//   - client-go streams (a rest.Request's Stream: logs, exec,
+//     port-forward) are told to use a context cancelled after an idle
+//     period, not a fixed deadline or the config's Timeout; a Watch,
+//     ListOptions.TimeoutSeconds or a deadline per watch.
+//   - A rest.Config in a program that opens such streams (in the package
+//     or a package of the module it imports) is told to bound each
+//     request, or to keep a second config with Timeout for short calls,
+//     not to set its Timeout.
+//   - An http.Client whose response is read as a stream (an
+//     text/event-stream request, follow= or watch= in the URL, the body
+//     read with bufio) is told to bound the connection (the Transport's
+//     ResponseHeaderTimeout, a dial timeout) and cancel on idleness, not
+//     to set Timeout.
 //
 // Two exceptions keep libraries quiet. A call into the package's own
 // functions is never a sink itself: what it reaches is followed instead.
@@ -146,13 +195,15 @@
 //
 // This is a heuristic that prefers saying nothing to crying wolf. It does
 // not see:
-//   - contexts, clients, configs and dialers kept in struct fields and
-//     read back in another function, except the client or server field
-//     cases above (a context stored in a field is assumed bounded);
-//   - anything that crosses a package boundary: a background context
-//     passed to another package's function, a client or config built in
-//     one package and used in another, a constructor that returns an
-//     http.Client or rest.Config;
+//   - contexts kept in struct fields (assumed bounded);
+//   - a background context passed to another package's function (only
+//     what functions return crosses packages, not what their parameters
+//     reach), and packages outside the module (no facts: their results
+//     are unknown);
+//   - a helper's result that depends on its arguments (httpx.New(d) with
+//     d = 0 counts as a client with Timeout), results other than the
+//     first of a call unless returned whole (_, c := f()), named results
+//     returned bare, and recursion;
 //   - calls through interfaces the program declares (a consumer-declared
 //     PodClient interface over client-go), function values and callbacks,
 //     generic functions, and reflection; a background context handed to an

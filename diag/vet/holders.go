@@ -104,9 +104,14 @@ func newHolders(pass *analysis.Pass, skip map[*token.File]bool) *holders {
 					}
 				}
 			case *ast.CompositeLit:
-				for _, e := range n.Elts {
+				st, _ := typeOrNil(h.info.TypeOf(n)).Underlying().(*types.Struct)
+				for i, e := range n.Elts {
 					kv, ok := e.(*ast.KeyValueExpr)
 					if !ok {
+						// &T{&u, client}: an unkeyed literal sets its fields in order.
+						if st != nil && i < st.NumFields() {
+							h.flow(st.Field(i), e)
+						}
 						continue
 					}
 					if id, ok := kv.Key.(*ast.Ident); ok {
@@ -275,9 +280,24 @@ func (h *holders) key(e ast.Expr) any {
 	return nil
 }
 
+// typeOrNil returns t, or an empty struct type for nil, so that
+// Underlying can be called on it.
+func typeOrNil(t types.Type) types.Type {
+	if t == nil {
+		return types.NewStruct(nil, nil)
+	}
+	return t
+}
+
 // origins returns the values e may hold (the expressions that built
 // them) and every key on the way, for fields set later.
 func (h *holders) origins(e ast.Expr) (built []ast.Expr, keys []any) {
+	return h.originsOf(h.key(e))
+}
+
+// originsOf is origins from a key: an expression that builds a value,
+// or the object that holds one.
+func (h *holders) originsOf(start any) (built []ast.Expr, keys []any) {
 	seen := map[any]bool{}
 	var walk func(k any)
 	walk = func(k any) {
@@ -301,7 +321,7 @@ func (h *holders) origins(e ast.Expr) (built []ast.Expr, keys []any) {
 			}
 		}
 	}
-	walk(h.key(e))
+	walk(start)
 	return built, keys
 }
 
@@ -379,18 +399,26 @@ func fieldValue(e ast.Expr, field string) ast.Expr {
 	return nil
 }
 
-// unbounded returns the values e may hold that origin accepts as built
-// without any of fields and that never get one set later.
-func (h *holders) unbounded(e ast.Expr, origin func(ast.Expr) bool, fields ...string) []ast.Expr {
-	built, keys := h.origins(e)
-	if h.setLater(keys, fields...) {
-		return nil
-	}
-	var bad []ast.Expr
-	for _, b := range built {
-		if origin(b) && !hasField(b, fields...) {
-			bad = append(bad, b)
+// sourceFields returns the struct fields the value at start is read
+// from: start itself, or fields whose values flow into it, following
+// the values stored in fields, package variables and locals.
+func (h *holders) sourceFields(start any) []*types.Var {
+	var out []*types.Var
+	seen := map[any]bool{}
+	var walk func(k any)
+	walk = func(k any) {
+		o, ok := k.(types.Object)
+		if !ok || seen[k] {
+			return
+		}
+		seen[k] = true
+		if v, ok := o.(*types.Var); ok && v.IsField() {
+			out = append(out, v)
+		}
+		for _, f := range h.flows[o] {
+			walk(f)
 		}
 	}
-	return bad
+	walk(start)
+	return out
 }

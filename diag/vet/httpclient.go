@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -20,7 +21,7 @@ http.NewRequest when its request is sent as it is; and an http.Client
 built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
 context or a background one.`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runHTTPClient,
 }
 
@@ -75,16 +76,13 @@ func (c *checker) timedClient(common *ssa.CallCommon) bool {
 	if !ok {
 		return false
 	}
-	built, keys := c.hold.origins(sel.X)
-	if c.hold.setLater(keys, "Timeout") {
-		return true
-	}
-	for _, b := range built {
-		if !c.hold.builds(b, "net/http", "Client") || !hasField(b, "Timeout") {
+	bs := c.sum.judge(sel.X, httpClientT)
+	for _, b := range bs {
+		if b.kind != timed {
 			return false
 		}
 	}
-	return len(built) > 0
+	return len(bs) > 0
 }
 
 func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
@@ -98,7 +96,11 @@ func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bo
 			if c.sentValue(u, pkg, seen) {
 				return true
 			}
-		case *ssa.Return, *ssa.Store, *ssa.Send:
+		case *ssa.Return:
+			if c.returnedSent(u, v, pkg, seen) {
+				return true
+			}
+		case *ssa.Store, *ssa.Send:
 			return true
 		case ssa.CallInstruction:
 			common := u.Common()
@@ -109,13 +111,102 @@ func (c *checker) sentValue(v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bo
 			case common.StaticCallee() != nil:
 				sc := common.StaticCallee()
 				if sc.Pkg == pkg && !onlyReceiver(common, v) {
-					return true // the package's own function: may send it
+					// The package's own function: it sends the request
+					// if what it does with the parameter does.
+					if c.passedSent(common, sc, v, pkg, seen) {
+						return true
+					}
+					continue
 				}
 				name = sc.Name()
 			}
 			if (name == "Do" || name == "RoundTrip") && !onlyReceiver(common, v) && !c.timedClient(common) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// passedSent reports whether the package's function sc, given v as an
+// argument, may send it: what it does with the parameter sends it, or
+// sc has no body here to follow.
+func (c *checker) passedSent(common *ssa.CallCommon, sc *ssa.Function, v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
+	if len(sc.Blocks) == 0 || len(sc.Params) != len(common.Args) {
+		return true
+	}
+	for i, a := range common.Args {
+		if a == v && c.sentValue(sc.Params[i], pkg, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// returnedSent reports whether a request v that the function returns
+// at ret may be sent: by whoever calls it, when it is exported or used
+// other than by direct calls in the package; by what its callers in
+// the package do with the result otherwise (a helper that builds the
+// request for a Do on a client with Timeout does not send it).
+func (c *checker) returnedSent(ret *ssa.Return, v ssa.Value, pkg *ssa.Package, seen map[ssa.Value]bool) bool {
+	fn := ret.Parent()
+	idx := slices.Index(ret.Results, v)
+	f := funcObject(fn)
+	if idx < 0 || f == nil || f.Exported() || fn.Parent() != nil {
+		return true
+	}
+	var results []ssa.Value
+	calls := 0
+	for _, g := range c.funcs {
+		for _, b := range g.Blocks {
+			for _, instr := range b.Instrs {
+				call, ok := instr.(*ssa.Call)
+				if !ok {
+					if refersTo(instr, fn) {
+						return true // a func value: anyone may call it
+					}
+					continue
+				}
+				if call.Common().StaticCallee() != fn {
+					if refersTo(instr, fn) {
+						return true
+					}
+					continue
+				}
+				calls++
+				if len(ret.Results) == 1 {
+					results = append(results, call)
+					continue
+				}
+				for _, r := range *call.Referrers() {
+					if ex, ok := r.(*ssa.Extract); ok && ex.Index == idx {
+						results = append(results, ex)
+					}
+				}
+			}
+		}
+	}
+	if calls == 0 {
+		return true // called from elsewhere (a test, another package through a func value)
+	}
+	for _, r := range results {
+		if c.sentValue(r, pkg, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// refersTo reports whether instr uses fn as a value (not as the callee
+// of a static call).
+func refersTo(instr ssa.Instruction, fn *ssa.Function) bool {
+	var ops [8]*ssa.Value
+	for _, op := range instr.Operands(ops[:0]) {
+		if op != nil && *op == ssa.Value(fn) {
+			if call, ok := instr.(ssa.CallInstruction); ok && call.Common().Value == ssa.Value(fn) && !call.Common().IsInvoke() {
+				continue // the callee itself
+			}
+			return true
 		}
 	}
 	return false
@@ -284,26 +375,65 @@ func (c *checker) httpSink(s *site) *ctxSink {
 		}
 		return nil // a direct use is reported as such
 	}
-	bad := c.hold.unbounded(sel.X, func(e ast.Expr) bool { return c.hold.builds(e, "net/http", "Client") }, "Timeout")
+	bad := untimedOnly(c.sum.judge(sel.X, httpClientT))
 	if len(bad) == 0 {
 		return nil
 	}
+	stream := c.httpStream(s.fn)
 	if name != "Do" {
+		fix, fixThere := "set Timeout", "set Timeout where it is built"
+		if stream {
+			fix, fixThere = httpStreamFix, httpStreamFix
+		}
 		for _, b := range bad {
-			c.report(b.Pos(), "http.Client without Timeout, used with %s at %s: %s; set Timeout", name, c.where(s.pos()), httpWhy)
+			if b.pos.IsValid() {
+				c.report(b.pos, "http.Client without Timeout, used with %s at %s: %s; %s", name, c.where(s.pos()), httpWhy, fix)
+				continue
+			}
+			c.report(s.pos(), "%s on an http.Client without Timeout (%s): %s; %s", name, b.desc, httpWhy, fixThere)
 		}
 		return nil
 	}
-	at := bad[0].Pos()
+	b := bad[0]
+	at, from := b.pos, c.boundWhere(b)
+	if !at.IsValid() {
+		at = s.pos()
+	}
+	fix, fixHere, fixThere := "set the client's Timeout or give the request a context with a deadline",
+		"set Timeout, or give the request a context with a deadline", "set Timeout where it is built, or give the request a context with a deadline"
+	if stream {
+		fix, fixHere, fixThere = httpStreamFix, httpStreamFix, httpStreamFix
+	}
 	return &ctxSink{
 		val: s.arg(0), at: at,
-		what: "Do on an http.Client without Timeout (" + c.where(at) + ")",
-		why:  httpWhy, fix: "set the client's Timeout or give the request a context with a deadline",
+		what: "Do on an http.Client without Timeout (" + from + ")",
+		why:  httpWhy, fix: fix,
 		direct: func(ctx string) string {
-			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; set Timeout, or give the request a context with a deadline",
-				c.where(s.pos()), ctx, httpWhy)
+			if !b.pos.IsValid() {
+				return fmt.Sprintf("Do on an http.Client without Timeout (%s) runs with %s: %s; %s", b.desc, ctx, httpWhy, fixThere)
+			}
+			return fmt.Sprintf("http.Client without Timeout: its Do at %s runs with %s: %s; %s", c.where(s.pos()), ctx, httpWhy, fixHere)
 		},
 	}
+}
+
+// untimedOnly keeps the untimed bounds.
+func untimedOnly(bs []bound) []bound {
+	var out []bound
+	for _, b := range bs {
+		if b.kind == untimed {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// boundWhere says where an untimed value was built, for a message.
+func (c *checker) boundWhere(b bound) string {
+	if b.pos.IsValid() {
+		return c.where(b.pos)
+	}
+	return b.desc
 }
 
 // typeOf is e's type, or nil.

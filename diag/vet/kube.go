@@ -25,7 +25,7 @@ without ListOptions.TimeoutSeconds; cache.WaitForCacheSync and informer
 factories' WaitForCacheSync given the Done channel of such a context or
 wait.NeverStop; wait.PollUntilContextCancel with one; and a client-go call
 with no context that has a ...WithContext form (discovery's ServerVersion).`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runKube,
 }
 
@@ -49,9 +49,15 @@ func runKube(pass *analysis.Pass) (any, error) {
 			if !isNamed(c.typeOf(a), restPkg, "Config") {
 				continue
 			}
+			fix := "set the config's Timeout"
+			if at := c.streamsAt(); at != "" {
+				// Timeout bounds each whole request, streams included.
+				fix = "give each request a context with a deadline, or make a second config with Timeout for the short calls: this program also opens a long-lived watch or stream (" +
+					at + "), which the config's Timeout would cut"
+			}
 			for _, b := range c.configsWithoutTimeout(a, 0) {
-				c.report(s.pos(), "%s (%s) has no Timeout and goes to %s.%s: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; set the config's Timeout",
-					c.describeConfig(b), c.where(b.Pos()), s.callee.Pkg().Name(), s.callee.Name())
+				c.report(s.pos(), "%s (%s) has no Timeout and goes to %s.%s: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; %s",
+					c.describeConfig(b), c.where(b.Pos()), s.callee.Pkg().Name(), s.callee.Name(), fix)
 			}
 		}
 	})
@@ -101,15 +107,15 @@ func isConfigSink(f *types.Func) bool {
 // configOrigin reports whether e builds a rest.Config with no Timeout
 // unless one is given: a literal, or a function of rest, clientcmd or
 // genericclioptions returning one (InClusterConfig, ClientConfig...).
-func (c *checker) configOrigin(e ast.Expr) bool {
-	if c.hold.builds(e, restPkg, "Config") {
+func (h *holders) configOrigin(e ast.Expr) bool {
+	if h.builds(e, restPkg, "Config") {
 		return true
 	}
 	call, ok := e.(*ast.CallExpr)
 	if !ok {
 		return false
 	}
-	f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
+	f := calleeFunc(h.info, call)
 	if f == nil || f.Pkg() == nil || isCopyConfig(f) {
 		return false
 	}
@@ -150,8 +156,10 @@ func (c *checker) configsWithoutTimeout(e ast.Expr, depth int) []ast.Expr {
 				continue
 			}
 		}
-		if c.configOrigin(b) && !hasField(b, "Timeout") {
+		if c.hold.configOrigin(b) && !hasField(b, "Timeout") {
 			bad = append(bad, b)
+		} else if c.sum.origin(b, restConfigT).kind == untimed {
+			bad = append(bad, b) // a helper's config without Timeout
 		}
 	}
 	return bad
@@ -222,7 +230,10 @@ func (c *checker) kubeSink(s *site) *ctxSink {
 		return &ctxSink{val: s.arg(0), what: f.Name(), why: informsWhy, fix: kubeFix}
 	case f.Name() == "Watch":
 		return &ctxSink{val: s.arg(0), what: "client-go Watch", why: "a watch on a dead connection gets no events and never ends",
-			fix: "pass a context with a deadline or set ListOptions.TimeoutSeconds"}
+			fix: "set ListOptions.TimeoutSeconds (the server ends the watch; watch again) or pass a context with a deadline per watch; not the config's Timeout, which cuts every watch"}
+	case isMethod(f, restPkg, "Request", "Stream"):
+		return &ctxSink{val: s.arg(0), what: "client-go Stream (a long-lived stream: logs, exec, port-forward)",
+			why: "a dead connection stalls it with no error and no end", fix: streamFix}
 	}
 	return &ctxSink{val: s.arg(0), what: "client-go call " + f.Name(), why: kubeWhy, fix: kubeFix}
 }
@@ -320,57 +331,19 @@ func (c *checker) requestHasTimeout(s *site, watch bool) bool {
 	return false
 }
 
-// clientHasTimeout reports whether s's client was made in the package
-// from a config with Timeout set: client-go then bounds every request.
+// clientHasTimeout reports whether s's client was made from a config
+// with Timeout set, in the package or by a function of the module that
+// returns it: client-go then bounds every request.
 func (c *checker) clientHasTimeout(s *site) bool {
 	chain := c.receiverChain(s)
 	if len(chain) == 0 {
 		return false
 	}
-	built, _ := c.hold.origins(chain[len(chain)-1])
-	if len(built) == 0 {
-		return false
-	}
-	for _, b := range built {
-		call, ok := b.(*ast.CallExpr)
-		if !ok {
-			return false
-		}
-		f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
-		if !isConfigSink(f) {
-			return false
-		}
-		for _, a := range call.Args {
-			if isNamed(c.typeOf(a), restPkg, "Config") && !c.configHasTimeout(a, 0) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// configHasTimeout reports whether every config e may hold was built in
-// the package with Timeout set.
-func (c *checker) configHasTimeout(e ast.Expr, depth int) bool {
-	built, keys := c.hold.origins(e)
-	if c.hold.setLater(keys, "Timeout") {
-		return true
-	}
-	if len(built) == 0 || depth > 4 {
-		return false
-	}
-	for _, b := range built {
-		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 {
-			if f, _ := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func); isCopyConfig(f) {
-				if !c.configHasTimeout(call.Args[0], depth+1) {
-					return false
-				}
-				continue
-			}
-		}
-		if !c.configOrigin(b) || !hasField(b, "Timeout") {
+	bs := c.sum.judge(chain[len(chain)-1], kubeClientT)
+	for _, b := range bs {
+		if b.kind != timed {
 			return false
 		}
 	}
-	return true
+	return len(bs) > 0
 }

@@ -16,7 +16,7 @@ Reports an http.Server built in the package (literal, new or var) with
 neither ReadHeaderTimeout nor ReadTimeout, in the literal or assigned later
 in the package, and http.ListenAndServe, ListenAndServeTLS, Serve and
 ServeTLS, whose server has no timeouts.`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runServer,
 }
 

@@ -12,7 +12,7 @@ var SQL = &analysis.Analyzer{
 Reports Query, QueryRow, Exec, Begin, Prepare and Ping on *sql.DB, *sql.Tx,
 *sql.Conn and *sql.Stmt (they run under context.Background()), and their
 Context forms (and BeginTx, DB.Conn) given a background context.`,
-	Requires: []*analysis.Analyzer{buildSSA},
+	Requires: []*analysis.Analyzer{buildSSA, Facts},
 	Run:      runSQL,
 }
 

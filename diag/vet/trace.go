@@ -147,6 +147,13 @@ func (t *tracer) call(common *ssa.CallCommon) ctxState {
 	case isMethod(f, "net/http", "Request", "WithContext", "Clone"):
 		return t.value(common.Args[1])
 	}
+	// A helper of the module that returns a background context
+	// (ctx, cancel := newContext()), known from its body or its fact.
+	if res := common.Signature().Results(); f != nil && res.Len() > 0 && isContext(res.At(0).Type()) {
+		if rs := t.c.sum.funcResults(f); len(rs) > 0 && rs[0].kind == untimed {
+			return ctxState{bg: &bgOrigin{desc: rs[0].desc + " (returned by " + funcLabel(f) + ")"}}
+		}
+	}
 	return ctxState{}
 }
 

@@ -30,7 +30,9 @@ type checker struct {
 	ignores  map[*token.File]map[int]ignoreComment
 	reported map[token.Pos]bool
 	hold     *holders
+	sum      *summary
 	closures map[*ssa.Function]*ssa.MakeClosure
+	loops    map[*ssa.BasicBlock]bool
 }
 
 func newChecker(pass *analysis.Pass) *checker {
@@ -65,7 +67,10 @@ func newChecker(pass *analysis.Pass) *checker {
 			}
 		}
 	}
-	c.hold = newHolders(pass, c.skip)
+	// Every analyzer that makes a checker requires Facts, whose holders
+	// index the package once for all of them.
+	c.sum = pass.ResultOf[Facts].(*summary)
+	c.hold = c.sum.hold
 	return c
 }
 

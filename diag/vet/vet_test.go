@@ -18,7 +18,12 @@ func TestAnalyzers(t *testing.T) {
 		pkg      string
 	}{
 		{vet.HTTPClient, "httpclient"},
+		{vet.HTTPClient, "interhttp"},
 		{vet.KubeClient, "kubeclient"},
+		{vet.KubeClient, "interkube"},
+		{vet.KubeClient, "kubehints"},
+		{vet.KubeClient, "kubehints/cmd"},
+		{vet.HTTPClient, "httpstream"},
 		{vet.SQL, "sqlcontext"},
 		{vet.Dial, "dialtimeout"},
 		{vet.HTTPServer, "httpserver"},

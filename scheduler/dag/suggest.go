@@ -131,3 +131,9 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the candidate s is most likely a typo of (case, '_'
+// and '-' aside, then at most two edits), or "" when none is near: the
+// "did you mean" of DAG files, for other files' keys and values (the
+// scheduler's config file).
+func Closest(s string, candidates []string) string { return closest(s, candidates) }

@@ -38,8 +38,9 @@ type TargetFlags struct {
 	Dir       string
 	Addr      string
 	TokenFile string
-	// Pod is a pod name, pod/NAME or deploy/NAME; Kube holds the usual
-	// kubectl flags (--kubeconfig, --context, -n).
+	// Pod is a pod name, pod/NAME, deploy/NAME or statefulset/NAME; Kube
+	// holds kubectl's flags (--kubeconfig, --context, -n, --server,
+	// --token, --as, --request-timeout ...).
 	Pod  string
 	Kube *genericclioptions.ConfigFlags
 	// Container is the pod's container to run diag in (-c); DiagPath is
@@ -57,28 +58,18 @@ func (t *TargetFlags) AddTo(fs *pflag.FlagSet) {
 	fs.StringVar(&t.Dir, "runtime-dir", "", "where to look for debug sockets (default $VIGIL_RUNTIME_DIR, $XDG_RUNTIME_DIR/vigil or /tmp/vigil-UID)")
 	fs.StringVar(&t.Addr, "addr", "", "the scheduler's loopback debug address, HOST:PORT (with --token-file)")
 	fs.StringVar(&t.TokenFile, "token-file", "", "file holding the bearer token for --addr")
-	fs.StringVar(&t.Pod, "pod", "", "reach the scheduler in this pod (NAME, pod/NAME or deploy/NAME) through the Kubernetes exec API")
+	fs.StringVar(&t.Pod, "pod", "", "reach the scheduler in this pod (NAME, pod/NAME, deploy/NAME or statefulset/NAME) through the Kubernetes exec API")
 	fs.StringVarP(&t.Container, "container", "c", "", "with --pod: the container to run diag in (default: the pod's default container)")
 	fs.StringVar(&t.DiagPath, "diag-path", "diag", "with --pod: the diag binary inside the pod")
-	fs.DurationVar(&t.Timeout, "timeout", 10*time.Second, "deadline of each request to the scheduler")
+	fs.DurationVar(&t.Timeout, "timeout", 10*time.Second, "deadline of each request to the scheduler (and, without --request-timeout, of each Kubernetes API call)")
+	// kubectl's own flags, as kubectl users know them (--kubeconfig,
+	// --context, -n, --server, --token, --as, --request-timeout ...).
 	t.Kube = genericclioptions.NewConfigFlags(false)
-	// Only the flags kubectl users reach for; the rest of kubectl's
-	// would be noise here.
-	addKubeFlags(fs, t.Kube)
-}
-
-// addKubeFlags adds to fs the kubectl flags diag wants and drops the
-// others. (They are registered on a scratch set first: the forwarding
-// must run after kube.AddFlags, not before, or no flag is added.)
-func addKubeFlags(fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags) {
-	tmp := pflag.NewFlagSet("kube", pflag.ContinueOnError)
-	kube.AddFlags(tmp)
-	want := map[string]bool{"kubeconfig": true, "context": true, "namespace": true, "cluster": true, "user": true, "request-timeout": false}
-	tmp.VisitAll(func(f *pflag.Flag) {
-		if want[f.Name] {
-			fs.AddFlag(f)
-		}
-	})
+	t.Kube.AddFlags(fs)
+	// kubectl's 0 is "no timeout"; diag's calls always have one.
+	fs.Lookup("request-timeout").Usage = "deadline of each Kubernetes API call (5s, 1m); 0 uses --timeout, so no call waits forever"
+	// diag makes no discovery calls, so kubectl's discovery cache is unused.
+	_ = fs.MarkHidden("cache-dir")
 }
 
 // Client returns a client of the chosen scheduler's debug API.

@@ -18,13 +18,18 @@ func TestKubectlPlugin(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kubectl-diag")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/vigilhq/vigil/cmd/kubectl-diag").CombinedOutput(); err != nil {
-		t.Fatalf("build kubectl-diag: %v\n%s", err, out)
+	for _, name := range []string{"kubectl-diag", "kubectl_complete-diag"} {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), "github.com/vigilhq/vigil/cmd/"+name).CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, out)
+		}
 	}
+	// No kubeconfig anywhere, and not in a pod: HOME has no .kube.
+	home := t.TempDir()
 	run := func(name string, args ...string) (string, int) {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"HOME="+home, "KUBECONFIG=", "KUBERNETES_SERVICE_HOST=")
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -40,9 +45,14 @@ func TestKubectlPlugin(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"help", []string{"--help"}, 0, []string{"kubectl diag [command]", "--pod", "--kubeconfig", "-n, --namespace", "--context", "-c, --container", "--diag-path"}},
+		{"help", []string{"--help"}, 0, []string{"kubectl diag [command]", "--pod", "--kubeconfig", "-n, --namespace", "--context", "-c, --container", "--diag-path",
+			"\n  kubectl diag attach --pod deploy/vigil-scheduler -n vigil\n", "kubectl exec deploy/vigil-scheduler -- diag attach"}},
+		{"commands in descriptions", []string{"bundle", "ls", "--help"}, 0, []string{"'kubectl diag bundle get NAME'"}},
 		{"verb help", []string{"restart", "--help"}, 0, []string{"kubectl diag restart [flags]", "--if-stalled"}},
 		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag --help' for usage."}},
+		{"kube flags", []string{"health", "--help"}, 0, []string{"--server", "--token string", "--as string", "--as-group", "--request-timeout", "--certificate-authority", "--insecure-skip-tls-verify", "--pod string"}},
+		{"no kubeconfig", []string{"health", "--pod", "deploy/vigil-scheduler"}, 3, []string{
+			"--pod: no kubeconfig found: looked at $KUBECONFIG (unset), " + filepath.Join(home, ".kube", "config") + " (does not exist), the in-cluster config (not in a pod: $KUBERNETES_SERVICE_HOST is unset). Give --kubeconfig FILE or set $KUBECONFIG, or --server URL with --token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +67,40 @@ func TestKubectlPlugin(t *testing.T) {
 			}
 		})
 	}
+	// Every command's examples are typed as the plugin's.
+	t.Run("examples", func(t *testing.T) {
+		for _, verb := range [][]string{{"attach"}, {"stacks"}, {"tasks"}, {"hangs"}, {"health"}, {"version"}, {"profile"},
+			{"trace"}, {"loglevel"}, {"bundle"}, {"bundle", "ls"}, {"restart"}} {
+			out, code := run(bin, append(verb, "--help")...)
+			if code != 0 {
+				t.Fatalf("kubectl-diag %s --help: exit %d\n%s", strings.Join(verb, " "), code, out)
+			}
+			_, examples, ok := strings.Cut(out, "\nExamples:\n")
+			examples, _, _ = strings.Cut(examples, "\n\n")
+			if !ok {
+				continue
+			}
+			plugin := 0
+			for _, line := range strings.Split(examples, "\n") {
+				l := strings.TrimSpace(line)
+				if strings.HasPrefix(l, "diag ") {
+					t.Errorf("kubectl-diag %s --help: example %q does not say kubectl diag", strings.Join(verb, " "), l)
+				}
+				if strings.HasPrefix(l, "kubectl diag ") {
+					plugin++
+				}
+			}
+			if plugin == 0 {
+				t.Errorf("kubectl-diag %s --help: no example says kubectl diag:\n%s", strings.Join(verb, " "), examples)
+			}
+		}
+	})
+	t.Run("completion helper", func(t *testing.T) {
+		out, code := run(filepath.Join(dir, "kubectl_complete-diag"), "__complete", "at")
+		if code != 0 || !strings.HasPrefix(out, "attach\t") || !strings.Contains(out, "\n:4\n") {
+			t.Errorf("kubectl_complete-diag __complete at: exit %d\n%s", code, out)
+		}
+	})
 	t.Run("through kubectl", func(t *testing.T) {
 		kubectl, err := exec.LookPath("kubectl")
 		if err != nil {
@@ -65,6 +109,11 @@ func TestKubectlPlugin(t *testing.T) {
 		out, code := run(kubectl, "diag", "version")
 		if code != 0 || !strings.HasPrefix(out, "diag ") {
 			t.Errorf("kubectl diag version: exit %d\n%s", code, out)
+		}
+		// kubectl's own completion runs kubectl_complete-diag.
+		out, code = run(kubectl, "__complete", "diag", "hea")
+		if code != 0 || !strings.Contains(out, "health") {
+			t.Errorf("kubectl __complete diag hea: exit %d\n%s", code, out)
 		}
 	})
 }

@@ -1,19 +1,26 @@
 // Package kubepod is diag's --pod transport: it reaches the debug API of a
 // scheduler that runs in a Kubernetes pod by running `diag bridge` in that
 // pod through the exec API (pods/exec), so nothing new listens on the
-// pod's network and the only permissions needed are get on pods and
-// deployments, list on pods and create on pods/exec.
+// pod's network and the only permissions needed are get on pods,
+// deployments and statefulsets, list on pods and create on pods/exec.
 //
 // The root command installs PodDialer as the Factory's PodDialer:
 //
 //	diag attach --pod vigil-scheduler-7c5d -n vigil
 //	diag attach --pod deploy/vigil-scheduler -n vigil --context prod
+//	diag attach --pod statefulset/vigil-scheduler -n vigil --request-timeout 5s
 //	diag attach --pod pod/vigil-scheduler-7c5d -c scheduler --diag-path /usr/local/bin/diag
 //
 // A target is NAME or pod/NAME (that pod, which must be Running) or
-// deploy/NAME (deployment/NAME): the newest Running and Ready pod of the
-// Deployment's selector, or, when none is Ready (a stalled scheduler
-// fails its probes), the newest Running one, said so in its description.
+// deploy/NAME (deployment/NAME) or statefulset/NAME (sts/NAME): the
+// newest Running and Ready pod of the workload's selector, or, when none
+// is Ready (a stalled scheduler fails its probes), the newest Running
+// one, said so in its description.
+//
+// The cluster and credentials come from the kubectl flags
+// (genericclioptions.ConfigFlags: --kubeconfig, --context, -n, --server,
+// --token, --as, --request-timeout ...). Every API call has a deadline:
+// --request-timeout if given, else diag's --timeout.
 // The container is -c, else the pod's kubectl.kubernetes.io/default-container
 // annotation, else its first container, as kubectl does.
 //
@@ -27,20 +34,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/internal/exitcode"
 )
 
 // DefaultContainerAnnotation names a pod's default container for kubectl
@@ -86,14 +98,31 @@ type Cluster struct {
 	Clientset kubernetes.Interface
 	// Namespace is -n, else the kubeconfig context's, else "default".
 	Namespace string
+	// RequestTimeout bounds each API call (10s when 0).
+	RequestTimeout time.Duration
 }
 
-// Connect builds a Cluster from the kubectl flags. timeout bounds every
-// API request (the exec streams excepted: their setup is bounded by the
-// dialer, their length by the connection).
+// call bounds one API call.
+func (c *Cluster) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := c.RequestTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Connect builds a Cluster from the kubectl flags. Every API request is
+// bounded by --request-timeout when given, else by timeout (the exec
+// streams excepted: their setup is bounded by the dialer, their length
+// by the connection).
 func Connect(kube *genericclioptions.ConfigFlags, timeout time.Duration) (*Cluster, error) {
 	if kube == nil {
 		kube = genericclioptions.NewConfigFlags(false)
+	}
+	// With no kubeconfig, client-go would try http://localhost:8080 and
+	// report a refused connection, which says nothing of the cause.
+	if noConfig(kube) {
+		return nil, noConfigError(kube)
 	}
 	cfg, err := kube.ToRESTConfig()
 	if err != nil {
@@ -106,6 +135,12 @@ func Connect(kube *genericclioptions.ConfigFlags, timeout time.Duration) (*Clust
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	// ToRESTConfig set cfg.Timeout from --request-timeout; 0 (the
+	// default, and kubectl's "no timeout") keeps diag's deadline: no call
+	// waits forever.
+	if cfg.Timeout > 0 {
+		timeout = cfg.Timeout
+	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = timeout
 	cfg.UserAgent = "diag (" + rest.DefaultKubernetesUserAgent() + ")"
@@ -113,7 +148,7 @@ func Connect(kube *genericclioptions.ConfigFlags, timeout time.Duration) (*Clust
 	if err != nil {
 		return nil, fmt.Errorf("--pod: %w", err)
 	}
-	return &Cluster{Config: cfg, Clientset: cs, Namespace: ns}, nil
+	return &Cluster{Config: cfg, Clientset: cs, Namespace: ns, RequestTimeout: timeout}, nil
 }
 
 // Pod is a resolved target: the pod and container diag runs in.
@@ -160,8 +195,8 @@ type Ref struct {
 
 func (r Ref) String() string { return r.Kind + "/" + r.Name }
 
-// ParseTarget parses NAME, pod/NAME or deploy/NAME (also po/, pods/,
-// deployment/, deployments/).
+// ParseTarget parses NAME, pod/NAME, deploy/NAME or statefulset/NAME
+// (also po/, pods/, deployment/, deployments/, sts/, statefulsets/).
 func ParseTarget(s string) (Ref, error) {
 	kind, name, found := strings.Cut(s, "/")
 	if !found {
@@ -172,11 +207,13 @@ func ParseTarget(s string) (Ref, error) {
 		kind = "pod"
 	case "deploy", "deployment", "deployments", "deployment.apps", "deployments.apps":
 		kind = "deploy"
+	case "sts", "statefulset", "statefulsets", "statefulset.apps", "statefulsets.apps":
+		kind = "statefulset"
 	default:
-		return Ref{}, cmdutil.Usagef("--pod %q: %s is not a pod or a deployment; want NAME, pod/NAME or deploy/NAME", s, kind)
+		return Ref{}, cmdutil.Usagef("--pod %q: %s is not a pod, a deployment or a statefulset; want NAME, pod/NAME, deploy/NAME or statefulset/NAME", s, kind)
 	}
 	if name == "" || strings.Contains(name, "/") {
-		return Ref{}, cmdutil.Usagef("--pod %q: want NAME, pod/NAME or deploy/NAME", s)
+		return Ref{}, cmdutil.Usagef("--pod %q: want NAME, pod/NAME, deploy/NAME or statefulset/NAME", s)
 	}
 	return Ref{Kind: kind, Name: name}, nil
 }
@@ -192,7 +229,9 @@ func (c *Cluster) Resolve(ctx context.Context, target, container string) (Pod, e
 	var notReady bool
 	switch ref.Kind {
 	case "pod":
-		pod, err = c.Clientset.CoreV1().Pods(c.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		cctx, cancel := c.call(ctx)
+		pod, err = c.Clientset.CoreV1().Pods(c.Namespace).Get(cctx, ref.Name, metav1.GetOptions{})
+		cancel()
 		if err != nil {
 			return Pod{}, c.apiError("get pod "+ref.Name, err)
 		}
@@ -200,8 +239,8 @@ func (c *Cluster) Resolve(ctx context.Context, target, container string) (Pod, e
 			return Pod{}, fmt.Errorf("%w: pod %s/%s is %s, not Running (kubectl describe pod %s -n %s)",
 				client.ErrNoScheduler, c.Namespace, pod.Name, phase(pod), pod.Name, c.Namespace)
 		}
-	case "deploy":
-		pod, notReady, err = c.deploymentPod(ctx, ref.Name)
+	case "deploy", "statefulset":
+		pod, notReady, err = c.workloadPod(ctx, ref)
 		if err != nil {
 			return Pod{}, err
 		}
@@ -218,20 +257,44 @@ func (c *Cluster) Resolve(ctx context.Context, target, container string) (Pod, e
 	return p, nil
 }
 
-// deploymentPod picks the newest Running, Ready pod of deployment name;
-// with none Ready, the newest Running one (notReady true).
-func (c *Cluster) deploymentPod(ctx context.Context, name string) (pod *corev1.Pod, notReady bool, err error) {
-	d, err := c.Clientset.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, false, c.apiError("get deployment "+name, err)
+// workloadPod picks the newest Running, Ready pod of the Deployment or
+// StatefulSet ref names; with none Ready, the newest Running one
+// (notReady true).
+func (c *Cluster) workloadPod(ctx context.Context, ref Ref) (pod *corev1.Pod, notReady bool, err error) {
+	name := ref.Name
+	var selector *metav1.LabelSelector
+	cctx, cancel := c.call(ctx)
+	switch ref.Kind {
+	case "statefulset":
+		var sts *appsv1.StatefulSet
+		sts, err = c.Clientset.AppsV1().StatefulSets(c.Namespace).Get(cctx, name, metav1.GetOptions{})
+		if err == nil {
+			selector = sts.Spec.Selector
+		}
+	default:
+		var d *appsv1.Deployment
+		d, err = c.Clientset.AppsV1().Deployments(c.Namespace).Get(cctx, name, metav1.GetOptions{})
+		if err == nil {
+			selector = d.Spec.Selector
+		}
 	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	cancel()
 	if err != nil {
-		return nil, false, fmt.Errorf("deploy/%s: selector: %w", name, err)
+		kind := "deployment"
+		if ref.Kind == "statefulset" {
+			kind = "statefulset"
+		}
+		return nil, false, c.apiError("get "+kind+" "+name, err)
 	}
-	list, err := c.Clientset.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	sel, err := metav1.LabelSelectorAsSelector(selector)
 	if err != nil {
-		return nil, false, c.apiError("list pods of deploy/"+name, err)
+		return nil, false, fmt.Errorf("%s: selector: %w", ref, err)
+	}
+	cctx, cancel = c.call(ctx)
+	list, err := c.Clientset.CoreV1().Pods(c.Namespace).List(cctx, metav1.ListOptions{LabelSelector: sel.String()})
+	cancel()
+	if err != nil {
+		return nil, false, c.apiError("list pods of "+ref.String(), err)
 	}
 	pods := list.Items
 	sort.SliceStable(pods, func(i, j int) bool {
@@ -265,8 +328,8 @@ func (c *Cluster) deploymentPod(ctx context.Context, name string) (pod *corev1.P
 	if len(seen) > 0 {
 		what = strings.Join(seen, ", ")
 	}
-	return nil, false, fmt.Errorf("%w: deploy/%s in namespace %s has no Running pod (%s; selector %s)",
-		client.ErrNoScheduler, name, c.Namespace, what, sel)
+	return nil, false, fmt.Errorf("%w: %s in namespace %s has no Running pod (%s; selector %s)",
+		client.ErrNoScheduler, ref, c.Namespace, what, sel)
 }
 
 // apiError words an API error for --pod: a missing object is "no
@@ -276,7 +339,7 @@ func (c *Cluster) apiError(what string, err error) error {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("%w: %s in namespace %s: not found (wrong -n or --context?)", client.ErrNoScheduler, what, c.Namespace)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s in namespace %s: %w (--pod needs get on pods and deployments, list on pods and create on pods/exec)", what, c.Namespace, err)
+		return fmt.Errorf("%s in namespace %s: %w (--pod needs get on pods, deployments and statefulsets, list on pods and create on pods/exec)", what, c.Namespace, err)
 	}
 	return fmt.Errorf("%s in namespace %s: %w", what, c.Namespace, err)
 }
@@ -324,3 +387,50 @@ func phase(p *corev1.Pod) string {
 
 // errSetup marks an exec session that did not start.
 var errSetup = errors.New("exec session did not start")
+
+// noConfig reports whether there is nothing to say where the cluster is:
+// no --server, no cluster in any kubeconfig, not in a pod.
+func noConfig(kube *genericclioptions.ConfigFlags) bool {
+	if kube.APIServer != nil && *kube.APIServer != "" {
+		return false
+	}
+	raw, err := kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil || len(raw.Clusters) > 0 {
+		return false // a broken kubeconfig: ToRESTConfig says how
+	}
+	_, err = rest.InClusterConfig()
+	return err != nil
+}
+
+// noConfigError says what was looked at and what to do, with exit
+// status 3 (no scheduler or API found).
+func noConfigError(kube *genericclioptions.ConfigFlags) error {
+	var looked []string
+	if kube.KubeConfig != nil && *kube.KubeConfig != "" {
+		looked = append(looked, "--kubeconfig "+*kube.KubeConfig)
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		looked = append(looked, "$KUBECONFIG ("+env+")")
+	} else {
+		looked = append(looked, "$KUBECONFIG (unset)")
+	}
+	looked = append(looked, clientcmd.RecommendedHomeFile+" ("+statWord(clientcmd.RecommendedHomeFile)+")")
+	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		looked = append(looked, "the in-cluster config (not in a pod: $KUBERNETES_SERVICE_HOST is unset)")
+	} else {
+		looked = append(looked, "the in-cluster config (unusable)")
+	}
+	return exitcode.With(exitcode.Unreachable, fmt.Errorf(
+		"--pod: no kubeconfig found: looked at %s. Give --kubeconfig FILE or set $KUBECONFIG, "+
+			"or --server URL with --token; or run diag inside the scheduler's pod: kubectl exec deploy/vigil-scheduler -- diag attach",
+		strings.Join(looked, ", ")))
+}
+
+func statWord(path string) string {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "does not exist"
+	} else if err != nil {
+		return err.Error()
+	}
+	return "empty or without a cluster"
+}

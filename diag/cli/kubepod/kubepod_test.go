@@ -2,14 +2,20 @@ package kubepod
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
+	"github.com/vigilhq/vigil/internal/exitcode"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -26,7 +32,10 @@ func TestParseTarget(t *testing.T) {
 		{"deployment/", "deployment/vigil-scheduler", Ref{"deploy", "vigil-scheduler"}, false},
 		{"Deployment.apps/", "Deployment.apps/vigil", Ref{"deploy", "vigil"}, false},
 		{"service", "svc/vigil", Ref{}, true},
-		{"statefulset", "sts/vigil", Ref{}, true},
+		{"sts/", "sts/vigil", Ref{"statefulset", "vigil"}, false},
+		{"statefulset/", "statefulset/vigil", Ref{"statefulset", "vigil"}, false},
+		{"StatefulSets.apps/", "StatefulSets.apps/vigil", Ref{"statefulset", "vigil"}, false},
+		{"daemonset", "ds/vigil", Ref{}, true},
 		{"empty name", "deploy/", Ref{}, true},
 		{"too many slashes", "pod/a/b", Ref{}, true},
 	}
@@ -129,5 +138,62 @@ func TestTailBuffer(t *testing.T) {
 	b.Write([]byte("world, again"))
 	if got := b.String(); got != "d, again" {
 		t.Errorf("tail = %q, want %q", got, "d, again")
+	}
+}
+
+// TestConnectRequestTimeout: --request-timeout bounds each API call; its
+// default (kubectl's "0", no timeout) keeps diag's --timeout.
+func TestConnectRequestTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name, flag string
+		timeout    time.Duration
+		want       time.Duration
+	}{
+		{"default keeps --timeout", "0", 10 * time.Second, 10 * time.Second},
+		{"given", "3s", 10 * time.Second, 3 * time.Second},
+		{"bare seconds", "7", 10 * time.Second, 7 * time.Second},
+		{"neither", "0", 0, 10 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := genericclioptions.NewConfigFlags(false)
+			empty := filepath.Join(t.TempDir(), "kubeconfig")
+			if err := os.WriteFile(empty, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			server, flag := "https://127.0.0.1:1", tt.flag
+			kube.KubeConfig, kube.APIServer, kube.Timeout = &empty, &server, &flag
+			c, err := Connect(kube, tt.timeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RequestTimeout != tt.want || c.Config.Timeout != tt.want {
+				t.Errorf("--request-timeout %s, --timeout %s: request timeout %s, rest.Config.Timeout %s; want %s",
+					tt.flag, tt.timeout, c.RequestTimeout, c.Config.Timeout, tt.want)
+			}
+		})
+	}
+}
+
+// TestNoKubeconfig: with no kubeconfig anywhere and not in a pod, --pod
+// says what it looked at and what to do, with exit status 3.
+func TestNoKubeconfig(t *testing.T) {
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if _, err := os.Stat(clientcmd.RecommendedHomeFile); err == nil {
+		t.Skipf("%s exists", clientcmd.RecommendedHomeFile)
+	}
+	_, err := Connect(genericclioptions.NewConfigFlags(false), time.Second)
+	if err == nil {
+		t.Fatal("Connect with no kubeconfig: no error")
+	}
+	want := "--pod: no kubeconfig found: looked at $KUBECONFIG (unset), " + clientcmd.RecommendedHomeFile +
+		" (does not exist), the in-cluster config (not in a pod: $KUBERNETES_SERVICE_HOST is unset). " +
+		"Give --kubeconfig FILE or set $KUBECONFIG, or --server URL with --token; " +
+		"or run diag inside the scheduler's pod: kubectl exec deploy/vigil-scheduler -- diag attach"
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if code := cmdutil.ExitCode(err); code != exitcode.Unreachable {
+		t.Errorf("exit status %d, want %d", code, exitcode.Unreachable)
 	}
 }

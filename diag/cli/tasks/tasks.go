@@ -1,12 +1,15 @@
 // Package tasks is `diag tasks`: a read-only reconciliation report of the
-// store against the executor's pods: zombies, orphans and lost tasks, each
-// with the transitions that led there.
+// store against the executor's pods or processes: what runs now, and
+// zombies, orphans and lost tasks, each with the transitions that led
+// there.
 package tasks
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,10 +51,11 @@ add up, each with the transition history that led there:
 
 The report changes nothing: the scheduler's resync (every 30s) adopts,
 requeues or removes what it can; a finding that stays is a bug or a
-platform problem to look at. Pods are read from the executor's watch cache.
+platform problem to look at. Pods are read from the executor's watch cache, processes from /proc.
 Nothing younger than --grace is reported, so transitions on their way are
-not mistaken for problems. Needs an executor that lists its workloads (the
-Kubernetes executor).
+not mistaken for problems. It also lists what runs now (RUNNING): with the
+local executor each try's process, its pid, start, output size and command;
+with the Kubernetes executor each pod.
 
 Exit status 0 when everything adds up, 1 when something does not.`,
 		Args:    cmdutil.NoArgs,
@@ -97,6 +101,7 @@ func run(ctx context.Context, opts *Options) error {
 func Write(w io.Writer, a debugapi.TaskAudit) error {
 	fmt.Fprintf(w, "%d live task instances against %d workloads of %s (lost after %s, grace %s)\n",
 		a.Live, a.Workloads, a.Executor, cmdutil.Age(a.LostAfter), cmdutil.Age(a.Grace))
+	writeRunning(w, a)
 	if a.Findings() == 0 {
 		fmt.Fprintln(w, "Everything adds up: no zombie, orphaned, lost, pending or stuck task.")
 		return nil
@@ -114,6 +119,38 @@ func Write(w io.Writer, a debugapi.TaskAudit) error {
 		}
 	}
 	return nil
+}
+
+// maxCommand is the longest command line shown in the RUNNING table;
+// -o json has all of it.
+const maxCommand = 60
+
+// writeRunning lists what the executor runs now: a local process's pid,
+// start, output size and command; a pod's name and phase.
+func writeRunning(w io.Writer, a debugapi.TaskAudit) {
+	if len(a.Running) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(a.Running))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TASK\tTRY\tWORKLOAD\tPHASE\tSTARTED\tOUTPUT\tCOMMAND")
+	for _, wl := range a.Running {
+		started, output, command := "-", "-", "-"
+		if !wl.Created.IsZero() {
+			started = cmdutil.Age(a.Taken.Sub(wl.Created)) + " ago"
+		}
+		if wl.PID > 0 {
+			output = cmdutil.Bytes(wl.OutputBytes)
+		}
+		if len(wl.Command) > 0 {
+			command = strings.Join(wl.Command, " ")
+			if r := []rune(command); len(r) > maxCommand {
+				command = string(r[:maxCommand-1]) + "…"
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t%s\n", wl.Key.TaskKey, wl.Key.Try, orDash(wl.ExternalID), wl.Phase, started, output, command)
+	}
+	_ = tw.Flush()
 }
 
 // maxShown is how many of a finding's latest transitions are printed: a

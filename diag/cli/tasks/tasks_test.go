@@ -39,6 +39,12 @@ func TestWriteGolden(t *testing.T) {
 		NotStarting: []debugapi.AuditFinding{{Task: debugapi.TaskKey{DAGID: "etl", RunID: "manual__z", TaskID: "extract"}, Try: 1, State: "scheduled",
 			Why: `try 1 first queued 4m0s ago and never started; requeued 48 times, the last: submit of try 1 failed: pods "vigil-etl-extract-1" is forbidden: exceeded quota: pods; requeued, next attempt in 5s`}},
 	}
+	report.Running = []debugapi.Workload{
+		{Key: debugapi.TryKey{TaskKey: key, Try: 1}, ExternalID: "pid:41234", Phase: "Running", Created: t0.Add(-13 * time.Minute), Tracked: true,
+			PID: 41234, Command: []string{"python3", "-m", "etl.load", "--date", "2026-11-23", "--table", "events_by_hour_with_a_very_long_name"}, OutputBytes: 48 << 10},
+		{Key: debugapi.TryKey{TaskKey: debugapi.TaskKey{DAGID: "etl", RunID: "manual__y", TaskID: "big"}, Try: 1}, ExternalID: "pod/vigil-etl-big-1",
+			Phase: "Pending", Created: t0.Add(-3 * time.Minute), Tracked: true},
+	}
 	// A try refused six times: only its latest transitions are printed.
 	for i := range 6 {
 		at := t0.Add(time.Duration(i-6) * 30 * time.Second)

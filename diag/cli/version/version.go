@@ -5,13 +5,12 @@ package version
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/buildinfo"
 )
 
 // Options are `diag version`'s.
@@ -35,6 +34,7 @@ type Result struct {
 type Build struct {
 	Version   string `json:"version"`
 	Revision  string `json:"revision,omitempty"`
+	Modified  bool   `json:"modified,omitempty"`
 	GoVersion string `json:"go_version"`
 	Where     string `json:"where,omitempty"`
 }
@@ -63,16 +63,10 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 }
 
 func run(ctx context.Context, opts *Options) error {
-	res := Result{Diag: Build{Version: opts.Factory.Version, GoVersion: runtime.Version()}}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if res.Diag.Version == "" {
-			res.Diag.Version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				res.Diag.Revision = s.Value
-			}
-		}
+	b := buildinfo.Get()
+	res := Result{Diag: Build{Version: b.Version, Revision: b.Revision, Modified: b.Modified, GoVersion: b.GoVersion}}
+	if v := opts.Factory.Version; v != "" {
+		res.Diag.Version = v
 	}
 	if opts.Scheduler {
 		if err := schedulerBuild(ctx, opts, &res); err != nil {
@@ -102,7 +96,7 @@ func schedulerBuild(ctx context.Context, opts *Options, res *Result) error {
 	if err != nil {
 		return err
 	}
-	res.Scheduler = &Build{Version: info.Version, Revision: info.Revision, GoVersion: info.GoVersion, Where: c.Where()}
+	res.Scheduler = &Build{Version: info.Version, Revision: info.Revision, Modified: info.Modified, GoVersion: info.GoVersion, Where: c.Where()}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/tools/go/analysis/checker"
 	"golang.org/x/tools/go/packages"
 
@@ -32,6 +33,8 @@ type Options struct {
 	// Dir is where the patterns are resolved (and paths shown relative
 	// to); the working directory if empty.
 	Dir string
+	// Tags are build tags for loading the packages, as go build's -tags.
+	Tags []string
 }
 
 // Finding is one call that can hang, as -o json prints it.
@@ -69,8 +72,19 @@ cmd/diag-vet: go vet -vettool=$(which diag-vet) ./...
 
 Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 4 when the packages do not load (they must compile).`,
-		Example: "  diag vet ./...\n  diag vet ./executor/... ./cmd/vigil\n  diag vet -o json ./... | jq -r '.[] | \"\\(.file):\\(.line)\"'",
+		Example: "  diag vet ./...\n  diag vet ./executor/... ./cmd/vigil\n  diag vet -tags integration,linux ./...\n  diag vet -o json ./... | jq -r '.[] | \"\\(.file):\\(.line)\"'",
+		// Parsed in RunE, so that -tags reads as go build's flag does
+		// (pflag would take it for -t -a -g -s).
+		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.InheritedFlags() // merges the root's flags into cmd.Flags()
+			if err := cmd.Flags().Parse(goFlags(args)); err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+			if help, _ := cmd.Flags().GetBool("help"); help {
+				return cmd.Help()
+			}
+			args = cmd.Flags().Args()
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
@@ -82,7 +96,46 @@ Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 		},
 	}
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	cmd.Flags().StringSliceVar(&opts.Tags, "tags", nil, "build tags to load the packages with, comma-separated: -tags a,b as for go build")
+	hideInheritedFlags(cmd)
 	return cmd
+}
+
+// goFlags rewrites -tags, go build's spelling, as --tags.
+func goFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "-tags" || strings.HasPrefix(a, "-tags=") {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// hideInheritedFlags makes cmd's help show only its own flags: the
+// root's --pod, --socket, --kubeconfig... reach a scheduler, which diag
+// vet never does.
+func hideInheritedFlags(cmd *cobra.Command) {
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		var hidden []*pflag.Flag
+		c.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				f.Hidden = true
+				hidden = append(hidden, f)
+			}
+		})
+		defer func() {
+			for _, f := range hidden {
+				f.Hidden = false
+			}
+		}()
+		help(c, args)
+	})
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -90,7 +143,7 @@ func run(ctx context.Context, opts *Options) error {
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	findings, err := Check(ctx, opts.Dir, patterns...)
+	findings, err := CheckTags(ctx, opts.Dir, opts.Tags, patterns...)
 	if err != nil {
 		return err
 	}
@@ -122,6 +175,11 @@ func (e *LoadError) Error() string { return e.Msg }
 // resolved in dir, and returns the findings sorted by position, with
 // paths relative to dir when they are inside it.
 func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, error) {
+	return CheckTags(ctx, dir, nil, patterns...)
+}
+
+// CheckTags is Check with build tags (go build's -tags) for loading.
+func CheckTags(ctx context.Context, dir string, tags []string, patterns ...string) ([]Finding, error) {
 	if dir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -130,6 +188,9 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 		dir = wd
 	}
 	cfg := &packages.Config{Context: ctx, Dir: dir, Mode: packages.LoadSyntax | packages.NeedModule}
+	if len(tags) > 0 {
+		cfg.BuildFlags = []string{"-tags=" + strings.Join(tags, ",")}
+	}
 	pkgs, err := packages.Load(cfg, patterns...)
 	if err != nil {
 		// %v, not %w: a missing directory must not read as an
@@ -138,6 +199,19 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 	}
 	if len(pkgs) == 0 {
 		return nil, &LoadError{Msg: fmt.Sprintf("load %s: no packages", strings.Join(patterns, " "))}
+	}
+	checked := map[string]bool{}
+	for _, p := range pkgs {
+		checked[p.ID] = true
+	}
+	if more := moduleDeps(ctx, cfg, patterns, pkgs); len(more) > 0 {
+		// The checks follow clients and configs through the module's
+		// own packages by facts, which need their source: load the
+		// ones the patterns import too, and report only on the patterns.
+		pkgs, err = packages.Load(cfg, append(slices.Clone(patterns), more...)...)
+		if err != nil {
+			return nil, &LoadError{Msg: fmt.Sprintf("load %s: %v", strings.Join(patterns, " "), err)}
+		}
 	}
 	var loadErrs []string
 	packages.Visit(pkgs, nil, func(p *packages.Package) {
@@ -158,6 +232,9 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 	findings := []Finding{}
 	seen := map[Finding]bool{}
 	for _, act := range graph.Roots {
+		if !checked[act.Package.ID] {
+			continue // loaded for its facts only
+		}
 		if act.Err != nil {
 			return nil, fmt.Errorf("%s on %s: %v", act.Analyzer.Name, act.Package.PkgPath, act.Err)
 		}
@@ -174,6 +251,56 @@ func Check(ctx context.Context, dir string, patterns ...string) ([]Finding, erro
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Analyzer, b.Analyzer))
 	})
 	return findings, nil
+}
+
+// moduleDeps returns the packages of the roots' modules that the roots
+// import, directly or not, and that the patterns did not name: nil when
+// the patterns cover them (./... from the module root), without a
+// second go list.
+func moduleDeps(ctx context.Context, cfg *packages.Config, patterns []string, roots []*packages.Package) []string {
+	loaded := map[string]bool{}
+	for _, p := range roots {
+		loaded[p.PkgPath] = true
+	}
+	inModule := func(mod *packages.Module, path string) bool {
+		return mod != nil && (path == mod.Path || strings.HasPrefix(path, mod.Path+"/"))
+	}
+	missing := false
+	for _, p := range roots {
+		for path := range p.Imports {
+			if inModule(p.Module, path) && !loaded[path] {
+				missing = true
+			}
+		}
+	}
+	if !missing {
+		return nil
+	}
+	meta, err := packages.Load(&packages.Config{Context: ctx, Dir: cfg.Dir, BuildFlags: cfg.BuildFlags,
+		Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps | packages.NeedModule}, patterns...)
+	if err != nil {
+		return nil // the checks run without the facts; the first load worked
+	}
+	var more []string
+	seen := map[string]bool{}
+	var visit func(p *packages.Package, mod *packages.Module)
+	visit = func(p *packages.Package, mod *packages.Module) {
+		for path, dep := range p.Imports {
+			if seen[path] || !inModule(mod, path) {
+				continue
+			}
+			seen[path] = true
+			if !loaded[path] {
+				more = append(more, path)
+			}
+			visit(dep, mod)
+		}
+	}
+	for _, p := range meta {
+		visit(p, p.Module)
+	}
+	slices.Sort(more)
+	return more
 }
 
 // relative returns name relative to dir if it is inside it.

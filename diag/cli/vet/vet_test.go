@@ -158,3 +158,69 @@ func runVet(t *testing.T, dir string, args ...string) (int, string, string) {
 	}
 	return cmdutil.ExitCode(err), out.String(), msg
 }
+
+// TestVetModuleFacts checks that diag vet on one package still knows
+// what a package of its module it imports returns (the facts need that
+// package's source), and reports only on the package named.
+func TestVetModuleFacts(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": goMod,
+		"m.go": `package m
+
+import (
+	"net/http"
+
+	"example.com/m/httpx"
+)
+
+func Fetch(u string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Timed().Do(req)
+}
+
+func Poll(u string) (*http.Response, error) { return httpx.Bare().Get(u) }
+`,
+		"httpx/httpx.go": `package httpx
+
+import (
+	"net/http"
+	"time"
+)
+
+func Timed() *http.Client { return &http.Client{Timeout: time.Minute} }
+
+func Bare() *http.Client { return &http.Client{} }
+
+func Own(u string) (*http.Response, error) { return http.Get(u) }
+`,
+	}
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runVet(t, dir, ".")
+	if code != cmdutil.ExitFound {
+		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, cmdutil.ExitFound, out, errOut)
+	}
+	want := "m.go:17:54: Get on an http.Client without Timeout (built at httpx.go:10, returned by httpx.Bare)"
+	if !strings.Contains(out, want) {
+		t.Errorf("stdout does not contain %q:\n%s", want, out)
+	}
+	for _, not := range []string{"http.NewRequest", "httpx/httpx.go"} {
+		if strings.Contains(out, not) {
+			t.Errorf("stdout contains %q (a request on a client with Timeout, or a package not named):\n%s", not, out)
+		}
+	}
+	if !strings.Contains(errOut, "1 finding") {
+		t.Errorf("stderr %q, want 1 finding", errOut)
+	}
+}

@@ -44,3 +44,29 @@ func connect(ctx context.Context, addr string) (net.Conn, error) {
 func caller() {
 	connect(context.Background(), "a:1") // want `context.Background\(\) passed to connect reaches DialContext on a net.Dialer without Timeout`
 }
+
+// Dialers from helpers and fields.
+
+func newDialer() *net.Dialer { return &net.Dialer{Timeout: 3 * time.Second} }
+
+func newBareDialer() *net.Dialer {
+	return &net.Dialer{KeepAlive: time.Minute}
+}
+
+type pool struct {
+	addr string
+	d    *net.Dialer
+}
+
+func helperDialers(addr string) {
+	newDialer().Dial("tcp", addr)
+	p := &pool{addr, newDialer()}
+	p.d.Dial("tcp", p.addr)
+	newBareDialer().Dial("tcp", addr) // want `Dial on a net.Dialer without Timeout \(dial.go:\d+\)`
+}
+
+type conns struct{ d net.Dialer }
+
+func (c *conns) open(addr string) {
+	c.d.Dial("tcp", addr) // want `Dial on a net.Dialer without Timeout \(the zero net.Dialer in field conns.d \(dial.go:\d+\), never given Timeout\)`
+}

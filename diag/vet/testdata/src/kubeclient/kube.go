@@ -23,7 +23,7 @@ import (
 
 func inCluster() {
 	cfg, _ := rest.InClusterConfig()
-	kubernetes.NewForConfig(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(kube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfig: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; set the config's Timeout`
+	kubernetes.NewForConfig(cfg) // want `rest.Config from rest.InClusterConfig\(\) \(kube.go:\d+\) has no Timeout and goes to kubernetes.NewForConfig: a request on a dead connection blocks for ~15 minutes unless its context has a deadline; give each request a context with a deadline, or make a second config with Timeout for the short calls: this program also opens a long-lived watch or stream \(kube.go:\d+\), which the config's Timeout would cut`
 }
 
 func fromFlags() {
@@ -180,7 +180,7 @@ func (c *cachedDiscovery) ServerVersionWithContext(ctx context.Context) (*discov
 
 func watches(cs kubernetes.Interface) {
 	pods := cs.CoreV1().Pods("ns")
-	pods.Watch(context.Background(), metav1.ListOptions{}) // want `client-go Watch with context.Background\(\): a watch on a dead connection gets no events and never ends; pass a context with a deadline or set ListOptions.TimeoutSeconds`
+	pods.Watch(context.Background(), metav1.ListOptions{}) // want `client-go Watch with context.Background\(\): a watch on a dead connection gets no events and never ends; set ListOptions.TimeoutSeconds \(the server ends the watch; watch again\) or pass a context with a deadline per watch; not the config's Timeout, which cuts every watch`
 	secs := int64(60)
 	pods.Watch(context.Background(), metav1.ListOptions{TimeoutSeconds: &secs})
 	opts := metav1.ListOptions{LabelSelector: "a=b"}

@@ -3,6 +3,7 @@ package rest
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -28,11 +29,12 @@ type Request struct{}
 
 type Result struct{}
 
-func (r *Request) Namespace(ns string) *Request                { return r }
-func (r *Request) Resource(res string) *Request                { return r }
-func (r *Request) Timeout(d time.Duration) *Request            { return r }
-func (r *Request) Do(ctx context.Context) Result               { return Result{} }
-func (r *Request) VersionedParams(obj any, codec any) *Request { return r }
-func (r *Request) Watch(ctx context.Context) (any, error)      { return nil, nil }
-func (r *Request) DoRaw(ctx context.Context) ([]byte, error)   { return nil, nil }
-func (r *Request) SleepWithContext(ctx context.Context)        {}
+func (r *Request) Namespace(ns string) *Request                      { return r }
+func (r *Request) Resource(res string) *Request                      { return r }
+func (r *Request) Timeout(d time.Duration) *Request                  { return r }
+func (r *Request) Do(ctx context.Context) Result                     { return Result{} }
+func (r *Request) VersionedParams(obj any, codec any) *Request       { return r }
+func (r *Request) Watch(ctx context.Context) (any, error)            { return nil, nil }
+func (r *Request) DoRaw(ctx context.Context) ([]byte, error)         { return nil, nil }
+func (r *Request) SleepWithContext(ctx context.Context)              {}
+func (r *Request) Stream(ctx context.Context) (io.ReadCloser, error) { return nil, nil }

@@ -17,3 +17,7 @@ func PollUntilContextCancel(ctx context.Context, interval time.Duration, immedia
 func PollUntilContextTimeout(ctx context.Context, interval, timeout time.Duration, immediate bool, condition ConditionWithContextFunc) error {
 	return nil
 }
+
+func Until(f func(), period time.Duration, stopCh <-chan struct{}) {}
+
+func UntilWithContext(ctx context.Context, f func(context.Context), period time.Duration) {}

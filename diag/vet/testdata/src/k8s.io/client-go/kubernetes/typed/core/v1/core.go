@@ -5,6 +5,7 @@ import (
 	"context"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 type Pod struct{ Name string }
@@ -23,4 +24,7 @@ type PodInterface interface {
 	List(ctx context.Context, opts metav1.ListOptions) (*PodList, error)
 	Watch(ctx context.Context, opts metav1.ListOptions) (WatchInterface, error)
 	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+	GetLogs(name string, opts *PodLogOptions) *rest.Request
 }
+
+type PodLogOptions struct{ Follow bool }

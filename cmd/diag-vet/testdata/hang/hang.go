@@ -1,0 +1,11 @@
+package hang
+
+import (
+	"net/http"
+
+	"example.com/hang/client"
+)
+
+func Fetch(u string) (*http.Response, error) {
+	return client.New().Get(u)
+}

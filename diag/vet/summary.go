@@ -1,0 +1,431 @@
+package vet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// What the checks know of a value of a tracked type (a client, a
+// config, a dialer, a context): where it was built and whether it has a
+// timeout, from the package's own code or its dependencies' facts.
+
+// tracked is a struct type whose values are bounded by setting one of
+// its fields.
+type tracked struct {
+	pkg, name string
+	fields    []string // any one of them bounds the value
+	noun      string   // for messages
+}
+
+var (
+	httpClientT = &tracked{"net/http", "Client", []string{"Timeout"}, "http.Client"}
+	restConfigT = &tracked{restPkg, "Config", []string{"Timeout"}, "rest.Config"}
+	netDialerT  = &tracked{"net", "Dialer", []string{"Timeout", "Deadline"}, "net.Dialer"}
+	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT}
+	// contextT stands for a context.Context a function returns: timed
+	// when it has a deadline, untimed when it is background. Only
+	// results are tracked: a context kept in a field is assumed bounded.
+	contextT = &tracked{"context", "Context", nil, "context"}
+)
+
+// kubeClientT stands for a client-go client (a clientset, a dynamic or
+// REST client): timed when a NewForConfig (or kin) made it from a config
+// with Timeout, for then client-go bounds every request. It has no
+// timeout field of its own.
+var kubeClientT = &tracked{clientGo, "", nil, "client-go client"}
+
+// isKubeClient reports whether t is, or points to, a type of client-go
+// other than rest.Config.
+func isKubeClient(t types.Type) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok {
+		return false
+	}
+	o := n.Origin().Obj()
+	return o.Pkg() != nil && strings.HasPrefix(o.Pkg().Path(), clientGo) && !(o.Pkg().Path() == restPkg && o.Name() == "Config")
+}
+
+// trackedAny is trackedOf, or kubeClientT for a client-go client: what
+// function results and struct fields are summarised for.
+func trackedAny(t types.Type) *tracked {
+	if tt := trackedOf(t); tt != nil {
+		return tt
+	}
+	if isKubeClient(t) {
+		return kubeClientT
+	}
+	return nil
+}
+
+// trackedOf returns the tracked type t is, or points to, or nil.
+func trackedOf(t types.Type) *tracked {
+	for _, tt := range trackedAll {
+		if isNamed(t, tt.pkg, tt.name) {
+			return tt
+		}
+	}
+	return nil
+}
+
+// boundKind is what is known of a value's timeout.
+type boundKind uint8
+
+const (
+	unknownBound boundKind = iota // a parameter, a call nobody summarised...: assumed bounded
+	timed                         // built with its timeout field set, or set later
+	untimed                       // built without it, on some path
+)
+
+// A bound is what is known of one value of a tracked type.
+type bound struct {
+	kind boundKind
+	// pos is where an untimed value was built, when that is in the
+	// package being checked: a finding goes there. NoPos otherwise.
+	pos token.Pos
+	// desc says where an untimed value comes from when pos is not
+	// enough: "http.Client built at client.go:12, returned by httpx.New".
+	desc string
+}
+
+// merge joins the bounds of two values a variable may hold: untimed if
+// either is, timed if both are, unknown otherwise.
+func merge(a, b bound) bound {
+	switch {
+	case a.kind == untimed:
+		return a
+	case b.kind == untimed:
+		return b
+	case a.kind == timed && b.kind == timed:
+		return a
+	}
+	return bound{}
+}
+
+// funcResults returns what f's results are, one bound each (nil when
+// none is of a tracked type): from f's body in this package, or from
+// the fact its own package exported.
+func (s *summary) funcResults(f *types.Func) []bound {
+	if f == nil {
+		return nil
+	}
+	f = f.Origin()
+	if f.Pkg() != s.pass.Pkg {
+		var fact resultsFact
+		if f.Pkg() == nil || !s.pass.ImportObjectFact(f, &fact) {
+			return nil
+		}
+		out := make([]bound, len(fact.Results))
+		for i, r := range fact.Results {
+			out[i] = fromFact(r)
+		}
+		return out
+	}
+	if rs, ok := s.results[f]; ok {
+		return rs
+	}
+	decl := s.decls[f]
+	if decl == nil || s.busy[f] {
+		return nil // no body here, or recursion: nothing known
+	}
+	res := f.Signature().Results()
+	kinds := make([]*tracked, res.Len())
+	anyTracked := false
+	for i := range res.Len() {
+		kinds[i] = trackedAny(res.At(i).Type())
+		if isContext(res.At(i).Type()) {
+			kinds[i] = contextT
+		}
+		anyTracked = anyTracked || kinds[i] != nil
+	}
+	if !anyTracked {
+		s.results[f] = nil
+		return nil
+	}
+	s.busy[f] = true
+	out := make([]bound, res.Len())
+	seen := make([]bool, res.Len())
+	add := func(i int, b bound) {
+		if !seen[i] {
+			out[i], seen[i] = b, true
+			return
+		}
+		out[i] = merge(out[i], b)
+	}
+	ast.Inspect(decl.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false // its returns are its own
+		case *ast.ReturnStmt:
+			switch {
+			case len(n.Results) == 0:
+				for i := range kinds {
+					if kinds[i] != nil {
+						add(i, bound{}) // named results: not followed
+					}
+				}
+			case len(n.Results) == 1 && res.Len() > 1:
+				call, _ := ast.Unparen(n.Results[0]).(*ast.CallExpr)
+				var inner []bound
+				if call != nil {
+					inner = s.funcResults(calleeFunc(s.pass.TypesInfo, call))
+				}
+				for i := range kinds {
+					if kinds[i] != nil {
+						b := bound{}
+						switch {
+						case i == 0 && call != nil:
+							// return kubernetes.NewForConfig(cfg), context.WithTimeout(...)
+							b = s.origin(call, kinds[0])
+						case i < len(inner):
+							b = inner[i]
+						}
+						add(i, b)
+					}
+				}
+			default:
+				for i, e := range n.Results {
+					if i >= len(kinds) || kinds[i] == nil {
+						continue
+					}
+					if tv, ok := s.pass.TypesInfo.Types[e]; ok && tv.IsNil() {
+						continue // return nil, err: no value to bound
+					}
+					add(i, s.value(e, kinds[i]))
+				}
+			}
+		}
+		return true
+	})
+	delete(s.busy, f)
+	for i := range out {
+		switch {
+		case kinds[i] == nil:
+			out[i] = bound{}
+		case out[i].kind == untimed && out[i].desc == "" && out[i].pos.IsValid():
+			// Kept with its position, so a finding in this package goes
+			// to the literal; the words are for a message elsewhere.
+			out[i].desc = "built at " + s.where(out[i].pos) + ", returned by " + funcLabel(f)
+		}
+	}
+	s.results[f] = out
+	return out
+}
+
+// calleeFunc returns the function or method call calls, or nil.
+func calleeFunc(info *types.Info, call *ast.CallExpr) *types.Func {
+	f, _ := typeutil.Callee(info, call).(*types.Func)
+	return f
+}
+
+// value is the bound of what e may hold, all its origins merged.
+func (s *summary) value(e ast.Expr, t *tracked) bound { return mergeAll(s.judge(e, t)) }
+
+// judge returns the bounds of the values e may hold, one per origin
+// found (none when nothing is known): built in the package, returned
+// by a summarised function, or held in a field another package filled.
+// A timeout field set later on any holder on the way bounds them all.
+func (s *summary) judge(e ast.Expr, t *tracked) []bound {
+	if e == nil {
+		return nil
+	}
+	k := s.hold.key(e)
+	if k == nil || s.visiting[k] || len(s.visiting) > 32 {
+		return nil // a cycle (ctx, cancel = context.WithCancel(ctx)) adds nothing
+	}
+	if s.visiting == nil {
+		s.visiting = map[any]bool{}
+	}
+	s.visiting[k] = true
+	defer delete(s.visiting, k)
+	return s.judgeOrigins(k, t)
+}
+
+// judgeOrigins is judge from a holders key.
+func (s *summary) judgeOrigins(start any, t *tracked) []bound {
+	built, keys := s.hold.originsOf(start)
+	if len(t.fields) > 0 && s.hold.setLater(keys, t.fields...) {
+		return []bound{{kind: timed}}
+	}
+	var out []bound
+	for _, b := range built {
+		out = append(out, s.origin(b, t))
+	}
+	// Only the fields the value is read from: a field it is also stored
+	// in may hold other values, which do not make this one untimed.
+	for _, v := range s.hold.sourceFields(start) {
+		if b, ok := s.foreignField(v); ok {
+			out = append(out, b)
+		} else if v.Pkg() == s.pass.Pkg && len(s.hold.flows[v]) == 0 {
+			if z := s.zeroField(v, t); z.kind != unknownBound {
+				out = append(out, z)
+			}
+		}
+	}
+	return out
+}
+
+// origin is the bound of one value-building expression.
+func (s *summary) origin(b ast.Expr, t *tracked) bound {
+	switch t {
+	case contextT:
+		return s.contextOrigin(b)
+	case kubeClientT:
+		return s.kubeClientOrigin(b)
+	}
+	if t == restConfigT {
+		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 && isCopyConfig(calleeFunc(s.pass.TypesInfo, call)) {
+			return s.value(call.Args[0], t) // a copy has its original's Timeout
+		}
+		if s.hold.configOrigin(b) {
+			if hasField(b, t.fields...) {
+				return bound{kind: timed}
+			}
+			return bound{kind: untimed, pos: b.Pos()}
+		}
+	} else if s.hold.builds(b, t.pkg, t.name) {
+		if hasField(b, t.fields...) {
+			return bound{kind: timed}
+		}
+		return bound{kind: untimed, pos: b.Pos()}
+	}
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	rs := s.funcResults(f)
+	if len(rs) == 0 {
+		return bound{}
+	}
+	return rs[0] // x := f() and x, err := f() hold its first result
+}
+
+// foreignField returns the fact on a field declared in another package.
+func (s *summary) foreignField(v *types.Var) (bound, bool) {
+	if v.Pkg() == nil || v.Pkg() == s.pass.Pkg {
+		return bound{}, false
+	}
+	var fact fieldFact
+	if !s.pass.ImportObjectFact(v, &fact) {
+		return bound{}, false
+	}
+	return fromFact(fact.Bound), true
+}
+
+// zeroField is the bound of a field of this package that holds a
+// tracked struct by value and is never assigned: its zero value, with
+// no timeout unless one is set on it somewhere.
+func (s *summary) zeroField(v *types.Var, t *tracked) bound {
+	if _, ptr := types.Unalias(v.Type()).(*types.Pointer); ptr || t == kubeClientT || trackedOf(v.Type()) != t {
+		return bound{}
+	}
+	if t == restConfigT {
+		return bound{} // a zero rest.Config has no host: it is filled in elsewhere
+	}
+	if s.hold.setLater([]any{v}, t.fields...) {
+		return bound{kind: timed}
+	}
+	return bound{kind: untimed, desc: fmt.Sprintf("the zero %s in field %s (%s), never given %s", t.noun, fieldLabel(v), s.where(v.Pos()), t.fields[0])}
+}
+
+// fieldBound is what a field of this package holds, for its fact.
+func (s *summary) fieldBound(v *types.Var, t *tracked) bound {
+	return mergeAll(s.judgeOrigins(v, t))
+}
+
+// mergeAll merges bounds; nothing known of none.
+func mergeAll(bs []bound) bound {
+	if len(bs) == 0 {
+		return bound{}
+	}
+	b := bs[0]
+	for _, o := range bs[1:] {
+		b = merge(b, o)
+	}
+	return b
+}
+
+// fieldLabel names a struct field for a message: Type.field when the
+// struct is a named type of the package.
+func fieldLabel(v *types.Var) string {
+	if v.Pkg() == nil {
+		return v.Name()
+	}
+	scope := v.Pkg().Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		st, ok := tn.Type().Underlying().(*types.Struct)
+		if !ok {
+			continue
+		}
+		for i := range st.NumFields() {
+			if st.Field(i) == v {
+				return tn.Name() + "." + v.Name()
+			}
+		}
+	}
+	return v.Name()
+}
+
+// contextOrigin is the bound of a context a call makes: untimed for a
+// background one, timed for one with a deadline.
+func (s *summary) contextOrigin(b ast.Expr) bound {
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	switch {
+	case isFunc(f, "context", "Background", "TODO"):
+		return bound{kind: untimed, pos: call.Pos(), desc: "context." + f.Name() + "()"}
+	case isFunc(f, "context", "WithoutCancel"):
+		return bound{kind: untimed, pos: call.Pos(), desc: "context.WithoutCancel(...)"}
+	case isFunc(f, "context", "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
+		return bound{kind: timed}
+	case isFunc(f, "context", "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
+		if len(call.Args) > 0 {
+			return s.value(call.Args[0], contextT)
+		}
+		return bound{}
+	}
+	rs := s.funcResults(f)
+	if len(rs) == 0 {
+		return bound{}
+	}
+	return rs[0]
+}
+
+// kubeClientOrigin is the bound of a client-go client a call makes:
+// timed when a NewForConfig (or kin) makes it from a config with
+// Timeout, or a function of the module returns such a client.
+func (s *summary) kubeClientOrigin(b ast.Expr) bound {
+	call, ok := b.(*ast.CallExpr)
+	if !ok {
+		return bound{}
+	}
+	f := calleeFunc(s.pass.TypesInfo, call)
+	if isConfigSink(f) {
+		for _, a := range call.Args {
+			if isNamed(s.pass.TypesInfo.TypeOf(a), restPkg, "Config") && s.value(a, restConfigT).kind == timed {
+				return bound{kind: timed}
+			}
+		}
+		return bound{} // without Timeout the request's context is what counts
+	}
+	rs := s.funcResults(f)
+	if len(rs) == 0 || rs[0].kind != timed {
+		return bound{}
+	}
+	return rs[0]
+}
