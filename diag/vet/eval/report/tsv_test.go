@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCommittedSetsParse checks the committed evaluation sets: every row
+// well formed, full commit hashes, release tags the proxy can serve.
+func TestCommittedSetsParse(t *testing.T) {
+	for _, set := range []string{"tune", "heldout"} {
+		dir := filepath.Join("..", set)
+		if _, err := os.Stat(dir); os.IsNotExist(err) && set == "heldout" {
+			continue // committed after tune/, by its deadline
+		}
+		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 0 {
+			t.Errorf("%s: no cases", dir)
+		}
+		ms, err := LoadModules(filepath.Join(dir, "modules.tsv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			t.Errorf("%s: no modules", dir)
+		}
+		if _, err := LoadVerdicts(filepath.Join(dir, "findings.tsv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBadRowsRefused(t *testing.T) {
+	head := strings.Join(caseHeader, "\t") + "\n"
+	good := "c1\to/r\t" + strings.Repeat("a", 40) + "\tex.com/m\tv1.2.3\t./p\tp/f.go\t10\t-\tk\td\n"
+	for name, tc := range map[string]struct{ text, want string }{
+		"short commit": {strings.Replace(good, strings.Repeat("a", 40), "abc123", 1), "not a full 40-hex commit"},
+		"pseudo":       {strings.Replace(good, "v1.2.3", "v0.0.0-20200101000000-abcdefabcdef", 1), "not a release tag"},
+		"branch":       {strings.Replace(good, "v1.2.3", "main", 1), "not a release tag"},
+		"bad line":     {strings.Replace(good, "\t10\t", "\tx\t", 1), "line \"x\""},
+		"empty field":  {strings.Replace(good, "\tk\t", "\t\t", 1), "field kind is empty"},
+		"missing col":  {strings.Replace(good, "\tk\t", "\t", 1), "10 fields, want 11"},
+		"dup id":       {good + good, "id c1 used twice"},
+		"also":         {strings.Replace(good, "\t-\t", "\t12,x\t", 1), "also_accept"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "cases.tsv")
+			if err := os.WriteFile(f, []byte(head+tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadCases(f)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	f := filepath.Join(t.TempDir(), "findings.tsv")
+	os.WriteFile(f, []byte(strings.Join(verdictHeader, "\t")+"\nm\tv1.0.0\tf.go\t3\thttpclient\tmaybe\tr\n"), 0o644)
+	if _, err := LoadVerdicts(f); err == nil || !strings.Contains(err.Error(), "verdict \"maybe\"") {
+		t.Errorf("verdict maybe: err = %v", err)
+	}
+}

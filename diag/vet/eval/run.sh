@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# diag/vet/eval/run.sh [tune|heldout|all]: measures diag vet's recall on the
+# fix-commit cases and its precision on the modules of an evaluation set,
+# and writes the tables to stdout (and to $OUT/<set>.md).
+#
+# Needs the network (the Go module proxy) and minutes: not part of make
+# test. Everything is downloaded into a module cache outside the clone,
+# $VET_EVAL_CACHE (default $HOME/.cache/vigil/vet-eval); each module is
+# copied from it into a writable directory there and loaded with
+# GOFLAGS=-mod=mod. diag is built from this repository, or $DIAG_BIN is
+# used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
+# is where the raw output and the tables go, one directory per set.
+set -euo pipefail
+
+which=${1:-all}
+case $which in
+tune | heldout) sets=$which ;;
+all) sets="tune heldout" ;;
+*)
+	echo "usage: $0 [tune|heldout|all]" >&2
+	exit 2
+	;;
+esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cache=${VET_EVAL_CACHE:-$HOME/.cache/vigil/vet-eval}
+mkdir -p "$cache/mod" "$cache/work" "$cache/bin"
+
+# diag itself is built with the repository's own settings.
+if [[ -z ${DIAG_BIN:-} ]]; then
+	DIAG_BIN=$cache/bin/diag
+	(cd "$root" && timeout 600 go build -o "$DIAG_BIN" ./cmd/diag)
+fi
+
+host_modcache=$(go env GOMODCACHE)
+export GOMODCACHE=$cache/mod GOFLAGS=-mod=mod GOWORK=off GOTOOLCHAIN=local
+# Each package's load, type check and analysis; the first run compiles the
+# dependencies' export data, minutes for a client-go module on 2 cores.
+vet_timeout=${VET_EVAL_TIMEOUT:-1200}
+
+# moddir MODULE VERSION: prints a writable copy of the module's directory.
+moddir() {
+	local mod=$1 ver=$2 dir src
+	dir=$cache/work/$(echo "$mod" | tr '/' '_')@$ver
+	if [[ ! -f $dir/.complete ]]; then
+		src=$(timeout 300 go mod download -json "$mod@$ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+		if [[ -z $src || ! -d $src ]]; then
+			echo "run.sh: go mod download $mod@$ver failed" >&2
+			return 1
+		fi
+		rm -rf "$dir"
+		cp -r "$src" "$dir"
+		chmod -R u+w "$dir"
+		# A module with no go.mod at that tag gets a minimal one.
+		[[ -f $dir/go.mod ]] || printf 'module %s\n\ngo 1.16\n' "$mod" >"$dir/go.mod"
+		# Replace directives pointing into the module's own repository
+		# (../api in etcd's server module) name directories the module
+		# zip does not hold. A module's replaces never apply to those who
+		# depend on it: drop them, as a consumer of the tag would.
+		(cd "$dir" && go mod edit -json | jq -r '.Replace[]? | select(.New.Version == null) | .Old.Path + (if .Old.Version then "@" + .Old.Version else "" end)' |
+			while read -r old; do go mod edit -dropreplace="$old"; done)
+		touch "$dir/.complete"
+	fi
+	echo "$dir"
+}
+
+# vet BASE DIR PATTERN...: runs diag vet -o json in DIR, leaving BASE.json,
+# BASE.rc (its exit status: 0 nothing found, 1 findings, else an error),
+# BASE.err and BASE.dir.
+vet() {
+	local base=$1 dir=$2 rc=0
+	shift 2
+	echo "$dir" >"$base.dir"
+	(cd "$dir" && timeout "$vet_timeout" "$DIAG_BIN" vet -o json "$@") >"$base.json" 2>"$base.err" || rc=$?
+	echo "$rc" >"$base.rc"
+}
+
+for set in $sets; do
+	out=${VET_EVAL_OUT:-$cache/out}/$set
+	# VET_EVAL_ONLY="h08 h09 m2" re-runs those cases (and modules, mN)
+	# only, keeping the other results.
+	only=" ${VET_EVAL_ONLY:-} "
+	[[ -n ${VET_EVAL_ONLY:-} ]] || rm -rf "$out"
+	mkdir -p "$out/cases" "$out/modules"
+	tail -n +2 "$here/$set/cases.tsv" | while IFS=$'\t' read -r id repo commit mod ver pkg file line also kind desc; do
+		[[ $only == "  " || $only == *" $id "* ]] || continue
+		echo "run.sh: $set case $id: $mod@$ver $pkg" >&2
+		if ! dir=$(moddir "$mod" "$ver"); then
+			echo 3 >"$out/cases/$id.rc"
+			continue
+		fi
+		vet "$out/cases/$id" "$dir" "$pkg"
+	done
+	n=0
+	tail -n +2 "$here/$set/modules.tsv" | while IFS=$'\t' read -r mod ver patterns kind desc; do
+		n=$((n + 1))
+		[[ $only == "  " || $only == *" m$n "* ]] || continue
+		echo "run.sh: $set module $n: $mod@$ver" >&2
+		base=$out/modules/$n
+		if ! dir=$(moddir "$mod" "$ver"); then
+			echo 3 >"$base.rc"
+			continue
+		fi
+		# Only the packages that load: no error in them or their
+		# dependencies (test files are skipped by diag vet anyway).
+		# shellcheck disable=SC2086
+		(cd "$dir" && timeout 900 go list -e -f '{{if not .Error}}{{if not .DepsErrors}}{{.ImportPath}}{{end}}{{end}}' $patterns) >"$base.pkgs" 2>"$base.listerr" || true
+		if [[ ! -s $base.pkgs ]]; then
+			echo 3 >"$base.rc"
+			continue
+		fi
+		# shellcheck disable=SC2046
+		vet "$base" "$dir" $(cat "$base.pkgs")
+	done
+	(cd "$root" && GOMODCACHE=$host_modcache GOFLAGS= timeout 300 go run ./diag/vet/eval/report -set "$here/$set" -out "$out") | tee "$out.md"
+done
