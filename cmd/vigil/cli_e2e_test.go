@@ -155,6 +155,7 @@ func TestExitCodesOfBothBinaries(t *testing.T) {
 		{"vigil usage: an unknown command", vigil, []string{"nope"}, exitcode.Usage},
 		{"vigil usage: an unknown subcommand", vigil, []string{"dags", "nope"}, exitcode.Usage},
 		{"vigil usage: an unknown subcommand of config", vigil, []string{"config", "nope"}, exitcode.Usage},
+		{"vigil usage: an unknown help topic", vigil, []string{"help", "dags", "nope"}, exitcode.Usage},
 		{"vigil usage: an unknown completion shell", vigil, []string{"completion", "tcsh"}, exitcode.Usage},
 		{"vigil error: a DAG path that is not there", vigil, []string{"dags", "validate", filepath.Join(dir, "none.yaml")}, exitcode.Error},
 		{"vigil unreachable: none found", vigil, []string{"status"}, exitcode.Unreachable},

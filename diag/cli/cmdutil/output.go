@@ -2,33 +2,8 @@ package cmdutil
 
 import (
 	"fmt"
-	"io"
 	"time"
-
-	"github.com/spf13/cobra"
-
-	"github.com/vigilhq/vigil/internal/printer"
 )
-
-// AddOutputFlag adds the output flags of package printer (-o
-// table|json|yaml|jsonpath=..., --no-headers) to a command that keeps its
-// -o value in a string. Only `diag version` still does (its package is
-// being changed on another branch); every other command holds a
-// printer.Options. The command's human form has no header row, so
-// --no-headers changes nothing there.
-func AddOutputFlag(cmd *cobra.Command, format *string) {
-	cmd.Flags().StringVarP(format, "output", "o", "table", "output format: "+printer.Choices)
-	cmd.Flags().Bool("no-headers", false, "leave out the table's header row")
-}
-
-// CheckOutput validates an -o value (exit status 2 when bad).
-func CheckOutput(format string) error { return printer.Options{Output: format}.Validate() }
-
-// Write prints v in format through package printer, or calls human for
-// the table form.
-func Write(w io.Writer, format string, v any, human func() error) error {
-	return printer.Options{Output: format}.PrintWith(w, v, human)
-}
 
 // Age renders a duration for a human: 350ms, 41s, 3m12s, 2h5m, 3d4h.
 func Age(d time.Duration) string {

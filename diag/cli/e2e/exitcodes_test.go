@@ -51,6 +51,7 @@ func TestExitCodes(t *testing.T) {
 		{"a call that can hang", mod, []string{"vet", "./..."}, exitcode.Found, []string{"1 finding"}},
 		{"unknown command", "", []string{"nope"}, exitcode.Usage, []string{`unknown command "nope" for "diag"`, "Run 'diag --help' for usage."}},
 		{"unknown profile", "", []string{"profile", "nope"}, exitcode.Usage, []string{"Run 'diag profile --help' for usage."}},
+		{"unknown help topic", "", []string{"help", "profile", "nope"}, exitcode.Usage, []string{`unknown help topic "profile nope"`}},
 		{"unknown trace subcommand", "", []string{"trace", "tial"}, exitcode.Usage, nil},
 		{"unknown completion shell", "", []string{"completion", "tcsh"}, exitcode.Usage, []string{"Run 'diag completion --help' for usage."}},
 		{"bad flag", "", []string{"stacks", "--bogus"}, exitcode.Usage, []string{"unknown flag: --bogus", "Run 'diag stacks --help' for usage."}},

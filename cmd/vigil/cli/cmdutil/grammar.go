@@ -17,6 +17,7 @@ func RefuseUnknownSubcommands(root *cobra.Command) {
 		// Cobra adds `completion` when the command runs; add it now so
 		// that `completion nope` is refused too.
 		root.InitDefaultCompletionCmd()
+		refuseUnknownHelpTopics(root)
 	}
 	for _, c := range root.Commands() {
 		RefuseUnknownSubcommands(c)
@@ -38,3 +39,23 @@ func RefuseUnknownSubcommands(root *cobra.Command) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// refuseUnknownHelpTopics makes `help nope` a usage error too: cobra's
+// own help command prints "Unknown help topic" and exits 0.
+func refuseUnknownHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "help" {
+			continue
+		}
+		c.Run = nil
+		c.RunE = func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return Usagef("unknown help topic %s", quote(strings.Join(args, " ")))
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		}
+	}
+}
