@@ -113,7 +113,7 @@ func (c *checker) untimedTLSDialers(e ast.Expr) []ast.Expr {
 			continue
 		}
 		nd := fieldValue(b, "NetDialer")
-		if (nd == nil && !hasField(b, "NetDialer")) || (nd != nil && len(c.untimedNetDialers(nd)) > 0) {
+		if (nd == nil && !c.hold.hasField(b, "NetDialer")) || (nd != nil && len(c.untimedNetDialers(nd)) > 0) {
 			bad = append(bad, b)
 		}
 	}

@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"go/constant"
 	"go/token"
 	"go/types"
 
@@ -26,6 +27,8 @@ type holders struct {
 	set   map[any]map[string]bool     // fields assigned after the value was built; "*" for maybe any
 	held  map[ast.Expr][]types.Object // where each built value is stored
 	pkg   *types.Package
+	decls map[*types.Func]*ast.FuncDecl // the package's functions
+	sums  map[*types.Func][]map[string]bool
 }
 
 func newHolders(pass *analysis.Pass, skip map[*token.File]bool) *holders {
@@ -37,11 +40,22 @@ func newHolders(pass *analysis.Pass, skip map[*token.File]bool) *holders {
 		flows: map[types.Object][]any{},
 		set:   map[any]map[string]bool{},
 		held:  map[ast.Expr][]types.Object{},
+		decls: map[*types.Func]*ast.FuncDecl{},
+		sums:  map[*types.Func][]map[string]bool{},
 	}
 	var files []*ast.File
 	for _, f := range pass.Files {
 		if tf := pass.Fset.File(f.Pos()); tf != nil && !skip[tf] {
 			files = append(files, f)
+		}
+	}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok {
+				if fn, ok := h.info.Defs[fd.Name].(*types.Func); ok {
+					h.decls[fn] = fd
+				}
+			}
 		}
 	}
 	// First the locals' definitions, so keys resolve through them.
@@ -171,7 +185,7 @@ func (h *holders) localVar(id *ast.Ident) *types.Var {
 // field, package variable or multi-assigned local.
 func (h *holders) store(lhs, rhs ast.Expr) {
 	lhs = ast.Unparen(lhs)
-	if sel, ok := lhs.(*ast.SelectorExpr); ok {
+	if sel, ok := lhs.(*ast.SelectorExpr); ok && (rhs == nil || !h.zeroConst(rhs)) {
 		if s := h.info.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
 			if k := h.key(sel.X); k != nil {
 				h.setField(k, sel.Sel.Name)
@@ -204,8 +218,13 @@ func (h *holders) flow(o types.Object, rhs ast.Expr) {
 	}
 }
 
-// passed marks the values handed to a function of this package by
-// pointer as maybe having any field set there.
+// passed records the fields a function of this package may set on the
+// values handed to it by pointer: those its body assigns on the
+// parameter (p.ReadHeaderTimeout = ...), directly or through the
+// functions of the package it hands the parameter to. A parameter the
+// function keeps, returns, dereferences or calls a method of this
+// package on may have any field set. Functions of other packages set
+// nothing: their parameters are not followed.
 func (h *holders) passed(call *ast.CallExpr) {
 	var fn *types.Func
 	switch f := ast.Unparen(call.Fun).(type) {
@@ -217,14 +236,157 @@ func (h *holders) passed(call *ast.CallExpr) {
 	if fn == nil || fn.Pkg() != h.pkg {
 		return
 	}
-	for _, a := range call.Args {
+	sets := h.paramSets(fn)
+	for i, a := range call.Args {
 		if _, ok := h.info.TypeOf(a).(*types.Pointer); !ok {
 			continue
 		}
-		if k := h.key(a); k != nil {
+		k := h.key(a)
+		if k == nil {
+			continue
+		}
+		if i >= len(sets) || sets[i] == nil {
 			h.setField(k, "*")
+			continue
+		}
+		for f := range sets[i] {
+			h.setField(k, f)
 		}
 	}
+}
+
+// paramSets returns, for each parameter of fn, a function of this
+// package, the fields its body may set on it; nil for possibly any
+// field. A function without a body, a variadic one, or one reached
+// again while being summarised (recursion) may set any.
+func (h *holders) paramSets(fn *types.Func) []map[string]bool {
+	if s, ok := h.sums[fn]; ok {
+		return s
+	}
+	h.sums[fn] = nil // in progress: any field
+	decl := h.decls[fn]
+	if decl == nil || decl.Body == nil || fn.Signature().Variadic() {
+		return nil
+	}
+	var params []*types.Var
+	for _, fld := range decl.Type.Params.List {
+		if len(fld.Names) == 0 {
+			params = append(params, nil)
+		}
+		for _, id := range fld.Names {
+			v, _ := h.info.Defs[id].(*types.Var)
+			params = append(params, v)
+		}
+	}
+	sets := make([]map[string]bool, len(params))
+	index := map[*types.Var]int{}
+	for i, v := range params {
+		sets[i] = map[string]bool{}
+		if v != nil {
+			index[v] = i
+		}
+	}
+	var stack []ast.Node
+	ast.Inspect(decl.Body, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		stack = append(stack, n)
+		id, ok := n.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		v, _ := h.info.Uses[id].(*types.Var)
+		i, ok := index[v]
+		if !ok || sets[i] == nil {
+			return true
+		}
+		if !h.paramUse(stack, sets[i]) {
+			sets[i] = nil
+		}
+		return true
+	})
+	h.sums[fn] = sets
+	return sets
+}
+
+// paramUse adds to set the fields the use of a parameter at the top of
+// stack (its identifier, then its parents) sets on it, and reports
+// false if the use may set any field.
+func (h *holders) paramUse(stack []ast.Node, set map[string]bool) bool {
+	id := stack[len(stack)-1].(ast.Expr)
+	var parent, grand ast.Node
+	if len(stack) > 1 {
+		parent = stack[len(stack)-2]
+	}
+	if len(stack) > 2 {
+		grand = stack[len(stack)-3]
+	}
+	switch p := parent.(type) {
+	case *ast.SelectorExpr:
+		s := h.info.Selections[p]
+		if s == nil {
+			return false
+		}
+		if s.Kind() != types.FieldVal {
+			// A method: one of this package may set anything.
+			return s.Obj().Pkg() != h.pkg
+		}
+		switch g := grand.(type) {
+		case *ast.AssignStmt:
+			for _, l := range g.Lhs {
+				if l == p {
+					set[p.Sel.Name] = true
+				}
+			}
+		case *ast.IncDecStmt:
+			set[p.Sel.Name] = true
+		case *ast.UnaryExpr:
+			if g.Op == token.AND {
+				set[p.Sel.Name] = true
+			}
+		}
+		return true
+	case *ast.CallExpr:
+		if p.Fun == id {
+			return false
+		}
+		var fn *types.Func
+		switch f := ast.Unparen(p.Fun).(type) {
+		case *ast.Ident:
+			fn, _ = h.info.Uses[f].(*types.Func)
+			if _, ok := h.info.Uses[f].(*types.Builtin); ok {
+				return true // len, cap...
+			}
+		case *ast.SelectorExpr:
+			fn, _ = h.info.Uses[f.Sel].(*types.Func)
+		}
+		if fn == nil {
+			return false // a function value, a conversion
+		}
+		if fn.Pkg() != h.pkg {
+			return true // not followed, as in passed
+		}
+		sub := h.paramSets(fn)
+		for i, a := range p.Args {
+			if a != id {
+				continue
+			}
+			if i >= len(sub) || sub[i] == nil {
+				return false
+			}
+			for f := range sub[i] {
+				set[f] = true
+			}
+		}
+		return true
+	case *ast.BinaryExpr:
+		return true // p == nil
+	case *ast.IfStmt, *ast.ExprStmt:
+		return true
+	}
+	return false
 }
 
 // key returns what e's value is keyed by: the expression that built it
@@ -360,9 +522,10 @@ func (h *holders) builds(e ast.Expr, pkg, name string) bool {
 }
 
 // hasField reports whether e, a value-building expression, sets one of
-// fields: a keyed literal naming it, or an unkeyed literal (which sets
-// them all).
-func hasField(e ast.Expr, fields ...string) bool {
+// fields: a keyed literal naming it with a value other than a constant
+// zero (ReadHeaderTimeout: 0 leaves it unset), or an unkeyed literal
+// (which sets them all).
+func (h *holders) hasField(e ast.Expr, fields ...string) bool {
 	lit, ok := e.(*ast.CompositeLit)
 	if !ok {
 		return false
@@ -374,13 +537,26 @@ func hasField(e ast.Expr, fields ...string) bool {
 		}
 		if id, ok := kv.Key.(*ast.Ident); ok {
 			for _, f := range fields {
-				if id.Name == f {
+				if id.Name == f && !h.zeroConst(kv.Value) {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+// zeroConst reports whether e is a constant zero (0, 0 * time.Second) or
+// nil.
+func (h *holders) zeroConst(e ast.Expr) bool {
+	tv, ok := h.info.Types[e]
+	if !ok {
+		return false
+	}
+	if tv.IsNil() {
+		return true
+	}
+	return tv.Value != nil && tv.Value.Kind() == constant.Int && constant.Sign(tv.Value) == 0
 }
 
 // fieldValue returns the value a keyed literal gives field, or nil.

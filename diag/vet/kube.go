@@ -156,7 +156,7 @@ func (c *checker) configsWithoutTimeout(e ast.Expr, depth int) []ast.Expr {
 				continue
 			}
 		}
-		if c.hold.configOrigin(b) && !hasField(b, "Timeout") {
+		if c.hold.configOrigin(b) && !c.hold.hasField(b, "Timeout") {
 			bad = append(bad, b)
 		} else if c.sum.origin(b, restConfigT).kind == untimed {
 			bad = append(bad, b) // a helper's config without Timeout
@@ -258,7 +258,7 @@ func (c *checker) optionsHaveTimeout(opts ast.Expr) bool {
 		return true
 	}
 	for _, b := range built {
-		if !c.hold.builds(b, "k8s.io/apimachinery/pkg/apis/meta/v1", "ListOptions") || hasField(b, "TimeoutSeconds") {
+		if !c.hold.builds(b, "k8s.io/apimachinery/pkg/apis/meta/v1", "ListOptions") || c.hold.hasField(b, "TimeoutSeconds") {
 			return true
 		}
 	}

@@ -58,7 +58,7 @@ func runServer(pass *analysis.Pass) (any, error) {
 // checkServer reports e if it builds an http.Server that never gets a
 // header timeout.
 func (c *checker) checkServer(e ast.Expr) {
-	if !c.hold.builds(e, "net/http", "Server") || hasField(e, "ReadHeaderTimeout", "ReadTimeout") {
+	if !c.hold.builds(e, "net/http", "Server") || c.hold.hasField(e, "ReadHeaderTimeout", "ReadTimeout") {
 		return
 	}
 	keys := []any{e}

@@ -285,13 +285,13 @@ func (s *summary) origin(b ast.Expr, t *tracked) bound {
 			return s.value(call.Args[0], t) // a copy has its original's Timeout
 		}
 		if s.hold.configOrigin(b) {
-			if hasField(b, t.fields...) {
+			if s.hold.hasField(b, t.fields...) {
 				return bound{kind: timed}
 			}
 			return bound{kind: untimed, pos: b.Pos()}
 		}
 	} else if s.hold.builds(b, t.pkg, t.name) {
-		if hasField(b, t.fields...) {
+		if s.hold.hasField(b, t.fields...) {
 			return bound{kind: timed}
 		}
 		return bound{kind: untimed, pos: b.Pos()}
