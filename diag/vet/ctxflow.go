@@ -1,12 +1,16 @@
 package vet
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -28,6 +32,75 @@ type witness struct {
 	pos  token.Pos
 	via  []string // functions between the parameter and the sink
 	loop string   // the loop on the way that runs the sink again and again, if any
+	at   string   // where the sink is, when in another package ("slack/slack.go:93")
+}
+
+// place says where the sink is.
+func (w *witness) place(c *checker) string {
+	if w.at != "" {
+		return w.at
+	}
+	return c.where(w.pos)
+}
+
+// ctxFact is what a package tells the packages importing it about its
+// functions: which context parameters reach a sink unbounded. Each
+// analyzer has its own type (go/analysis wants one owner per fact
+// type), all holding a ctxParams.
+type ctxFact interface {
+	analysis.Fact
+	params() *ctxParams
+}
+
+// ctxParams lists the context parameters of a function (by SSA index:
+// a method's receiver is 0) that reach a sink, and what the sink is.
+type ctxParams struct{ Params []ctxParam }
+
+type ctxParam struct {
+	Index          int
+	What, Why, Fix string
+	At, Loop       string
+	Via            []string
+}
+
+func (p *ctxParams) params() *ctxParams { return p }
+
+func (p *ctxParams) String() string {
+	var b strings.Builder
+	for _, q := range p.Params {
+		fmt.Fprintf(&b, "param %d reaches %s at %s; ", q.Index, q.What, q.At)
+	}
+	return b.String()
+}
+
+type (
+	httpCtxFact struct{ ctxParams }
+	kubeCtxFact struct{ ctxParams }
+	sqlCtxFact  struct{ ctxParams }
+	dialCtxFact struct{ ctxParams }
+)
+
+func (*httpCtxFact) AFact() {}
+func (*kubeCtxFact) AFact() {}
+func (*sqlCtxFact) AFact()  {}
+func (*dialCtxFact) AFact() {}
+
+// GobEncode and GobDecode carry the embedded, unexported ctxParams.
+func (p *ctxParams) GobEncode() ([]byte, error) {
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(p.Params)
+	return buf.Bytes(), err
+}
+
+func (p *ctxParams) GobDecode(b []byte) error {
+	return gob.NewDecoder(bytes.NewReader(b)).Decode(&p.Params)
+}
+
+// pkgWhere is where pos is, for a message read in another package:
+// the package's directory name and the file's.
+func (c *checker) pkgWhere(pos token.Pos) string {
+	p := c.pass.Fset.Position(pos)
+	return fmt.Sprintf("%s/%s:%d", filepath.Base(filepath.Dir(p.Filename)), filepath.Base(p.Filename), p.Line)
 }
 
 // flowContexts reports the calls find recognises as sinks when they get
@@ -35,7 +108,13 @@ type witness struct {
 // fixpoint, which context parameters of the package's functions reach
 // such a sink, to report the calls that pass a background context into
 // one.
-func (c *checker) flowContexts(find func(*site) *ctxSink) {
+//
+// The context parameters that reach a sink are exported as facts of
+// type newFact on the package's functions, and a call into another
+// package's function whose fact says a parameter reaches a sink is a
+// sink for that argument, so a background context is followed from
+// package to package within what the driver analyzes from source.
+func (c *checker) flowContexts(find func(*site) *ctxSink, newFact func() ctxFact) {
 	var sites []*site
 	c.sites(func(s *site) { sites = append(sites, s) })
 	marks := map[*ssa.Function]map[int]*witness{}
@@ -53,6 +132,7 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 		if s.callee != nil && s.callee.Pkg() == c.pass.Pkg {
 			continue // the package's own function: followed below
 		}
+		c.importedSinks(s, newFact, mark)
 		k := find(s)
 		if k == nil || k.val == nil {
 			continue
@@ -79,7 +159,7 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 					if loop == "" {
 						loop = c.loopOf(s)
 					}
-					if mark(p, &witness{sink: w.sink, pos: w.pos, via: append([]string{funcName(s.static)}, w.via...), loop: loop}) {
+					if mark(p, &witness{sink: w.sink, pos: w.pos, at: w.at, via: append([]string{funcName(s.static)}, w.via...), loop: loop}) {
 						changed = true
 					}
 				}
@@ -103,8 +183,74 @@ func (c *checker) flowContexts(find func(*site) *ctxSink) {
 					w.loop, funcName(s.static))
 			}
 			c.report(s.pos(), "%s passed to %s reaches %s at %s%s with no deadline: %s; %s",
-				st.bg.describe(), funcName(s.static), w.sink.what, c.where(w.pos), through, w.sink.why, fix)
+				st.bg.describe(), funcName(s.static), w.sink.what, w.place(c), through, w.sink.why, fix)
 			break
+		}
+	}
+	c.exportCtxFacts(marks, newFact)
+}
+
+// exportCtxFacts exports, for each exported function or method of the
+// package (not a generic instance) with a context parameter
+// that reaches a sink, a fact saying which and what it reaches.
+func (c *checker) exportCtxFacts(marks map[*ssa.Function]map[int]*witness, newFact func() ctxFact) {
+	for fn, ms := range marks {
+		if fn.Parent() != nil || fn.Origin() != nil || len(ms) == 0 {
+			continue
+		}
+		f, _ := fn.Object().(*types.Func)
+		if f == nil || f.Pkg() != c.pass.Pkg || !f.Exported() {
+			continue // another package cannot call it
+		}
+		fact := newFact()
+		for i, w := range ms {
+			at := w.at
+			if at == "" {
+				at = c.pkgWhere(w.pos)
+			}
+			fact.params().Params = append(fact.params().Params, ctxParam{
+				Index: i, What: w.sink.what, Why: w.sink.why, Fix: w.sink.fix, At: at, Loop: w.loop, Via: w.via,
+			})
+		}
+		slices.SortFunc(fact.params().Params, func(a, b ctxParam) int { return a.Index - b.Index })
+		c.pass.ExportObjectFact(f, fact)
+	}
+}
+
+// importedSinks treats a static call of another package's function as
+// a sink for each argument its fact says reaches one: a background
+// context there is reported, and a parameter there is marked.
+func (c *checker) importedSinks(s *site, newFact func() ctxFact, mark func(param, *witness) bool) {
+	if s.callee == nil || s.static == nil || s.common.IsInvoke() || s.callee.Pkg() == nil {
+		return
+	}
+	f := s.callee.Origin()
+	fact := newFact()
+	if !c.pass.ImportObjectFact(f, fact) {
+		return
+	}
+	name := f.Pkg().Name() + "." + funcName(s.static)
+	for _, q := range fact.params().Params {
+		if q.Index >= len(s.common.Args) {
+			continue
+		}
+		k := &ctxSink{val: s.common.Args[q.Index], what: q.What, why: q.Why, fix: q.Fix}
+		via := append([]string{name}, q.Via...)
+		st := c.trace(k.val)
+		if st.bg != nil && !wrapper(s) {
+			fix := q.Fix
+			if q.Loop != "" {
+				fix += fmt.Sprintf(", one per call made inside %s (context.WithTimeout per iteration), not on the context passed to %s, which would end the loop", q.Loop, name)
+			}
+			c.report(s.pos(), "%s passed to %s reaches %s at %s (through %s) with no deadline: %s; %s",
+				st.bg.describe(), name, q.What, q.At, strings.Join(via, ", "), q.Why, fix)
+		}
+		loop := q.Loop
+		if loop == "" {
+			loop = c.loopOf(s)
+		}
+		for _, p := range st.params {
+			mark(p, &witness{sink: k, pos: s.pos(), at: q.At, via: via, loop: loop})
 		}
 	}
 }

@@ -18,8 +18,9 @@ tls.DialWithDialer with one; DialContext on such a dialer given a
 background context. Dials of unix sockets (the network a constant
 "unix...") are left alone: connecting to one fails at once when nobody
 listens.`,
-	Requires: []*analysis.Analyzer{buildSSA, Facts},
-	Run:      runDial,
+	Requires:  []*analysis.Analyzer{buildSSA, Facts},
+	FactTypes: []analysis.Fact{new(dialCtxFact)},
+	Run:       runDial,
 }
 
 const (
@@ -63,7 +64,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		}
 		return nil
-	})
+	}, func() ctxFact { return new(dialCtxFact) })
 	return nil, nil
 }
 

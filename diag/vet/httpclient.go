@@ -21,8 +21,9 @@ http.NewRequest when its request is sent as it is; and an http.Client
 built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
 context or a background one.`,
-	Requires: []*analysis.Analyzer{buildSSA, Facts},
-	Run:      runHTTPClient,
+	Requires:  []*analysis.Analyzer{buildSSA, Facts},
+	FactTypes: []analysis.Fact{new(httpCtxFact)},
+	Run:       runHTTPClient,
 }
 
 const (
@@ -40,7 +41,7 @@ func runHTTPClient(pass *analysis.Pass) (any, error) {
 		}
 	})
 	c.defaultClientUses()
-	c.flowContexts(c.httpSink)
+	c.flowContexts(c.httpSink, func() ctxFact { return new(httpCtxFact) })
 	return nil, nil
 }
 

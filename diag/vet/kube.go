@@ -25,8 +25,9 @@ without ListOptions.TimeoutSeconds; cache.WaitForCacheSync and informer
 factories' WaitForCacheSync given the Done channel of such a context or
 wait.NeverStop; wait.PollUntilContextCancel with one; and a client-go call
 with no context that has a ...WithContext form (discovery's ServerVersion).`,
-	Requires: []*analysis.Analyzer{buildSSA, Facts},
-	Run:      runKube,
+	Requires:  []*analysis.Analyzer{buildSSA, Facts},
+	FactTypes: []analysis.Fact{new(kubeCtxFact)},
+	Run:       runKube,
 }
 
 const (
@@ -66,7 +67,7 @@ func runKube(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "client-go call %s has no context: %s; use %s with a context that has a deadline", s.callee.Name(), kubeWhy, with.Name())
 		}
 	})
-	c.flowContexts(c.kubeSink)
+	c.flowContexts(c.kubeSink, func() ctxFact { return new(kubeCtxFact) })
 	return nil, nil
 }
 

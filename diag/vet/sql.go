@@ -12,8 +12,9 @@ var SQL = &analysis.Analyzer{
 Reports Query, QueryRow, Exec, Begin, Prepare and Ping on *sql.DB, *sql.Tx,
 *sql.Conn and *sql.Stmt (they run under context.Background()), and their
 Context forms (and BeginTx, DB.Conn) given a background context.`,
-	Requires: []*analysis.Analyzer{buildSSA, Facts},
-	Run:      runSQL,
+	Requires:  []*analysis.Analyzer{buildSSA, Facts},
+	FactTypes: []analysis.Fact{new(sqlCtxFact)},
+	Run:       runSQL,
 }
 
 const sqlWhy = "a dead database connection, a held lock or a full connection pool blocks it forever"
@@ -41,6 +42,6 @@ func runSQL(pass *analysis.Pass) (any, error) {
 			}
 		}
 		return nil
-	})
+	}, func() ctxFact { return new(sqlCtxFact) })
 	return nil, nil
 }

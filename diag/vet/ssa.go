@@ -30,6 +30,11 @@ type ssaResult struct {
 }
 
 func runBuildSSA(pass *analysis.Pass) (any, error) {
+	if len(pass.Files) == 0 {
+		// A dependency from export data, visited for facts: nothing
+		// to build.
+		return &ssaResult{}, nil
+	}
 	prog := ssa.NewProgram(pass.Fset, 0)
 	for _, p := range pass.Pkg.Imports() {
 		prog.CreatePackage(p, nil, nil, true)

@@ -19,6 +19,8 @@ func TestAnalyzers(t *testing.T) {
 	}{
 		{vet.HTTPClient, "httpclient"},
 		{vet.HTTPClient, "interhttp"},
+		{vet.HTTPClient, "interctx"},
+		{vet.SQL, "interctx/sqluse"},
 		{vet.KubeClient, "kubeclient"},
 		{vet.KubeClient, "interkube"},
 		{vet.KubeClient, "kubehints"},

@@ -160,7 +160,7 @@ func noContext(cs kubernetes.Interface) {
 
 type lister struct{ cs kubernetes.Interface }
 
-func (l *lister) ListWithContext(ctx context.Context) {
+func (l *lister) ListWithContext(ctx context.Context) { // want ListWithContext:"param 1 reaches client-go call List"
 	l.cs.CoreV1().Pods("ns").List(ctx, metav1.ListOptions{})
 }
 
