@@ -19,14 +19,17 @@
 //
 // The analyzers require Facts, which exports go/analysis facts (what a
 // function returns, what a struct field holds, whether a package opens
-// a Kubernetes stream), so the checks follow values across the module's
-// packages. go vet carries facts between packages itself; diag vet loads
+// a Kubernetes stream), and httpclient, kubeclient, sqlcontext and
+// dialtimeout export their own (which context parameters of a function
+// reach a call that waits as long as its context lets it), so the checks
+// follow values and contexts across the module's packages. go vet carries facts between packages itself; diag vet loads
 // the module's packages that the named ones import, from source, for
 // their facts, and reports only on the named ones. Dependencies outside
 // the module come from export data and have no facts: what they return
 // is unknown, and assumed bounded. go vet analyzes every dependency from
 // source, so under it the checks also know what other modules' helpers
-// return, and may report a client from, say, a library's NewClient()
+// return and which of their context parameters reach a call with no
+// deadline, and may report a client from, say, a library's NewClient()
 // that diag vet leaves alone.
 //
 // # The checks
@@ -109,7 +112,11 @@
 // httpserver: servers.
 //   - An http.Server built in the package with neither ReadHeaderTimeout
 //     nor ReadTimeout (which also bounds the headers), in the literal or
-//     assigned later in the package.
+//     assigned later in the package. Handing the server by pointer to a
+//     function of the package (configure(srv), go serve(srv, l)) counts
+//     as setting only the fields that function, or one it hands the
+//     server on to, assigns; one that keeps the server, returns it or
+//     calls a method of the package on it may set anything.
 //   - http.ListenAndServe, ListenAndServeTLS, Serve and ServeTLS: their
 //     server has no timeouts.
 //
@@ -128,6 +135,9 @@
 // variable captured by a function literal has the value it had where the
 // literal was made.
 //
+// A field set to a constant zero (ReadHeaderTimeout: 0, Timeout: 0,
+// s.Timeout = 0) counts as not set, in every check.
+//
 // A context the function receives as a parameter is its caller's job.
 // For each function of the package the checks compute, to a fixpoint,
 // which context parameters (and stop-channel parameters) reach a call
@@ -136,6 +146,15 @@
 //
 //	main.go:20:2: context.Background() passed to run reaches client-go call
 //	Create at kube.go:42 (through sync) with no deadline: ...
+//
+// The same crosses packages: an exported function's context parameters
+// that reach such a call are a fact, and a call from another package
+// passing a background context into one is reported, naming the
+// package and file of the call it reaches:
+//
+//	fire.go:12:2: context.Background() passed to alerts.Notifier.Notify
+//	reaches Do on an http.Client without Timeout (hook.go:13) at
+//	notify/hook.go:21 (through alerts.Notifier.Notify, notify.Hook.Send) ...
 //
 // A context a function of the module returns is background when every
 // return builds it from context.Background() or TODO() (in the same
@@ -196,10 +215,11 @@
 // This is a heuristic that prefers saying nothing to crying wolf. It does
 // not see:
 //   - contexts kept in struct fields (assumed bounded);
-//   - a background context passed to another package's function (only
-//     what functions return crosses packages, not what their parameters
-//     reach), and packages outside the module (no facts: their results
-//     are unknown);
+//   - packages outside the module under diag vet (no facts: what their
+//     functions return and what their context parameters reach are
+//     unknown); a context handed to another package crosses only by a
+//     static call of an exported function (not through an interface,
+//     a function value or a package variable holding a function);
 //   - a helper's result that depends on its arguments (httpx.New(d) with
 //     d = 0 counts as a client with Timeout), results other than the
 //     first of a call unless returned whole (_, c := f()), named results
