@@ -112,11 +112,8 @@
 // httpserver: servers.
 //   - An http.Server built in the package with neither ReadHeaderTimeout
 //     nor ReadTimeout (which also bounds the headers), in the literal or
-//     assigned later in the package. Handing the server by pointer to a
-//     function of the package (configure(srv), go serve(srv, l)) counts
-//     as setting only the fields that function, or one it hands the
-//     server on to, assigns; one that keeps the server, returns it or
-//     calls a method of the package on it may set anything.
+//     assigned later in the package (see below for a server handed to a
+//     function: configure(srv), go serve(srv, l)).
 //   - http.ListenAndServe, ListenAndServeTLS, Serve and ServeTLS: their
 //     server has no timeouts.
 //
@@ -136,7 +133,12 @@
 // literal was made.
 //
 // A field set to a constant zero (ReadHeaderTimeout: 0, Timeout: 0,
-// s.Timeout = 0) counts as not set, in every check.
+// s.Timeout = 0) counts as not set, in every check. A value (a client,
+// config, dialer or server) handed by pointer to a function of the
+// package counts as set only for the fields that function, or one it
+// hands the value on to, assigns; one that keeps the value, returns it,
+// dereferences it or calls a method of the package on it may set
+// anything. A function of another package sets nothing.
 //
 // A context the function receives as a parameter is its caller's job.
 // For each function of the package the checks compute, to a fixpoint,
