@@ -193,7 +193,7 @@ type Transition struct {
 	Try        int       `json:"try"`
 	From       string    `json:"from,omitempty"`
 	To         string    `json:"to"`
-	At         time.Time `json:"at"`
+	At         time.Time `json:"at,omitzero"`
 	By         Actor     `json:"by"`
 	Reason     string    `json:"reason"`
 	ExternalID string    `json:"external_id,omitempty"`
@@ -226,7 +226,7 @@ type Notification struct {
 	Event    string `json:"event"` // failure, retry, success, sla_miss
 	Receiver string `json:"receiver"`
 	// At is the transition's time.
-	At time.Time `json:"at"`
+	At time.Time `json:"at,omitzero"`
 	// State is pending, sent or given_up.
 	State    string `json:"state"`
 	Attempts int    `json:"attempts"`
@@ -278,7 +278,7 @@ type Op struct {
 	Args      OpArgs    `json:"args"`
 	By        Actor     `json:"by"`
 	Reason    string    `json:"reason,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// State is pending, done or failed.
 	State  string    `json:"state"`
 	Result string    `json:"result,omitempty"`
@@ -351,7 +351,7 @@ type PoolChange struct {
 	Action string    `json:"action"`
 	Slots  int       `json:"slots"`
 	By     string    `json:"by"`
-	At     time.Time `json:"at"`
+	At     time.Time `json:"at,omitzero"`
 	Reason string    `json:"reason,omitempty"`
 	// PrevSlots are the slots before a set (absent for a new pool);
 	// Description is the one set (added by the server, issue 19).
@@ -376,7 +376,7 @@ type Heartbeat struct {
 	Host          string    `json:"host"`
 	PID           int       `json:"pid"`
 	PeriodSeconds float64   `json:"period_seconds"`
-	LastBeat      time.Time `json:"last_beat"`
+	LastBeat      time.Time `json:"last_beat,omitzero"`
 	StartedAt     time.Time `json:"started_at,omitzero"`
 	StoppedAt     time.Time `json:"stopped_at,omitzero"`
 	AgeSeconds    float64   `json:"age_seconds"`
@@ -392,7 +392,7 @@ type Heartbeat struct {
 // loop is stuck it names the call it waits on.
 type Health struct {
 	Instance string    `json:"instance"`
-	Now      time.Time `json:"now"`
+	Now      time.Time `json:"now,omitzero"`
 	// Healthy: every loop beat within its deadline.
 	Healthy bool `json:"healthy"`
 	// Summary is one sentence for the banner, e.g. "The scheduler loop
@@ -422,7 +422,7 @@ type Call struct {
 	// What the call is: "POST https://127.0.0.1:6443/api/v1/namespaces/vigil/pods".
 	Target     string    `json:"target"`
 	Site       string    `json:"site,omitempty"`
-	StartedAt  time.Time `json:"started_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
 	AgeSeconds float64   `json:"age_seconds"`
 	// Deadline is absent for a call with none (NoDeadline).
 	Deadline   time.Time         `json:"deadline,omitzero"`
@@ -453,7 +453,7 @@ type BackfillPlan struct {
 // BackfillItem is one tick of a backfill: create, clear, clear failed or
 // skip (with Why).
 type BackfillItem struct {
-	LogicalDate time.Time `json:"logical_date"`
+	LogicalDate time.Time `json:"logical_date,omitzero"`
 	RunID       string    `json:"run_id"`
 	Action      string    `json:"action"`
 	Why         string    `json:"why,omitempty"`
@@ -470,7 +470,7 @@ type Local struct {
 	CAFile    string    `json:"ca_file,omitempty"`
 	Instance  string    `json:"instance"`
 	PID       int       `json:"pid"`
-	StartedAt time.Time `json:"started_at"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // WhoAmI is GET /whoami: the token's name and role, so the console shows
@@ -489,6 +489,6 @@ type DAGChange struct {
 	DAGID  string    `json:"dag_id"`
 	Action string    `json:"action"`
 	By     Actor     `json:"by"`
-	At     time.Time `json:"at"`
+	At     time.Time `json:"at,omitzero"`
 	Reason string    `json:"reason,omitempty"`
 }

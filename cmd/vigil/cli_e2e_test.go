@@ -152,19 +152,32 @@ func TestExitCodesOfBothBinaries(t *testing.T) {
 		{"vigil found: an invalid DAG", vigil, []string{"dags", "validate", bad}, exitcode.Found},
 		{"vigil usage: -o", vigil, []string{"dags", "list", "-o", "xml"}, exitcode.Usage},
 		{"vigil usage: a flag", vigil, []string{"runs", "list", "--bogus"}, exitcode.Usage},
+		{"vigil usage: an unknown command", vigil, []string{"nope"}, exitcode.Usage},
+		{"vigil usage: an unknown subcommand", vigil, []string{"dags", "nope"}, exitcode.Usage},
+		{"vigil usage: an unknown subcommand of config", vigil, []string{"config", "nope"}, exitcode.Usage},
+		{"vigil usage: an unknown help topic", vigil, []string{"help", "dags", "nope"}, exitcode.Usage},
+		{"vigil usage: an unknown completion shell", vigil, []string{"completion", "tcsh"}, exitcode.Usage},
+		{"vigil error: a DAG path that is not there", vigil, []string{"dags", "validate", filepath.Join(dir, "none.yaml")}, exitcode.Error},
 		{"vigil unreachable: none found", vigil, []string{"status"}, exitcode.Unreachable},
 		{"vigil unreachable: refused", vigil, []string{"status", "--server", closed}, exitcode.Unreachable},
 		{"vigil error: no token file", vigil, []string{"status", "--server", closed, "--token-file", filepath.Join(dir, "none")}, exitcode.Error},
 		{"diag ok", diag, []string{"version"}, exitcode.OK},
 		{"diag usage", diag, []string{"hangs", "--bogus"}, exitcode.Usage},
+		{"diag usage: an unknown command", diag, []string{"nope"}, exitcode.Usage},
+		{"diag usage: an unknown subcommand", diag, []string{"trace", "tial"}, exitcode.Usage},
 		{"diag unreachable", diag, []string{"hangs", "--runtime-dir", empty}, exitcode.Unreachable},
 		{"diag error: an open token file", diag, []string{"hangs", "--addr", strings.TrimPrefix(closed, "http://"), "--token-file", openTok}, exitcode.Error},
 		{"vigil error: an open token file", vigil, []string{"status", "--server", closed, "--token-file", openTok}, exitcode.Error},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if code, out := tt.run(tt.args...); code != tt.want {
+			code, out := tt.run(tt.args...)
+			if code != tt.want {
 				t.Errorf("%v: exit %d, want %d\n%s", tt.args, code, tt.want, out)
+			}
+			// A usage error says where the help is, naming the command.
+			if code == exitcode.Usage && !strings.Contains(out, " --help' for usage.") {
+				t.Errorf("%v: no \"Run '... --help' for usage.\":\n%s", tt.args, out)
 			}
 		})
 	}

@@ -84,7 +84,7 @@ func runWith(ctx context.Context, args []string, ios *iostreams.IOStreams, geten
 	root.SetArgs(args)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitcode.OK
 	}
@@ -98,7 +98,7 @@ func runWith(ctx context.Context, args []string, ios *iostreams.IOStreams, geten
 	}
 	code := statusOf(err)
 	if code == exitcode.Usage {
-		fmt.Fprintf(ios.ErrOut, "Run 'vigil --help' or '<command> --help' for usage.\n")
+		fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
 }
@@ -150,6 +150,7 @@ database.`,
 	dagsCmd.AddCommand(validateCmd)
 	root.AddCommand(runCmd, dagsCmd, runs.NewCmdRuns(f), tasks.NewCmdTasks(f), pools.NewCmdPools(f),
 		status.NewCmdStatus(f, nil), ops.NewCmdOps(f), clicfg.NewCmdConfig(f), dbCmd, version.NewCmdVersion(f, nil))
+	cmdutil.RefuseUnknownSubcommands(root)
 	return root
 }
 

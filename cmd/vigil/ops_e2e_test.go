@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/cmd/vigil/cli/dags"
 	"github.com/vigilhq/vigil/internal/exitcode"
 	"github.com/vigilhq/vigil/scheduler"
 )
@@ -234,9 +236,21 @@ func TestBackfillOnARealScheduler(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.ran, "fixed"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out = e.mustVigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--reprocess", "failed")
-	if !strings.Contains(out, "1 success, 4 skipped") {
-		t.Fatalf("reprocess failed:\n%s", out)
+	// -o json: one document per line as the backfill goes, the summary last.
+	out = e.mustVigil("dags", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-05", "--reprocess", "failed", "-o", "json")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	var events []dags.BackfillEvent
+	for i, line := range lines {
+		var ev dags.BackfillEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("reprocess failed -o json, line %d: %v\n%s", i+1, err, out)
+		}
+		events = append(events, ev)
+	}
+	if len(events) != 3 || events[0].Event != "started" || events[0].RunID != "scheduled__2026-11-03T00:00:00Z" ||
+		events[1].Event != "ended" || events[1].State != "success" ||
+		events[2].Event != "done" || events[2].Counts["success"] != 1 || events[2].Counts["skipped"] != 4 {
+		t.Fatalf("reprocess failed -o json:\n%s", out)
 	}
 	if got := e.ticksRan(); !slices.Equal(got, slices.Insert(want, 3, "2026-11-03T00:00:00Z")) {
 		t.Fatalf("ticks ran %v; want 11-03 twice", got)

@@ -101,6 +101,7 @@ When you are paged for a stale heartbeat, start with:
 	if plugin {
 		pluginExamples(root)
 	}
+	cmdutil.RefuseUnknownSubcommands(root)
 	return root
 }
 
@@ -123,7 +124,7 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 	f := NewFactory(ios, ver)
 	root := NewRootCmd(f, extras...)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var found *cmdutil.FoundError
 		switch {
@@ -133,9 +134,8 @@ func MainContext(ctx context.Context, args []string, ios *iostreams.IOStreams, v
 			}
 		default:
 			fmt.Fprintln(ios.ErrOut, "diag:", err)
-			var usage *cmdutil.UsageError
-			if errors.As(err, &usage) {
-				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", root.DisplayName())
+			if cmdutil.IsUsage(err) {
+				fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 			}
 		}
 	}

@@ -14,7 +14,7 @@ type BundleInfo struct {
 	Name    string    `json:"name"`
 	Path    string    `json:"path"`
 	Size    int64     `json:"size"`
-	Time    time.Time `json:"time"`
+	Time    time.Time `json:"time,omitzero"`
 	Reason  string    `json:"reason,omitempty"`
 	Summary string    `json:"summary,omitempty"`
 	// Took is how long writing it took.

@@ -6,7 +6,7 @@ import "time"
 // /healthz): the status is 503 when Status is "stale".
 type HealthReport struct {
 	Status     string            `json:"status"` // "ok", "degraded" (an advisory heartbeat is stale) or "stale"
-	Time       time.Time         `json:"time"`
+	Time       time.Time         `json:"time,omitzero"`
 	Heartbeats []HeartbeatStatus `json:"heartbeats"`
 }
 
@@ -15,7 +15,7 @@ type HeartbeatStatus struct {
 	Name   string        `json:"name"`
 	Period time.Duration `json:"period_ns"`
 	// LastBeat is zero if the heartbeat never beat.
-	LastBeat time.Time `json:"last_beat"`
+	LastBeat time.Time `json:"last_beat,omitzero"`
 	// Age is the time since the last beat (or since registration).
 	Age   time.Duration `json:"age_ns"`
 	Beats int64         `json:"beats"`

@@ -17,7 +17,7 @@ type Call struct {
 	// Detail is optional: a Kubernetes verb and resource ("create pods").
 	Detail string `json:"detail,omitempty"`
 	// Start is when the call began.
-	Start time.Time `json:"start"`
+	Start time.Time `json:"start,omitzero"`
 	// Deadline is the earliest of the context's deadline and any deadline
 	// the caller gave (a client timeout); zero means NO DEADLINE.
 	Deadline time.Time `json:"deadline,omitzero"`

@@ -14,7 +14,7 @@ type Info struct {
 	PID        int               `json:"pid"`
 	Host       string            `json:"host"`
 	Args       []string          `json:"args"`
-	Started    time.Time         `json:"started"`
+	Started    time.Time         `json:"started,omitzero"`
 	Uptime     time.Duration     `json:"uptime_ns"`
 	Goroutines int               `json:"goroutines"`
 	GOMAXPROCS int               `json:"gomaxprocs"`

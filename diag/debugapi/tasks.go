@@ -7,7 +7,7 @@ import "time"
 // fields than these; this is what a client reads of it, and a client of
 // another version still reads the fields it knows. testdata/wire pins it.
 type TaskAudit struct {
-	Taken     time.Time      `json:"taken"`
+	Taken     time.Time      `json:"taken,omitzero"`
 	Executor  string         `json:"executor"`
 	LostAfter time.Duration  `json:"lost_after_ns"`
 	Grace     time.Duration  `json:"grace_ns"`
@@ -60,7 +60,7 @@ type Workload struct {
 	Key        TryKey    `json:"try_key,omitzero"`
 	ExternalID string    `json:"external_id"`
 	Phase      string    `json:"phase"`
-	Created    time.Time `json:"created"`
+	Created    time.Time `json:"created,omitzero"`
 	Ended      time.Time `json:"ended,omitzero"`
 	Deleting   bool      `json:"deleting,omitempty"`
 	Tracked    bool      `json:"tracked"`
@@ -76,13 +76,13 @@ type Transition struct {
 	Try    int       `json:"try"`
 	From   string    `json:"from"`
 	To     string    `json:"to"`
-	At     time.Time `json:"at"`
+	At     time.Time `json:"at,omitzero"`
 	Actor  Actor     `json:"by"`
 	Reason string    `json:"reason"`
 	// Repeats counts the times it happened again after At, the last at
 	// LastAt: the scheduler's store collapses a failure that repeats.
 	Repeats int       `json:"repeats"`
-	LastAt  time.Time `json:"last_at"`
+	LastAt  time.Time `json:"last_at,omitzero"`
 }
 
 // Actor is who made a transition.

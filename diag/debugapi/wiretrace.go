@@ -118,7 +118,7 @@ type Exchange struct {
 	// Client is the name the traced client was given.
 	Client string `json:"client,omitempty"`
 	// Start is when the request was handed to the transport.
-	Start  time.Time `json:"start"`
+	Start  time.Time `json:"start,omitzero"`
 	Method string    `json:"method"`
 	// URL is the redacted request URL.
 	URL string `json:"url"`

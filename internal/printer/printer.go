@@ -39,6 +39,18 @@ type Options struct {
 	Output string
 	// NoHeaders leaves out a table's header row.
 	NoHeaders bool
+
+	// stream is set by Stream: one document after another (--watch).
+	stream bool
+}
+
+// Stream returns o for a command that prints one document after another
+// (--watch): -o json then writes each as one compact line (JSON Lines), so
+// a script reads the stream line by line, and -o yaml starts each with
+// "---".
+func (o Options) Stream() Options {
+	o.stream = true
+	return o
 }
 
 // AddFlags adds -o/--output and --no-headers to fs.
@@ -95,6 +107,13 @@ func parseJSONPath(tmpl string) (*jsonpath.JSONPath, error) {
 
 // Print writes v in the chosen format to w; t is the table form.
 func (o Options) Print(w io.Writer, v any, t *Table) error {
+	return o.PrintWith(w, v, func() error { return t.write(w, !o.NoHeaders) })
+}
+
+// PrintWith is Print for a command whose human form is not one table (a
+// screen of sections, a stack dump): human writes it, and honours
+// NoHeaders where it has header rows.
+func (o Options) PrintWith(w io.Writer, v any, human func() error) error {
 	f, err := o.format()
 	if err != nil {
 		return err
@@ -102,19 +121,29 @@ func (o Options) Print(w io.Writer, v any, t *Table) error {
 	switch f {
 	case "json":
 		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+		if !o.stream {
+			enc.SetIndent("", "  ")
+		}
 		return enc.Encode(v)
 	case "yaml":
 		b, err := yaml.Marshal(v)
 		if err != nil {
 			return err
 		}
+		if o.stream {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
 		_, err = w.Write(b)
 		return err
 	case "jsonpath":
 		return printJSONPath(w, strings.TrimPrefix(o.Output, "jsonpath="), v)
 	}
-	return t.write(w, !o.NoHeaders)
+	if human == nil {
+		return nil
+	}
+	return human()
 }
 
 // printJSONPath applies tmpl to v's JSON form, so that a template names
@@ -145,6 +174,10 @@ func printJSONPath(w io.Writer, tmpl string, v any) error {
 	return err
 }
 
+// WriteTable writes t for people, with its header row unless NoHeaders:
+// for a command whose human form holds a table among other lines.
+func (o Options) WriteTable(w io.Writer, t *Table) error { return t.write(w, !o.NoHeaders) }
+
 // Table is a human table: a header row and rows, printed in aligned
 // columns.
 type Table struct {
@@ -163,6 +196,9 @@ func (t *Table) Row(cols ...any) {
 	}
 	t.rows = append(t.rows, r)
 }
+
+// Rows returns the rows, each column as printed.
+func (t *Table) Rows() [][]string { return t.rows }
 
 // Len is the number of rows.
 func (t *Table) Len() int { return len(t.rows) }

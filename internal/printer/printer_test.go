@@ -2,6 +2,7 @@ package printer_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,67 @@ func TestHuman(t *testing.T) {
 		if got := (printer.Options{Output: o}).Human(); got != want {
 			t.Errorf("-o %q: Human %v, want %v", o, got, want)
 		}
+	}
+}
+
+// TestStreamJSONLines: --watch -o json prints one compact document per
+// line, which a script decodes line by line.
+func TestStreamJSONLines(t *testing.T) {
+	opts := printer.Options{Output: "json"}.Stream()
+	var out bytes.Buffer
+	for i := range 3 {
+		l, tab := sample()
+		l.Items[1].Count = int64(i)
+		if err := opts.Print(&out, l, tab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), out.String())
+	}
+	for i, line := range lines {
+		var l list
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, line)
+		}
+		if l.Items[1].Count != int64(i) || l.Items[1].EndedAt != (time.Time{}) {
+			t.Errorf("line %d decodes to %+v", i+1, l)
+		}
+	}
+}
+
+func TestStreamYAMLDocuments(t *testing.T) {
+	opts := printer.Options{Output: "yaml"}.Stream()
+	var out bytes.Buffer
+	for range 2 {
+		l, tab := sample()
+		if err := opts.Print(&out, l, tab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(out.String(), "---\n"); n != 2 {
+		t.Errorf("%d document markers, want 2:\n%s", n, out.String())
+	}
+}
+
+func TestPrintWith(t *testing.T) {
+	l, _ := sample()
+	human := func(w *bytes.Buffer) func() error {
+		return func() error { w.WriteString("a screen\n"); return nil }
+	}
+	var out bytes.Buffer
+	if err := (printer.Options{}).PrintWith(&out, l, human(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a screen\n" {
+		t.Errorf("table form: %q", out.String())
+	}
+	out.Reset()
+	if err := (printer.Options{Output: "jsonpath={.items[0].id}"}).PrintWith(&out, l, human(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "etl\n" {
+		t.Errorf("jsonpath form: %q", out.String())
 	}
 }

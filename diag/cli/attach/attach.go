@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/watchdog"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag attach`'s.
@@ -31,14 +32,14 @@ type Options struct {
 	// Interval is the refresh period of --watch.
 	Interval time.Duration
 	// Groups is how many goroutine groups to show.
-	Groups int
-	Output string
+	Groups  int
+	Printer printer.Options
 }
 
 // Screen is everything attach shows; -o prints it.
 type Screen struct {
 	Target     string                 `json:"target"`
-	Taken      time.Time              `json:"taken"`
+	Taken      time.Time              `json:"taken,omitzero"`
 	Info       *debugserver.Info      `json:"info,omitempty"`
 	Health     *watchdog.HealthReport `json:"health,omitempty"`
 	Calls      []inflight.Call        `json:"calls"`
@@ -70,8 +71,10 @@ func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 
 When a heartbeat is stale, the first line says which call its loop is
 blocked in. Nothing here stops the scheduler for more than a fraction of a
-millisecond. --watch redraws every --interval on a terminal and prints one
-screen after another when piped.`,
+millisecond. --watch redraws every --interval on a terminal, fitted to its
+size (long names cut with "…", the stale line and heartbeats always shown),
+and prints one full screen after another when piped; with -o json, one JSON
+document per line.`,
 		Args: cmdutil.NoArgs,
 		Example: `  diag attach
   kubectl exec deploy/vigil-scheduler -n vigil -- diag attach
@@ -79,7 +82,7 @@ screen after another when piped.`,
   diag attach --watch --interval 5s
   diag attach -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if opts.Interval <= 0 {
@@ -94,7 +97,7 @@ screen after another when piped.`,
 	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "refresh until interrupted")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 2*time.Second, "refresh period with --watch")
 	cmd.Flags().IntVar(&opts.Groups, "groups", 8, "how many goroutine groups to show")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -116,12 +119,22 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			return err
 		}
-		if opts.Watch && opts.IO.IsStdoutTTY() && opts.Output == "" {
+		po := opts.Printer
+		human := func() error { return Write(opts.IO.Out, scr, opts.Groups) }
+		switch {
+		case !opts.Watch:
+		case !po.Human():
+			// One document per refresh: a JSON line, a YAML document.
+			po = po.Stream()
+		case opts.IO.IsStdoutTTY():
+			// Redrawn in place: the screen must fit the terminal, or
+			// its top (the stale line) scrolls away.
 			fmt.Fprint(opts.IO.Out, "\033[H\033[2J") // home and clear
-		} else if !first {
+			human = func() error { return WriteFit(opts.IO.Out, scr, opts.Groups, opts.IO.Width(), opts.IO.Height()) }
+		case !first:
 			fmt.Fprintln(opts.IO.Out, "---")
 		}
-		if err := cmdutil.Write(opts.IO.Out, opts.Output, scr, func() error { return Write(opts.IO.Out, scr, opts.Groups) }); err != nil {
+		if err := po.PrintWith(opts.IO.Out, scr, human); err != nil {
 			return err
 		}
 		if !opts.Watch {

@@ -17,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // writeGrace is how long a bundle may take beyond --timeout: the
@@ -37,8 +38,8 @@ type Options struct {
 	Reason  string
 	// File is where to save; a folder, or empty for the current folder,
 	// gets the bundle's own name.
-	File   string
-	Output string
+	File    string
+	Printer printer.Options
 }
 
 // Result is what `diag bundle` and `diag bundle get` report; -o prints it.
@@ -82,7 +83,7 @@ path) is refused, so a scheduler cannot have diag write anywhere else.`,
   tar -xzOf vigil-bundle-*.tar.gz --wildcards '*/SUMMARY.txt'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -93,7 +94,7 @@ path) is refused, so a scheduler cannot have diag write anywhere else.`,
 	}
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", `why, recorded in the bundle and its name (default "on-demand")`)
 	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "save to this file or folder (default: the bundle's name, here)")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	cmd.AddCommand(NewCmdLs(f, nil), NewCmdGet(f, nil))
 	return cmd
 }
@@ -131,7 +132,7 @@ func run(ctx context.Context, opts *Options) error {
 	if len(info.Errors) > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "%d parts of the bundle failed (each has a .error.txt file in it): %s\n", len(info.Errors), strings.Join(info.Errors, "; "))
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, res, func() error { return WriteResult(opts.IO.Out, res) })
+	return opts.Printer.PrintWith(opts.IO.Out, res, func() error { return WriteResult(opts.IO.Out, res) })
 }
 
 // download copies bundle name from the scheduler into path.

@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"path/filepath"
@@ -119,8 +118,7 @@ func TestGetArgs(t *testing.T) {
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
-			var usage *cmdutil.UsageError
-			if got := errors.As(err, &usage); got != tt.usage {
+			if got := cmdutil.IsUsage(err); got != tt.usage {
 				t.Errorf("err = %v; usage error %v, want %v", err, got, tt.usage)
 			}
 		})

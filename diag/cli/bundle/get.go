@@ -10,6 +10,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // GetOptions are `diag bundle get`'s.
@@ -19,8 +20,8 @@ type GetOptions struct {
 	Name    string
 	// File is where to save; a folder, or empty for the current folder,
 	// gets the bundle's name.
-	File   string
-	Output string
+	File    string
+	Printer printer.Options
 }
 
 // NewCmdGet returns `diag bundle get`.
@@ -43,7 +44,7 @@ the current folder.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if err := diagbundle.CheckName(opts.Name); err != nil {
@@ -56,7 +57,7 @@ the current folder.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "save to this file or folder (default: the bundle's name, here)")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -74,7 +75,7 @@ func runGet(ctx context.Context, opts *GetOptions) error {
 	if res.Bytes, err = download(ctx, opts.Factory, c, opts.Name, res.File); err != nil {
 		return err
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, res, func() error {
+	return opts.Printer.PrintWith(opts.IO.Out, res, func() error {
 		fmt.Fprintf(opts.IO.Out, "Saved %s (%s)\n", res.File, cmdutil.Bytes(res.Bytes))
 		return writeReadHint(opts.IO.Out, res.File, opts.Name)
 	})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,13 +12,14 @@ import (
 	diagbundle "github.com/vigilhq/vigil/diag/bundle"
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // LsOptions are `diag bundle ls`'s.
 type LsOptions struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 }
 
 // NewCmdLs returns `diag bundle ls`.
@@ -38,7 +38,7 @@ liveness restart this says why. Copy one here with 'diag bundle get NAME'.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag bundle ls\n  diag bundle ls -o json | jq -r '.[0].name'",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -47,7 +47,7 @@ liveness restart this says why. Copy one here with 'diag bundle get NAME'.`,
 			return runLs(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -71,23 +71,27 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 	if list == nil {
 		list = []diagbundle.Info{}
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, list, func() error {
+	return opts.Printer.PrintWith(opts.IO.Out, list, func() error {
 		if len(list) == 0 {
 			_, err := fmt.Fprintln(opts.IO.Out, "No bundles yet. Write one with 'diag bundle'.")
 			return err
 		}
-		return WriteList(opts.IO.Out, list, opts.Factory.Now())
+		return opts.Printer.WriteTable(opts.IO.Out, Table(list, opts.Factory.Now()))
 	})
 }
 
 // WriteList prints bundles as a table, ages as of now.
 func WriteList(w io.Writer, list []diagbundle.Info, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tREASON\tSUMMARY")
+	return printer.Options{}.WriteTable(w, Table(list, now))
+}
+
+// Table is the bundles' table, ages as of now.
+func Table(list []diagbundle.Info, now time.Time) *printer.Table {
+	t := printer.NewTable("NAME", "AGE", "SIZE", "REASON", "SUMMARY")
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), orDash(b.Reason), orDash(Headline(b.Summary)))
+		t.Row(b.Name, cmdutil.Age(now.Sub(b.Time)), cmdutil.Bytes(b.Size), orDash(b.Reason), orDash(Headline(b.Summary)))
 	}
-	return tw.Flush()
+	return t
 }
 
 // Reason is the reason recorded in a bundle's name,

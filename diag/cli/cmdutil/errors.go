@@ -49,6 +49,18 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// IsUsage reports whether err is a mistake in flags or arguments: a
+// UsageError, or an error carrying exit status 2 (a bad -o from package
+// printer).
+func IsUsage(err error) bool {
+	var usage *UsageError
+	if errors.As(err, &usage) {
+		return true
+	}
+	code, ok := exitcode.Of(err)
+	return ok && code == exitcode.Usage
+}
+
 // ExitCode maps an error from a command to the process's exit status.
 func ExitCode(err error) int {
 	if err == nil {

@@ -1,6 +1,6 @@
 // Package cmdutil is what every diag verb shares: the Factory that gives a
 // command its streams, its clock and its client of the debug API; the
-// target flags; output in -o json|yaml; exit codes.
+// target flags; exit codes. Output goes through internal/printer.
 package cmdutil
 
 import (

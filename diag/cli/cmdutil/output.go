@@ -1,49 +1,9 @@
 package cmdutil
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"time"
-
-	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 )
-
-// AddOutputFlag adds -o/--output (json or yaml) to a read command.
-func AddOutputFlag(cmd *cobra.Command, format *string) {
-	cmd.Flags().StringVarP(format, "output", "o", "", "print as json or yaml instead of a human table")
-}
-
-// CheckOutput validates an -o value.
-func CheckOutput(format string) error {
-	switch format {
-	case "", "json", "yaml":
-		return nil
-	}
-	return Usagef("-o %q: want json or yaml", format)
-}
-
-// Write prints v as format (json or yaml), or calls human if format is
-// empty.
-func Write(w io.Writer, format string, v any, human func() error) error {
-	switch format {
-	case "":
-		return human()
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "yaml":
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	return Usagef("-o %q: want json or yaml", format)
-}
 
 // Age renders a duration for a human: 350ms, 41s, 3m12s, 2h5m, 3d4h.
 func Age(d time.Duration) string {

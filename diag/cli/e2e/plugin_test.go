@@ -49,7 +49,8 @@ func TestKubectlPlugin(t *testing.T) {
 			"\n  kubectl diag attach --pod deploy/vigil-scheduler -n vigil\n", "kubectl exec deploy/vigil-scheduler -- diag attach"}},
 		{"commands in descriptions", []string{"bundle", "ls", "--help"}, 0, []string{"'kubectl diag bundle get NAME'"}},
 		{"verb help", []string{"restart", "--help"}, 0, []string{"kubectl diag restart [flags]", "--if-stalled"}},
-		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag --help' for usage."}},
+		{"usage error", []string{"attach", "--nope"}, 2, []string{"Run 'kubectl diag attach --help' for usage."}},
+		{"unknown command", []string{"nope"}, 2, []string{`unknown command "nope" for "kubectl diag"`, "Run 'kubectl diag --help' for usage."}},
 		{"kube flags", []string{"health", "--help"}, 0, []string{"--server", "--token string", "--as string", "--as-group", "--request-timeout", "--certificate-authority", "--insecure-skip-tls-verify", "--pod string"}},
 		{"no kubeconfig", []string{"health", "--pod", "deploy/vigil-scheduler"}, 3, []string{
 			"--pod: no kubeconfig found: looked at $KUBECONFIG (unset), " + filepath.Join(home, ".kube", "config") + " (does not exist), the in-cluster config (not in a pod: $KUBERNETES_SERVICE_HOST is unset). Give --kubeconfig FILE or set $KUBECONFIG, or --server URL with --token"}},

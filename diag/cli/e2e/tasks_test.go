@@ -79,6 +79,21 @@ func TestTasksReport(t *testing.T) {
 		t.Errorf("diag tasks (human): exit %d\n%s%s", human.Code, human.Out, human.Err)
 	}
 
+	// --watch -o json: one report per line, each with the orphan.
+	wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer wcancel()
+	w := clitest.RunContext(t, wctx, s, "tasks", "--grace", "0s", "--watch", "--interval", "300ms", "-o", "json")
+	lines := strings.Split(strings.TrimSuffix(w.Out, "\n"), "\n")
+	if w.Code != 0 || len(lines) < 2 {
+		t.Fatalf("tasks --watch -o json: exit %d, %d lines\n%s%s", w.Code, len(lines), w.Out, w.Err)
+	}
+	for i, line := range lines {
+		var a debugapi.TaskAudit
+		if err := json.Unmarshal([]byte(line), &a); err != nil || len(a.Orphans) != 1 {
+			t.Errorf("tasks --watch -o json, line %d: %v, %d orphans\n%s", i+1, err, len(a.Orphans), line)
+		}
+	}
+
 	// The drill: the zombie runbook's first command, exactly as written,
 	// names the stray pod once it is older than the command's grace.
 	args := runbookCommand(t, "zombie-tasks.md")

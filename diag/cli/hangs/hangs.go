@@ -18,6 +18,7 @@ import (
 	"github.com/vigilhq/vigil/diag/debugapi"
 	"github.com/vigilhq/vigil/diag/inflight"
 	"github.com/vigilhq/vigil/diag/stacks"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag hangs`'s.
@@ -29,8 +30,8 @@ type Options struct {
 	// MinWait reports goroutines blocked for longer than this.
 	MinWait time.Duration
 	// All reports every long wait, idle workers included.
-	All    bool
-	Output string
+	All     bool
+	Printer printer.Options
 }
 
 // Report is what -o prints.
@@ -73,7 +74,7 @@ Exit status 0 when nothing is found, 1 when something is.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag hangs\n  diag hangs --older 10s --min-wait 30s\n  diag hangs -o json | jq '.calls[].site'",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -85,7 +86,7 @@ Exit status 0 when nothing is found, 1 when something is.`,
 	cmd.Flags().DurationVar(&opts.Older, "older", 30*time.Second, "report calls in flight longer than this, even with a deadline")
 	cmd.Flags().DurationVar(&opts.MinWait, "min-wait", time.Minute, "report goroutines blocked longer than this")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "report every long wait, idle workers included")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -101,7 +102,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	err = cmdutil.Write(opts.IO.Out, opts.Output, rep, func() error { return write(opts, rep) })
+	err = opts.Printer.PrintWith(opts.IO.Out, rep, func() error { return write(opts, rep) })
 	if err != nil {
 		return err
 	}

@@ -6,20 +6,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/watchdog"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag health`'s.
 type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 }
 
 // NewCmdHealth returns `diag health`.
@@ -37,7 +37,7 @@ when only an advisory one is stale), 1 when one is stale.`,
 		Args:    cmdutil.NoArgs,
 		Example: "  diag health\n  diag health -o json\n  diag health || diag bundle -f /tmp/stale.tar.gz",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -46,7 +46,7 @@ when only an advisory one is stale), 1 when one is stale.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -62,9 +62,11 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	err = cmdutil.Write(opts.IO.Out, opts.Output, rep, func() error {
-		fmt.Fprintf(opts.IO.Out, "status: %s\n", rep.Status)
-		return WriteTable(opts.IO.Out, rep.Heartbeats)
+	err = opts.Printer.PrintWith(opts.IO.Out, rep, func() error {
+		if !opts.Printer.NoHeaders {
+			fmt.Fprintf(opts.IO.Out, "status: %s\n", rep.Status)
+		}
+		return opts.Printer.WriteTable(opts.IO.Out, Table(rep.Heartbeats))
 	})
 	if err != nil {
 		return err
@@ -77,8 +79,12 @@ func run(ctx context.Context, opts *Options) error {
 
 // WriteTable prints heartbeats as a table; attach shows the same.
 func WriteTable(w io.Writer, hbs []watchdog.Status) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HEARTBEAT\tAGE\tPERIOD\tBEATS\tSTATUS")
+	return printer.Options{}.WriteTable(w, Table(hbs))
+}
+
+// Table is the heartbeats' table.
+func Table(hbs []watchdog.Status) *printer.Table {
+	t := printer.NewTable("HEARTBEAT", "AGE", "PERIOD", "BEATS", "STATUS")
 	for _, h := range hbs {
 		status := "ok"
 		switch {
@@ -89,9 +95,9 @@ func WriteTable(w io.Writer, hbs []watchdog.Status) error {
 		case h.Beats == 0:
 			status = "not started"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", h.Name, cmdutil.Age(h.Age), cmdutil.Age(h.Period), h.Beats, status)
+		t.Row(h.Name, cmdutil.Age(h.Age), cmdutil.Age(h.Period), h.Beats, status)
 	}
-	return tw.Flush()
+	return t
 }
 
 // StaleNames lists the stale required heartbeats with their ages.

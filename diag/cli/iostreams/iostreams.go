@@ -19,6 +19,7 @@ type IOStreams struct {
 
 	outTTY, errTTY bool
 	width          func() int
+	height         func() int
 }
 
 // System returns the process's own streams.
@@ -31,6 +32,12 @@ func System() *IOStreams {
 			return w
 		}
 		return 120
+	}
+	s.height = func() int {
+		if _, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil && h > 0 {
+			return h
+		}
+		return 24
 	}
 	return s
 }
@@ -58,4 +65,18 @@ func (s *IOStreams) Width() int {
 		return 120
 	}
 	return s.width()
+}
+
+// Height is the terminal's height in lines, or 24 when not a terminal.
+func (s *IOStreams) Height() int {
+	if s.height == nil {
+		return 24
+	}
+	return s.height()
+}
+
+// SetSize sets the terminal's size, for tests.
+func (s *IOStreams) SetSize(width, height int) {
+	s.width = func() int { return width }
+	s.height = func() int { return height }
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Levels are the levels diag sets, most verbose first.
@@ -23,8 +24,8 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
 	// Level, if set, is the level to switch to.
-	Level  string
-	Output string
+	Level   string
+	Printer printer.Options
 }
 
 // Result is what -o prints; Previous is set when the level was changed.
@@ -57,7 +58,7 @@ looking, and back to info when done.`,
 		},
 		ValidArgs: Levels,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -73,7 +74,7 @@ looking, and back to info when done.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -97,7 +98,7 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		res = Result{Level: set, Previous: cur}
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, res, func() error { return Write(opts.IO.Out, res) })
+	return opts.Printer.PrintWith(opts.IO.Out, res, func() error { return Write(opts.IO.Out, res) })
 }
 
 // Write prints a Result for a human: "debug", or "info -> debug".

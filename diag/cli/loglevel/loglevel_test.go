@@ -2,7 +2,6 @@ package loglevel
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/golden"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -36,7 +36,7 @@ func TestWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := cmdutil.Write(&buf, tt.format, tt.r, func() error { return Write(&buf, tt.r) }); err != nil {
+			if err := (printer.Options{Output: tt.format}).PrintWith(&buf, tt.r, func() error { return Write(&buf, tt.r) }); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, tt.name, buf.Bytes())
@@ -71,8 +71,7 @@ func TestArgs(t *testing.T) {
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
 			if tt.usage {
-				var usage *cmdutil.UsageError
-				if !errors.As(err, &usage) {
+				if !cmdutil.IsUsage(err) {
 					t.Fatalf("err = %v; want a usage error", err)
 				}
 				if tt.name == "unknown" && !strings.Contains(err.Error(), "debug, info, warn, error") {

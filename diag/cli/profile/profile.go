@@ -19,6 +19,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
 	"github.com/vigilhq/vigil/diag/debugserver"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Kinds are the profiles `diag profile` takes, in the order help lists
@@ -40,8 +41,8 @@ type Options struct {
 	// Top is how many entries of a pprof profile to print; 0 for none.
 	Top int
 	// Web serves the pprof web UI on the profile until interrupted.
-	Web    bool
-	Output string
+	Web     bool
+	Printer printer.Options
 }
 
 // Result is what -o prints.
@@ -115,13 +116,13 @@ profile at a local address (127.0.0.1 only) until Ctrl-C.`,
 	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "save to this file or folder (default: vigil-KIND-DATE-TIME.pprof here)")
 	cmd.Flags().IntVar(&opts.Top, "top", 10, "print the top N entries of a pprof profile; 0 for none")
 	cmd.Flags().BoolVar(&opts.Web, "web", false, "serve the pprof web UI (flame graph) on 127.0.0.1 until Ctrl-C")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
 // validate checks the options and fills in the kind's default seconds.
 func (o *Options) validate() error {
-	if err := cmdutil.CheckOutput(o.Output); err != nil {
+	if err := o.Printer.Validate(); err != nil {
 		return err
 	}
 	if !slices.Contains(Kinds, o.Kind) {
@@ -149,7 +150,7 @@ func (o *Options) validate() error {
 	if o.Web && IsTrace(o.Kind) {
 		return cmdutil.Usagef("--web serves pprof profiles; open an execution trace with 'go tool trace FILE'")
 	}
-	if o.Web && o.Output != "" {
+	if o.Web && !o.Printer.Human() {
 		return cmdutil.Usagef("--web and -o do not go together: -o is for scripts, --web runs until Ctrl-C")
 	}
 	return nil
@@ -187,8 +188,8 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	res := Result{Kind: opts.Kind, File: path, Bytes: n, Seconds: opts.Seconds}
-	if opts.Output != "" {
-		return cmdutil.Write(opts.IO.Out, opts.Output, res, nil)
+	if !opts.Printer.Human() {
+		return opts.Printer.PrintWith(opts.IO.Out, res, nil)
 	}
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Saved %s to %s (%s)\n", describe(opts.Kind, opts.Seconds), path, cmdutil.Bytes(n))

@@ -3,7 +3,6 @@ package profile
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"io"
 	"net/http"
@@ -279,9 +278,8 @@ func TestFlags(t *testing.T) {
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
-			var usage *cmdutil.UsageError
 			if tt.usage {
-				if !errors.As(err, &usage) {
+				if !cmdutil.IsUsage(err) {
 					t.Fatalf("err = %v; want a usage error", err)
 				}
 				return

@@ -16,7 +16,9 @@ import (
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
+	"github.com/vigilhq/vigil/diag/client"
 	"github.com/vigilhq/vigil/diag/debugapi"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag tasks`'s.
@@ -25,7 +27,10 @@ type Options struct {
 	Factory   *cmdutil.Factory
 	LostAfter time.Duration
 	Grace     time.Duration
-	Output    string
+	// Watch repeats the report every Interval until interrupted.
+	Watch    bool
+	Interval time.Duration
+	Printer  printer.Options
 }
 
 // NewCmdTasks returns `diag tasks`.
@@ -57,12 +62,20 @@ not mistaken for problems. It also lists what runs now (RUNNING): with the
 local executor each try's process, its pid, start, output size and command;
 with the Kubernetes executor each pod.
 
-Exit status 0 when everything adds up, 1 when something does not.`,
+--watch repeats the report every --interval until Ctrl-C: redrawn on a
+terminal, one report after another when piped, and with -o json one JSON
+document per line.
+
+Exit status 0 when everything adds up, 1 when something does not (without
+--watch).`,
 		Args:    cmdutil.NoArgs,
-		Example: "  diag tasks\n  diag tasks --lost-after 10m -o json",
+		Example: "  diag tasks\n  diag tasks --lost-after 10m -o json\n  diag tasks --watch -o json | jq -c '.zombies'",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
+			}
+			if opts.Interval <= 0 {
+				return cmdutil.Usagef("--interval must be positive")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -72,29 +85,62 @@ Exit status 0 when everything adds up, 1 when something does not.`,
 	}
 	cmd.Flags().DurationVar(&opts.LostAfter, "lost-after", 2*time.Minute, "a queued task with no pod for this long is lost")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", 30*time.Second, "report nothing younger than this")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "repeat the report until interrupted")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 2*time.Second, "refresh period with --watch")
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
 func run(ctx context.Context, opts *Options) error {
-	ctx, cancel := opts.Factory.Context(ctx, 30*time.Second)
-	defer cancel()
-	c, err := opts.Factory.Client(ctx)
+	c, err := func() (*client.Client, error) {
+		cctx, cancel := opts.Factory.Context(ctx, 0)
+		defer cancel()
+		return opts.Factory.Client(cctx)
+	}()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	a, err := c.Tasks(ctx, opts.LostAfter, opts.Grace)
-	if err != nil {
-		return err
+	po := opts.Printer
+	if opts.Watch && !po.Human() {
+		po = po.Stream() // one document per report
 	}
-	if err := cmdutil.Write(opts.IO.Out, opts.Output, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
-		return err
+	for first := true; ; first = false {
+		a, err := audit(ctx, opts, c)
+		if err != nil {
+			if !first && ctx.Err() != nil {
+				return nil // interrupted: the normal end of --watch
+			}
+			return err
+		}
+		if opts.Watch && po.Human() {
+			if opts.IO.IsStdoutTTY() {
+				fmt.Fprint(opts.IO.Out, "\033[H\033[2J") // home and clear
+			} else if !first {
+				fmt.Fprintln(opts.IO.Out, "---")
+			}
+		}
+		if err := po.PrintWith(opts.IO.Out, a, func() error { return Write(opts.IO.Out, a) }); err != nil {
+			return err
+		}
+		if !opts.Watch {
+			if a.Findings() > 0 {
+				return &cmdutil.FoundError{}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(opts.Interval):
+		}
 	}
-	if a.Findings() > 0 {
-		return &cmdutil.FoundError{}
-	}
-	return nil
+}
+
+func audit(ctx context.Context, opts *Options, c *client.Client) (debugapi.TaskAudit, error) {
+	ctx, cancel := opts.Factory.Context(ctx, 30*time.Second)
+	defer cancel()
+	return c.Tasks(ctx, opts.LostAfter, opts.Grace)
 }
 
 // Write renders the report for a human.

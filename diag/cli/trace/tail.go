@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -10,12 +9,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // PollWait is how long one long poll of --follow waits for a new
@@ -29,8 +28,8 @@ type TailOptions struct {
 	Follow  bool
 	// Max is how many of the most recent exchanges to list; 0 for all the
 	// ring holds.
-	Max    int
-	Output string
+	Max     int
+	Printer printer.Options
 }
 
 // NewCmdTail returns `diag trace tail`.
@@ -56,7 +55,7 @@ Headers and bodies are kept only in the headers and bodies modes
   diag trace tail -f -o json | jq 'select(.status >= 500 or .error)'
   diag trace tail -o yaml --max 1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if opts.Max < 0 {
@@ -70,7 +69,7 @@ Headers and bodies are kept only in the headers and bodies modes
 	}
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new exchanges until interrupted")
 	cmd.Flags().IntVar(&opts.Max, "max", 50, "list at most the N most recent exchanges; 0 for all kept")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -95,15 +94,23 @@ func runTail(ctx context.Context, opts *TailOptions) error {
 	}
 	loc := opts.Factory.Now().Location()
 	if !opts.Follow {
-		return cmdutil.Write(opts.IO.Out, opts.Output, resp.Entries, func() error {
+		return opts.Printer.PrintWith(opts.IO.Out, resp.Entries, func() error {
 			if len(resp.Entries) == 0 {
 				_, err := fmt.Fprintf(opts.IO.Out, "No exchanges kept (mode %s).\n", resp.Mode)
 				return err
 			}
+			if opts.Printer.NoHeaders {
+				for _, x := range resp.Entries {
+					if err := writeRow(opts.IO.Out, x, loc); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			return WriteTable(opts.IO.Out, resp.Entries, loc)
 		})
 	}
-	p := &printer{w: opts.IO.Out, format: opts.Output, loc: loc}
+	p := &streamPrinter{w: opts.IO.Out, po: opts.Printer.Stream(), loc: loc}
 	if err := p.print(resp.Entries); err != nil {
 		return err
 	}
@@ -129,7 +136,7 @@ func Recent(ctx context.Context, c *client.Client, max int) (wiretrace.EntriesRe
 
 // follow long-polls for exchanges after seq and prints them until ctx
 // ends.
-func follow(ctx context.Context, opts *TailOptions, c *client.Client, p *printer, after uint64) error {
+func follow(ctx context.Context, opts *TailOptions, c *client.Client, p *streamPrinter, after uint64) error {
 	for {
 		start := time.Now()
 		pctx, cancel := opts.Factory.Context(ctx, PollWait)
@@ -165,35 +172,27 @@ func follow(ctx context.Context, opts *TailOptions, c *client.Client, p *printer
 	}
 }
 
-// printer prints exchanges as they arrive: rows under one header, JSON
-// lines, or YAML documents.
-type printer struct {
+// streamPrinter prints exchanges as they arrive: rows under one header,
+// or one document per exchange (a JSON line, a YAML document, a jsonpath
+// result).
+type streamPrinter struct {
 	w      io.Writer
-	format string
+	po     printer.Options
 	loc    *time.Location
 	header bool
 }
 
-func (p *printer) print(xs []wiretrace.Exchange) error {
+func (p *streamPrinter) print(xs []wiretrace.Exchange) error {
 	for _, x := range xs {
-		var err error
-		switch p.format {
-		case "json":
-			err = json.NewEncoder(p.w).Encode(x)
-		case "yaml":
-			var b []byte
-			if b, err = yaml.Marshal(x); err == nil {
-				_, err = fmt.Fprintf(p.w, "---\n%s", b)
-			}
-		default:
-			if !p.header {
+		err := p.po.PrintWith(p.w, x, func() error {
+			if !p.header && !p.po.NoHeaders {
 				p.header = true
-				if err = writeHeader(p.w); err != nil {
+				if err := writeHeader(p.w); err != nil {
 					return err
 				}
 			}
-			err = writeRow(p.w, x, p.loc)
-		}
+			return writeRow(p.w, x, p.loc)
+		})
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/client"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Modes are the wire tracer's modes, least to most kept.
@@ -32,8 +33,8 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
 	// Mode, if set, is the mode to switch to.
-	Mode   string
-	Output string
+	Mode    string
+	Printer printer.Options
 }
 
 // Status is what `diag trace` shows: the mode and the counters the API
@@ -87,7 +88,7 @@ List the exchanges with 'diag trace tail'.`,
 		},
 		ValidArgs: Modes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -103,7 +104,7 @@ List the exchanges with 'diag trace tail'.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	cmd.AddCommand(NewCmdTail(f, nil))
 	return cmd
 }
@@ -123,7 +124,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("wire trace: %w", err)
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, st, func() error { return WriteStatus(opts.IO.Out, st) })
+	return opts.Printer.PrintWith(opts.IO.Out, st, func() error { return WriteStatus(opts.IO.Out, st) })
 }
 
 func setMode(ctx context.Context, opts *Options, c *client.Client) error {
@@ -138,7 +139,7 @@ func setMode(ctx context.Context, opts *Options, c *client.Client) error {
 	if sw.Mode == "bodies" && sw.Previous != "bodies" {
 		fmt.Fprintln(opts.IO.ErrOut, "Bodies mode keeps the first 4 KiB of every body (redacted) and costs tens of microseconds a request; switch back with 'diag trace summary' when done.")
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, sw, func() error {
+	return opts.Printer.PrintWith(opts.IO.Out, sw, func() error {
 		_, err := fmt.Fprintf(opts.IO.Out, "%s -> %s\n", sw.Previous, sw.Mode)
 		return err
 	})

@@ -3,7 +3,6 @@ package trace
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/golden"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/wiretrace"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -122,6 +122,11 @@ func TestPrinterFollows(t *testing.T) {
 				}
 			}
 		}},
+		{"jsonpath={.seq}", func(t *testing.T, out string) {
+			if want := "41\n42\n43\n44\n45\n"; out != want {
+				t.Errorf("jsonpath lines %q, want %q", out, want)
+			}
+		}},
 		{"yaml", func(t *testing.T, out string) {
 			if n := strings.Count(out, "---\n"); n != len(xs) {
 				t.Errorf("%d YAML documents for %d exchanges:\n%s", n, len(xs), out)
@@ -134,7 +139,7 @@ func TestPrinterFollows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("format="+tt.format, func(t *testing.T) {
 			var buf bytes.Buffer
-			p := &printer{w: &buf, format: tt.format, loc: time.UTC}
+			p := &streamPrinter{w: &buf, po: printer.Options{Output: tt.format}.Stream(), loc: time.UTC}
 			for _, b := range batches {
 				if err := p.print(b); err != nil {
 					t.Fatal(err)
@@ -171,9 +176,8 @@ func TestArgs(t *testing.T) {
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
-			var usage *cmdutil.UsageError
 			if tt.usage {
-				if !errors.As(err, &usage) {
+				if !cmdutil.IsUsage(err) {
 					t.Fatalf("err = %v; want a usage error", err)
 				}
 				if tt.name == "unknown mode" && !strings.Contains(err.Error(), "off, summary, headers, bodies") {
@@ -202,7 +206,8 @@ func TestTailArgs(t *testing.T) {
 		{"max", []string{"--max", "0"}, false},
 		{"negative max", []string{"--max", "-1"}, true},
 		{"argument", []string{"kube"}, true},
-		{"bad output", []string{"-o", "table"}, true},
+		{"table by name", []string{"-o", "table", "--no-headers"}, false},
+		{"bad output", []string{"-o", "xml"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,8 +218,7 @@ func TestTailArgs(t *testing.T) {
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
-			var usage *cmdutil.UsageError
-			if got := errors.As(err, &usage); got != tt.usage {
+			if got := cmdutil.IsUsage(err); got != tt.usage {
 				t.Errorf("err = %v; usage error %v, want %v", err, got, tt.usage)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/internal/buildinfo"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag version`'s.
@@ -19,7 +20,7 @@ type Options struct {
 	Factory *cmdutil.Factory
 	// Client asks the scheduler too.
 	Scheduler bool
-	Output    string
+	Print     printer.Options
 }
 
 // Result is what -o prints.
@@ -48,7 +49,7 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 		Args:    cmdutil.NoArgs,
 		Example: "  diag version\n  diag version --scheduler -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Print.Validate(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -58,7 +59,7 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Scheduler, "scheduler", false, "also ask the scheduler for its version")
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Print.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -73,7 +74,7 @@ func run(ctx context.Context, opts *Options) error {
 			res.SchedulerError = err.Error()
 		}
 	}
-	return cmdutil.Write(opts.IO.Out, opts.Output, res, func() error {
+	return opts.Print.PrintWith(opts.IO.Out, res, func() error {
 		fmt.Fprintf(opts.IO.Out, "diag %s %s %s\n", res.Diag.Version, short(res.Diag.Revision), res.Diag.GoVersion)
 		if s := res.Scheduler; s != nil {
 			fmt.Fprintf(opts.IO.Out, "scheduler %s %s %s (%s)\n", s.Version, short(s.Revision), s.GoVersion, s.Where)

@@ -21,13 +21,14 @@ import (
 	"github.com/vigilhq/vigil/diag/cli/cmdutil"
 	"github.com/vigilhq/vigil/diag/cli/iostreams"
 	"github.com/vigilhq/vigil/diag/vet"
+	"github.com/vigilhq/vigil/internal/printer"
 )
 
 // Options are `diag vet`'s.
 type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
-	Output  string
+	Printer printer.Options
 	// Patterns are go list package patterns; "." if none.
 	Patterns []string
 	// Dir is where the patterns are resolved (and paths shown relative
@@ -85,7 +86,7 @@ Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 				return cmd.Help()
 			}
 			args = cmd.Flags().Args()
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := opts.Printer.Validate(); err != nil {
 				return err
 			}
 			opts.Patterns = args
@@ -95,7 +96,7 @@ Exit status 0 when nothing is found, 1 when something is, 2 on bad flags,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	opts.Printer.AddFlags(cmd.Flags())
 	cmd.Flags().StringSliceVar(&opts.Tags, "tags", nil, "build tags to load the packages with, comma-separated: -tags a,b as for go build")
 	hideInheritedFlags(cmd)
 	return cmd
@@ -147,7 +148,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	err = cmdutil.Write(opts.IO.Out, opts.Output, findings, func() error {
+	err = opts.Printer.PrintWith(opts.IO.Out, findings, func() error {
 		for _, f := range findings {
 			fmt.Fprintf(opts.IO.Out, "%s:%d:%d: %s [%s]\n", f.File, f.Line, f.Column, f.Message, f.Analyzer)
 		}

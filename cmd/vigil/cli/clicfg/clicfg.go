@@ -221,12 +221,15 @@ func NewCmdDeleteContext(f *cmdutil.Factory, runF func(*Options) error) *cobra.C
 // NewCmdView is `vigil config view`.
 func NewCmdView(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{F: f}
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:     "view",
 		Short:   "Print the context file (token files are named, never read)",
-		Example: `  vigil config view`,
+		Example: "  vigil config view\n  vigil config view -o jsonpath='{.current_context}'",
 		Args:    cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := opts.Printer.Validate(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -237,12 +240,20 @@ func NewCmdView(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 			if cf.Contexts == nil {
 				cf.Contexts = []cmdutil.Context{}
 			}
-			b, err := yaml.Marshal(cf)
-			if err != nil {
+			// The table form is the file itself, as it is written.
+			return opts.Printer.PrintWith(f.IOStreams.Out, cf, func() error {
+				b, err := yaml.Marshal(cf)
+				if err != nil {
+					return err
+				}
+				if !opts.Printer.NoHeaders {
+					fmt.Fprintf(f.IOStreams.Out, "# %s\n", cf.Path)
+				}
+				_, err = f.IOStreams.Out.Write(b)
 				return err
-			}
-			fmt.Fprintf(f.IOStreams.Out, "# %s\n%s", cf.Path, b)
-			return nil
+			})
 		},
 	}
+	opts.Printer.AddFlags(c.Flags())
+	return c
 }

@@ -2,6 +2,7 @@ package clicfg
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,24 @@ func TestConfigCommands(t *testing.T) {
 	}
 	if out := must("view"); !strings.Contains(out, "current-context: prod") || !bytes.Contains([]byte(out), []byte("certificate-authority: /ca.pem")) {
 		t.Errorf("view:\n%s", out)
+	}
+	// -o json and yaml: the grammar's snake_case names, not Go's or the
+	// file's.
+	for _, args := range [][]string{{"view", "-o", "json"}, {"get-contexts", "-o", "json"}} {
+		out := must(args...)
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("config %v: %v\n%s", args, err, out)
+		}
+		if got["current_context"] != "prod" || got["path"] != path || strings.Contains(out, "CurrentContext") || !strings.Contains(out, `"certificate_authority": "/ca.pem"`) {
+			t.Errorf("config %v:\n%s", args, out)
+		}
+	}
+	if out := must("view", "-o", "jsonpath={.contexts[*].name}"); out != "prod dev\n" && out != "dev prod\n" {
+		t.Errorf("view -o jsonpath: %q", out)
+	}
+	if out := must("view", "-o", "yaml"); !strings.Contains(out, "current_context: prod") {
+		t.Errorf("view -o yaml:\n%s", out)
 	}
 	must("delete-context", "dev")
 	for _, args := range [][]string{{"use-context", "dev"}, {"delete-context", "dev"}, {"set-context", "x"}, {"set-context", "x", "--server", "vigil:1"}} {

@@ -33,18 +33,18 @@ const EnvContexts = "VIGIL_CONTEXTS"
 // Contexts is the context file.
 type Contexts struct {
 	// Path is where it was read from (or will be written).
-	Path           string    `yaml:"-"`
-	CurrentContext string    `yaml:"current-context,omitempty"`
-	Contexts       []Context `yaml:"contexts"`
+	Path           string    `yaml:"-" json:"path"`
+	CurrentContext string    `yaml:"current-context,omitempty" json:"current_context,omitempty"`
+	Contexts       []Context `yaml:"contexts" json:"contexts"`
 }
 
 // Context is one named server and how to reach it.
 type Context struct {
-	Name      string `yaml:"name"`
-	Server    string `yaml:"server"`
-	TokenFile string `yaml:"token-file,omitempty"`
-	CAFile    string `yaml:"certificate-authority,omitempty"`
-	Insecure  bool   `yaml:"insecure-skip-tls-verify,omitempty"`
+	Name      string `yaml:"name" json:"name"`
+	Server    string `yaml:"server" json:"server"`
+	TokenFile string `yaml:"token-file,omitempty" json:"token_file,omitempty"`
+	CAFile    string `yaml:"certificate-authority,omitempty" json:"certificate_authority,omitempty"`
+	Insecure  bool   `yaml:"insecure-skip-tls-verify,omitempty" json:"insecure_skip_tls_verify,omitempty"`
 }
 
 // DefaultContextsPath is $VIGIL_CONTEXTS, or contexts.yaml in the user's

@@ -47,9 +47,14 @@ time. The scheduler plans the ticks (POST /dags/DAG/backfill/plan); this
 command creates the runs through the API and watches them. Stopping it
 (Ctrl-C) stops the backfill from going on: the runs it started finish, and
 the same command takes it up again. The exit status is 1 when a run did
-not succeed.`,
+not succeed.
+
+With -o json, each run started or ended is one JSON document on a line of
+its own as it happens ("event": "started" or "ended"), and the last is the
+summary ("event": "done", with counts by state).`,
 		Example: `  vigil dags backfill etl --from 2026-11-01 --to 2026-11-07 --dry-run
-  vigil dags backfill etl --from 2026-11-01 --to 2026-11-07 --reprocess failed --max-active-runs 2`,
+  vigil dags backfill etl --from 2026-11-01 --to 2026-11-07 --reprocess failed --max-active-runs 2
+  vigil dags backfill etl --from 2026-11-01 --to 2026-11-07 -o json | jq -c 'select(.event == "ended")'`,
 		Args: cmdutil.ExactArgs(1, "DAG"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.DAGID, opts.Ctx = args[0], c.Context()
@@ -118,15 +123,33 @@ func backfillRun(opts *BackfillOptions) error {
 	}
 	req := scheduler.BackfillRequest{DAGID: opts.DAGID, Reason: scheduler.BackfillReason(opts.Reason)}
 	target := &apiBackfill{cl: cl, dagID: opts.DAGID, reason: req.Reason}
+	// -o json|yaml|jsonpath: one document per event as it happens (a
+	// JSON line each), the last one the summary.
+	stream := opts.Printer.Stream()
+	var printErr error
 	done, err := scheduler.DriveBackfill(opts.Ctx, target, req, items, maxActive, scheduler.BackfillOptions{
 		Poll: opts.Poll, CallTimeout: opts.F.Server.RequestTimeout,
 		Progress: func(it scheduler.BackfillItem) {
-			if it.State == "" {
-				fmt.Fprintf(out, "%s  %s  %s\n", it.Tick.In(loc).Format(time.RFC3339), it.RunID, it.Action)
-			} else {
-				fmt.Fprintf(out, "%s  %s  ended %s\n", it.Tick.In(loc).Format(time.RFC3339), it.RunID, it.State)
+			ev := BackfillEvent{Event: "started", LogicalDate: it.Tick, RunID: it.RunID, Action: string(it.Action)}
+			if it.State != "" {
+				ev.Event, ev.State = "ended", string(it.State)
+			}
+			err := stream.PrintWith(out, ev, func() error {
+				var err error
+				if it.State == "" {
+					_, err = fmt.Fprintf(out, "%s  %s  %s\n", it.Tick.In(loc).Format(time.RFC3339), it.RunID, it.Action)
+				} else {
+					_, err = fmt.Fprintf(out, "%s  %s  ended %s\n", it.Tick.In(loc).Format(time.RFC3339), it.RunID, it.State)
+				}
+				return err
+			})
+			if printErr == nil {
+				printErr = err
 			}
 		}})
+	if printErr != nil {
+		return printErr
+	}
 	if err != nil {
 		return fmt.Errorf("%w\nthe runs it started go on; run the same command to take the backfill up again", cmdutil.ExplainUnreachable(err, cl.Server()))
 	}
@@ -144,11 +167,37 @@ func backfillRun(opts *BackfillOptions) error {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
 	}
-	fmt.Fprintf(out, "backfill of %s done: %d tick(s): %s\n", opts.DAGID, len(done), strings.Join(parts, ", "))
+	summary := BackfillEvent{Event: "done", DAGID: opts.DAGID, Ticks: len(done), Counts: counts}
+	err = stream.PrintWith(out, summary, func() error {
+		_, err := fmt.Fprintf(out, "backfill of %s done: %d tick(s): %s\n", opts.DAGID, len(done), strings.Join(parts, ", "))
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	if counts["failed"]+counts["cancelled"] > 0 {
 		return &cmdutil.FoundError{Msg: "some backfill runs did not succeed"}
 	}
 	return nil
+}
+
+// BackfillEvent is one document of a backfill's -o json stream: a run it
+// started or saw end, then the summary ("done").
+type BackfillEvent struct {
+	// Event is "started", "ended" or "done".
+	Event       string    `json:"event"`
+	LogicalDate time.Time `json:"logical_date,omitzero"`
+	RunID       string    `json:"run_id,omitempty"`
+	// Action is what the backfill does with the tick: create, clear,
+	// clear_failed.
+	Action string `json:"action,omitempty"`
+	// State is how the run ended.
+	State string `json:"state,omitempty"`
+	// DAGID, Ticks and Counts are the summary's: the ticks, and how many
+	// runs ended in each state (skipped: ticks left alone).
+	DAGID  string         `json:"dag_id,omitempty"`
+	Ticks  int            `json:"ticks,omitempty"`
+	Counts map[string]int `json:"counts,omitempty"`
 }
 
 // apiBackfill is a scheduler.BackfillTarget over the operations API.
