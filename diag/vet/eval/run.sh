@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# diag/vet/eval/run.sh [tune|heldout|all]: measures diag vet's recall on the
+# diag/vet/eval/run.sh [tune|heldout|heldout2|all]: measures diag vet's recall on the
 # fix-commit cases and its precision on the modules of an evaluation set,
 # and writes the tables to stdout (and to $OUT/<set>.md).
 #
@@ -10,14 +10,18 @@
 # GOFLAGS=-mod=mod. diag is built from this repository, or $DIAG_BIN is
 # used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
 # is where the raw output and the tables go, one directory per set.
+#
+# heldout2 is run by name only, never by all: it is the set the next
+# figures come from, and nobody runs it before the analyzers are final
+# (see README.md).
 set -euo pipefail
 
 which=${1:-all}
 case $which in
-tune | heldout) sets=$which ;;
+tune | heldout | heldout2) sets=$which ;;
 all) sets="tune heldout" ;;
 *)
-	echo "usage: $0 [tune|heldout|all]" >&2
+	echo "usage: $0 [tune|heldout|heldout2|all]  (all = tune heldout)" >&2
 	exit 2
 	;;
 esac
