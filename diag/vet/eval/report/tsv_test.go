@@ -32,17 +32,10 @@ func TestCommittedSetsParse(t *testing.T) {
 	}
 }
 
-// TestHeldout2Untouched checks that the second held-out set stays unseen:
-// no finding of diag vet classified in it, and no case or module shared
-// with the sets already run (a shared project would leak what was tuned).
-func TestHeldout2Untouched(t *testing.T) {
-	vs, err := LoadVerdicts(filepath.Join("..", "heldout2", "findings.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vs) != 0 {
-		t.Errorf("heldout2/findings.tsv has %d classified findings: nobody runs diag vet on heldout2 before the analyzers are final", len(vs))
-	}
+// TestHeldout2Apart checks that the second held-out set shares no case
+// or module with the sets run before it (a shared project would leak what
+// was tuned). It was run once, on the analyzers of a9b79c9 (RESULTS.md).
+func TestHeldout2Apart(t *testing.T) {
 	cs2, err := LoadCases(filepath.Join("..", "heldout2", "cases.tsv"))
 	if err != nil {
 		t.Fatal(err)
