@@ -1,6 +1,7 @@
 package vet
 
 import (
+	"fmt"
 	"go/ast"
 	"go/types"
 	"reflect"
@@ -27,20 +28,39 @@ var buildSSA = &analysis.Analyzer{
 type ssaResult struct {
 	Pkg      *ssa.Package
 	SrcFuncs []*ssa.Function
+	// Failed says why the SSA form could not be built, when it could
+	// not: the package is then left unchecked, and the httpclient check
+	// says so on it (once, not once per check).
+	Failed string
 }
 
-func runBuildSSA(pass *analysis.Pass) (any, error) {
+// buildPackage builds pkg's SSA form; a variable so that a test can
+// make it fail as golang.org/x/tools/go/ssa does on some real code.
+var buildPackage = func(pkg *ssa.Package) { pkg.Build() }
+
+func runBuildSSA(pass *analysis.Pass) (res any, err error) {
 	if len(pass.Files) == 0 {
 		// A dependency from export data, visited for facts: nothing
 		// to build.
 		return &ssaResult{}, nil
 	}
+	// go/ssa panics on some packages it cannot build (seen on a
+	// dependency in another module: "no types.Object for ast.Ident").
+	// One such package must not end the whole run, whose exit status
+	// would then read as a usage error: it is left unchecked, and said
+	// so where it is a package being checked (diagnostics on
+	// dependencies are not shown).
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = &ssaResult{Failed: fmt.Sprint(r)}, nil
+		}
+	}()
 	prog := ssa.NewProgram(pass.Fset, 0)
 	for _, p := range pass.Pkg.Imports() {
 		prog.CreatePackage(p, nil, nil, true)
 	}
 	pkg := prog.CreatePackage(pass.Pkg, pass.Files, pass.TypesInfo, false)
-	pkg.Build()
+	buildPackage(pkg)
 	var funcs []*ssa.Function
 	var addAnons func(f *ssa.Function)
 	addAnons = func(f *ssa.Function) {

@@ -60,6 +60,10 @@ func newChecker(pass *analysis.Pass) *checker {
 			return true
 		})
 	}
+	if res, ok := pass.ResultOf[buildSSA].(*ssaResult); ok && res.Failed != "" && pass.Analyzer.Name == "httpclient" && len(pass.Files) > 0 {
+		pass.Reportf(pass.Files[0].Package, "diag vet could not check package %s: building its SSA form failed (%s); its calls were not checked",
+			pass.Pkg.Path(), res.Failed)
+	}
 	if res, ok := pass.ResultOf[buildSSA].(*ssaResult); ok {
 		for _, fn := range res.SrcFuncs {
 			if !c.skipped(fn.Pos()) {
