@@ -26,7 +26,8 @@ var (
 	httpClientT = &tracked{"net/http", "Client", []string{"Timeout"}, "http.Client"}
 	restConfigT = &tracked{restPkg, "Config", []string{"Timeout"}, "rest.Config"}
 	netDialerT  = &tracked{"net", "Dialer", []string{"Timeout", "Deadline"}, "net.Dialer"}
-	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT}
+	sshConfigT  = &tracked{sshPkg, "ClientConfig", []string{"Timeout"}, "ssh.ClientConfig"}
+	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT, sshConfigT}
 	// contextT stands for a context.Context a function returns: timed
 	// when it has a deadline, untimed when it is background. Only
 	// results are tracked: a context kept in a field is assumed bounded.
