@@ -33,8 +33,8 @@ const (
 )
 
 const (
-	smtpWhy    = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
-	grpcWhy    = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
+	smtpWhy      = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
+	grpcWhy      = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
 )
