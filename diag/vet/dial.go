@@ -17,7 +17,9 @@ tls.Dialer built in the package without Timeout (or Deadline), and
 tls.DialWithDialer with one; DialContext on such a dialer given a
 background context; smtp.Dial and smtp.SendMail, which dial with no
 timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
-ClientConfig built without Timeout; a gRPC dial that blocks
+ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
+built without HandshakeTimeout, and DialContext on one given a
+background context; a gRPC dial that blocks
 (grpc.WithBlock) with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
 constant "unix...") are left alone: connecting to one fails at once when
@@ -28,12 +30,14 @@ nobody listens.`,
 }
 
 const (
-	sshPkg  = "golang.org/x/crypto/ssh"
-	grpcPkg = "google.golang.org/grpc"
+	sshPkg       = "golang.org/x/crypto/ssh"
+	grpcPkg      = "google.golang.org/grpc"
+	websocketPkg = "github.com/gorilla/websocket"
 )
 
 const (
 	smtpWhy      = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
+	wsWhy        = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
 	grpcWhy      = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
@@ -65,6 +69,10 @@ func runDial(pass *analysis.Pass) (any, error) {
 			for _, b := range untimedOnly(c.sum.judge(s.expr.Args[2], sshConfigT)) {
 				c.report(s.pos(), "ssh.Dial with a ClientConfig without Timeout (%s): %s; set the ClientConfig's Timeout", c.boundWhere(b), connectWhy)
 			}
+		case isMethod(s.callee, websocketPkg, "Dialer", "Dial"):
+			for _, b := range untimedOnly(c.sum.judge(c.recv(s), wsDialerT)) {
+				c.report(s.pos(), "Dial on a websocket.Dialer without HandshakeTimeout (%s): %s; set HandshakeTimeout (websocket.DefaultDialer has one)", c.boundWhere(b), wsWhy)
+			}
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
@@ -75,6 +83,11 @@ func runDial(pass *analysis.Pass) (any, error) {
 			if b := c.untimedNetDialers(c.recv(s)); len(b) > 0 {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.boundWhere(b[0]) + ")", why: connectWhy,
 					fix: "pass a context with a deadline or set the Dialer's Timeout"}
+			}
+		case isMethod(s.callee, websocketPkg, "Dialer", "DialContext"):
+			if b := untimedOnly(c.sum.judge(c.recv(s), wsDialerT)); len(b) > 0 {
+				return &ctxSink{val: s.arg(0), what: "DialContext on a websocket.Dialer without HandshakeTimeout (" + c.boundWhere(b[0]) + ")", why: wsWhy,
+					fix: "pass a context with a deadline or set HandshakeTimeout"}
 			}
 		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
 			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,

@@ -117,6 +117,9 @@
 //   - ssh.Dial (golang.org/x/crypto/ssh) with a ClientConfig built in the
 //     package, or returned by a function of the module, without Timeout
 //     (which bounds the TCP connect).
+//   - Dial on a github.com/gorilla/websocket Dialer built in the package
+//     without HandshakeTimeout (websocket.DefaultDialer has one), and
+//     DialContext on such a dialer given a background context.
 //   - A gRPC dial that blocks (grpc.WithBlock among its options, written
 //     out, and no grpc.WithTimeout): grpc.Dial, and grpc.DialContext
 //     given a background context. Options passed as a slice are not

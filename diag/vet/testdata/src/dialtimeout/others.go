@@ -5,6 +5,7 @@ import (
 	"net/smtp"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc"
 )
@@ -16,7 +17,7 @@ func mail(addr string, msg []byte) {
 
 func sshDials(addr string, given *ssh.ClientConfig) {
 	cfg := &ssh.ClientConfig{User: "vigil"}
-	ssh.Dial("tcp", addr, cfg) // want `ssh.Dial with a ClientConfig without Timeout \(others.go:18\): connecting to a host that drops packets`
+	ssh.Dial("tcp", addr, cfg) // want `ssh.Dial with a ClientConfig without Timeout \(others.go:19\): connecting to a host that drops packets`
 	ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "vigil", Timeout: 10 * time.Second})
 	ssh.Dial("tcp", addr, given) // the caller's config: the caller's job
 	ssh.Dial("unix", "/run/agent.sock", cfg)
@@ -40,4 +41,16 @@ func grpcDials(ctx context.Context, target string, opts []grpc.DialOption) {
 	grpc.DialContext(tctx, target, grpc.WithBlock())
 	grpc.DialContext(context.Background(), target, grpc.WithInsecure())
 	grpc.NewClient(target)
+}
+
+func websockets(ctx context.Context, u string) {
+	d := &websocket.Dialer{ReadBufferSize: 1024}
+	d.Dial(u, nil)                              // want `Dial on a websocket.Dialer without HandshakeTimeout \(others.go:47\): a server that accepts the connection and never answers the WebSocket handshake blocks it forever`
+	d.DialContext(context.Background(), u, nil) // want `DialContext on a websocket.Dialer without HandshakeTimeout \(others.go:47\) with context.Background\(\)`
+	d.DialContext(ctx, u, nil)                  // the caller's job
+	websocket.DefaultDialer.Dial(u, nil)
+	var zero websocket.Dialer
+	zero.Dial(u, nil) // want `Dial on a websocket.Dialer without HandshakeTimeout`
+	ok := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ok.Dial(u, nil)
 }
