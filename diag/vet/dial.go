@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"go/types"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -19,6 +20,7 @@ background context; smtp.Dial and smtp.SendMail, which dial with no
 timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
 ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
+background context; a generated gRPC client's unary call given a
 background context; a gRPC dial that blocks
 (grpc.WithBlock) with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
@@ -38,6 +40,7 @@ const (
 const (
 	smtpWhy      = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
 	wsWhy        = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
+	grpcCallWhy  = "gRPC sets no deadline of its own, so a server that accepts the call and never answers blocks it forever"
 	grpcWhy      = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
@@ -89,6 +92,9 @@ func runDial(pass *analysis.Pass) (any, error) {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a websocket.Dialer without HandshakeTimeout (" + c.boundWhere(b[0]) + ")", why: wsWhy,
 					fix: "pass a context with a deadline or set HandshakeTimeout"}
 			}
+		case grpcUnary(s.callee):
+			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
 			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,
 				fix: "pass a context with a deadline or drop WithBlock"}
@@ -101,6 +107,29 @@ func runDial(pass *analysis.Pass) (any, error) {
 		return nil
 	}, func() ctxFact { return new(dialCtxFact) })
 	return nil, nil
+}
+
+// grpcUnary reports whether f is a generated gRPC client's unary
+// method: a context first, ...grpc.CallOption last, and a result that is
+// not a stream (a stream runs as long as its context by design).
+func grpcUnary(f *types.Func) bool {
+	if f == nil || !firstParamIsContext(f) {
+		return false
+	}
+	sig := f.Signature()
+	ps := sig.Params()
+	if !sig.Variadic() || ps.Len() < 2 {
+		return false
+	}
+	last, ok := ps.At(ps.Len() - 1).Type().(*types.Slice)
+	if !ok || !isNamed(last.Elem(), grpcPkg, "CallOption") {
+		return false
+	}
+	if sig.Results().Len() == 0 {
+		return false
+	}
+	recv, _, _ := types.LookupFieldOrMethod(sig.Results().At(0).Type(), true, nil, "Recv")
+	return recv == nil
 }
 
 // grpcBlocks reports whether a gRPC dial's options, from its from-th

@@ -120,6 +120,9 @@
 //   - Dial on a github.com/gorilla/websocket Dialer built in the package
 //     without HandshakeTimeout (websocket.DefaultDialer has one), and
 //     DialContext on such a dialer given a background context.
+//   - A generated gRPC client's unary call (a context first,
+//     ...grpc.CallOption last, a result that is not a stream) given a
+//     background context: gRPC sets no deadline of its own.
 //   - A gRPC dial that blocks (grpc.WithBlock among its options, written
 //     out, and no grpc.WithTimeout): grpc.Dial, and grpc.DialContext
 //     given a background context. Options passed as a slice are not

@@ -5,6 +5,7 @@ import (
 	"net/smtp"
 	"time"
 
+	"dialtimeout/pb"
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc"
@@ -17,7 +18,7 @@ func mail(addr string, msg []byte) {
 
 func sshDials(addr string, given *ssh.ClientConfig) {
 	cfg := &ssh.ClientConfig{User: "vigil"}
-	ssh.Dial("tcp", addr, cfg) // want `ssh.Dial with a ClientConfig without Timeout \(others.go:19\): connecting to a host that drops packets`
+	ssh.Dial("tcp", addr, cfg) // want `ssh.Dial with a ClientConfig without Timeout \(others.go:\d+\): connecting to a host that drops packets`
 	ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "vigil", Timeout: 10 * time.Second})
 	ssh.Dial("tcp", addr, given) // the caller's config: the caller's job
 	ssh.Dial("unix", "/run/agent.sock", cfg)
@@ -45,8 +46,8 @@ func grpcDials(ctx context.Context, target string, opts []grpc.DialOption) {
 
 func websockets(ctx context.Context, u string) {
 	d := &websocket.Dialer{ReadBufferSize: 1024}
-	d.Dial(u, nil)                              // want `Dial on a websocket.Dialer without HandshakeTimeout \(others.go:47\): a server that accepts the connection and never answers the WebSocket handshake blocks it forever`
-	d.DialContext(context.Background(), u, nil) // want `DialContext on a websocket.Dialer without HandshakeTimeout \(others.go:47\) with context.Background\(\)`
+	d.Dial(u, nil)                              // want `Dial on a websocket.Dialer without HandshakeTimeout \(others.go:\d+\): a server that accepts the connection and never answers the WebSocket handshake blocks it forever`
+	d.DialContext(context.Background(), u, nil) // want `DialContext on a websocket.Dialer without HandshakeTimeout \(others.go:\d+\) with context.Background\(\)`
 	d.DialContext(ctx, u, nil)                  // the caller's job
 	websocket.DefaultDialer.Dial(u, nil)
 	var zero websocket.Dialer
@@ -54,3 +55,19 @@ func websockets(ctx context.Context, u string) {
 	ok := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ok.Dial(u, nil)
 }
+
+func rpcs(ctx context.Context, c pb.EventsClient) {
+	c.Get(context.Background(), &pb.Req{}) // want `gRPC call Get with context.Background\(\): gRPC sets no deadline of its own`
+	c.Get(ctx, &pb.Req{})                  // the caller's job
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c.Get(tctx, &pb.Req{})
+	c.Watch(context.Background(), &pb.Req{}) // a stream: as long as its context by design
+	get(c)
+}
+
+func get(c pb.EventsClient) {
+	rpc(context.Background(), c) // want `context.Background\(\) passed to rpc reaches gRPC call Get at others.go:\d+ with no deadline`
+}
+
+func rpc(ctx context.Context, c pb.EventsClient) { c.Get(ctx, &pb.Req{}) }

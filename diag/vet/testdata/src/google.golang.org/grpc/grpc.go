@@ -26,3 +26,5 @@ func DialContext(ctx context.Context, target string, opts ...DialOption) (*Clien
 }
 
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) { return &ClientConn{}, nil }
+
+type CallOption interface{ call() }
