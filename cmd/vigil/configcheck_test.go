@@ -76,6 +76,14 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml:2:8: presets.gpu: memory: "lots" is not a quantity; write CPU like 500m or 2 and memory like 256Mi or 4Gi`},
 		{"yaml syntax", "dags: [a\n", nil, `c.yaml:1: did not find expected ',' or ']'`},
 		{"valid", "parallelism: 4\nkill_grace: 3s\nretention: 30d\ndebug:\n  flight_recorder: 0\nkube:\n  qps: 20.5\n", nil, ""},
+		{"receiver type, did you mean", "notifications:\n  receivers:\n    - name: ops\n      type: slak\n      url: https://hooks.example.org/x\n", nil,
+			`c.yaml:4:13: notifications.receivers[0] (ops).type: "slak" is not a receiver type; use webhook, slack or alertmanager (did you mean "slack"?)`},
+		{"receiver problems, each at its key", "notifications:\n  receivers:\n    - {name: a, type: webhook}\n    - {name: a, type: webhook, url: \"ftp://x\", timeout: -1s, max_attempts: -2}\n", nil,
+			"c.yaml:3:7: notifications.receivers[0] (a): give url, or url_file for a URL that is a secret (a Slack webhook's)\n" +
+				"c.yaml:4:14: notifications.receivers[1] (a).name: a receiver named \"a\" is declared twice\n" +
+				"c.yaml:4:37: notifications.receivers[1] (a).url: the url is not an http:// or https:// URL\n" +
+				"c.yaml:4:57: notifications.receivers[1] (a).timeout: -1s: want 0 (the default, 10s) or more\n" +
+				"c.yaml:4:76: notifications.receivers[1] (a).max_attempts: -2: want 0 (the default, 5) or more"},
 		{"key of another section", "parallelism: 4\nflight_recorder: 0\n", nil,
 			`c.yaml:2:1: unknown key "flight_recorder"; did you mean "debug.flight_recorder"?`},
 	}

@@ -36,6 +36,12 @@ func atLeast(n, least int, what string) string {
 	return ""
 }
 
+// lineCol reads the line and column of a file:line:col position.
+func lineCol(pos string) (line, col int) {
+	_, _ = fmt.Sscanf(pos[strings.LastIndex(pos[:strings.LastIndex(pos, ":")], ":")+1:], "%d:%d", &line, &col)
+	return line, col
+}
+
 // oneOf checks s is one of allowed, with a "did you mean".
 func oneOf(s string, allowed ...string) string {
 	for _, a := range allowed {
@@ -175,7 +181,7 @@ func (c *config) validate(flagSet func(name string) bool) error {
 			found = append(found, problem{line: 1 << 30, text: fmt.Sprintf("%s %s", r.flag, msg)})
 		case inFile:
 			p := problem{text: fmt.Sprintf("%s: %s: %s", pos, r.path, msg)}
-			_, _ = fmt.Sscanf(pos[strings.LastIndex(pos[:strings.LastIndex(pos, ":")], ":")+1:], "%d:%d", &p.line, &p.col)
+			p.line, p.col = lineCol(pos)
 			found = append(found, p)
 		default:
 			found = append(found, problem{text: fmt.Sprintf("%s: %s", r.path, msg)})
@@ -199,10 +205,27 @@ func (c *config) validate(flagSet func(name string) bool) error {
 			if pos == "" {
 				p.text = fmt.Sprintf("presets.%s: %s", name, msg)
 			} else {
-				_, _ = fmt.Sscanf(pos[strings.LastIndex(pos[:strings.LastIndex(pos, ":")], ":")+1:], "%d:%d", &p.line, &p.col)
+				p.line, p.col = lineCol(pos)
 			}
 			found = append(found, p)
 		}
+	}
+	// The receivers' mistakes that need none of their secrets, at the
+	// key they concern (or the receiver's item, for a key left out).
+	for _, e := range c.Notifications.Check() {
+		key := e.Key
+		pos, inFile := c.pos[key]
+		if !inFile {
+			key = key[:strings.Index(key, "]")+1]
+			pos, inFile = c.pos[key]
+		}
+		text := strings.TrimPrefix(e.Error(), "config ")
+		p := problem{text: text}
+		if inFile {
+			p.text = pos + ": " + text
+			p.line, p.col = lineCol(pos)
+		}
+		found = append(found, p)
 	}
 	sort.SliceStable(found, func(i, j int) bool {
 		return found[i].line < found[j].line || found[i].line == found[j].line && found[i].col < found[j].col

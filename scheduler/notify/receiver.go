@@ -24,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vigilhq/vigil/scheduler/dag"
 )
 
 // The receiver types.
@@ -95,60 +97,116 @@ func (r Receiver) Secrets() []string {
 	return s
 }
 
-// Load checks c and returns its receivers, secrets read from their
-// files and the environment. An error names the config key at fault.
-func (c Config) Load() ([]Receiver, error) {
-	var out []Receiver
+// A KeyError is one mistake in the notifications section, at the config
+// key it concerns (notifications.receivers[0].type): the caller turns the
+// key into a file:line:col.
+type KeyError struct {
+	Key  string // the key's path, the receiver's index in brackets
+	Name string // the receiver's name, if it has one
+	Msg  string
+}
+
+func (e KeyError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("config %s: %s", e.Key, e.Msg)
+	}
+	// notifications.receivers[0] (ops).type: the name helps find it.
+	i := strings.Index(e.Key, "]") + 1
+	return fmt.Sprintf("config %s (%s)%s: %s", e.Key[:i], e.Name, e.Key[i:], e.Msg)
+}
+
+// Check returns every mistake in c that can be seen without reading its
+// secrets (files and environment), in the order of the receivers.
+func (c Config) Check() []KeyError {
+	var errs []KeyError
 	seen := map[string]bool{}
 	for i, rc := range c.Receivers {
 		key := fmt.Sprintf("notifications.receivers[%d]", i)
-		if rc.Name == "" {
-			return nil, fmt.Errorf("config %s: give the receiver a name (DAGs name it in on_failure, on_retry, on_success)", key)
+		bad := func(field, msg string) {
+			k := key
+			if field != "" {
+				k += "." + field
+			}
+			errs = append(errs, KeyError{Key: k, Name: rc.Name, Msg: msg})
 		}
-		key = fmt.Sprintf("notifications.receivers[%d] (%s)", i, rc.Name)
-		if seen[rc.Name] {
-			return nil, fmt.Errorf("config %s: a receiver named %q is declared twice", key, rc.Name)
+		switch {
+		case rc.Name == "":
+			bad("", "give the receiver a name (DAGs name it in on_failure, on_retry, on_success)")
+		case seen[rc.Name]:
+			bad("name", fmt.Sprintf("a receiver named %q is declared twice", rc.Name))
 		}
 		seen[rc.Name] = true
-		r := Receiver{Name: rc.Name, Type: rc.Type, Headers: rc.Headers, Timeout: rc.Timeout, MaxAttempts: rc.MaxAttempts}
-		if !slices.Contains([]string{TypeWebhook, TypeSlack, TypeAlertmanager}, rc.Type) {
-			return nil, fmt.Errorf("config %s.type: %q is not a receiver type; use webhook, slack or alertmanager", key, rc.Type)
+		types := []string{TypeWebhook, TypeSlack, TypeAlertmanager}
+		if !slices.Contains(types, rc.Type) {
+			msg := fmt.Sprintf("%q is not a receiver type; use webhook, slack or alertmanager", rc.Type)
+			if rc.Type == "" {
+				msg = "give the receiver a type: webhook, slack or alertmanager"
+			} else if near := dag.Closest(rc.Type, types); near != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			bad("type", msg)
 		}
 		switch {
 		case rc.URL != "" && rc.URLFile != "":
-			return nil, fmt.Errorf("config %s: give url or url_file, not both", key)
-		case rc.URLFile != "":
+			bad("url_file", "give url or url_file, not both")
+		case rc.URL == "" && rc.URLFile == "":
+			bad("", "give url, or url_file for a URL that is a secret (a Slack webhook's)")
+		case rc.URL != "" && !httpURL(rc.URL):
+			// Not %q of the URL: it may be the secret.
+			bad("url", "the url is not an http:// or https:// URL")
+		}
+		if rc.TokenFile != "" && rc.TokenEnv != "" {
+			bad("token_env", "give token_file or token_env, not both")
+		}
+		if rc.Timeout < 0 {
+			bad("timeout", fmt.Sprintf("%s: want 0 (the default, %s) or more", rc.Timeout, DefaultTimeout))
+		}
+		if rc.MaxAttempts < 0 {
+			bad("max_attempts", fmt.Sprintf("%d: want 0 (the default, %d) or more", rc.MaxAttempts, DefaultMaxAttempts))
+		}
+	}
+	return errs
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Load checks c and returns its receivers, secrets read from their
+// files and the environment. An error names the config key at fault.
+func (c Config) Load() ([]Receiver, error) {
+	if errs := c.Check(); len(errs) > 0 {
+		return nil, errs[0]
+	}
+	var out []Receiver
+	for i, rc := range c.Receivers {
+		keyErr := func(field, msg string) error {
+			return KeyError{Key: fmt.Sprintf("notifications.receivers[%d].%s", i, field), Name: rc.Name, Msg: msg}
+		}
+		r := Receiver{Name: rc.Name, Type: rc.Type, URL: rc.URL, Headers: rc.Headers, Timeout: rc.Timeout, MaxAttempts: rc.MaxAttempts}
+		if rc.URLFile != "" {
 			b, err := os.ReadFile(rc.URLFile)
 			if err != nil {
-				return nil, fmt.Errorf("config %s.url_file: %w", key, err)
+				return nil, keyErr("url_file", err.Error())
 			}
 			r.URL = strings.TrimSpace(string(b))
-		case rc.URL != "":
-			r.URL = rc.URL
-		default:
-			return nil, fmt.Errorf("config %s: give url, or url_file for a URL that is a secret (a Slack webhook's)", key)
-		}
-		// Not %q of the URL: it may be the secret.
-		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("config %s: the url is not an http:// or https:// URL", key)
+			if !httpURL(r.URL) {
+				return nil, keyErr("url_file", "the file does not hold an http:// or https:// URL")
+			}
 		}
 		switch {
-		case rc.TokenFile != "" && rc.TokenEnv != "":
-			return nil, fmt.Errorf("config %s: give token_file or token_env, not both", key)
 		case rc.TokenFile != "":
 			b, err := os.ReadFile(rc.TokenFile)
 			if err != nil {
-				return nil, fmt.Errorf("config %s.token_file: %w", key, err)
+				return nil, keyErr("token_file", err.Error())
 			}
 			r.Token = strings.TrimSpace(string(b))
 		case rc.TokenEnv != "":
 			r.Token = os.Getenv(rc.TokenEnv)
 			if r.Token == "" {
-				return nil, fmt.Errorf("config %s.token_env: $%s is empty or unset", key, rc.TokenEnv)
+				return nil, keyErr("token_env", fmt.Sprintf("$%s is empty or unset", rc.TokenEnv))
 			}
-		}
-		if r.Timeout < 0 || r.MaxAttempts < 0 {
-			return nil, fmt.Errorf("config %s: timeout and max_attempts must not be negative", key)
 		}
 		if r.Timeout == 0 {
 			r.Timeout = DefaultTimeout
