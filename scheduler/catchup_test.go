@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -125,4 +126,56 @@ func TestCatchupCapped(t *testing.T) {
 	if len(last) == 0 || strings.Contains(last[0], "catch-up") {
 		t.Errorf("the run of the latest tick is recorded as a catch-up run:\n%s", strings.Join(last, "\n"))
 	}
+}
+
+// slowCreateStore takes delay over every CreateRun, as a loaded database
+// writing a run of hundreds of task instances does.
+type slowCreateStore struct {
+	scheduler.Store
+	delay time.Duration
+}
+
+func (s slowCreateStore) CreateRun(ctx context.Context, run scheduler.Run, tis []scheduler.TaskInstance, reason string) (bool, error) {
+	time.Sleep(s.delay)
+	return s.Store.CreateRun(ctx, run, tis, reason)
+}
+
+// TestCatchupKeepsTheLoopBeating catches up a minute of @every 1s (61
+// ticks) on a store that takes 100ms to create each run. One turn may
+// create at most 32 runs of a DAG; at 100ms each that is 3.2s, five
+// times the loop heartbeat's stale limit (3 × 200ms), and a scheduler
+// only catching up would look stuck and be restarted by liveness (it
+// happened: 32 runs of 400 tasks on a loaded machine). The loop stops a
+// turn once it has spent a quarter of its period creating runs, so the
+// heartbeat never goes stale while every tick still gets its run.
+func TestCatchupKeepsTheLoopBeating(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	start := now.Add(-time.Minute)
+	h := newHarness(t, map[string]string{
+		"fast.yaml": "id: fast\nschedule: \"@every 1s\"\nstart_date: " + start.Format(time.RFC3339) +
+			"\ncatchup: true\nmax_active_runs: 1000\nmax_catchup_runs: 1000\ntasks:\n  - id: x\n    command: [\"true\"]\n",
+	})
+	h.exec = executortest.NewMemory(executortest.MemoryOptions{Outcome: func(scheduler.Try) (executortest.Outcome, bool) {
+		return executortest.Outcome{Hang: true}, true
+	}})
+	h.start(func(o *scheduler.Options) {
+		o.Now = func() time.Time { return now }
+		o.Store = slowCreateStore{Store: h.store, delay: 100 * time.Millisecond}
+		o.MaxCatchupRuns = 1000
+	})
+	var worst time.Duration
+	h.waitFor("all 61 catch-up runs", func() bool {
+		for _, s := range h.wd.Snapshot() {
+			if s.Name == "scheduler.loop" {
+				worst = max(worst, s.Age)
+				if s.Stale {
+					t.Fatalf("the loop heartbeat went stale (%s) while catching up", s.Age)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		runs, err := h.store.ListRuns(h.ctx(), scheduler.RunFilter{DAGID: "fast"})
+		return err == nil && len(runs) == 61
+	})
+	t.Logf("the loop heartbeat's oldest beat seen while catching up: %s", worst)
 }

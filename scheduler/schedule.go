@@ -14,6 +14,13 @@ import (
 // DAG with a long backlog cannot starve the rest of the loop.
 const maxRunsPerTurn = 32
 
+// catchupShare is the part of the heartbeat period one turn may spend
+// creating runs. Past it the turn stops (the next one starts at once, a
+// due tick wakes the loop) so that a backlog of wide runs, 32 runs of 400
+// tasks each, cannot hold the loop past its heartbeat: that once made a
+// catch-up look like a stuck scheduler, and liveness would restart it.
+const catchupShare = 4
+
 // nextTick is the logical date of the DAG's next scheduled run, or zero if
 // it has none now (no schedule, paused, missing, or at max active runs or,
 // catching up, at its catch-up limit: see runLimit).
@@ -62,11 +69,15 @@ func (s *Scheduler) runDates(k TaskKey) RunDates {
 
 // createScheduledRuns creates the runs whose tick has come.
 func (s *Scheduler) createScheduledRuns(ctx context.Context, now time.Time) {
+	began, budget := time.Now(), s.opts.HeartbeatPeriod/catchupShare
 	for _, d := range s.dags {
 		if now.Before(d.notBefore) {
 			continue
 		}
 		for range maxRunsPerTurn {
+			if time.Since(began) > budget {
+				break
+			}
 			tick := s.nextTick(d, now)
 			if tick.IsZero() || tick.After(now) {
 				s.noteCatchup(d, now)
