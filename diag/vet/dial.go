@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"go/types"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -15,15 +16,32 @@ var Dial = &analysis.Analyzer{
 Reports net.Dial, net.DialTCP and tls.Dial; Dial on a net.Dialer or
 tls.Dialer built in the package without Timeout (or Deadline), and
 tls.DialWithDialer with one; DialContext on such a dialer given a
-background context. Dials of unix sockets (the network a constant
-"unix...") are left alone: connecting to one fails at once when nobody
-listens.`,
+background context; smtp.Dial and smtp.SendMail, which dial with no
+timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
+ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
+built without HandshakeTimeout, and DialContext on one given a
+background context; a generated gRPC client's unary call given a
+background context; a gRPC dial that blocks
+(grpc.WithBlock) with no grpc.WithTimeout: grpc.Dial, or DialContext
+given a background context. Dials of unix sockets (the network a
+constant "unix...") are left alone: connecting to one fails at once when
+nobody listens.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(dialCtxFact)},
 	Run:       runDial,
 }
 
 const (
+	sshPkg       = "golang.org/x/crypto/ssh"
+	grpcPkg      = "google.golang.org/grpc"
+	websocketPkg = "github.com/gorilla/websocket"
+)
+
+const (
+	smtpWhy      = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
+	wsWhy        = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
+	grpcCallWhy  = "gRPC sets no deadline of its own, so a server that accepts the call and never answers blocks it forever"
+	grpcWhy      = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
 )
@@ -48,6 +66,18 @@ func runDial(pass *analysis.Pass) (any, error) {
 			for _, b := range c.untimedTLSDialers(c.recv(s)) {
 				c.report(s.pos(), "Dial on a tls.Dialer without a NetDialer Timeout (%s): %s; set NetDialer to a net.Dialer with Timeout, or use DialContext with a deadline", c.where(b.Pos()), handshakeWhy)
 			}
+		case isFunc(s.callee, "net/smtp", "Dial", "SendMail"):
+			c.report(s.pos(), "smtp.%s has no timeout: %s; dial with a net.Dialer that has a Timeout, set a deadline on the connection (SetDeadline) and use smtp.NewClient", s.callee.Name(), smtpWhy)
+		case isFunc(s.callee, sshPkg, "Dial") && s.expr != nil && len(s.expr.Args) == 3 && !c.unixDial(s, 0):
+			for _, b := range untimedOnly(c.sum.judge(s.expr.Args[2], sshConfigT)) {
+				c.report(s.pos(), "ssh.Dial with a ClientConfig without Timeout (%s): %s; set the ClientConfig's Timeout", c.boundWhere(b), connectWhy)
+			}
+		case isMethod(s.callee, websocketPkg, "Dialer", "Dial"):
+			for _, b := range untimedOnly(c.sum.judge(c.recv(s), wsDialerT)) {
+				c.report(s.pos(), "Dial on a websocket.Dialer without HandshakeTimeout (%s): %s; set HandshakeTimeout (websocket.DefaultDialer has one)", c.boundWhere(b), wsWhy)
+			}
+		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
+			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
 	})
 	c.flowContexts(func(s *site) *ctxSink {
@@ -57,6 +87,17 @@ func runDial(pass *analysis.Pass) (any, error) {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.boundWhere(b[0]) + ")", why: connectWhy,
 					fix: "pass a context with a deadline or set the Dialer's Timeout"}
 			}
+		case isMethod(s.callee, websocketPkg, "Dialer", "DialContext"):
+			if b := untimedOnly(c.sum.judge(c.recv(s), wsDialerT)); len(b) > 0 {
+				return &ctxSink{val: s.arg(0), what: "DialContext on a websocket.Dialer without HandshakeTimeout (" + c.boundWhere(b[0]) + ")", why: wsWhy,
+					fix: "pass a context with a deadline or set HandshakeTimeout"}
+			}
+		case grpcUnary(s.callee):
+			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
+		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
+			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,
+				fix: "pass a context with a deadline or drop WithBlock"}
 		case isMethod(s.callee, "crypto/tls", "Dialer", "DialContext") && !c.unixDial(s, 1):
 			if b := c.untimedTLSDialers(c.recv(s)); len(b) > 0 {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a tls.Dialer without a NetDialer Timeout (" + c.where(b[0].Pos()) + ")", why: handshakeWhy,
@@ -66,6 +107,52 @@ func runDial(pass *analysis.Pass) (any, error) {
 		return nil
 	}, func() ctxFact { return new(dialCtxFact) })
 	return nil, nil
+}
+
+// grpcUnary reports whether f is a generated gRPC client's unary
+// method: a context first, ...grpc.CallOption last, and a result that is
+// not a stream (a stream runs as long as its context by design).
+func grpcUnary(f *types.Func) bool {
+	if f == nil || !firstParamIsContext(f) {
+		return false
+	}
+	sig := f.Signature()
+	ps := sig.Params()
+	if !sig.Variadic() || ps.Len() < 2 {
+		return false
+	}
+	last, ok := ps.At(ps.Len() - 1).Type().(*types.Slice)
+	if !ok || !isNamed(last.Elem(), grpcPkg, "CallOption") {
+		return false
+	}
+	if sig.Results().Len() == 0 {
+		return false
+	}
+	recv, _, _ := types.LookupFieldOrMethod(sig.Results().At(0).Type(), true, nil, "Recv")
+	return recv == nil
+}
+
+// grpcBlocks reports whether a gRPC dial's options, from its from-th
+// argument on, include grpc.WithBlock and no grpc.WithTimeout. Options
+// passed as a slice (opts...) are not followed: assumed not to block.
+func (c *checker) grpcBlocks(s *site, from int) bool {
+	if s.expr == nil || s.expr.Ellipsis.IsValid() {
+		return false
+	}
+	block := false
+	for _, a := range s.expr.Args[min(from, len(s.expr.Args)):] {
+		call, ok := ast.Unparen(a).(*ast.CallExpr)
+		if !ok {
+			continue
+		}
+		switch f := calleeFunc(c.pass.TypesInfo, call); {
+		case isFunc(f, grpcPkg, "WithBlock"):
+			block = true
+		case isFunc(f, grpcPkg, "WithTimeout"):
+			return false
+		}
+	}
+	return block
 }
 
 // recv is the receiver expression of a method call, or nil.

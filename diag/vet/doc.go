@@ -61,6 +61,13 @@
 //     context is a parameter is a sink for that parameter (see below). A
 //     client literal never used this way is not reported: its requests may
 //     carry deadlines.
+//   - An http.Client without Timeout handed to a function outside the
+//     module known to send requests on it without a context: client-go's
+//     spdy.NewDialer (port-forward, exec and attach upgrades). Facts do not
+//     reach other modules, hence a table; a client handed anywhere else is
+//     not reported.
+//   - Test helpers outside _test.go files (functions taking a *testing.T,
+//     B or F, or a testing.TB) are left alone, like test files.
 //   - A struct field holding an http.Client by value (struct{ c
 //     http.Client }) that is never assigned and never given Timeout: its
 //     zero value has none, reported where Get, Do... is called on it.
@@ -105,6 +112,21 @@
 //     Deadline, on a tls.Dialer whose NetDialer is missing or has no
 //     Timeout, and tls.DialWithDialer with such a net.Dialer.
 //   - DialContext on such a dialer given a background context.
+//   - smtp.Dial and smtp.SendMail: they dial with net.Dial and set no
+//     deadline on the conversation.
+//   - ssh.Dial (golang.org/x/crypto/ssh) with a ClientConfig built in the
+//     package, or returned by a function of the module, without Timeout
+//     (which bounds the TCP connect).
+//   - Dial on a github.com/gorilla/websocket Dialer built in the package
+//     without HandshakeTimeout (websocket.DefaultDialer has one), and
+//     DialContext on such a dialer given a background context.
+//   - A generated gRPC client's unary call (a context first,
+//     ...grpc.CallOption last, a result that is not a stream) given a
+//     background context: gRPC sets no deadline of its own.
+//   - A gRPC dial that blocks (grpc.WithBlock among its options, written
+//     out, and no grpc.WithTimeout): grpc.Dial, and grpc.DialContext
+//     given a background context. Options passed as a slice are not
+//     followed.
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
 //     listens.

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/types"
 	"slices"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -38,11 +39,52 @@ func runHTTPClient(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "http.%s uses http.DefaultClient, which has no Timeout: %s; use an http.Client with Timeout, or http.NewRequestWithContext with a deadline and Do", s.callee.Name(), httpWhy)
 		case isFunc(s.callee, "net/http", "NewRequest") && c.sent(s):
 			c.report(s.pos(), "http.NewRequest makes a request without a context: nothing can give it a deadline or cancel it; use http.NewRequestWithContext with a context that has a deadline")
+		default:
+			c.contextFreeSender(s)
 		}
 	})
 	c.defaultClientUses()
 	c.flowContexts(c.httpSink, func() ctxFact { return new(httpCtxFact) })
 	return nil, nil
+}
+
+// A clientSender is a function outside the module that keeps the
+// http.Client it is given and later sends requests on it with no
+// context, so the client's Timeout is the only bound they have. Facts
+// cannot follow a client there (diag vet checks one module), hence the
+// table.
+type clientSender struct {
+	pkg, name string
+	arg       int    // the client's argument
+	sends     string // what it does with the client, for the message
+}
+
+var clientSenders = []clientSender{
+	{"k8s.io/client-go/transport/spdy", "NewDialer", 1, "its Dial sends the connection-upgrade request (port-forward, exec, attach) without a context"},
+}
+
+// contextFreeSender reports an http.Client without Timeout handed to a
+// clientSender.
+func (c *checker) contextFreeSender(s *site) {
+	for _, cs := range clientSenders {
+		if !isFunc(s.callee, cs.pkg, cs.name) || s.expr == nil || len(s.expr.Args) <= cs.arg {
+			continue
+		}
+		for _, b := range untimedOnly(c.sum.judge(s.expr.Args[cs.arg], httpClientT)) {
+			what := fmt.Sprintf("%s.%s at %s: %s, so %s; set the client's Timeout", pathBase(cs.pkg), cs.name, c.where(s.pos()), cs.sends, httpWhy)
+			if b.pos.IsValid() {
+				c.report(b.pos, "http.Client without Timeout, handed to %s", what)
+				continue
+			}
+			c.report(s.pos(), "http.Client without Timeout (%s) handed to %s", b.desc, what)
+		}
+	}
+}
+
+// pathBase is the last element of an import path: the name a caller
+// usually writes.
+func pathBase(path string) string {
+	return path[strings.LastIndex(path, "/")+1:]
 }
 
 // sent reports whether the request http.NewRequest made at s is sent

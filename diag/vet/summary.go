@@ -26,12 +26,25 @@ var (
 	httpClientT = &tracked{"net/http", "Client", []string{"Timeout"}, "http.Client"}
 	restConfigT = &tracked{restPkg, "Config", []string{"Timeout"}, "rest.Config"}
 	netDialerT  = &tracked{"net", "Dialer", []string{"Timeout", "Deadline"}, "net.Dialer"}
-	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT}
+	sshConfigT  = &tracked{sshPkg, "ClientConfig", []string{"Timeout"}, "ssh.ClientConfig"}
+	wsDialerT   = &tracked{websocketPkg, "Dialer", []string{"HandshakeTimeout"}, "websocket.Dialer"}
+	trackedAll  = []*tracked{httpClientT, restConfigT, netDialerT, sshConfigT, wsDialerT}
 	// contextT stands for a context.Context a function returns: timed
 	// when it has a deadline, untimed when it is background. Only
 	// results are tracked: a context kept in a field is assumed bounded.
 	contextT = &tracked{"context", "Context", nil, "context"}
 )
+
+// untimedMakers are functions outside the module known to return a
+// tracked value without its timeout. Facts cover the module's own
+// functions; other modules are loaded without source, hence the table.
+var untimedMakers = []struct {
+	pkg, name string
+	t         *tracked
+}{
+	{"github.com/hashicorp/go-cleanhttp", "DefaultClient", httpClientT},
+	{"github.com/hashicorp/go-cleanhttp", "DefaultPooledClient", httpClientT},
+}
 
 // kubeClientT stands for a client-go client (a clientset, a dynamic or
 // REST client): timed when a NewForConfig (or kin) made it from a config
@@ -301,6 +314,11 @@ func (s *summary) origin(b ast.Expr, t *tracked) bound {
 		return bound{}
 	}
 	f := calleeFunc(s.pass.TypesInfo, call)
+	for _, u := range untimedMakers {
+		if u.t == t && isFunc(f, u.pkg, u.name) {
+			return bound{kind: untimed, pos: call.Pos()}
+		}
+	}
 	rs := s.funcResults(f)
 	if len(rs) == 0 {
 		return bound{}

@@ -33,7 +33,13 @@ type checker struct {
 	sum      *summary
 	closures map[*ssa.Function]*ssa.MakeClosure
 	loops    map[*ssa.BasicBlock]bool
+	// helpers are the bodies of test helpers outside _test.go files
+	// (functions taking a *testing.T, B, F or a testing.TB): go test's
+	// -timeout bounds them, as it bounds test files.
+	helpers []posRange
 }
+
+type posRange struct{ from, to token.Pos }
 
 func newChecker(pass *analysis.Pass) *checker {
 	c := &checker{
@@ -54,8 +60,17 @@ func newChecker(pass *analysis.Pass) *checker {
 		}
 		c.ignores[tf] = ignoreComments(pass.Fset, f)
 		ast.Inspect(f, func(n ast.Node) bool {
-			if call, ok := n.(*ast.CallExpr); ok {
-				c.calls[call.Lparen] = call
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				c.calls[n.Lparen] = n
+			case *ast.FuncDecl:
+				if n.Body != nil && c.takesTesting(n.Type) {
+					c.helpers = append(c.helpers, posRange{n.Pos(), n.End()})
+				}
+			case *ast.FuncLit:
+				if c.takesTesting(n.Type) {
+					c.helpers = append(c.helpers, posRange{n.Pos(), n.End()})
+				}
 			}
 			return true
 		})
@@ -85,10 +100,34 @@ func skipFile(name string, f *ast.File) bool {
 	return strings.HasSuffix(name, "_test.go") || ast.IsGenerated(f)
 }
 
-// skipped reports whether pos is in a file the checks leave alone.
+// skipped reports whether pos is in a file or a test helper the checks
+// leave alone.
 func (c *checker) skipped(pos token.Pos) bool {
 	tf := c.pass.Fset.File(pos)
-	return tf == nil || c.skip[tf]
+	if tf == nil || c.skip[tf] {
+		return true
+	}
+	for _, r := range c.helpers {
+		if r.from <= pos && pos < r.to {
+			return true
+		}
+	}
+	return false
+}
+
+// takesTesting reports whether a function of type ft has a parameter
+// of one of package testing's test handles: *testing.T, *testing.B,
+// *testing.F or testing.TB.
+func (c *checker) takesTesting(ft *ast.FuncType) bool {
+	for _, field := range ft.Params.List {
+		t := c.pass.TypesInfo.TypeOf(field.Type)
+		for _, name := range []string{"T", "B", "F", "TB"} {
+			if isNamed(t, "testing", name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // report records a finding at pos unless a //diag:ignore with a reason

@@ -28,7 +28,7 @@ func RegisterCompletions(root *cobra.Command, t *cmdutil.TargetFlags) {
 		if ctx := cmd.Root().Context(); ctx != nil {
 			return ctx
 		}
-		return context.TODO()
+		return context.Background()
 	}
 	_ = root.RegisterFlagCompletionFunc("pod", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		c, err := Connect(t.Kube, t.Timeout)

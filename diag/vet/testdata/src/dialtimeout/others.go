@@ -1,0 +1,73 @@
+package dialtimeout
+
+import (
+	"context"
+	"net/smtp"
+	"time"
+
+	"dialtimeout/pb"
+	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc"
+)
+
+func mail(addr string, msg []byte) {
+	smtp.SendMail(addr, nil, "a@example.org", []string{"b@example.org"}, msg) // want `smtp.SendMail has no timeout: it dials with net.Dial and sets no deadline`
+	smtp.Dial(addr)                                                           // want `smtp.Dial has no timeout`
+}
+
+func sshDials(addr string, given *ssh.ClientConfig) {
+	cfg := &ssh.ClientConfig{User: "vigil"}
+	ssh.Dial("tcp", addr, cfg) // want `ssh.Dial with a ClientConfig without Timeout \(others.go:\d+\): connecting to a host that drops packets`
+	ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "vigil", Timeout: 10 * time.Second})
+	ssh.Dial("tcp", addr, given) // the caller's config: the caller's job
+	ssh.Dial("unix", "/run/agent.sock", cfg)
+	late := &ssh.ClientConfig{User: "vigil"}
+	late.Timeout = time.Second
+	ssh.Dial("tcp", addr, late)
+	ssh.Dial("tcp", addr, sshConfig()) // want `ssh.Dial with a ClientConfig without Timeout`
+}
+
+func sshConfig() *ssh.ClientConfig { return &ssh.ClientConfig{User: "vigil"} }
+
+func grpcDials(ctx context.Context, target string, opts []grpc.DialOption) {
+	grpc.Dial(target, grpc.WithInsecure(), grpc.WithBlock()) // want `grpc.Dial with grpc.WithBlock and no timeout: grpc.WithBlock waits until the connection is up`
+	grpc.Dial(target, grpc.WithInsecure())
+	grpc.Dial(target, grpc.WithBlock(), grpc.WithTimeout(time.Second))
+	grpc.Dial(target, opts...)
+	grpc.DialContext(context.Background(), target, grpc.WithBlock()) // want `grpc.DialContext with grpc.WithBlock with context.Background\(\)`
+	grpc.DialContext(ctx, target, grpc.WithBlock())                  // the caller's job
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	grpc.DialContext(tctx, target, grpc.WithBlock())
+	grpc.DialContext(context.Background(), target, grpc.WithInsecure())
+	grpc.NewClient(target)
+}
+
+func websockets(ctx context.Context, u string) {
+	d := &websocket.Dialer{ReadBufferSize: 1024}
+	d.Dial(u, nil)                              // want `Dial on a websocket.Dialer without HandshakeTimeout \(others.go:\d+\): a server that accepts the connection and never answers the WebSocket handshake blocks it forever`
+	d.DialContext(context.Background(), u, nil) // want `DialContext on a websocket.Dialer without HandshakeTimeout \(others.go:\d+\) with context.Background\(\)`
+	d.DialContext(ctx, u, nil)                  // the caller's job
+	websocket.DefaultDialer.Dial(u, nil)
+	var zero websocket.Dialer
+	zero.Dial(u, nil) // want `Dial on a websocket.Dialer without HandshakeTimeout`
+	ok := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ok.Dial(u, nil)
+}
+
+func rpcs(ctx context.Context, c pb.EventsClient) {
+	c.Get(context.Background(), &pb.Req{}) // want `gRPC call Get with context.Background\(\): gRPC sets no deadline of its own`
+	c.Get(ctx, &pb.Req{})                  // the caller's job
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c.Get(tctx, &pb.Req{})
+	c.Watch(context.Background(), &pb.Req{}) // a stream: as long as its context by design
+	get(c)
+}
+
+func get(c pb.EventsClient) {
+	rpc(context.Background(), c) // want `context.Background\(\) passed to rpc reaches gRPC call Get at others.go:\d+ with no deadline`
+}
+
+func rpc(ctx context.Context, c pb.EventsClient) { c.Get(ctx, &pb.Req{}) }
