@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# diag/vet/eval/run.sh [tune|heldout|heldout2|all]: measures diag vet's recall on the
+# diag/vet/eval/run.sh [tune|heldout|heldout2|heldout3|all]: measures diag vet's recall on the
 # fix-commit cases and its precision on the modules of an evaluation set,
 # and writes the tables to stdout (and to $OUT/<set>.md).
 #
@@ -11,17 +11,22 @@
 # used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
 # is where the raw output and the tables go, one directory per set.
 #
-# heldout2 is run by name only, never by all: it is the set the next
-# figures come from, and nobody runs it before the analyzers are final
-# (see README.md).
+# heldout2 and heldout3 are run by name only, never by all. heldout2 is
+# spent; heldout3 is the set the next figures come from, and nobody runs
+# diag vet on it before the analyzers are final (see README.md).
+#
+# VET_EVAL_PREFETCH=1 downloads and copies every case's and module's
+# module and runs go build on the packages (warming the module and build
+# caches) but runs no diag vet and builds no diag: the later measured run
+# then starts warm. It is safe on a held-out set.
 set -euo pipefail
 
 which=${1:-all}
 case $which in
-tune | heldout | heldout2) sets=$which ;;
+tune | heldout | heldout2 | heldout3) sets=$which ;;
 all) sets="tune heldout" ;;
 *)
-	echo "usage: $0 [tune|heldout|heldout2|all]  (all = tune heldout)" >&2
+	echo "usage: $0 [tune|heldout|heldout2|heldout3|all]  (all = tune heldout)" >&2
 	exit 2
 	;;
 esac
@@ -30,9 +35,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 cache=${VET_EVAL_CACHE:-$HOME/.cache/vigil/vet-eval}
 mkdir -p "$cache/mod" "$cache/work" "$cache/bin"
+prefetch=${VET_EVAL_PREFETCH:-}
 
-# diag itself is built with the repository's own settings.
-if [[ -z ${DIAG_BIN:-} ]]; then
+# diag itself is built with the repository's own settings (not needed to
+# prefetch).
+if [[ -z $prefetch && -z ${DIAG_BIN:-} ]]; then
 	DIAG_BIN=$cache/bin/diag
 	(cd "$root" && timeout 600 go build -o "$DIAG_BIN" ./cmd/diag)
 fi
@@ -71,17 +78,27 @@ moddir() {
 
 # vet BASE DIR PATTERN...: runs diag vet -o json in DIR, leaving BASE.json,
 # BASE.rc (its exit status: 0 nothing found, 1 findings, else an error),
-# BASE.err and BASE.dir.
+# BASE.err and BASE.dir. With VET_EVAL_PREFETCH it runs go build instead
+# and leaves BASE.buildrc and BASE.builderr.
 vet() {
 	local base=$1 dir=$2 rc=0
 	shift 2
 	echo "$dir" >"$base.dir"
+	if [[ -n $prefetch ]]; then
+		# Prefetch: compile the packages and their dependencies only.
+		(cd "$dir" && timeout "$vet_timeout" go build -o /dev/null "$@") >/dev/null 2>"$base.builderr" || rc=$?
+		echo "$rc" >"$base.buildrc"
+		return 0
+	fi
 	(cd "$dir" && timeout "$vet_timeout" "$DIAG_BIN" vet -o json "$@") >"$base.json" 2>"$base.err" || rc=$?
 	echo "$rc" >"$base.rc"
 }
 
 for set in $sets; do
 	out=${VET_EVAL_OUT:-$cache/out}/$set
+	# A prefetch leaves its logs apart, never where a measured run's
+	# output goes.
+	[[ -z $prefetch ]] || out=${VET_EVAL_OUT:-$cache/out}/prefetch-$set
 	# VET_EVAL_ONLY="h08 h09 m2" re-runs those cases (and modules, mN)
 	# only, keeping the other results.
 	only=" ${VET_EVAL_ONLY:-} "
@@ -117,5 +134,14 @@ for set in $sets; do
 		# shellcheck disable=SC2046
 		vet "$base" "$dir" $(cat "$base.pkgs")
 	done
+	if [[ -n $prefetch ]]; then
+		# What was fetched and built, per case and module (no findings).
+		for f in "$out"/cases/*.buildrc "$out"/cases/*.rc "$out"/modules/*.buildrc "$out"/modules/*.rc; do
+			if [[ -f $f ]]; then
+				echo "run.sh: prefetch $set $(basename "$(dirname "$f")")/$(basename "$f"): exit $(cat "$f")"
+			fi
+		done >&2
+		continue
+	fi
 	(cd "$root" && GOMODCACHE=$host_modcache GOFLAGS= timeout 300 go run ./diag/vet/eval/report -set "$here/$set" -out "$out") | tee "$out.md"
 done

@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -36,42 +36,56 @@ func TestCommittedSetsParse(t *testing.T) {
 // or module with the sets run before it (a shared project would leak what
 // was tuned). It was run once, on the analyzers of a9b79c9 (RESULTS.md).
 func TestHeldout2Apart(t *testing.T) {
-	cs2, err := LoadCases(filepath.Join("..", "heldout2", "cases.tsv"))
+	checkApart(t, "heldout2", "tune", "heldout")
+}
+
+// TestHeldout3Apart checks the same for the third held-out set, against
+// every set before it: heldout2 is spent too, and its misses are being
+// studied.
+func TestHeldout3Apart(t *testing.T) {
+	checkApart(t, "heldout3", "tune", "heldout", "heldout2")
+}
+
+// checkApart fails if a repository or module of set's cases, or a module
+// of its modules.tsv, appears in any of the earlier sets.
+func checkApart(t *testing.T, set string, earlier ...string) {
+	t.Helper()
+	cs, err := LoadCases(filepath.Join("..", set, "cases.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms2, err := LoadModules(filepath.Join("..", "heldout2", "modules.tsv"))
+	ms, err := LoadModules(filepath.Join("..", set, "modules.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	used := map[string]string{}
-	for _, set := range []string{"tune", "heldout"} {
-		cs, err := LoadCases(filepath.Join("..", set, "cases.tsv"))
+	for _, e := range earlier {
+		ecs, err := LoadCases(filepath.Join("..", e, "cases.tsv"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range cs {
-			used[c.Module] = set
-			used[c.Repo] = set
+		for _, c := range ecs {
+			used[c.Module] = e
+			used[c.Repo] = e
 		}
-		ms, err := LoadModules(filepath.Join("..", set, "modules.tsv"))
+		ems, err := LoadModules(filepath.Join("..", e, "modules.tsv"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range ms {
-			used[m.Module] = set
+		for _, m := range ems {
+			used[m.Module] = e
 		}
 	}
-	for _, c := range cs2 {
+	for _, c := range cs {
 		for _, k := range []string{c.Repo, c.Module} {
-			if set, ok := used[k]; ok {
-				t.Errorf("heldout2 case %s: %s is already in %s/", c.ID, k, set)
+			if e, ok := used[k]; ok {
+				t.Errorf("%s case %s: %s is already in %s/", set, c.ID, k, e)
 			}
 		}
 	}
-	for _, m := range ms2 {
-		if set, ok := used[m.Module]; ok {
-			t.Errorf("heldout2 module %s is already in %s/", m.Module, set)
+	for _, m := range ms {
+		if e, ok := used[m.Module]; ok {
+			t.Errorf("%s module %s is already in %s/", set, m.Module, e)
 		}
 	}
 }
