@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
 )
 
 // Dial reports network dials nothing bounds.
@@ -22,7 +23,8 @@ ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
 background context; a generated gRPC client's unary call given a
 background context; a gRPC dial that blocks
-(grpc.WithBlock) with no grpc.WithTimeout: grpc.Dial, or DialContext
+(grpc.WithBlock, written out or appended to a slice of the function's)
+with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
 constant "unix...") are left alone: connecting to one fails at once when
 nobody listens.`,
@@ -133,26 +135,90 @@ func grpcUnary(f *types.Func) bool {
 }
 
 // grpcBlocks reports whether a gRPC dial's options, from its from-th
-// argument on, include grpc.WithBlock and no grpc.WithTimeout. Options
-// passed as a slice (opts...) are not followed: assumed not to block.
+// argument on, include grpc.WithBlock (or WithReturnConnectionError, which
+// implies it) and no grpc.WithTimeout. Options passed as a slice (opts...)
+// are followed when the slice is a variable of the calling function: the
+// options of its composite literals and of what is appended to it. A
+// slice from anywhere else (a parameter, a call) is assumed not to block.
 func (c *checker) grpcBlocks(s *site, from int) bool {
-	if s.expr == nil || s.expr.Ellipsis.IsValid() {
+	if s.expr == nil {
 		return false
 	}
+	opts := s.expr.Args[min(from, len(s.expr.Args)):]
+	if s.expr.Ellipsis.IsValid() {
+		if len(opts) == 0 {
+			return false
+		}
+		opts = c.sliceElems(s.fn, opts[len(opts)-1])
+	}
 	block := false
-	for _, a := range s.expr.Args[min(from, len(s.expr.Args)):] {
+	for _, a := range opts {
 		call, ok := ast.Unparen(a).(*ast.CallExpr)
 		if !ok {
 			continue
 		}
 		switch f := calleeFunc(c.pass.TypesInfo, call); {
-		case isFunc(f, grpcPkg, "WithBlock"):
+		case isFunc(f, grpcPkg, "WithBlock", "WithReturnConnectionError"):
 			block = true
 		case isFunc(f, grpcPkg, "WithTimeout"):
 			return false
 		}
 	}
 	return block
+}
+
+// sliceElems returns the elements given to the slice variable v in fn's
+// body: those of the composite literals assigned to it and the values
+// appended to it (v = append(v, a, b)). It returns nil when v is not a
+// local variable of fn.
+func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
+	id, ok := ast.Unparen(v).(*ast.Ident)
+	if !ok || fn == nil || fn.Syntax() == nil {
+		return nil
+	}
+	obj, ok := c.pass.TypesInfo.Uses[id].(*types.Var)
+	if !ok || obj.Parent() == nil || obj.Parent() == c.pass.Pkg.Scope() {
+		return nil
+	}
+	var elems []ast.Expr
+	give := func(lhs ast.Expr, rhs ast.Expr) {
+		l, ok := ast.Unparen(lhs).(*ast.Ident)
+		if !ok || c.pass.TypesInfo.ObjectOf(l) != obj {
+			return
+		}
+		switch r := ast.Unparen(rhs).(type) {
+		case *ast.CompositeLit:
+			elems = append(elems, r.Elts...)
+		case *ast.CallExpr:
+			if b, ok := c.pass.TypesInfo.Uses[calleeIdent(r.Fun)].(*types.Builtin); ok && b.Name() == "append" && len(r.Args) > 1 {
+				elems = append(elems, r.Args[1:]...)
+			}
+		}
+	}
+	ast.Inspect(fn.Syntax(), func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if len(n.Lhs) == len(n.Rhs) {
+				for i := range n.Lhs {
+					give(n.Lhs[i], n.Rhs[i])
+				}
+			}
+		case *ast.ValueSpec:
+			if len(n.Names) == len(n.Values) {
+				for i := range n.Names {
+					give(n.Names[i], n.Values[i])
+				}
+			}
+		}
+		return true
+	})
+	return elems
+}
+
+// calleeIdent is the identifier a call names, or nil.
+func calleeIdent(fun ast.Expr) *ast.Ident {
+	id, _ := ast.Unparen(fun).(*ast.Ident)
+	return id
 }
 
 // recv is the receiver expression of a method call, or nil.

@@ -123,10 +123,12 @@
 //   - A generated gRPC client's unary call (a context first,
 //     ...grpc.CallOption last, a result that is not a stream) given a
 //     background context: gRPC sets no deadline of its own.
-//   - A gRPC dial that blocks (grpc.WithBlock among its options, written
-//     out, and no grpc.WithTimeout): grpc.Dial, and grpc.DialContext
-//     given a background context. Options passed as a slice are not
-//     followed.
+//   - A gRPC dial that blocks (grpc.WithBlock or WithReturnConnectionError
+//     among its options, and no grpc.WithTimeout): grpc.Dial, and
+//     grpc.DialContext given a background context. Options passed as a
+//     slice are followed when the slice is a variable of the calling
+//     function (its literals and appends); one from a parameter or a call
+//     is assumed not to block.
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
 //     listens.

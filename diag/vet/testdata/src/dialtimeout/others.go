@@ -42,7 +42,33 @@ func grpcDials(ctx context.Context, target string, opts []grpc.DialOption) {
 	grpc.DialContext(tctx, target, grpc.WithBlock())
 	grpc.DialContext(context.Background(), target, grpc.WithInsecure())
 	grpc.NewClient(target)
+	grpc.Dial(target, grpc.WithReturnConnectionError()) // want `grpc.Dial with grpc.WithBlock and no timeout`
 }
+
+// grpcOptionSlices builds the options in a slice, as a connection pool
+// does: followed when the slice is a variable of the function.
+func grpcOptionSlices(target string, secure bool, given []grpc.DialOption) {
+	opts := []grpc.DialOption{grpc.WithBlock()}
+	if !secure {
+		opts = append(opts, grpc.WithInsecure())
+	}
+	grpc.Dial(target, opts...) // want `grpc.Dial with grpc.WithBlock and no timeout`
+
+	var later []grpc.DialOption
+	later = append(later, grpc.WithInsecure(), grpc.WithBlock())
+	grpc.DialContext(context.Background(), target, later...) // want `grpc.DialContext with grpc.WithBlock with context.Background\(\)`
+
+	timed := []grpc.DialOption{grpc.WithBlock()}
+	timed = append(timed, grpc.WithTimeout(time.Second))
+	grpc.Dial(target, timed...)
+
+	plain := []grpc.DialOption{grpc.WithInsecure()}
+	grpc.Dial(target, plain...)
+	grpc.Dial(target, given...)
+	grpc.Dial(target, optionsFrom()...)
+}
+
+func optionsFrom() []grpc.DialOption { return []grpc.DialOption{grpc.WithBlock()} }
 
 func websockets(ctx context.Context, u string) {
 	d := &websocket.Dialer{ReadBufferSize: 1024}
