@@ -170,7 +170,7 @@ func (c *checker) grpcBlocks(s *site, from int) bool {
 // sliceElems returns the elements given to the slice variable v in fn's
 // body: those of the composite literals assigned to it and the values
 // appended to it (v = append(v, a, b)). It returns nil when v is not a
-// local variable of fn.
+// local variable of fn, or when anything else is assigned to it.
 func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 	id, ok := ast.Unparen(v).(*ast.Ident)
 	if !ok || fn == nil || fn.Syntax() == nil {
@@ -181,19 +181,25 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 		return nil
 	}
 	var elems []ast.Expr
+	unknown := false
 	give := func(lhs ast.Expr, rhs ast.Expr) {
-		l, ok := ast.Unparen(lhs).(*ast.Ident)
-		if !ok || c.pass.TypesInfo.ObjectOf(l) != obj {
+		if !c.isVar(lhs, obj) {
 			return
 		}
 		switch r := ast.Unparen(rhs).(type) {
 		case *ast.CompositeLit:
 			elems = append(elems, r.Elts...)
+			return
 		case *ast.CallExpr:
-			if b, ok := c.pass.TypesInfo.Uses[calleeIdent(r.Fun)].(*types.Builtin); ok && b.Name() == "append" && len(r.Args) > 1 {
+			b, ok := c.pass.TypesInfo.Uses[calleeIdent(r.Fun)].(*types.Builtin)
+			if ok && b.Name() == "append" && !r.Ellipsis.IsValid() && c.isVar(r.Args[0], obj) {
 				elems = append(elems, r.Args[1:]...)
+				return
 			}
 		}
+		// Options from elsewhere (a call, another slice) may bound
+		// the dial: the slice is not judged.
+		unknown = true
 	}
 	ast.Inspect(fn.Syntax(), func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -212,7 +218,16 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 		}
 		return true
 	})
+	if unknown {
+		return nil
+	}
 	return elems
+}
+
+// isVar reports whether e names the variable v.
+func (c *checker) isVar(e ast.Expr, v *types.Var) bool {
+	id, ok := ast.Unparen(e).(*ast.Ident)
+	return ok && c.pass.TypesInfo.ObjectOf(id) == v
 }
 
 // calleeIdent is the identifier a call names, or nil.

@@ -66,6 +66,15 @@ func grpcOptionSlices(target string, secure bool, given []grpc.DialOption) {
 	grpc.Dial(target, plain...)
 	grpc.Dial(target, given...)
 	grpc.Dial(target, optionsFrom()...)
+
+	mixed := []grpc.DialOption{grpc.WithBlock()}
+	mixed = append(mixed, given...) // given may bound it
+	grpc.Dial(target, mixed...)
+	replaced := []grpc.DialOption{grpc.WithBlock()}
+	replaced = optionsFrom()
+	grpc.Dial(target, replaced...)
+	based := append(given, grpc.WithBlock()) // given may bound it
+	grpc.Dial(target, based...)
 }
 
 func optionsFrom() []grpc.DialOption { return []grpc.DialOption{grpc.WithBlock()} }
