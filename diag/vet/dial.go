@@ -204,15 +204,19 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 	ast.Inspect(fn.Syntax(), func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.AssignStmt:
-			if len(n.Lhs) == len(n.Rhs) {
-				for i := range n.Lhs {
-					give(n.Lhs[i], n.Rhs[i])
+			for i, l := range n.Lhs {
+				if len(n.Lhs) == len(n.Rhs) {
+					give(l, n.Rhs[i])
+				} else if c.isVar(l, obj) {
+					unknown = true // opts, err := options()
 				}
 			}
 		case *ast.ValueSpec:
-			if len(n.Names) == len(n.Values) {
-				for i := range n.Names {
-					give(n.Names[i], n.Values[i])
+			for i, name := range n.Names {
+				if len(n.Names) == len(n.Values) {
+					give(name, n.Values[i])
+				} else if len(n.Values) > 0 && c.isVar(name, obj) {
+					unknown = true
 				}
 			}
 		}

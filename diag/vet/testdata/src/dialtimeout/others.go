@@ -75,7 +75,13 @@ func grpcOptionSlices(target string, secure bool, given []grpc.DialOption) {
 	grpc.Dial(target, replaced...)
 	based := append(given, grpc.WithBlock()) // given may bound it
 	grpc.Dial(target, based...)
+	pair, err := []grpc.DialOption{grpc.WithBlock()}, error(nil)
+	pair, err = optionsAndError()
+	_ = err
+	grpc.Dial(target, pair...)
 }
+
+func optionsAndError() ([]grpc.DialOption, error) { return nil, nil }
 
 func optionsFrom() []grpc.DialOption { return []grpc.DialOption{grpc.WithBlock()} }
 
