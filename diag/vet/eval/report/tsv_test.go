@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -44,6 +44,12 @@ func TestHeldout2Apart(t *testing.T) {
 // studied.
 func TestHeldout3Apart(t *testing.T) {
 	checkApart(t, "heldout3", "tune", "heldout", "heldout2")
+}
+
+// TestHeldout4Apart checks the same for the fourth held-out set, picked
+// blind while heldout3 was still held out, against every set before it.
+func TestHeldout4Apart(t *testing.T) {
+	checkApart(t, "heldout4", "tune", "heldout", "heldout2", "heldout3")
 }
 
 // checkApart fails if a repository or module of set's cases, or a module
