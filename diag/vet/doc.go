@@ -105,6 +105,13 @@
 //   - Query, QueryRow, Exec, Begin, Prepare and Ping on *sql.DB, *sql.Tx,
 //     *sql.Conn and *sql.Stmt: they run under context.Background().
 //   - Their Context forms, BeginTx and DB.Conn given a background context.
+//   - Left alone: a package whose files import only database drivers that
+//     cannot wait forever (SQLite compiled in, such as modernc.org/sqlite
+//     or mattn/go-sqlite3: a local file; rqlite's, whose client has a
+//     Timeout), none known to talk to a server unbounded (lib/pq, pgx,
+//     go-sql-driver/mysql...), and no other non-standard package for its
+//     side effects. A package that imports no driver is checked: the
+//     driver may be chosen elsewhere.
 //
 // dialtimeout: network dials.
 //   - net.Dial, net.DialTCP, tls.Dial.

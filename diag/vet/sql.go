@@ -1,6 +1,10 @@
 package vet
 
 import (
+	"go/ast"
+	"strconv"
+	"strings"
+
 	"golang.org/x/tools/go/analysis"
 )
 
@@ -11,7 +15,11 @@ var SQL = &analysis.Analyzer{
 
 Reports Query, QueryRow, Exec, Begin, Prepare and Ping on *sql.DB, *sql.Tx,
 *sql.Conn and *sql.Stmt (they run under context.Background()), and their
-Context forms (and BeginTx, DB.Conn) given a background context.`,
+Context forms (and BeginTx, DB.Conn) given a background context. A
+package whose database drivers, imported in its own files, are all ones
+that cannot wait forever (SQLite compiled in: no network; rqlite's, whose
+client has a Timeout) is left alone; a package that imports no driver, or
+an unknown package for its side effects, is checked.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(sqlCtxFact)},
 	Run:       runSQL,
@@ -22,7 +30,72 @@ const sqlWhy = "a dead database connection, a held lock or a full connection poo
 // sqlTypes are the database/sql types whose calls wait on the database.
 var sqlTypes = []string{"DB", "Tx", "Conn", "Stmt"}
 
+// boundedDrivers are database/sql drivers on which no call waits
+// forever: embedded SQLite (a local file, no network; without a busy
+// timeout a held lock fails at once) and rqlite's (HTTP with a 10 s
+// client Timeout by default).
+var boundedDrivers = []string{
+	"modernc.org/sqlite",
+	"github.com/mattn/go-sqlite3",
+	"github.com/ncruces/go-sqlite3/driver",
+	"github.com/glebarez/go-sqlite",
+	"github.com/rqlite/gorqlite/stdlib",
+}
+
+// networkDrivers are drivers that talk to a server with no timeout of
+// their own; importing one, even by name (pq.Array), means a network.
+var networkDrivers = []string{
+	"github.com/lib/pq",
+	"github.com/jackc/pgx",
+	"github.com/go-sql-driver/mysql",
+	"github.com/denisenkom/go-mssqldb",
+	"github.com/microsoft/go-mssqldb",
+	"github.com/sijms/go-ora",
+	"github.com/ClickHouse/clickhouse-go",
+	"github.com/snowflakedb/gosnowflake",
+}
+
+// boundedDatabase reports whether the package's files import a driver of
+// boundedDrivers, none of networkDrivers, and no other package for its
+// side effects outside the standard library (an unknown one may be a
+// network driver).
+func boundedDatabase(pass *analysis.Pass) bool {
+	found := false
+	for _, f := range pass.Files {
+		for _, spec := range f.Imports {
+			path, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				return false
+			}
+			switch {
+			case hasPathPrefix(path, networkDrivers):
+				return false
+			case hasPathPrefix(path, boundedDrivers):
+				found = true
+			case blankImport(spec) && strings.Contains(strings.SplitN(path, "/", 2)[0], "."):
+				return false
+			}
+		}
+	}
+	return found
+}
+
+// hasPathPrefix reports whether path is one of prefixes or in one.
+func hasPathPrefix(path string, prefixes []string) bool {
+	for _, d := range prefixes {
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func blankImport(spec *ast.ImportSpec) bool { return spec.Name != nil && spec.Name.Name == "_" }
+
 func runSQL(pass *analysis.Pass) (any, error) {
+	if boundedDatabase(pass) {
+		return nil, nil
+	}
 	c := newChecker(pass)
 	c.sites(func(s *site) {
 		for _, t := range sqlTypes {

@@ -27,6 +27,8 @@ func TestAnalyzers(t *testing.T) {
 		{vet.KubeClient, "kubehints/cmd"},
 		{vet.HTTPClient, "httpstream"},
 		{vet.SQL, "sqlcontext"},
+		{vet.SQL, "sqlcontext/local"},
+		{vet.SQL, "sqlcontext/mixed"},
 		{vet.Dial, "dialtimeout"},
 		{vet.HTTPServer, "httpserver"},
 		{vet.Ignore, "diagignore"},

@@ -1,0 +1,2 @@
+// Package pq is a stub of github.com/lib/pq: a PostgreSQL driver.
+package pq
