@@ -29,6 +29,7 @@ func TestAnalyzers(t *testing.T) {
 		{vet.SQL, "sqlcontext"},
 		{vet.SQL, "sqlcontext/local"},
 		{vet.SQL, "sqlcontext/mixed"},
+		{vet.SQL, "sqlcontext/testonly"},
 		{vet.Dial, "dialtimeout"},
 		{vet.HTTPServer, "httpserver"},
 		{vet.Ignore, "diagignore"},
