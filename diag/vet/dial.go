@@ -183,7 +183,7 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 	var elems []ast.Expr
 	unknown := false
 	give := func(lhs ast.Expr, rhs ast.Expr) {
-		if !c.isVar(lhs, obj) {
+		if !c.names(lhs, obj) {
 			return
 		}
 		switch r := ast.Unparen(rhs).(type) {
@@ -191,8 +191,7 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 			elems = append(elems, r.Elts...)
 			return
 		case *ast.CallExpr:
-			b, ok := c.pass.TypesInfo.Uses[calleeIdent(r.Fun)].(*types.Builtin)
-			if ok && b.Name() == "append" && !r.Ellipsis.IsValid() && c.isVar(r.Args[0], obj) {
+			if builtinCall(c.pass.TypesInfo, r, "append") && !r.Ellipsis.IsValid() && c.names(r.Args[0], obj) {
 				elems = append(elems, r.Args[1:]...)
 				return
 			}
@@ -207,7 +206,7 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 			for i, l := range n.Lhs {
 				if len(n.Lhs) == len(n.Rhs) {
 					give(l, n.Rhs[i])
-				} else if c.isVar(l, obj) {
+				} else if c.names(l, obj) {
 					unknown = true // opts, err := options()
 				}
 			}
@@ -215,7 +214,7 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 			for i, name := range n.Names {
 				if len(n.Names) == len(n.Values) {
 					give(name, n.Values[i])
-				} else if len(n.Values) > 0 && c.isVar(name, obj) {
+				} else if len(n.Values) > 0 && c.names(name, obj) {
 					unknown = true
 				}
 			}
@@ -228,16 +227,10 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 	return elems
 }
 
-// isVar reports whether e names the variable v.
-func (c *checker) isVar(e ast.Expr, v *types.Var) bool {
+// names reports whether e names the variable v.
+func (c *checker) names(e ast.Expr, v *types.Var) bool {
 	id, ok := ast.Unparen(e).(*ast.Ident)
 	return ok && c.pass.TypesInfo.ObjectOf(id) == v
-}
-
-// calleeIdent is the identifier a call names, or nil.
-func calleeIdent(fun ast.Expr) *ast.Ident {
-	id, _ := ast.Unparen(fun).(*ast.Ident)
-	return id
 }
 
 // recv is the receiver expression of a method call, or nil.

@@ -507,10 +507,8 @@ func (h *holders) builds(e ast.Expr, pkg, name string) bool {
 	case *ast.CompositeLit:
 		return isNamed(h.info.TypeOf(x), pkg, name)
 	case *ast.CallExpr:
-		if id, ok := ast.Unparen(x.Fun).(*ast.Ident); ok && len(x.Args) == 1 {
-			if b, ok := h.info.Uses[id].(*types.Builtin); ok && b.Name() == "new" {
-				return isNamed(h.info.TypeOf(x.Args[0]), pkg, name)
-			}
+		if builtinCall(h.info, x, "new") && len(x.Args) == 1 {
+			return isNamed(h.info.TypeOf(x.Args[0]), pkg, name)
 		}
 	case *ast.Ident:
 		if v, ok := h.info.Defs[x].(*types.Var); ok {

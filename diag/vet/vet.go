@@ -302,6 +302,16 @@ func constString(info *types.Info, e ast.Expr) (string, bool) {
 	return constant.StringVal(tv.Value), true
 }
 
+// builtinCall reports whether call calls the builtin name (append, new).
+func builtinCall(info *types.Info, call *ast.CallExpr, name string) bool {
+	id, ok := ast.Unparen(call.Fun).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	b, ok := info.Uses[id].(*types.Builtin)
+	return ok && b.Name() == name
+}
+
 // isVar reports whether o is the package-level variable pkg.name.
 func isVar(o types.Object, pkg, name string) bool {
 	v, ok := o.(*types.Var)
