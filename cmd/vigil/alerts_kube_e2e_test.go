@@ -131,7 +131,7 @@ func impersonatingKubeconfig(t *testing.T, path, user string) string {
 // timed out by the last scrape depends on timing.
 func TestAlertsOnAStalledLoop(t *testing.T) {
 	promtoolPath(t)
-	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	faults := kubetest.NewFaults(t) // skips without the test control plane or toxiproxy
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	e := newEnv(t, map[string]string{"stall.yaml": `
@@ -146,7 +146,7 @@ tasks:
 		t.Fatal(err)
 	}
 	health := freeAddr(t)
-	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", faults.Kubeconfig, "-n", ns,
 		"--default-image", "busybox:1.36", "--pod-template", tmpl,
 		"--runtime-dir", filepath.Join(e.dir, "run"), "--bundle-dir", filepath.Join(e.dir, "bundles"), "--health-addr", health}
 	e.start()
@@ -157,7 +157,7 @@ tasks:
 	scrapes := []string{scrapeMetrics(t, health)}
 	e.waitFor("the task to run", 60*time.Second, func() bool { return e.tasks("stall")["slow"].State == "running" })
 	scrapes = append(scrapes, scrapeMetrics(t, health))
-	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 	e.waitFor("/livez to fail", 60*time.Second, func() bool {
 		s := scrapeMetrics(t, health)
 		scrapes = append(scrapes, s)

@@ -22,7 +22,7 @@ import (
 // watchdog must write a bundle that names that call, and only then fail
 // /livez, well before the call's own deadline ends the block.
 func TestStalledLoopLeavesBundle(t *testing.T) {
-	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	faults := kubetest.NewFaults(t) // skips without the test control plane or toxiproxy
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	e := newEnv(t, map[string]string{"stall.yaml": `
@@ -38,7 +38,7 @@ tasks:
 	}
 	bundles := filepath.Join(e.dir, "bundles")
 	health := freeAddr(t)
-	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+	e.extra = []string{"--executor", "kubernetes", "--kubeconfig", faults.Kubeconfig, "-n", ns,
 		"--default-image", "busybox:1.36", "--pod-template", tmpl,
 		"--runtime-dir", filepath.Join(e.dir, "run"), "--bundle-dir", bundles, "--health-addr", health}
 	d := e.start()
@@ -58,7 +58,7 @@ tasks:
 	}
 	// Black-hole the apiserver connection before the execution timeout
 	// (4s after the pod started) makes the loop call Stop.
-	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 
 	client := &http.Client{Timeout: 2 * time.Second}
 	var livezFailed time.Time

@@ -175,7 +175,7 @@ func TestConsole(t *testing.T) {
 // the banner names the stale loop and the call it waits on.
 func TestConsoleStalledLoop(t *testing.T) {
 	needBrowser(t)
-	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	faults := kubetest.NewFaults(t) // skips without the test control plane or toxiproxy
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	dir := t.TempDir()
@@ -184,13 +184,13 @@ func TestConsoleStalledLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	dags := map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"}
-	s := serve(t, dags, "--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+	s := serve(t, dags, "--executor", "kubernetes", "--kubeconfig", faults.Kubeconfig, "-n", ns,
 		"--default-image", "busybox:1.36", "--pod-template", tmpl)
 	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
 		_, err := s.Vigil("dags", "trigger", "stall")
 		return err == nil
 	})
 	clitest.WaitFor(t, "the task to run", 60*time.Second, func() bool { return s.TaskState(t, "stall", "slow") == "running" })
-	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 	script(t, s, "stall", "STALL_EXPECT=/api/v1/namespaces/"+ns+"/pods/")
 }

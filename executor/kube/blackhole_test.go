@@ -25,8 +25,8 @@ import (
 const createDeadline = 2 * time.Second
 
 // schedRun is a scheduler with the Kubernetes executor on a SQLite store,
-// running one DAG file; newFaultRun reaches the apiserver through
-// toxiproxy, newSchedRun directly or through either kubeconfig.
+// running one DAG file; newFaultRun reaches the apiserver through a
+// toxiproxy proxy of its own, newSchedRun directly.
 type schedRun struct {
 	t      *testing.T
 	direct kubernetes.Interface
@@ -35,6 +35,9 @@ type schedRun struct {
 	sched  *scheduler.Scheduler
 	wd     *watchdog.Watchdog
 	ended  chan scheduler.Run
+	// faults is the test's own proxy in front of the apiserver, for
+	// newFaultRun's runs.
+	faults *kubetest.Faults
 }
 
 func newFaultRun(t *testing.T, n int) *schedRun {
@@ -44,7 +47,10 @@ func newFaultRun(t *testing.T, n int) *schedRun {
 	for i := range n {
 		fmt.Fprintf(&dagText, "  - id: t%d\n    command: [\"true\"]\n", i)
 	}
-	return newSchedRun(t, "KUBECONFIG_TOXIC", map[string]string{"sim.kwok.local/run-duration": "1s"}, dagText.String())
+	faults := kubetest.NewFaults(t)
+	f := newSchedRunConfig(t, faults.Config(), map[string]string{"sim.kwok.local/run-duration": "1s"}, dagText.String())
+	f.faults = faults
+	return f
 }
 
 // newSchedRun runs a scheduler with the Kubernetes executor, reaching the
@@ -183,7 +189,7 @@ func (f *schedRun) requeues(runID string, n int) int {
 func TestRealBlackHoleDuringCreates(t *testing.T) {
 	const n = 4
 	f := newFaultRun(t, n)
-	remove := kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	remove := f.faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runID, err := f.sched.Trigger(ctx, "fault")
@@ -208,7 +214,7 @@ func TestRealBlackHoleDuringCreates(t *testing.T) {
 func TestRealCreatedButClientTimedOut(t *testing.T) {
 	const n = 3
 	f := newFaultRun(t, n)
-	remove := kubetest.Toxic(t, "slow-answers", "latency", "downstream", map[string]int{"latency": int(3 * createDeadline / time.Millisecond)})
+	remove := f.faults.Toxic("slow-answers", "latency", "downstream", map[string]int{"latency": int(3 * createDeadline / time.Millisecond)})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runID, err := f.sched.Trigger(ctx, "fault")

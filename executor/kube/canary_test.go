@@ -17,7 +17,8 @@ import (
 // TestRealWatchCanary: the watch heartbeat beats while the watch delivers
 // and stops when the apiserver connection is black-holed.
 func TestRealWatchCanary(t *testing.T) {
-	toxic, err := kubernetes.NewForConfig(kubetest.Config(t, "KUBECONFIG_TOXIC"))
+	faults := kubetest.NewFaults(t)
+	toxic, err := kubernetes.NewForConfig(faults.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestRealWatchCanary(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 	time.Sleep(1500 * time.Millisecond) // a write already on the wire may still land
 	before := beats.Load()
 	time.Sleep(4 * time.Second)

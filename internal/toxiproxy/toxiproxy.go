@@ -37,7 +37,11 @@ type Proxy struct {
 // (host:port). It skips t if APIEnv is unset.
 func New(t testing.TB, upstream string) *Proxy {
 	t.Helper()
-	p := Existing(t, "t-"+strings.ToLower(rand.Text()[:10]))
+	api := os.Getenv(APIEnv)
+	if api == "" {
+		t.Skipf("%s is not set: this test needs toxiproxy; run it through `make test`", APIEnv)
+	}
+	p := &Proxy{t: t, api: api, Name: "t-" + strings.ToLower(rand.Text()[:10])}
 	var created struct {
 		Listen string `json:"listen"`
 	}
@@ -45,18 +49,6 @@ func New(t testing.TB, upstream string) *Proxy {
 	p.Listen = created.Listen
 	t.Cleanup(func() { p.call(http.MethodDelete, "/proxies/"+p.Name, nil, nil) })
 	return p
-}
-
-// Existing returns the proxy called name that the test environment made
-// (testenv/kube/cluster-up.sh makes "apiserver"); it is not removed at the
-// end. It skips t if APIEnv is unset.
-func Existing(t testing.TB, name string) *Proxy {
-	t.Helper()
-	api := os.Getenv(APIEnv)
-	if api == "" {
-		t.Skipf("%s is not set: this test needs toxiproxy; run it through `make test`", APIEnv)
-	}
-	return &Proxy{t: t, api: api, Name: name}
 }
 
 // SetEnabled opens or closes the proxy. Closed, it drops every connection

@@ -16,8 +16,8 @@
 #   KWOK_PORT        kwok's "kubelet" server on 127.0.0.1 (default APISERVER_PORT+2): the apiserver
 #                    proxies pods/exec there; a test makes one of its fake pods exec-able by creating
 #                    a kwok Exec object for it (see kwok-crds.yaml)
-#   WITH_TOXIPROXY=1 toxiproxy API on 127.0.0.1:$TOXIPROXY_PORT (default 8474) with proxy "apiserver"
-#                    127.0.0.1:$PROXY_PORT (default APISERVER_PORT+1) -> apiserver; $STATE_DIR/kubeconfig-toxic
+#   WITH_TOXIPROXY=1 toxiproxy API on 127.0.0.1:$TOXIPROXY_PORT (default 8474), no proxies: each test
+#                    that cuts or slows a server makes a proxy of its own (executor/kube/kubetest.NewFaults)
 # Node/pod IPs that kwok writes into status are loopback (127.0.0.1, 127.1.0.0/16), so
 # nothing (e.g. the apiserver proxying `kubectl logs` to a "kubelet") ever dials a LAN address.
 # Prints the kubeconfig path on success.
@@ -34,7 +34,7 @@ APISERVER_PORT="${APISERVER_PORT:-16443}"
 WITH_SCHEDULER="${WITH_SCHEDULER:-1}"; WITH_KCM="${WITH_KCM:-1}"; WITH_KWOK="${WITH_KWOK:-1}"
 KWOK_NODES="${KWOK_NODES:-1}"; KWOK_STAGES="${KWOK_STAGES:-$HERE/kwok-stages.yaml}"
 KWOK_PORT="${KWOK_PORT:-$((APISERVER_PORT + 2))}"
-WITH_TOXIPROXY="${WITH_TOXIPROXY:-1}"; TOXIPROXY_PORT="${TOXIPROXY_PORT:-8474}"; PROXY_PORT="${PROXY_PORT:-$((APISERVER_PORT + 1))}"
+WITH_TOXIPROXY="${WITH_TOXIPROXY:-1}"; TOXIPROXY_PORT="${TOXIPROXY_PORT:-8474}"
 KUBECTL="${KUBECTL:-$(command -v kubectl || echo "$BIN_DIR/kubectl")}"
 
 T0=$(date +%s%N)
@@ -63,7 +63,7 @@ for f in "$STATE_DIR"/pids/*.pid; do
   [[ -e "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null && { log "already running ($f); run cluster-down.sh first"; exit 1; }
 done
 ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT")
-[[ "$WITH_TOXIPROXY" == 1 ]] && ports+=("$TOXIPROXY_PORT" "$PROXY_PORT")
+[[ "$WITH_TOXIPROXY" == 1 ]] && ports+=("$TOXIPROXY_PORT")
 [[ "$WITH_KWOK" == 1 ]] && ports+=("$KWOK_PORT")
 for p in "${ports[@]}"; do
   port_free "$p" || { log "port 127.0.0.1:$p is in use (another cluster? set ETCD_PORT/APISERVER_PORT/...)"; exit 1; }
@@ -169,14 +169,11 @@ fi
 if [[ "$WITH_KCM" == 1 ]]; then
   wait_for 60 kube-controller-manager "kube-controller-manager (default/default ServiceAccount)" "$KUBECTL" -n default get serviceaccount default
 fi
-# --- toxiproxy in front of the apiserver (TLS passes through; SAN 127.0.0.1 still matches) ---
+# --- toxiproxy: tests put proxies of their own in front of the apiserver (TLS passes through; SAN 127.0.0.1 still matches) ---
 if [[ "$WITH_TOXIPROXY" == 1 ]]; then
   start toxiproxy "$BIN_DIR/toxiproxy-server" -host 127.0.0.1 -port "$TOXIPROXY_PORT"
   wait_for 10 toxiproxy "toxiproxy" curl -sf "http://127.0.0.1:${TOXIPROXY_PORT}/version"
-  curl -sf -XPOST "http://127.0.0.1:${TOXIPROXY_PORT}/proxies" \
-    -d "{\"name\":\"apiserver\",\"listen\":\"127.0.0.1:${PROXY_PORT}\",\"upstream\":\"127.0.0.1:${APISERVER_PORT}\",\"enabled\":true}" >/dev/null
-  sed "s|https://127.0.0.1:${APISERVER_PORT}|https://127.0.0.1:${PROXY_PORT}|" "$KUBECONFIG_FILE" > "$STATE_DIR/kubeconfig-toxic"
-  log "toxiproxy: API 127.0.0.1:${TOXIPROXY_PORT}, proxy 'apiserver' 127.0.0.1:${PROXY_PORT}, KUBECONFIG=$STATE_DIR/kubeconfig-toxic"
+  log "toxiproxy: API 127.0.0.1:${TOXIPROXY_PORT}"
 fi
 [[ "$WITH_KWOK" == 1 ]] && log "kwok: kubelet server 127.0.0.1:${KWOK_PORT} (pods/exec for pods with a kwok Exec object)"
 log "cluster up: KUBECONFIG=$KUBECONFIG_FILE (token: $PKI/admin.token)"

@@ -75,7 +75,7 @@ func TestRestartLocal(t *testing.T) {
 // restart writes a bundle that names the blocked call, then stops the
 // process.
 func TestRestartIfStalled(t *testing.T) {
-	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	faults := kubetest.NewFaults(t) // skips without the test control plane or toxiproxy
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	dir := t.TempDir()
@@ -85,7 +85,7 @@ func TestRestartIfStalled(t *testing.T) {
 	}
 	s := clitest.Start(t, clitest.Options{
 		DAGs: map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"},
-		Extra: []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+		Extra: []string{"--executor", "kubernetes", "--kubeconfig", faults.Kubeconfig, "-n", ns,
 			"--default-image", "busybox:1.36", "--pod-template", tmpl},
 	})
 	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
@@ -96,7 +96,7 @@ func TestRestartIfStalled(t *testing.T) {
 	if r := clitest.Run(t, s, "restart", "--if-stalled"); r.Code != 0 || !strings.Contains(r.Out, "nothing to do") {
 		t.Fatalf("restart --if-stalled before the stall: exit %d\n%s%s", r.Code, r.Out, r.Err)
 	}
-	kubetest.Toxic(t, "restart-blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	faults.Toxic("restart-blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 	clitest.WaitFor(t, "the loop's heartbeat to go stale", 90*time.Second, func() bool {
 		return clitest.Run(t, s, "health").Code == 1
 	})

@@ -20,7 +20,7 @@ import (
 // `diag hangs` and `diag attach` must name that call, its pod and its
 // deadline, with nothing but the debug socket.
 func TestStalledLoopNamed(t *testing.T) {
-	kubetest.Config(t, "KUBECONFIG_TOXIC") // skips without the test control plane
+	faults := kubetest.NewFaults(t) // skips without the test control plane or toxiproxy
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs)
 	dir := t.TempDir()
@@ -29,7 +29,7 @@ func TestStalledLoopNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	dags := map[string]string{"stall.yaml": "id: stall\ntasks:\n  - id: slow\n    command: [\"sleep\", \"600\"]\n    execution_timeout: 4s\n"}
-	extra := []string{"--executor", "kubernetes", "--kubeconfig", os.Getenv("KUBECONFIG_TOXIC"), "-n", ns,
+	extra := []string{"--executor", "kubernetes", "--kubeconfig", faults.Kubeconfig, "-n", ns,
 		"--default-image", "busybox:1.36", "--pod-template", tmpl}
 	s := clitest.Start(t, clitest.Options{DAGs: dags, Extra: extra})
 	clitest.WaitFor(t, "the DAG to load", 30*time.Second, func() bool {
@@ -42,7 +42,7 @@ func TestStalledLoopNamed(t *testing.T) {
 	if r := clitest.Run(t, s, "hangs"); r.Code != 0 {
 		t.Fatalf("diag hangs on a healthy scheduler: exit %d\n%s%s", r.Code, r.Out, r.Err)
 	}
-	heal := kubetest.Toxic(t, "blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
+	heal := faults.Toxic("blackhole", "timeout", "upstream", map[string]int{"timeout": 0})
 
 	// The loop calls Stop at the execution timeout and blocks in the
 	// DELETE; --older 2s reports it long before its own deadline.

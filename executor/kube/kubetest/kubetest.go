@@ -20,17 +20,23 @@ import (
 )
 
 // Config returns a client config for the kubeconfig in the environment
-// variable env (KUBECONFIG, or KUBECONFIG_TOXIC for the toxiproxy path),
-// with a request timeout and a QPS high enough not to throttle tests.
+// variable env (KUBECONFIG), with a request timeout and a QPS high enough
+// not to throttle tests. Tests that cut or slow the apiserver use
+// NewFaults instead.
 func Config(t testing.TB, env string) *rest.Config {
 	t.Helper()
 	path := os.Getenv(env)
 	if path == "" {
 		t.Skipf("%s is not set: this test needs the real test control plane; run it through `make test` (testenv/kube/with-cluster.sh go test ...)", env)
 	}
+	return configFile(t, path)
+}
+
+func configFile(t testing.TB, path string) *rest.Config {
+	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
-		t.Fatalf("kubeconfig %s from $%s: %v", path, env, err)
+		t.Fatalf("kubeconfig %s: %v", path, err)
 	}
 	cfg.Timeout = 15 * time.Second
 	cfg.QPS, cfg.Burst = 200, 400
