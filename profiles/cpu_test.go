@@ -264,8 +264,21 @@ func TestStopPusherDuringCPUProfile(t *testing.T) {
 	defer cancel()
 	var buf bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- CPUProfile(ctx, time.Minute, &buf) }()
+	onDemand := func() { done <- CPUProfile(ctx, time.Minute, &buf) }
+	go onDemand()
 	waitUntil(t, 5*time.Second, "the on-demand profile to start", func() bool {
+		select {
+		case err := <-done:
+			// The probe below held the profiler for its millisecond just as
+			// the on-demand profile started: start that one again.
+			if !errors.Is(err, ErrCPUProfilerBusy) {
+				t.Fatalf("on-demand profile ended before Stop: %v", err)
+			}
+			buf.Reset()
+			go onDemand()
+			return false
+		default:
+		}
 		return errors.Is(CPUProfile(context.Background(), time.Millisecond, io.Discard), ErrCPUProfilerBusy)
 	})
 
