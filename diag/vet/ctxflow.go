@@ -129,7 +129,7 @@ func (c *checker) flowContexts(find func(*site) *ctxSink, newFact func() ctxFact
 		return true
 	}
 	for _, s := range sites {
-		if s.callee != nil && s.callee.Pkg() == c.pass.Pkg {
+		if s.static != nil && s.callee != nil && s.callee.Pkg() == c.pass.Pkg {
 			continue // the package's own function: followed below
 		}
 		c.importedSinks(s, newFact, mark)

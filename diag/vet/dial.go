@@ -22,7 +22,8 @@ timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
 ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
 background context; a generated gRPC client's unary call given a
-background context; a gRPC dial that blocks
+background context; another library's client (a type named ...Client)
+called on a background context; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
@@ -40,13 +41,89 @@ const (
 )
 
 const (
-	smtpWhy      = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
-	wsWhy        = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
-	grpcCallWhy  = "gRPC sets no deadline of its own, so a server that accepts the call and never answers blocks it forever"
-	grpcWhy      = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
-	connectWhy   = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
-	handshakeWhy = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+	smtpWhy       = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
+	wsWhy         = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
+	grpcCallWhy   = "gRPC sets no deadline of its own, so a server that accepts the call and never answers blocks it forever"
+	grpcWhy       = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
+	connectWhy    = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
+	handshakeWhy  = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+	clientCallWhy = "the context is all that bounds a call to a remote service unless its client sets a deadline of its own, so a server that accepts the call and never answers can block it forever"
 )
+
+// boundedClientPkgs are packages (and their subpackages) whose clients
+// have methods named like remote calls but need no context deadline, or
+// whose calls other rules judge: client-go's and controller-runtime's
+// (kubeclient judges their configs), gRPC's (the unary-call rule),
+// go-redis (3 s read and write timeouts by default), Vault's API client
+// (60 s) and Google Cloud's generated clients (a timeout per method).
+var boundedClientPkgs = []string{
+	"k8s.io/", "sigs.k8s.io/controller-runtime", grpcPkg, "github.com/redis/go-redis",
+	"github.com/go-redis/redis", "github.com/hashicorp/vault/api", "cloud.google.com/go/",
+}
+
+// remoteClientCall reports whether s calls a method, taking a context
+// first, of another library's client (a type named Client or ...Client
+// of a package outside the module, not in boundedClientPkgs), or of an
+// interface named so: a call to a remote service that vet cannot follow
+// into. A method of the module's own client is followed from source
+// instead. Methods that return a stream or open one on purpose (Watch,
+// Subscribe, Stream, Logs, Listen, Events) are left alone: they run as
+// long as their context by design.
+func (c *checker) remoteClientCall(s *site) bool {
+	f := s.callee
+	if f == nil || f.Signature().Recv() == nil || !firstParamIsContext(f) || !f.Exported() {
+		return false
+	}
+	t := f.Signature().Recv().Type()
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") {
+		return false
+	}
+	path := n.Obj().Pkg().Path()
+	if n.Obj().Pkg() != c.pass.Pkg && !strings.Contains(strings.Split(path, "/")[0], ".") {
+		return false // the standard library's
+	}
+	for _, b := range boundedClientPkgs {
+		if path == strings.TrimSuffix(b, "/") || strings.HasPrefix(path, strings.TrimSuffix(b, "/")+"/") {
+			return false
+		}
+	}
+	if !s.common.IsInvoke() && !c.foreignPkg(path) {
+		return false // the module's own: followed from source
+	}
+	sig := f.Signature()
+	if ps := sig.Params(); sig.Variadic() && isNamed(ps.At(ps.Len()-1).Type().(*types.Slice).Elem(), grpcPkg, "CallOption") {
+		return false // a generated gRPC client: the unary-call rule's
+	}
+	for _, w := range []string{"Watch", "Subscribe", "Stream", "Logs", "Listen", "Events", "Follow", "Tail"} {
+		if strings.HasPrefix(f.Name(), w) {
+			return false
+		}
+	}
+	for i := range sig.Results().Len() {
+		r := sig.Results().At(i).Type()
+		if recv, _, _ := types.LookupFieldOrMethod(r, true, nil, "Recv"); recv != nil {
+			return false
+		}
+		if _, ok := types.Unalias(r).Underlying().(*types.Chan); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// clientCallName is how a message names a client method: pkg.Type.Method.
+func clientCallName(f *types.Func) string {
+	t := f.Signature().Recv().Type()
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n := types.Unalias(t).(*types.Named)
+	return n.Obj().Pkg().Name() + "." + n.Obj().Name() + "." + f.Name()
+}
 
 func runDial(pass *analysis.Pass) (any, error) {
 	c := newChecker(pass)
@@ -96,6 +173,9 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case grpcUnary(s.callee):
 			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
+		case c.remoteClientCall(s):
+			return &ctxSink{val: s.arg(0), what: "client call " + clientCallName(s.callee), why: clientCallWhy,
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
 			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,

@@ -61,11 +61,16 @@
 //     context is a parameter is a sink for that parameter (see below). A
 //     client literal never used this way is not reported: its requests may
 //     carry deadlines.
-//   - An http.Client without Timeout handed to a function outside the
-//     module known to send requests on it without a context: client-go's
-//     spdy.NewDialer (port-forward, exec and attach upgrades). Facts do not
-//     reach other modules, hence a table; a client handed anywhere else is
-//     not reported.
+//   - An http.Client without Timeout handed to another library: passed to
+//     a function or method of a package outside the standard library and
+//     the module (creds.WithHTTPClient(hc)), or stored in a field of one of
+//     its structs (&credentials.IAM{Client: hc}, cfg.HTTPClient = hc).
+//     Facts do not reach other modules, so vet cannot see whether the
+//     library gives each request a deadline; most send on the client as it
+//     is. client-go's spdy.NewDialer is known to (its upgrade requests
+//     carry no context). Left alone: client-go and controller-runtime (a
+//     client for their watches must not have a Timeout) and a client the
+//     function received as a parameter (its caller's job).
 //   - Test helpers outside _test.go files (functions taking a *testing.T,
 //     B or F, or a testing.TB) are left alone, like test files.
 //   - A struct field holding an http.Client by value (struct{ c
@@ -130,6 +135,18 @@
 //   - A generated gRPC client's unary call (a context first,
 //     ...grpc.CallOption last, a result that is not a stream) given a
 //     background context: gRPC sets no deadline of its own.
+//   - Another library's client called on a background context: a method,
+//     taking a context first, of a type named Client or ...Client
+//     (containerd.Client, a KVClient interface) of a package outside the
+//     standard library and the module, or of an interface of the module
+//     (nothing follows a call through an interface). The module's own
+//     client types are followed from source instead. Left alone: methods
+//     that stream on purpose (Watch..., Subscribe..., Stream..., Logs...,
+//     Listen..., Events..., Follow..., Tail..., or a result with Recv or
+//     a channel), and clients that bound their own calls or that other
+//     rules judge: client-go, controller-runtime, gRPC, go-redis (3 s
+//     read and write timeouts), Vault's API (60 s) and Google Cloud's
+//     generated clients.
 //   - A gRPC dial that blocks (grpc.WithBlock or WithReturnConnectionError
 //     among its options, and no grpc.WithTimeout): grpc.Dial, and
 //     grpc.DialContext given a background context. Options passed as a
@@ -258,7 +275,8 @@
 //     first of a call unless returned whole (_, c := f()), named results
 //     returned bare, and recursion;
 //   - calls through interfaces the program declares (a consumer-declared
-//     PodClient interface over client-go), function values and callbacks,
+//     PodClient interface over client-go is judged only by its name, as
+//     any ...Client above), function values and callbacks,
 //     generic functions, and reflection; a background context handed to an
 //     API that ignores it (a pager whose page function uses another
 //     context) is reported all the same;
@@ -270,7 +288,9 @@
 //     ResponseHeaderTimeout but not Timeout is still reported, and a
 //     response body read after the headers is never checked;
 //   - client libraries other than net/http, database/sql, net, crypto/tls
-//     and client-go (controller-runtime's client, gRPC, pgx, cloud SDKs);
+//     and client-go beyond the name of their client types (a call on a
+//     background context to a method of a type not named ...Client, a
+//     package-level function such as oidc.NewProvider, pgx, cloud SDKs);
 //   - test files (_test.go, bounded by go test -timeout) and generated
 //     files, which are skipped.
 package vet

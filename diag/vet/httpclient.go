@@ -3,6 +3,7 @@ package vet
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"slices"
 	"strings"
@@ -21,7 +22,8 @@ on it only when its request has no context or a background one);
 http.NewRequest when its request is sent as it is; and an http.Client
 built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
-context or a background one.`,
+context or a background one, or when it is handed to another library
+(passed to its function, stored in its struct's field).`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(httpCtxFact)},
 	Run:       runHTTPClient,
@@ -44,6 +46,7 @@ func runHTTPClient(pass *analysis.Pass) (any, error) {
 		}
 	})
 	c.defaultClientUses()
+	c.handedFields()
 	c.flowContexts(c.httpSink, func() ctxFact { return new(httpCtxFact) })
 	return nil, nil
 }
@@ -64,21 +67,132 @@ var clientSenders = []clientSender{
 }
 
 // contextFreeSender reports an http.Client without Timeout handed to a
-// clientSender.
+// clientSender, or to any other library's function or method (see
+// handedTo).
 func (c *checker) contextFreeSender(s *site) {
+	if s.expr == nil {
+		return
+	}
 	for _, cs := range clientSenders {
-		if !isFunc(s.callee, cs.pkg, cs.name) || s.expr == nil || len(s.expr.Args) <= cs.arg {
+		if !isFunc(s.callee, cs.pkg, cs.name) || len(s.expr.Args) <= cs.arg {
 			continue
 		}
 		for _, b := range untimedOnly(c.sum.judge(s.expr.Args[cs.arg], httpClientT)) {
-			what := fmt.Sprintf("%s.%s at %s: %s, so %s; set the client's Timeout", pathBase(cs.pkg), cs.name, c.where(s.pos()), cs.sends, httpWhy)
-			if b.pos.IsValid() {
-				c.report(b.pos, "http.Client without Timeout, handed to %s", what)
-				continue
+			c.reportHanded(b, s.pos(), fmt.Sprintf("%s.%s at %s: %s, so %s; set the client's Timeout", pathBase(cs.pkg), cs.name, c.where(s.pos()), cs.sends, httpWhy))
+		}
+		return
+	}
+	if s.callee == nil || !c.handedTo(s.callee.Pkg()) {
+		return
+	}
+	for _, a := range s.expr.Args {
+		if isHTTPClient(c.typeOf(a)) {
+			for _, b := range untimedOnly(c.sum.judge(a, httpClientT)) {
+				c.reportHanded(b, s.pos(), fmt.Sprintf("%s.%s at %s: %s", s.callee.Pkg().Name(), s.callee.Name(), c.where(s.pos()), handedWhy))
 			}
-			c.report(s.pos(), "http.Client without Timeout (%s) handed to %s", b.desc, what)
 		}
 	}
+}
+
+const handedWhy = "unless that library gives each request a deadline of its own, a server that accepts the connection and never answers blocks its requests forever; set the client's Timeout"
+
+// handedTo reports whether an http.Client handed to a function of pkg,
+// or stored in a field of one of its types, is another library's to
+// send requests on, which vet cannot follow: a package outside the
+// standard library and the module. client-go's and controller-runtime's
+// are left out: a client for their watches must have no Timeout, and
+// kubeclient judges their configs.
+func (c *checker) handedTo(pkg *types.Package) bool {
+	if pkg == nil || !c.foreignPkg(pkg.Path()) {
+		return false
+	}
+	return !strings.HasPrefix(pkg.Path(), "k8s.io/") && !strings.HasPrefix(pkg.Path(), "sigs.k8s.io/")
+}
+
+// foreignPkg reports whether path is a package of another module: not
+// the standard library's (no dot in its first element) and not one of
+// the module being checked.
+func (c *checker) foreignPkg(path string) bool {
+	if !strings.Contains(strings.Split(path, "/")[0], ".") {
+		return false
+	}
+	mod := c.pass.Module
+	return mod == nil || (path != mod.Path && !strings.HasPrefix(path, mod.Path+"/"))
+}
+
+// handedFields reports an http.Client without Timeout stored in a field
+// of another library's struct, by a composite literal
+// (&credentials.IAM{Client: hc}) or an assignment (cfg.HTTPClient = hc).
+func (c *checker) handedFields() {
+	check := func(field *types.Var, val ast.Expr, at ast.Node) {
+		if field == nil || !isHTTPClient(field.Type()) || !c.handedTo(field.Pkg()) {
+			return
+		}
+		for _, b := range untimedOnly(c.sum.judge(val, httpClientT)) {
+			c.reportHanded(b, at.Pos(), fmt.Sprintf("field %s of %s at %s: %s", field.Name(), c.fieldOwner(at), c.where(at.Pos()), handedWhy))
+		}
+	}
+	for _, f := range c.pass.Files {
+		if c.skip[c.pass.Fset.File(f.Pos())] {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				st, ok := types.Unalias(c.typeOf(n)).Underlying().(*types.Struct)
+				if !ok {
+					return true
+				}
+				for i, e := range n.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if id, ok := kv.Key.(*ast.Ident); ok {
+							v, _ := c.pass.TypesInfo.Uses[id].(*types.Var)
+							check(v, kv.Value, n)
+						}
+					} else if i < st.NumFields() {
+						check(st.Field(i), e, n)
+					}
+				}
+			case *ast.AssignStmt:
+				if len(n.Lhs) != len(n.Rhs) {
+					return true
+				}
+				for i, l := range n.Lhs {
+					if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok {
+						if v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var); ok && v.IsField() {
+							check(v, n.Rhs[i], sel)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+}
+
+// fieldOwner names the struct a literal builds, or the selector an
+// assignment stores into, for a message.
+func (c *checker) fieldOwner(at ast.Node) string {
+	switch at := at.(type) {
+	case *ast.CompositeLit:
+		return types.TypeString(c.typeOf(at), func(p *types.Package) string { return p.Name() })
+	case *ast.SelectorExpr:
+		return types.ExprString(at.X)
+	}
+	return "a struct"
+}
+
+// isHTTPClient reports whether t is an http.Client or a pointer to one.
+func isHTTPClient(t types.Type) bool { return t != nil && isNamed(t, "net/http", "Client") }
+
+// reportHanded reports an untimed client handed to another library at
+// its construction, or where it is handed when it was built elsewhere.
+func (c *checker) reportHanded(b bound, at token.Pos, what string) {
+	if b.pos.IsValid() {
+		c.report(b.pos, "http.Client without Timeout, handed to %s", what)
+		return
+	}
+	c.report(at, "http.Client without Timeout (%s) handed to %s", b.desc, what)
 }
 
 // pathBase is the last element of an import path: the name a caller

@@ -26,11 +26,13 @@ func TestAnalyzers(t *testing.T) {
 		{vet.KubeClient, "kubehints"},
 		{vet.KubeClient, "kubehints/cmd"},
 		{vet.HTTPClient, "httpstream"},
+		{vet.HTTPClient, "handed"},
 		{vet.SQL, "sqlcontext"},
 		{vet.SQL, "sqlcontext/local"},
 		{vet.SQL, "sqlcontext/mixed"},
 		{vet.SQL, "sqlcontext/testonly"},
 		{vet.Dial, "dialtimeout"},
+		{vet.Dial, "clientcall"},
 		{vet.HTTPServer, "httpserver"},
 		{vet.Ignore, "diagignore"},
 	}
