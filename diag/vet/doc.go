@@ -173,7 +173,9 @@
 // context.TODO(), or is derived from one only by WithCancel,
 // WithCancelCause, WithValue, signal.NotifyContext or errgroup.WithContext;
 // context.WithoutCancel(ctx) is background whatever ctx is, since it drops
-// the deadline. A context is bounded when WithTimeout, WithDeadline,
+// the deadline. golang.org/x/net/context's functions, which older code
+// imports, count as the context package's. A context is bounded when
+// WithTimeout, WithDeadline,
 // WithTimeoutCause or WithDeadlineCause made it, on every path that
 // reaches the call in the same function: the checks follow the function's
 // SSA form, so a deadline set in one branch only does not count, and a

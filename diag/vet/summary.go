@@ -405,13 +405,13 @@ func (s *summary) contextOrigin(b ast.Expr) bound {
 	}
 	f := calleeFunc(s.pass.TypesInfo, call)
 	switch {
-	case isFunc(f, "context", "Background", "TODO"):
+	case isContextFunc(f, "Background", "TODO"):
 		return bound{kind: untimed, pos: call.Pos(), desc: "context." + f.Name() + "()"}
-	case isFunc(f, "context", "WithoutCancel"):
+	case isContextFunc(f, "WithoutCancel"):
 		return bound{kind: untimed, pos: call.Pos(), desc: "context.WithoutCancel(...)"}
-	case isFunc(f, "context", "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
+	case isContextFunc(f, "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
 		return bound{kind: timed}
-	case isFunc(f, "context", "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
+	case isContextFunc(f, "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
 		if len(call.Args) > 0 {
 			return s.value(call.Args[0], contextT)
 		}

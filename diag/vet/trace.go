@@ -131,14 +131,14 @@ func (t *tracer) call(common *ssa.CallCommon) ctxState {
 	}
 	f := staticFunc(common)
 	switch {
-	case isFunc(f, "context", "Background", "TODO"):
+	case isContextFunc(f, "Background", "TODO"):
 		return ctxState{bg: &bgOrigin{desc: "context." + f.Name() + "()"}}
-	case isFunc(f, "context", "WithoutCancel"):
+	case isContextFunc(f, "WithoutCancel"):
 		// WithoutCancel drops the parent's deadline too.
 		return ctxState{bg: &bgOrigin{desc: "context.WithoutCancel(...) (it drops any deadline)"}}
-	case isFunc(f, "context", "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
+	case isContextFunc(f, "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
 		return identity
-	case isFunc(f, "context", "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
+	case isContextFunc(f, "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
 		return derive(t.value(common.Args[0]))
 	case isFunc(f, "net/http", "NewRequestWithContext"):
 		return t.value(common.Args[0])

@@ -230,6 +230,13 @@ func isFunc(f *types.Func, pkg string, names ...string) bool {
 	return false
 }
 
+// isContextFunc reports whether f is the context package's function
+// named one of names, or golang.org/x/net/context's, which older code
+// imports and which forwards to it.
+func isContextFunc(f *types.Func, names ...string) bool {
+	return isFunc(f, "context", names...) || isFunc(f, "golang.org/x/net/context", names...)
+}
+
 // isMethod reports whether f is a method named one of names (any, if
 // none) on the named type pkg.typ (or a pointer to it).
 func isMethod(f *types.Func, pkg, typ string, names ...string) bool {

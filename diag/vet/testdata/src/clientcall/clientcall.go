@@ -8,6 +8,7 @@ import (
 
 	"example.com/kvstore"
 	"github.com/redis/go-redis/v9"
+	xcontext "golang.org/x/net/context"
 )
 
 type lifecycler struct {
@@ -62,4 +63,12 @@ func (f *factory) canHandle(id string) bool {
 	ctx := context.Background()
 	_, err := f.client.LoadContainer(ctx, id) // want `client call clientcall.ContainerdClient.LoadContainer with context.Background\(\)`
 	return err == nil
+}
+
+// Older code's contexts come from golang.org/x/net/context.
+func older(c *kvstore.Client) {
+	c.Get(xcontext.Background(), "k") // want `client call kvstore.Client.Get with context.Background\(\)`
+	ctx, cancel := xcontext.WithTimeout(xcontext.TODO(), time.Second)
+	defer cancel()
+	c.Get(ctx, "k")
 }
