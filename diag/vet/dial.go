@@ -23,7 +23,10 @@ ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
 background context; a generated gRPC client's unary call given a
 background context; another library's client (a type named ...Client)
-called on a background context; a gRPC dial that blocks
+called on a background context; known connectors of other libraries
+(go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
+websocket dials) given a background context, and go-ethereum's
+context-free Dial; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
@@ -49,6 +52,56 @@ const (
 	handshakeWhy  = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
 	clientCallWhy = "the context is all that bounds a call to a remote service unless its client sets a deadline of its own, so a server that accepts the call and never answers can block it forever"
 )
+
+// A connector is another library's function that connects to a server
+// (or fetches from one) on the context it is given, with no deadline of
+// its own, or a context-free form of one that uses context.Background().
+type connector struct {
+	pkgs  []string // import paths (major versions are different paths)
+	names []string
+	ctx   bool   // takes a context first; else context-free
+	why   string // what waits, for the message
+	// url is the index of an endpoint argument that only a ws:// URL
+	// makes wait (an http:// one is not dialled, an IPC path fails at
+	// once): a constant other URL is left alone. 0 if none.
+	url int
+}
+
+var connectors = []connector{
+	{[]string{"github.com/coreos/go-oidc/v3/oidc", "github.com/coreos/go-oidc"}, []string{"NewProvider"}, true,
+		"it fetches the issuer's discovery document on that context (with http.DefaultClient unless the context carries a client), so an issuer that never answers blocks it forever", 0},
+	{[]string{"github.com/jackc/pgx/v5", "github.com/jackc/pgx/v4", "github.com/jackc/pgx/v5/pgxpool", "github.com/jackc/pgx/v4/pgxpool"}, []string{"Connect", "ConnectConfig"}, true,
+		"pgx connects with no timeout unless the connection string sets connect_timeout, so a database that never answers blocks it forever", 0},
+	{[]string{"github.com/ethereum/go-ethereum/ethclient", "github.com/ethereum/go-ethereum/rpc"}, []string{"DialContext", "DialWebsocket"}, true,
+		"a ws:// endpoint is dialled and its handshake waits on that context alone, so a node that never answers blocks it forever", 1},
+	{[]string{"github.com/ethereum/go-ethereum/ethclient", "github.com/ethereum/go-ethereum/rpc"}, []string{"Dial"}, false,
+		"it dials with context.Background(): a ws:// endpoint's handshake waits with no deadline, so a node that never answers blocks it forever; use DialContext with a context that has a deadline", 0},
+	{[]string{"nhooyr.io/websocket", "github.com/coder/websocket"}, []string{"Dial"}, true,
+		"the handshake waits on that context alone, so a server that never answers blocks it forever", 0},
+}
+
+// connectorAt returns the connector s calls, if any, unless its
+// endpoint is a constant URL that does not make it wait.
+func (c *checker) connectorAt(s *site) *connector {
+	for i := range connectors {
+		k := &connectors[i]
+		for _, p := range k.pkgs {
+			if !isFunc(s.callee, p, k.names...) {
+				continue
+			}
+			if k.url > 0 || !k.ctx {
+				if s.expr == nil || k.url >= len(s.expr.Args) {
+					return nil
+				}
+				if u, ok := constString(c.pass.TypesInfo, s.expr.Args[k.url]); ok && !strings.HasPrefix(u, "ws") {
+					return nil
+				}
+			}
+			return k
+		}
+	}
+	return nil
+}
 
 // boundedClientPkgs are packages (and their subpackages) whose clients
 // have methods named like remote calls but need no context deadline, or
@@ -155,6 +208,8 @@ func runDial(pass *analysis.Pass) (any, error) {
 			for _, b := range untimedOnly(c.sum.judge(c.recv(s), wsDialerT)) {
 				c.report(s.pos(), "Dial on a websocket.Dialer without HandshakeTimeout (%s): %s; set HandshakeTimeout (websocket.DefaultDialer has one)", c.boundWhere(b), wsWhy)
 			}
+		case c.connectorAt(s) != nil && !c.connectorAt(s).ctx:
+			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
@@ -171,6 +226,9 @@ func runDial(pass *analysis.Pass) (any, error) {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a websocket.Dialer without HandshakeTimeout (" + c.boundWhere(b[0]) + ")", why: wsWhy,
 					fix: "pass a context with a deadline or set HandshakeTimeout"}
 			}
+		case c.connectorAt(s) != nil && c.connectorAt(s).ctx:
+			return &ctxSink{val: s.arg(0), what: s.callee.Pkg().Name() + "." + s.callee.Name(), why: c.connectorAt(s).why,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case grpcUnary(s.callee):
 			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
 				fix: "pass a context with a deadline (context.WithTimeout)"}

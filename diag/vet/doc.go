@@ -147,6 +147,14 @@
 //     rules judge: client-go, controller-runtime, gRPC, go-redis (3 s
 //     read and write timeouts), Vault's API (60 s) and Google Cloud's
 //     generated clients.
+//   - Known connectors of other libraries, which wait on the context they
+//     are given and set no deadline of their own, given a background
+//     context: go-oidc's NewProvider (discovery), pgx's and pgxpool's
+//     Connect and ConnectConfig (no connect_timeout by default),
+//     go-ethereum's ethclient and rpc DialContext and DialWebsocket, and
+//     nhooyr's and coder's websocket.Dial; and go-ethereum's context-free
+//     Dial. An endpoint that is a constant URL other than ws:// (http://
+//     is not dialled, an IPC path fails at once) is left alone.
 //   - A gRPC dial that blocks (grpc.WithBlock or WithReturnConnectionError
 //     among its options, and no grpc.WithTimeout): grpc.Dial, and
 //     grpc.DialContext given a background context. Options passed as a
@@ -292,7 +300,7 @@
 //   - client libraries other than net/http, database/sql, net, crypto/tls
 //     and client-go beyond the name of their client types (a call on a
 //     background context to a method of a type not named ...Client, a
-//     package-level function such as oidc.NewProvider, pgx, cloud SDKs);
+//     package-level function not in the connectors' table, cloud SDKs);
 //   - test files (_test.go, bounded by go test -timeout) and generated
 //     files, which are skipped.
 package vet

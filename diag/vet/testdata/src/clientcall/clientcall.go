@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"example.com/kvstore"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	xcontext "golang.org/x/net/context"
+	"nhooyr.io/websocket"
 )
 
 type lifecycler struct {
@@ -71,4 +75,21 @@ func older(c *kvstore.Client) {
 	ctx, cancel := xcontext.WithTimeout(xcontext.TODO(), time.Second)
 	defer cancel()
 	c.Get(ctx, "k")
+}
+
+// Known connectors of other libraries.
+func connectors(ctx context.Context, issuer, dsn, node string) {
+	oidc.NewProvider(context.Background(), issuer) // want `oidc.NewProvider with context.Background\(\): it fetches the issuer's discovery document on that context`
+	oidc.NewProvider(ctx, issuer)
+	pgx.Connect(context.TODO(), dsn) // want `pgx.Connect with context.TODO\(\): pgx connects with no timeout unless the connection string sets connect_timeout`
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	pgx.Connect(tctx, dsn)
+	ethclient.Dial(node)                    // want `ethclient.Dial has no timeout: it dials with context.Background\(\)`
+	ethclient.Dial("ws://127.0.0.1:8546")   // want `ethclient.Dial has no timeout`
+	ethclient.Dial("http://127.0.0.1:8545") // not dialled until a call, which takes a context
+	ethclient.Dial("/run/geth.ipc")
+	ethclient.DialContext(context.Background(), node) // want `ethclient.DialContext with context.Background\(\): a ws:// endpoint is dialled`
+	ethclient.DialContext(context.Background(), "https://rpc.example")
+	websocket.Dial(context.Background(), node, nil) // want `websocket.Dial with context.Background\(\): the handshake waits on that context alone`
 }
