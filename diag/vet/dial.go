@@ -104,14 +104,24 @@ func (c *checker) connectorAt(s *site) *connector {
 }
 
 // boundedClientPkgs are packages (and their subpackages) whose clients
-// have methods named like remote calls but need no context deadline, or
-// whose calls other rules judge: client-go's and controller-runtime's
-// (kubeclient judges their configs), gRPC's (the unary-call rule),
-// go-redis (3 s read and write timeouts by default), Vault's API client
-// (60 s) and Google Cloud's generated clients (a timeout per method).
-var boundedClientPkgs = []string{
-	"k8s.io/", "sigs.k8s.io/controller-runtime", grpcPkg, "github.com/redis/go-redis",
-	"github.com/go-redis/redis", "github.com/hashicorp/vault/api", "cloud.google.com/go/",
+// bound their own calls: go-redis (3 s read and write timeouts by
+// default), Vault's API client (60 s) and Google Cloud's generated
+// clients (a timeout per method). judgedClientPkgs are those whose calls
+// other rules judge: client-go's and controller-runtime's (kubeclient),
+// gRPC's (the unary-call rule).
+var (
+	boundedClientPkgs = []string{"github.com/redis/go-redis", "github.com/go-redis/redis", "github.com/hashicorp/vault/api", "cloud.google.com/go"}
+	judgedClientPkgs  = []string{"k8s.io", "sigs.k8s.io/controller-runtime", grpcPkg}
+)
+
+// underAny reports whether path is one of pkgs or below one.
+func underAny(path string, pkgs []string) bool {
+	for _, p := range pkgs {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // remoteClientCall reports whether s calls a method, taking a context
@@ -135,17 +145,25 @@ func (c *checker) remoteClientCall(s *site) bool {
 	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") {
 		return false
 	}
-	path := n.Obj().Pkg().Path()
-	if n.Obj().Pkg() != c.pass.Pkg && !strings.Contains(strings.Split(path, "/")[0], ".") {
+	decl := n.Obj().Pkg()
+	path := decl.Path()
+	if decl != c.pass.Pkg && !strings.Contains(strings.Split(path, "/")[0], ".") {
 		return false // the standard library's
 	}
-	for _, b := range boundedClientPkgs {
-		if path == strings.TrimSuffix(b, "/") || strings.HasPrefix(path, strings.TrimSuffix(b, "/")+"/") {
-			return false
-		}
+	if underAny(path, boundedClientPkgs) || underAny(path, judgedClientPkgs) {
+		return false
 	}
 	if !s.common.IsInvoke() && !c.foreignPkg(path) {
 		return false // the module's own: followed from source
+	}
+	if _, ok := n.Underlying().(*types.Interface); ok && !c.foreignPkg(path) {
+		// The module's own interface, over some client: not one that
+		// bounds its own calls.
+		for _, imp := range decl.Imports() {
+			if underAny(imp.Path(), boundedClientPkgs) {
+				return false
+			}
+		}
 	}
 	sig := f.Signature()
 	if ps := sig.Params(); sig.Variadic() && isNamed(ps.At(ps.Len()-1).Type().(*types.Slice).Elem(), grpcPkg, "CallOption") {

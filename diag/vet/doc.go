@@ -146,7 +146,9 @@
 //     a channel), and clients that bound their own calls or that other
 //     rules judge: client-go, controller-runtime, gRPC, go-redis (3 s
 //     read and write timeouts), Vault's API (60 s) and Google Cloud's
-//     generated clients.
+//     generated clients, and an interface of the module declared in a
+//     package that imports one of the self-bounded ones (a session store
+//     over go-redis).
 //   - Known connectors of other libraries, which wait on the context they
 //     are given and set no deadline of their own, given a background
 //     context: go-oidc's NewProvider (discovery), pgx's and pgxpool's

@@ -33,6 +33,7 @@ func TestAnalyzers(t *testing.T) {
 		{vet.SQL, "sqlcontext/testonly"},
 		{vet.Dial, "dialtimeout"},
 		{vet.Dial, "clientcall"},
+		{vet.Dial, "clientbounded"},
 		{vet.HTTPServer, "httpserver"},
 		{vet.Ignore, "diagignore"},
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/jackc/pgx/v5"
-	"github.com/redis/go-redis/v9"
 	xcontext "golang.org/x/net/context"
 	"nhooyr.io/websocket"
 )
@@ -50,9 +49,8 @@ func (l *lifecycler) caller(ctx context.Context) {
 	l.update(ctx) // the caller's job
 }
 
-func notClients(cache *kvstore.Cache, r *redis.Client) {
+func notClients(cache *kvstore.Cache) {
 	cache.Get(context.Background(), "k")
-	r.Get(context.Background(), "k")
 }
 
 // ContainerdClient is the package's own interface to a remote daemon:
