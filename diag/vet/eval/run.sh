@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# diag/vet/eval/run.sh [tune|heldout|heldout2|heldout3|heldout4|all]: measures diag vet's recall on the
+# diag/vet/eval/run.sh [tune|heldout|heldout2|heldout3|heldout4|heldout5|all]: measures diag vet's recall on the
 # fix-commit cases and its precision on the modules of an evaluation set,
 # and writes the tables to stdout (and to $OUT/<set>.md).
 #
@@ -11,10 +11,10 @@
 # used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
 # is where the raw output and the tables go, one directory per set.
 #
-# heldout2, heldout3 and heldout4 are run by name only, never by all.
-# heldout2 is spent; heldout3 is the set the next figures come from, and
-# heldout4 was picked blind after it; nobody runs diag vet on either before
-# the analyzers are final (see README.md).
+# heldout2, heldout3, heldout4 and heldout5 are run by name only, never by
+# all. heldout2, heldout3 and heldout4 are spent; heldout5 was picked blind
+# after them and is the set the next held-out figure comes from: nobody runs
+# diag vet on it before the analyzers are final (see README.md).
 #
 # VET_EVAL_PREFETCH=1 downloads and copies every case's and module's
 # module and runs go build on the packages (warming the module and build
@@ -24,10 +24,10 @@ set -euo pipefail
 
 which=${1:-all}
 case $which in
-tune | heldout | heldout2 | heldout3 | heldout4) sets=$which ;;
+tune | heldout | heldout2 | heldout3 | heldout4 | heldout5) sets=$which ;;
 all) sets="tune heldout" ;;
 *)
-	echo "usage: $0 [tune|heldout|heldout2|heldout3|heldout4|all]  (all = tune heldout)" >&2
+	echo "usage: $0 [tune|heldout|heldout2|heldout3|heldout4|heldout5|all]  (all = tune heldout)" >&2
 	exit 2
 	;;
 esac

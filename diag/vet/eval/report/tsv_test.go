@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -50,6 +50,12 @@ func TestHeldout3Apart(t *testing.T) {
 // blind while heldout3 was still held out, against every set before it.
 func TestHeldout4Apart(t *testing.T) {
 	checkApart(t, "heldout4", "tune", "heldout", "heldout2", "heldout3")
+}
+
+// TestHeldout5Apart checks the same for the fifth held-out set, picked
+// blind once heldout4 was spent, against every set before it.
+func TestHeldout5Apart(t *testing.T) {
+	checkApart(t, "heldout5", "tune", "heldout", "heldout2", "heldout3", "heldout4")
 }
 
 // checkApart fails if a repository or module of set's cases, or a module
