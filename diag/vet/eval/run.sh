@@ -12,9 +12,8 @@
 # is where the raw output and the tables go, one directory per set.
 #
 # heldout2, heldout3, heldout4 and heldout5 are run by name only, never by
-# all. heldout2, heldout3 and heldout4 are spent; heldout5 was picked blind
-# after them and is the set the next held-out figure comes from: nobody runs
-# diag vet on it before the analyzers are final (see README.md).
+# all, so that a routine run cannot look at them. All four are spent (each
+# measured once, blind; see README.md and RESULTS.md).
 #
 # VET_EVAL_PREFETCH=1 downloads and copies every case's and module's
 # module and runs go build on the packages (warming the module and build
