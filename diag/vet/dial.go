@@ -26,7 +26,9 @@ background context; another library's client (a type named ...Client)
 called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
-context-free Dial; a gRPC dial that blocks
+context-free Dial; a TLS Handshake() with no deadline set in the
+function; Dial or DialContext of a net.Dialer without Timeout taken as a
+function value; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
@@ -38,6 +40,7 @@ nobody listens.`,
 }
 
 const (
+	utlsPkg      = "github.com/refraction-networking/utls"
 	sshPkg       = "golang.org/x/crypto/ssh"
 	grpcPkg      = "google.golang.org/grpc"
 	websocketPkg = "github.com/gorilla/websocket"
@@ -228,10 +231,13 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case c.connectorAt(s) != nil && !c.connectorAt(s).ctx:
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
+		case isHandshake(s.callee) && !setsDeadline(s.fn):
+			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", handshakeName(s.callee), handshakeWhy)
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
 	})
+	c.dialerValues()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
@@ -440,4 +446,100 @@ func (c *checker) untimedTLSDialers(e ast.Expr) []ast.Expr {
 		}
 	}
 	return bad
+}
+
+// isHandshake reports whether f is the context-free Handshake of a TLS
+// connection: crypto/tls's Conn, or uTLS's Conn and UConn, which mirror
+// it.
+func isHandshake(f *types.Func) bool {
+	return isMethod(f, "crypto/tls", "Conn", "Handshake") || isMethod(f, utlsPkg, "Conn", "Handshake") || isMethod(f, utlsPkg, "UConn", "Handshake")
+}
+
+func handshakeName(f *types.Func) string {
+	t := f.Signature().Recv().Type()
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	return types.Unalias(t).(*types.Named).Obj().Pkg().Name() + "." + types.Unalias(t).(*types.Named).Obj().Name() + ".Handshake"
+}
+
+// setsDeadline reports whether fn, or the function it is a literal of,
+// calls SetDeadline or SetReadDeadline on anything: a handshake after one
+// is bounded (the check does not tell connections apart, so it errs
+// towards silence).
+func setsDeadline(fn *ssa.Function) bool {
+	for ; fn != nil; fn = fn.Parent() {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				ci, ok := instr.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				name := ""
+				if ci.Common().IsInvoke() {
+					name = ci.Common().Method.Name()
+				} else if sc := ci.Common().StaticCallee(); sc != nil {
+					name = sc.Name()
+				}
+				if name == "SetDeadline" || name == "SetReadDeadline" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// dialerValues reports Dial or DialContext of a net.Dialer without
+// Timeout taken as a function value ((&net.Dialer{}).DialContext kept in
+// a field or handed on): whoever calls it later connects with no bound
+// but its context. A value put in an http.Transport's Dial or DialContext
+// is left to the HTTP rules: the client's Timeout bounds the connect.
+func (c *checker) dialerValues() {
+	transportDial := map[ast.Expr]bool{}
+	for _, f := range c.pass.Files {
+		if c.skip[c.pass.Fset.File(f.Pos())] {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if !isNamed(c.typeOf(n), "net/http", "Transport") {
+					return true
+				}
+				for _, e := range n.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						transportDial[ast.Unparen(kv.Value)] = true
+					}
+				}
+			case *ast.AssignStmt:
+				for i, l := range n.Lhs {
+					if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok && i < len(n.Rhs) && isNamed(c.typeOf(sel.X), "net/http", "Transport") {
+						transportDial[ast.Unparen(n.Rhs[i])] = true
+					}
+				}
+			case *ast.CallExpr:
+				transportDial[ast.Unparen(n.Fun)] = true // a call, not a value
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok || transportDial[sel] {
+				return true
+			}
+			selection := c.pass.TypesInfo.Selections[sel]
+			if selection == nil || selection.Kind() != types.MethodVal {
+				return true
+			}
+			m, _ := selection.Obj().(*types.Func)
+			if !isMethod(m, "net", "Dialer", "Dial", "DialContext") {
+				return true
+			}
+			for _, b := range c.untimedNetDialers(sel.X) {
+				c.report(sel.Pos(), "%s of a net.Dialer without Timeout (%s) taken as a function value: whoever calls it connects with no bound but the context it passes: %s; set the Dialer's Timeout", m.Name(), c.boundWhere(b), connectWhy)
+			}
+			return true
+		})
+	}
 }

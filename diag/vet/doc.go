@@ -71,6 +71,12 @@
 //     carry no context). Left alone: client-go and controller-runtime (a
 //     client for their watches must not have a Timeout) and a client the
 //     function received as a parameter (its caller's job).
+//   - An AWS SDK (v1) session made with no HTTPClient: session.NewSession,
+//     New or NewSessionWithOptions given only literal configs
+//     (&aws.Config{...}, session.Options{Config: aws.Config{...}}) that set
+//     none, or no config. The SDK then sends on http.DefaultClient. A
+//     config from elsewhere, or one that calls WithHTTPClient, is not
+//     judged.
 //   - Test helpers outside _test.go files (functions taking a *testing.T,
 //     B or F, or a testing.TB) are left alone, like test files.
 //   - A struct field holding an http.Client by value (struct{ c
@@ -163,6 +169,15 @@
 //     slice are followed when the slice is a variable of the calling
 //     function (its literals and appends); one from a parameter or a call
 //     is assumed not to block.
+//   - Handshake() on a TLS connection (crypto/tls, or uTLS's Conn and
+//     UConn) in a function that calls neither SetDeadline nor
+//     SetReadDeadline on anything: it has no context, and a peer that
+//     never answers the handshake blocks it forever (HandshakeContext
+//     takes one).
+//   - Dial or DialContext of a net.Dialer without Timeout taken as a
+//     function value ((&net.Dialer{}).DialContext kept in a field): its
+//     callers connect with no bound but their context. One put in an
+//     http.Transport is left to the HTTP rules.
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
 //     listens.

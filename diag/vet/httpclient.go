@@ -23,7 +23,8 @@ http.NewRequest when its request is sent as it is; and an http.Client
 built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
 context or a background one, or when it is handed to another library
-(passed to its function, stored in its struct's field).`,
+(passed to its function, stored in its struct's field); an AWS SDK (v1)
+session made with no HTTPClient.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(httpCtxFact)},
 	Run:       runHTTPClient,
@@ -41,6 +42,8 @@ func runHTTPClient(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "http.%s uses http.DefaultClient, which has no Timeout: %s; use an http.Client with Timeout, or http.NewRequestWithContext with a deadline and Do", s.callee.Name(), httpWhy)
 		case isFunc(s.callee, "net/http", "NewRequest") && c.sent(s):
 			c.report(s.pos(), "http.NewRequest makes a request without a context: nothing can give it a deadline or cancel it; use http.NewRequestWithContext with a context that has a deadline")
+		case isFunc(s.callee, awsSessionPkg, "NewSession", "New", "NewSessionWithOptions") && c.awsDefaultClient(s):
+			c.report(s.pos(), "AWS SDK session.%s with no HTTPClient in its config: the SDK then sends on http.DefaultClient, which has no Timeout, so every call made through it without a context that has a deadline (each context-free form) blocks forever on a server that accepts the connection and never answers; set aws.Config's HTTPClient to a client with Timeout", s.callee.Name())
 		default:
 			c.contextFreeSender(s)
 		}
@@ -595,3 +598,54 @@ func (c *checker) boundWhere(b bound) string {
 
 // typeOf is e's type, or nil.
 func (c *checker) typeOf(e ast.Expr) types.Type { return c.pass.TypesInfo.TypeOf(e) }
+
+const (
+	awsPkg        = "github.com/aws/aws-sdk-go/aws"
+	awsSessionPkg = "github.com/aws/aws-sdk-go/aws/session"
+)
+
+// awsDefaultClient reports whether an AWS SDK (v1) session is made with
+// no HTTPClient: every config it is given is a literal here
+// (&aws.Config{...}, or session.Options{Config: aws.Config{...}}) that
+// sets none, or it is given none. A config from anywhere else, or one
+// that calls WithHTTPClient, may set one: not judged.
+func (c *checker) awsDefaultClient(s *site) bool {
+	if s.expr == nil || s.expr.Ellipsis.IsValid() {
+		return false
+	}
+	for _, a := range s.expr.Args {
+		lit, ok := ast.Unparen(a).(*ast.CompositeLit)
+		if u, isAddr := ast.Unparen(a).(*ast.UnaryExpr); isAddr {
+			lit, ok = ast.Unparen(u.X).(*ast.CompositeLit)
+		}
+		if !ok {
+			return false
+		}
+		if isNamed(c.typeOf(lit), awsSessionPkg, "Options") {
+			cfg := keyed(lit, "Config")
+			if cfg == nil {
+				continue // no Config: the defaults
+			}
+			if lit, ok = ast.Unparen(cfg).(*ast.CompositeLit); !ok {
+				return false
+			}
+		}
+		if !isNamed(c.typeOf(lit), awsPkg, "Config") || keyed(lit, "HTTPClient") != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// keyed returns the value of the field named name in a keyed composite
+// literal, or nil.
+func keyed(lit *ast.CompositeLit, name string) ast.Expr {
+	for _, e := range lit.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok && id.Name == name {
+				return kv.Value
+			}
+		}
+	}
+	return nil
+}
