@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"go/token"
 	"go/types"
 	"strings"
 
@@ -464,11 +465,18 @@ func handshakeName(f *types.Func) string {
 }
 
 // setsDeadline reports whether fn, or the function it is a literal of,
-// calls SetDeadline or SetReadDeadline on anything: a handshake after one
-// is bounded (the check does not tell connections apart, so it errs
-// towards silence).
+// calls SetDeadline or SetReadDeadline on anything, itself or through the
+// package's functions it calls (an SMTP session's readLine sets one
+// before every command): a handshake after one is bounded. The check does
+// not tell connections or orders apart, so it errs towards silence.
 func setsDeadline(fn *ssa.Function) bool {
-	for ; fn != nil; fn = fn.Parent() {
+	seen := map[*ssa.Function]bool{}
+	var sets func(fn *ssa.Function, depth int) bool
+	sets = func(fn *ssa.Function, depth int) bool {
+		if fn == nil || seen[fn] || depth > 3 {
+			return false
+		}
+		seen[fn] = true
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				ci, ok := instr.(ssa.CallInstruction)
@@ -476,18 +484,82 @@ func setsDeadline(fn *ssa.Function) bool {
 					continue
 				}
 				name := ""
+				sc := ci.Common().StaticCallee()
 				if ci.Common().IsInvoke() {
 					name = ci.Common().Method.Name()
-				} else if sc := ci.Common().StaticCallee(); sc != nil {
+				} else if sc != nil {
 					name = sc.Name()
 				}
 				if name == "SetDeadline" || name == "SetReadDeadline" {
 					return true
 				}
+				if sc != nil && sc.Pkg != nil && sc.Pkg == fn.Pkg && sets(sc, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for ; fn != nil; fn = fn.Parent() {
+		if sets(fn, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// boundLocally reports whether the method value whose selector is at
+// pos is only called in the function that takes it (through local
+// variables), each time with a context that is not a background one: a
+// dialer picked in a function and dialled there with a bounded context
+// (go-mail's dialContextFunc under a WithDeadline context).
+func (c *checker) boundLocally(pos token.Pos) bool {
+	for _, fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				mc, ok := instr.(*ssa.MakeClosure)
+				if !ok || mc.Pos() != pos {
+					continue
+				}
+				var calls []*ssa.CallCommon
+				if !c.onlyCalled(mc, &calls, map[ssa.Value]bool{}) || len(calls) == 0 {
+					return false
+				}
+				for _, call := range calls {
+					if len(call.Args) == 0 || c.trace(call.Args[0]).bg != nil {
+						return false
+					}
+				}
+				return true
 			}
 		}
 	}
 	return false
+}
+
+// onlyCalled reports whether every use of v, through phis, calls it.
+func (c *checker) onlyCalled(v ssa.Value, calls *[]*ssa.CallCommon, seen map[ssa.Value]bool) bool {
+	if seen[v] {
+		return true
+	}
+	seen[v] = true
+	for _, r := range *v.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Phi:
+			if !c.onlyCalled(r, calls, seen) {
+				return false
+			}
+		case ssa.CallInstruction:
+			if r.Common().Value != v || r.Common().IsInvoke() {
+				return false
+			}
+			*calls = append(*calls, r.Common())
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // dialerValues reports Dial or DialContext of a net.Dialer without
@@ -525,7 +597,7 @@ func (c *checker) dialerValues() {
 		})
 		ast.Inspect(f, func(n ast.Node) bool {
 			sel, ok := n.(*ast.SelectorExpr)
-			if !ok || transportDial[sel] {
+			if !ok || transportDial[sel] || c.boundLocally(sel.Sel.Pos()) {
 				return true
 			}
 			selection := c.pass.TypesInfo.Selections[sel]

@@ -50,3 +50,38 @@ func handshakeWithDeadline(raw net.Conn, cfg *tls.Config) error {
 func serverHandshake(raw net.Conn, cfg *tls.Config) error {
 	return tls.Server(raw, cfg).Handshake() // want `tls.Conn.Handshake has no context`
 }
+
+// session reads each command with a read deadline, set by readLine.
+type session struct{ conn net.Conn }
+
+func (s *session) readLine() string {
+	s.conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
+	return ""
+}
+
+func (s *session) serve(cfg *tls.Config) {
+	for {
+		if s.readLine() == "STARTTLS" {
+			tls.Server(s.conn, cfg).Handshake() // bounded by the deadline readLine left
+		}
+	}
+}
+
+// pick chooses a dialer and dials it here, under a deadline.
+func pick(ctx context.Context, tlsConf *tls.Config, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	d := net.Dialer{}
+	dial := d.DialContext
+	if tlsConf != nil {
+		td := tls.Dialer{NetDialer: &d, Config: tlsConf}
+		dial = td.DialContext
+	}
+	return dial(ctx, "tcp", addr)
+}
+
+func pickBackground(addr string) (net.Conn, error) {
+	d := net.Dialer{}
+	dial := d.DialContext // want `DialContext of a net.Dialer without Timeout`
+	return dial(context.Background(), "tcp", addr)
+}
