@@ -537,7 +537,8 @@ func (c *checker) boundLocally(pos token.Pos) bool {
 	return false
 }
 
-// onlyCalled reports whether every use of v, through phis, calls it.
+// onlyCalled reports whether every use of v, through phis and changes of
+// its named type, calls it.
 func (c *checker) onlyCalled(v ssa.Value, calls *[]*ssa.CallCommon, seen map[ssa.Value]bool) bool {
 	if seen[v] {
 		return true
@@ -546,6 +547,10 @@ func (c *checker) onlyCalled(v ssa.Value, calls *[]*ssa.CallCommon, seen map[ssa
 	for _, r := range *v.Referrers() {
 		switch r := r.(type) {
 		case *ssa.Phi:
+			if !c.onlyCalled(r, calls, seen) {
+				return false
+			}
+		case *ssa.ChangeType: // to a named func type
 			if !c.onlyCalled(r, calls, seen) {
 				return false
 			}

@@ -67,12 +67,15 @@ func (s *session) serve(cfg *tls.Config) {
 	}
 }
 
+// DialFunc is a dialer's DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
 // pick chooses a dialer and dials it here, under a deadline.
 func pick(ctx context.Context, tlsConf *tls.Config, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	d := net.Dialer{}
-	dial := d.DialContext
+	var dial DialFunc = d.DialContext
 	if tlsConf != nil {
 		td := tls.Dialer{NetDialer: &d, Config: tlsConf}
 		dial = td.DialContext
