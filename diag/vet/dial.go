@@ -27,8 +27,8 @@ background context; another library's client (a type named ...Client)
 called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
-context-free Dial; a TLS Handshake() with no deadline set in the
-function; Dial or DialContext of a net.Dialer without Timeout taken as a
+context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
+the greeting) with no deadline set in the function; Dial or DialContext of a net.Dialer without Timeout taken as a
 function value; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
@@ -232,6 +232,8 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case c.connectorAt(s) != nil && !c.connectorAt(s).ctx:
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
+		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
+			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), smtpWhy)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", handshakeName(s.callee), handshakeWhy)
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
@@ -619,4 +621,18 @@ func (c *checker) dialerValues() {
 			return true
 		})
 	}
+}
+
+// smtpNewClient reports whether f is net/smtp's NewClient, which reads
+// the server's greeting, or a fork's (a package named smtp whose
+// NewClient takes a net.Conn first: go-mail's, maddy's).
+func smtpNewClient(f *types.Func) bool {
+	if isFunc(f, "net/smtp", "NewClient") {
+		return true
+	}
+	if f == nil || f.Pkg() == nil || f.Pkg().Name() != "smtp" || f.Name() != "NewClient" || f.Signature().Recv() != nil {
+		return false
+	}
+	ps := f.Signature().Params()
+	return ps.Len() > 0 && isNamed(ps.At(0).Type(), "net", "Conn")
 }

@@ -174,6 +174,9 @@
 //     SetReadDeadline on anything: it has no context, and a peer that
 //     never answers the handshake blocks it forever (HandshakeContext
 //     takes one).
+//   - smtp.NewClient (net/smtp's, or a fork's: a package named smtp whose
+//     NewClient takes a net.Conn) in a function that sets no deadline: it
+//     reads the server's greeting, which a server may never send.
 //   - Dial or DialContext of a net.Dialer without Timeout taken as a
 //     function value ((&net.Dialer{}).DialContext kept in a field): its
 //     callers connect with no bound but their context. One put in an

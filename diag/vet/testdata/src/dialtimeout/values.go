@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/smtp"
 	"time"
 )
 
@@ -87,4 +88,21 @@ func pickBackground(addr string) (net.Conn, error) {
 	d := net.Dialer{}
 	dial := d.DialContext // want `DialContext of a net.Dialer without Timeout`
 	return dial(context.Background(), "tcp", addr)
+}
+
+func greetings(addr string) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return
+	}
+	smtp.NewClient(conn, "mx.example.org") // want `smtp.NewClient reads the server's greeting on a connection the function sets no deadline on`
+}
+
+func greetingsWithDeadline(addr string) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return
+	}
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	smtp.NewClient(conn, "mx.example.org")
 }
