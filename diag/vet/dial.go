@@ -49,6 +49,7 @@ const (
 
 const (
 	smtpWhy       = "it dials with net.Dial and sets no deadline, so a mail server that accepts the connection and never answers blocks it forever"
+	greetingWhy   = "a mail server that accepts the connection and never sends its greeting blocks it forever"
 	wsWhy         = "a server that accepts the connection and never answers the WebSocket handshake blocks it forever"
 	grpcCallWhy   = "gRPC sets no deadline of its own, so a server that accepts the call and never answers blocks it forever"
 	grpcWhy       = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
@@ -233,7 +234,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 		case c.connectorAt(s) != nil && !c.connectorAt(s).ctx:
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
 		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
-			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), smtpWhy)
+			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", handshakeName(s.callee), handshakeWhy)
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
