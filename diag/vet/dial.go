@@ -549,12 +549,8 @@ func (c *checker) onlyCalled(v ssa.Value, calls *[]*ssa.CallCommon, seen map[ssa
 	seen[v] = true
 	for _, r := range *v.Referrers() {
 		switch r := r.(type) {
-		case *ssa.Phi:
-			if !c.onlyCalled(r, calls, seen) {
-				return false
-			}
-		case *ssa.ChangeType: // to a named func type
-			if !c.onlyCalled(r, calls, seen) {
+		case *ssa.Phi, *ssa.ChangeType: // a ChangeType to a named func type
+			if !c.onlyCalled(r.(ssa.Value), calls, seen) {
 				return false
 			}
 		case ssa.CallInstruction:
@@ -577,51 +573,46 @@ func (c *checker) onlyCalled(v ssa.Value, calls *[]*ssa.CallCommon, seen map[ssa
 // is left to the HTTP rules: the client's Timeout bounds the connect.
 func (c *checker) dialerValues() {
 	transportDial := map[ast.Expr]bool{}
-	for _, f := range c.pass.Files {
-		if c.skip[c.pass.Fset.File(f.Pos())] {
-			continue
+	c.inspect(func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CompositeLit:
+			if !isNamed(c.typeOf(n), "net/http", "Transport") {
+				return true
+			}
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					transportDial[ast.Unparen(kv.Value)] = true
+				}
+			}
+		case *ast.AssignStmt:
+			for i, l := range n.Lhs {
+				if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok && i < len(n.Rhs) && isNamed(c.typeOf(sel.X), "net/http", "Transport") {
+					transportDial[ast.Unparen(n.Rhs[i])] = true
+				}
+			}
+		case *ast.CallExpr:
+			transportDial[ast.Unparen(n.Fun)] = true // a call, not a value
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CompositeLit:
-				if !isNamed(c.typeOf(n), "net/http", "Transport") {
-					return true
-				}
-				for _, e := range n.Elts {
-					if kv, ok := e.(*ast.KeyValueExpr); ok {
-						transportDial[ast.Unparen(kv.Value)] = true
-					}
-				}
-			case *ast.AssignStmt:
-				for i, l := range n.Lhs {
-					if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok && i < len(n.Rhs) && isNamed(c.typeOf(sel.X), "net/http", "Transport") {
-						transportDial[ast.Unparen(n.Rhs[i])] = true
-					}
-				}
-			case *ast.CallExpr:
-				transportDial[ast.Unparen(n.Fun)] = true // a call, not a value
-			}
+		return true
+	})
+	c.inspect(func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok || transportDial[sel] || c.boundLocally(sel.Sel.Pos()) {
 			return true
-		})
-		ast.Inspect(f, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok || transportDial[sel] || c.boundLocally(sel.Sel.Pos()) {
-				return true
-			}
-			selection := c.pass.TypesInfo.Selections[sel]
-			if selection == nil || selection.Kind() != types.MethodVal {
-				return true
-			}
-			m, _ := selection.Obj().(*types.Func)
-			if !isMethod(m, "net", "Dialer", "Dial", "DialContext") {
-				return true
-			}
-			for _, b := range c.untimedNetDialers(sel.X) {
-				c.report(sel.Pos(), "%s of a net.Dialer without Timeout (%s) taken as a function value: whoever calls it connects with no bound but the context it passes: %s; set the Dialer's Timeout", m.Name(), c.boundWhere(b), connectWhy)
-			}
+		}
+		selection := c.pass.TypesInfo.Selections[sel]
+		if selection == nil || selection.Kind() != types.MethodVal {
 			return true
-		})
-	}
+		}
+		m, _ := selection.Obj().(*types.Func)
+		if !isMethod(m, "net", "Dialer", "Dial", "DialContext") {
+			return true
+		}
+		for _, b := range c.untimedNetDialers(sel.X) {
+			c.report(sel.Pos(), "%s of a net.Dialer without Timeout (%s) taken as a function value: whoever calls it connects with no bound but the context it passes: %s; set the Dialer's Timeout", m.Name(), c.boundWhere(b), connectWhy)
+		}
+		return true
+	})
 }
 
 // smtpNewClient reports whether f is net/smtp's NewClient, which reads

@@ -135,42 +135,37 @@ func (c *checker) handedFields() {
 			c.reportHanded(b, at.Pos(), fmt.Sprintf("field %s of %s at %s: %s", field.Name(), c.fieldOwner(at), c.where(at.Pos()), handedWhy))
 		}
 	}
-	for _, f := range c.pass.Files {
-		if c.skip[c.pass.Fset.File(f.Pos())] {
-			continue
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CompositeLit:
-				st, ok := types.Unalias(c.typeOf(n)).Underlying().(*types.Struct)
-				if !ok {
-					return true
-				}
-				for i, e := range n.Elts {
-					if kv, ok := e.(*ast.KeyValueExpr); ok {
-						if id, ok := kv.Key.(*ast.Ident); ok {
-							v, _ := c.pass.TypesInfo.Uses[id].(*types.Var)
-							check(v, kv.Value, n)
-						}
-					} else if i < st.NumFields() {
-						check(st.Field(i), e, n)
+	c.inspect(func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CompositeLit:
+			st, ok := types.Unalias(c.typeOf(n)).Underlying().(*types.Struct)
+			if !ok {
+				return true
+			}
+			for i, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					if id, ok := kv.Key.(*ast.Ident); ok {
+						v, _ := c.pass.TypesInfo.Uses[id].(*types.Var)
+						check(v, kv.Value, n)
 					}
+				} else if i < st.NumFields() {
+					check(st.Field(i), e, n)
 				}
-			case *ast.AssignStmt:
-				if len(n.Lhs) != len(n.Rhs) {
-					return true
-				}
-				for i, l := range n.Lhs {
-					if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok {
-						if v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var); ok && v.IsField() {
-							check(v, n.Rhs[i], sel)
-						}
+			}
+		case *ast.AssignStmt:
+			if len(n.Lhs) != len(n.Rhs) {
+				return true
+			}
+			for i, l := range n.Lhs {
+				if sel, ok := ast.Unparen(l).(*ast.SelectorExpr); ok {
+					if v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var); ok && v.IsField() {
+						check(v, n.Rhs[i], sel)
 					}
 				}
 			}
-			return true
-		})
-	}
+		}
+		return true
+	})
 }
 
 // fieldOwner names the struct a literal builds, or the selector an

@@ -148,6 +148,16 @@ func (c *checker) report(pos token.Pos, format string, args ...any) {
 	c.pass.Report(analysis.Diagnostic{Pos: pos, Message: fmt.Sprintf(format, args...)})
 }
 
+// inspect walks the syntax of the package's checked files (test and
+// generated files left out) with ast.Inspect.
+func (c *checker) inspect(f func(ast.Node) bool) {
+	for _, file := range c.pass.Files {
+		if !c.skipped(file.Pos()) {
+			ast.Inspect(file, f)
+		}
+	}
+}
+
 // where renders pos as file:line for a message.
 func (c *checker) where(pos token.Pos) string {
 	p := c.pass.Fset.Position(pos)
