@@ -77,6 +77,10 @@
 //     none, or no config. The SDK then sends on http.DefaultClient. A
 //     config from elsewhere, or one that calls WithHTTPClient, is not
 //     judged.
+//   - A client whose Transport is an in-process one is not judged: a value
+//     of a struct type of a program or library (not net/http's) holding no
+//     RoundTripper, dialer, connection, function or empty interface (a fake
+//     server's transport that hands each request to an http.Handler).
 //   - Test helpers outside _test.go files (functions taking a *testing.T,
 //     B or F, or a testing.TB) are left alone, like test files.
 //   - A struct field holding an http.Client by value (struct{ c

@@ -307,6 +307,9 @@ func (s *summary) origin(b ast.Expr, t *tracked) bound {
 		if s.hold.hasField(b, t.fields...) {
 			return bound{kind: timed}
 		}
+		if t == httpClientT && s.inProcessTransport(b) {
+			return bound{} // nothing goes over a network: nothing known
+		}
 		return bound{kind: untimed, pos: b.Pos()}
 	}
 	call, ok := b.(*ast.CallExpr)
@@ -446,4 +449,81 @@ func (s *summary) kubeClientOrigin(b ast.Expr) bound {
 		return bound{}
 	}
 	return rs[0]
+}
+
+// inProcessTransport reports whether an http.Client literal's Transport
+// is a value of a struct type, not the standard library's, that holds
+// nothing able to reach a network: no RoundTripper, dialer, connection,
+// function or empty interface (fake-gcs-server's muxTransport, which
+// hands each request to an http.Handler in the process).
+func (s *summary) inProcessTransport(b ast.Expr) bool {
+	lit, ok := b.(*ast.CompositeLit)
+	if !ok {
+		return false
+	}
+	v := keyed(lit, "Transport")
+	if v == nil {
+		return false
+	}
+	t := s.pass.TypesInfo.TypeOf(v)
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || !strings.Contains(strings.Split(n.Obj().Pkg().Path(), "/")[0], ".") && n.Obj().Pkg() != s.pass.Pkg {
+		return false
+	}
+	st, ok := n.Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for i := range st.NumFields() {
+		if mayReachNetwork(st.Field(i).Type(), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayReachNetwork reports whether a value of type t may send requests or
+// dial: it has a RoundTrip, Dial or DialContext method, is of package net
+// or crypto/tls, is a function or an empty interface, or is a struct
+// (two levels deep) holding one.
+func mayReachNetwork(t types.Type, depth int) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	switch u := types.Unalias(t).Underlying().(type) {
+	case *types.Signature:
+		return true
+	case *types.Interface:
+		if u.NumMethods() == 0 {
+			return true
+		}
+	case *types.Struct:
+		if depth < 2 {
+			for i := range u.NumFields() {
+				if mayReachNetwork(u.Field(i).Type(), depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	if n, ok := types.Unalias(t).(*types.Named); ok && n.Obj().Pkg() != nil {
+		if p := n.Obj().Pkg().Path(); p == "net" || p == "crypto/tls" {
+			return true
+		}
+	}
+	lt := t
+	if !types.IsInterface(t) {
+		lt = types.NewPointer(t)
+	}
+	for _, m := range []string{"RoundTrip", "Dial", "DialContext"} {
+		if obj, _, _ := types.LookupFieldOrMethod(lt, true, nil, m); obj != nil {
+			if _, ok := obj.(*types.Func); ok {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -47,3 +47,30 @@ func param(cfg *creds.Config, hc *http.Client) {
 type own struct{ client *http.Client }
 
 func ownField() *own { return &own{client: &http.Client{}} }
+
+// muxTransport hands each request to a handler in the process: nothing
+// goes over a network.
+type muxTransport struct {
+	handler http.Handler
+	closed  bool
+}
+
+func (t *muxTransport) RoundTrip(r *http.Request) (*http.Response, error) { return nil, nil }
+
+// authTransport wraps another transport: its requests do go out.
+type authTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r)
+}
+
+func fakeClient(h http.Handler) *creds.Config {
+	return creds.NewClient(creds.WithHTTPClient(&http.Client{Transport: &muxTransport{handler: h}}))
+}
+
+func authClient() *creds.Config {
+	return creds.NewClient(creds.WithHTTPClient(&http.Client{Transport: &authTransport{base: http.DefaultTransport}})) // want `http.Client without Timeout, handed to creds.WithHTTPClient`
+}
