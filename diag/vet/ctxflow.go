@@ -265,14 +265,17 @@ func (c *checker) importedSinks(s *site, newFact func() ctxFact, mark func(param
 //
 // A function is such a form when it takes no context and a function
 // or method of the same name plus WithContext or Context does, or it
-// calls one under that name. The finding belongs to its callers.
+// calls one under that name. The finding belongs to its callers. A
+// method whose receiver holds a context of its own (a transaction begun
+// under one) is no such form: it has a context to pass and passes a
+// background one instead.
 func wrapper(s *site) bool {
 	fn := s.fn
 	if fn.Parent() != nil || s.callee == nil {
 		return false
 	}
-	for _, p := range fn.Params {
-		if isContext(p.Type()) {
+	for i, p := range fn.Params {
+		if isContext(p.Type()) || i == 0 && fn.Signature.Recv() != nil && holdsContext(p.Type()) {
 			return false
 		}
 	}
@@ -345,4 +348,22 @@ func (c *checker) reportSink(s *site, k *ctxSink, ctx string) {
 		fix += ", one per call made inside " + loop + " (context.WithTimeout per iteration, cancel after the call), not one on a context the whole loop shares, which would end the loop"
 	}
 	c.report(pos, "%s with %s: %s; %s", k.what, ctx, k.why, fix)
+}
+
+// holdsContext reports whether t (or what it points to) is a struct with
+// a field of type context.Context.
+func holdsContext(t types.Type) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	st, ok := types.Unalias(t).Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for i := range st.NumFields() {
+		if isContext(st.Field(i).Type()) {
+			return true
+		}
+	}
+	return false
 }

@@ -280,7 +280,10 @@
 //		return d.ServerVersionWithContext(context.Background())
 //	}
 //
-// is not reported; its callers are, when it is client-go's.
+// is not reported; its callers are, when it is client-go's. A method
+// whose receiver holds a context of its own (a transaction begun under
+// one) is no such form: passing a background context there drops the
+// context it has (bun's Tx.Exec passed context.TODO() to ExecContext).
 //
 // # Suppressing a finding
 //

@@ -41,3 +41,31 @@ func suppressed(db *sql.DB) {
 	//diag:ignore migrations run before the server starts, under the process's own timeout
 	db.Exec("CREATE TABLE t (x)")
 }
+
+// txn is a transaction begun under a context, with context-free forms of
+// its statements (unexported, so that no fact is exported).
+type txn struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (tx txn) execContext(ctx context.Context, query string) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, query)
+}
+
+// exec has the transaction's context to hand and passes context.TODO().
+func (tx txn) exec(query string) (sql.Result, error) {
+	return tx.execContext(context.TODO(), query) // want `context.TODO\(\) passed to txn.execContext reaches`
+}
+
+// repo has no context of its own: its exec is a context-free form, and
+// the finding belongs to its callers.
+type repo struct{ db *sql.DB }
+
+func (s *repo) execContext(ctx context.Context, query string) (sql.Result, error) {
+	return s.db.ExecContext(ctx, query)
+}
+
+func (s *repo) exec(query string) (sql.Result, error) {
+	return s.execContext(context.Background(), query)
+}
