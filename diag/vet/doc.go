@@ -212,7 +212,9 @@
 // reaches the call in the same function: the checks follow the function's
 // SSA form, so a deadline set in one branch only does not count, and a
 // variable captured by a function literal has the value it had where the
-// literal was made.
+// literal was made. A function of the package that returns a context
+// first (a hook that decorates the one it is given) is followed into: what
+// it returns, with its parameters standing for the call's arguments.
 //
 // A field set to a constant zero (ReadHeaderTimeout: 0, Timeout: 0,
 // s.Timeout = 0) counts as not set, in every check. A value (a client,

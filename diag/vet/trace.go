@@ -154,7 +154,46 @@ func (t *tracer) call(common *ssa.CallCommon) ctxState {
 			return ctxState{bg: &bgOrigin{desc: rs[0].desc + " (returned by " + funcLabel(f) + ")"}}
 		}
 	}
+	// A function of the package that returns a context first (a hook
+	// that decorates the one it is given: ctx, event :=
+	// db.beforeQuery(ctx, ...)): what it returns, its parameters mapped
+	// to this call's arguments.
+	if sc := common.StaticCallee(); sc != nil && f != nil && f.Pkg() == t.c.pass.Pkg && len(sc.Blocks) > 0 &&
+		sc.Signature.Results().Len() > 0 && isContext(sc.Signature.Results().At(0).Type()) {
+		return t.returned(sc, common)
+	}
 	return ctxState{}
+}
+
+// returned is the state of the context a call of the package's function
+// sc returns first: each return's, with sc's parameters replaced by the
+// call's arguments.
+func (t *tracer) returned(sc *ssa.Function, common *ssa.CallCommon) ctxState {
+	st := identity
+	for _, b := range sc.Blocks {
+		ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return)
+		if !ok || len(ret.Results) == 0 {
+			continue
+		}
+		r := t.value(ret.Results[0])
+		if r.bg == nil && len(r.params) == 0 {
+			st = st.join(r) // bounded, or not known
+			continue
+		}
+		mapped := identity
+		if r.bg != nil {
+			mapped = ctxState{bg: r.bg}
+		}
+		for _, p := range r.params {
+			if p.fn == sc && p.i < len(common.Args) {
+				mapped = mapped.join(t.value(common.Args[p.i]))
+			} else {
+				mapped.params = append(mapped.params, p)
+			}
+		}
+		st = st.join(mapped)
+	}
+	return st
 }
 
 // load is the state of the value at addr when at reads it: the stores

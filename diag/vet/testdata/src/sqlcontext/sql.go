@@ -69,3 +69,28 @@ func (s *repo) execContext(ctx context.Context, query string) (sql.Result, error
 func (s *repo) exec(query string) (sql.Result, error) {
 	return s.execContext(context.Background(), query)
 }
+
+// hooks decorate the context a statement runs under.
+type hooks struct{ db *sql.DB }
+
+func (h *hooks) beforeQuery(ctx context.Context, query string) (context.Context, int) {
+	return context.WithValue(ctx, hookKey{}, query), 1
+}
+
+func (h *hooks) withDeadline(ctx context.Context) context.Context {
+	ctx, _ = context.WithTimeout(ctx, time.Second) //nolint
+	return ctx
+}
+
+type hookKey struct{}
+
+func (h *hooks) execContext(ctx context.Context, query string) error {
+	ctx, _ = h.beforeQuery(ctx, query)
+	_, err := h.db.ExecContext(ctx, query)
+	return err
+}
+
+func (h *hooks) run() {
+	h.execContext(context.Background(), "VACUUM") // want `context.Background\(\) passed to hooks.execContext reaches`
+	h.db.ExecContext(h.withDeadline(context.Background()), "VACUUM")
+}
