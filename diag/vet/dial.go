@@ -28,8 +28,9 @@ called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
 context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
-the greeting) with no deadline set in the function; Dial or DialContext of a net.Dialer without Timeout taken as a
-function value; a gRPC dial that blocks
+the greeting) with no deadline set in the function; Dial or DialContext
+of a net.Dialer without Timeout taken as a function value; a gRPC dial
+that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
 given a background context. Dials of unix sockets (the network a
@@ -66,9 +67,11 @@ type connector struct {
 	names []string
 	ctx   bool   // takes a context first; else context-free
 	why   string // what waits, for the message
-	// url is the index of an endpoint argument that only a ws:// URL
-	// makes wait (an http:// one is not dialled, an IPC path fails at
-	// once): a constant other URL is left alone. 0 if none.
+	// url is the index of the endpoint argument, for connectors that
+	// only a ws:// URL makes wait (an http:// one is not dialled, an IPC
+	// path fails at once): a constant other URL is left alone. It is
+	// checked when above 0, and always for a context-free connector,
+	// whose endpoint is its first argument (index 0).
 	url int
 }
 
@@ -134,9 +137,10 @@ func underAny(path string, pkgs []string) bool {
 // of a package outside the module, not in boundedClientPkgs), or of an
 // interface named so: a call to a remote service that vet cannot follow
 // into. A method of the module's own client is followed from source
-// instead. Methods that return a stream or open one on purpose (Watch,
-// Subscribe, Stream, Logs, Listen, Events) are left alone: they run as
-// long as their context by design.
+// instead. Methods that return a stream (a result with Recv, a channel)
+// or open one on purpose (Watch, Subscribe, Stream, Logs, Listen, Events,
+// Follow, Tail...) are left alone: they run as long as their context by
+// design.
 func (c *checker) remoteClientCall(s *site) bool {
 	f := s.callee
 	if f == nil || f.Signature().Recv() == nil || !firstParamIsContext(f) || !f.Exported() {
@@ -191,8 +195,9 @@ func (c *checker) remoteClientCall(s *site) bool {
 	return true
 }
 
-// clientCallName is how a message names a client method: pkg.Type.Method.
-func clientCallName(f *types.Func) string {
+// methodName is how a message names a method of a named type:
+// pkg.Type.Method.
+func methodName(f *types.Func) string {
 	t := f.Signature().Recv().Type()
 	if p, ok := types.Unalias(t).(*types.Pointer); ok {
 		t = p.Elem()
@@ -236,7 +241,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
-			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", handshakeName(s.callee), handshakeWhy)
+			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
@@ -261,7 +266,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case c.remoteClientCall(s):
-			return &ctxSink{val: s.arg(0), what: "client call " + clientCallName(s.callee), why: clientCallWhy,
+			return &ctxSink{val: s.arg(0), what: "client call " + methodName(s.callee), why: clientCallWhy,
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
 			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,
@@ -459,14 +464,6 @@ func isHandshake(f *types.Func) bool {
 	return isMethod(f, "crypto/tls", "Conn", "Handshake") || isMethod(f, utlsPkg, "Conn", "Handshake") || isMethod(f, utlsPkg, "UConn", "Handshake")
 }
 
-func handshakeName(f *types.Func) string {
-	t := f.Signature().Recv().Type()
-	if p, ok := types.Unalias(t).(*types.Pointer); ok {
-		t = p.Elem()
-	}
-	return types.Unalias(t).(*types.Named).Obj().Pkg().Name() + "." + types.Unalias(t).(*types.Named).Obj().Name() + ".Handshake"
-}
-
 // setsDeadline reports whether fn, or the function it is a literal of,
 // calls SetDeadline or SetReadDeadline on anything, itself or through the
 // package's functions it calls (an SMTP session's readLine sets one
@@ -597,7 +594,7 @@ func (c *checker) dialerValues() {
 	})
 	c.inspect(func(n ast.Node) bool {
 		sel, ok := n.(*ast.SelectorExpr)
-		if !ok || transportDial[sel] || c.boundLocally(sel.Sel.Pos()) {
+		if !ok || transportDial[sel] {
 			return true
 		}
 		selection := c.pass.TypesInfo.Selections[sel]
@@ -605,7 +602,7 @@ func (c *checker) dialerValues() {
 			return true
 		}
 		m, _ := selection.Obj().(*types.Func)
-		if !isMethod(m, "net", "Dialer", "Dial", "DialContext") {
+		if !isMethod(m, "net", "Dialer", "Dial", "DialContext") || c.boundLocally(sel.Sel.Pos()) {
 			return true
 		}
 		for _, b := range c.untimedNetDialers(sel.X) {

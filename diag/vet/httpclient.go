@@ -109,7 +109,7 @@ func (c *checker) handedTo(pkg *types.Package) bool {
 	if pkg == nil || !c.foreignPkg(pkg.Path()) {
 		return false
 	}
-	return !strings.HasPrefix(pkg.Path(), "k8s.io/") && !strings.HasPrefix(pkg.Path(), "sigs.k8s.io/")
+	return !underAny(pkg.Path(), []string{"k8s.io", "sigs.k8s.io"})
 }
 
 // foreignPkg reports whether path is a package of another module: not
