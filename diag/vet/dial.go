@@ -156,7 +156,7 @@ func (c *checker) remoteClientCall(s *site) bool {
 	}
 	decl := n.Obj().Pkg()
 	path := decl.Path()
-	if decl != c.pass.Pkg && !strings.Contains(strings.Split(path, "/")[0], ".") {
+	if decl != c.pass.Pkg && stdPath(path) {
 		return false // the standard library's
 	}
 	if underAny(path, boundedClientPkgs) || underAny(path, judgedClientPkgs) {

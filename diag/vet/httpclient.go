@@ -116,12 +116,16 @@ func (c *checker) handedTo(pkg *types.Package) bool {
 // the standard library's (no dot in its first element) and not one of
 // the module being checked.
 func (c *checker) foreignPkg(path string) bool {
-	if !strings.Contains(strings.Split(path, "/")[0], ".") {
+	if stdPath(path) {
 		return false
 	}
 	mod := c.pass.Module
 	return mod == nil || (path != mod.Path && !strings.HasPrefix(path, mod.Path+"/"))
 }
+
+// stdPath reports whether path is the standard library's: no dot in its
+// first element.
+func stdPath(path string) bool { return !strings.Contains(strings.Split(path, "/")[0], ".") }
 
 // handedFields reports an http.Client without Timeout stored in a field
 // of another library's struct, by a composite literal

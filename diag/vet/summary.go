@@ -470,7 +470,7 @@ func (s *summary) inProcessTransport(b ast.Expr) bool {
 		t = p.Elem()
 	}
 	n, ok := types.Unalias(t).(*types.Named)
-	if !ok || n.Obj().Pkg() == nil || !strings.Contains(strings.Split(n.Obj().Pkg().Path(), "/")[0], ".") && n.Obj().Pkg() != s.pass.Pkg {
+	if !ok || n.Obj().Pkg() == nil || stdPath(n.Obj().Pkg().Path()) && n.Obj().Pkg() != s.pass.Pkg {
 		return false
 	}
 	st, ok := n.Underlying().(*types.Struct)
