@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"net"
 	"go/token"
 	"go/types"
 	"strings"
@@ -29,7 +30,10 @@ called on a background context; known connectors of other libraries
 websocket dials) given a background context, and go-ethereum's
 context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
 the greeting) with no deadline set in the function; Dial or DialContext
-of a net.Dialer without Timeout taken as a function value; a gRPC dial
+of a net.Dialer without Timeout taken as a function value; net's
+context-free DNS lookups (LookupHost, LookupIP, ResolveIPAddr...),
+called or taken as a value, and net.Resolver's given a background
+context; a gRPC dial
 that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext
@@ -56,6 +60,7 @@ const (
 	grpcWhy       = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy    = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy  = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+	dnsWhy        = "nothing can cancel the lookup: it waits as long as the resolver lets it (resolv.conf's timeout and attempts for every server and search domain, minutes in a pod with ndots:5, and longer with the cgo resolver)"
 	clientCallWhy = "the context is all that bounds a call to a remote service unless its client sets a deadline of its own, so a server that accepts the call and never answers can block it forever"
 )
 
@@ -242,11 +247,14 @@ func runDial(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
+		case isDNSLookup(s.callee) && !c.constIPLookup(s):
+			c.report(s.pos(), "net.%s has no context: %s; use net.DefaultResolver.%s with a context that has a deadline", s.callee.Name(), dnsWhy, resolverForm(s.callee))
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
 	})
 	c.dialerValues()
+	c.lookupValues()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
@@ -261,6 +269,9 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case c.connectorAt(s) != nil && c.connectorAt(s).ctx:
 			return &ctxSink{val: s.arg(0), what: s.callee.Pkg().Name() + "." + s.callee.Name(), why: c.connectorAt(s).why,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
+		case isMethod(s.callee, "net", "Resolver", resolverMethods...):
+			return &ctxSink{val: s.arg(0), what: "DNS lookup " + s.callee.Name(), why: "the context is all that bounds it beyond the resolver's own timeouts and attempts, which add up to minutes in a pod with ndots:5",
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case grpcUnary(s.callee):
 			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
@@ -624,4 +635,65 @@ func smtpNewClient(f *types.Func) bool {
 	}
 	ps := f.Signature().Params()
 	return ps.Len() > 0 && isNamed(ps.At(0).Type(), "net", "Conn")
+}
+
+// dnsLookups are net's context-free lookups that ask DNS; resolverMethods
+// are net.Resolver's context forms. LookupPort (a services file) and
+// ResolveTCPAddr and ResolveUDPAddr (mostly listen addresses) are left
+// out.
+var (
+	dnsLookups      = []string{"LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupSRV", "LookupTXT", "ResolveIPAddr"}
+	resolverMethods = []string{"LookupHost", "LookupIP", "LookupIPAddr", "LookupNetIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupSRV", "LookupTXT"}
+)
+
+func isDNSLookup(f *types.Func) bool { return isFunc(f, "net", dnsLookups...) }
+
+// resolverForm names the net.Resolver method that does what the
+// context-free lookup f does.
+func resolverForm(f *types.Func) string {
+	switch f.Name() {
+	case "ResolveIPAddr":
+		return "LookupIPAddr"
+	case "LookupIP":
+		return "LookupIP (or LookupIPAddr)"
+	}
+	return f.Name()
+}
+
+// constIPLookup reports whether the lookup s resolves a constant that
+// needs no DNS: an IP address, "localhost" or "" (ResolveIPAddr's
+// second argument, the others' first).
+func (c *checker) constIPLookup(s *site) bool {
+	i := 0
+	if s.callee.Name() == "ResolveIPAddr" {
+		i = 1
+	}
+	if s.expr == nil || i >= len(s.expr.Args) {
+		return false
+	}
+	h, ok := constString(c.pass.TypesInfo, s.expr.Args[i])
+	return ok && (h == "" || h == "localhost" || net.ParseIP(h) != nil)
+}
+
+// lookupValues reports a context-free lookup taken as a function value
+// (lookupHost = net.LookupHost): whoever calls it waits on DNS with
+// nothing to cancel it.
+func (c *checker) lookupValues() {
+	called := map[ast.Expr]bool{}
+	c.inspect(func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			called[ast.Unparen(call.Fun)] = true
+		}
+		return true
+	})
+	c.inspect(func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok || called[sel] {
+			return true
+		}
+		if f, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Func); ok && isDNSLookup(f) {
+			c.report(sel.Pos(), "net.%s taken as a function value: whoever calls it waits on DNS with no context: %s; use a func that calls net.DefaultResolver.%s with a context that has a deadline", f.Name(), dnsWhy, resolverForm(f))
+		}
+		return true
+	})
 }

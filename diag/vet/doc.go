@@ -185,6 +185,16 @@
 //     function value ((&net.Dialer{}).DialContext kept in a field): its
 //     callers connect with no bound but their context. One put in an
 //     http.Transport is left to the HTTP rules.
+//   - DNS lookups nothing can cancel: net's context-free LookupHost,
+//     LookupIP, LookupAddr, LookupCNAME, LookupMX, LookupNS, LookupSRV,
+//     LookupTXT and ResolveIPAddr, called or taken as a function value
+//     (lookupHost = net.LookupHost), and net.Resolver's context forms
+//     given a background context. The resolver's timeout and attempts
+//     bound each query, but for every server and search domain in turn:
+//     minutes in a pod with ndots:5, longer with the cgo resolver. A
+//     constant IP address, "localhost" or "" is left alone, and so are
+//     LookupPort (a services file), ResolveTCPAddr and ResolveUDPAddr
+//     (mostly listen addresses).
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
 //     listens.
