@@ -2,9 +2,9 @@ package vet
 
 import (
 	"go/ast"
-	"net"
 	"go/token"
 	"go/types"
+	"net"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
