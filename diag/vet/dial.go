@@ -30,16 +30,16 @@ called on a background context; known connectors of other libraries
 websocket dials) given a background context, and go-ethereum's
 context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
 the greeting) with no deadline set in the function; Dial or DialContext
-of a net.Dialer without Timeout taken as a function value; net's
-context-free DNS lookups (LookupHost, LookupIP, ResolveIPAddr...),
-called or taken as a value, and net.Resolver's given a background
-context; a gRPC dial
-that blocks
+of a net.Dialer without Timeout taken as a function value; a request
+written and its reply read on a client's connection (a dial's, or a
+helper's) with no read deadline, or a connection read in a function that
+sets only a write deadline on it; net's context-free DNS lookups
+(LookupHost, LookupIP, ResolveIPAddr...), called or taken as a value,
+and net.Resolver's given a background context; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
-with no grpc.WithTimeout: grpc.Dial, or DialContext
-given a background context. Dials of unix sockets (the network a
-constant "unix...") are left alone: connecting to one fails at once when
-nobody listens.`,
+with no grpc.WithTimeout: grpc.Dial, or DialContext given a background
+context. Dials of unix sockets (the network a constant "unix...") are
+left alone: connecting to one fails at once when nobody listens.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(dialCtxFact)},
 	Run:       runDial,
@@ -255,6 +255,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 	})
 	c.dialerValues()
 	c.lookupValues()
+	c.connExchanges()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):

@@ -185,6 +185,23 @@
 //     function value ((&net.Dialer{}).DialContext kept in a field): its
 //     callers connect with no bound but their context. One put in an
 //     http.Transport is left to the HTTP rules.
+//   - A request and its reply on a client's connection with no read
+//     deadline: a connection returned by a call of the function (a dial,
+//     or a helper of the package that dials; not a listener's Accept, a
+//     hijacked or tls.Server connection, or net.Pipe) that is written to
+//     and read from, by the function or by the package's functions it is
+//     handed to (an MQTT CONNECT and the CONNACK awaited after it),
+//     reported where the reply is read or where the connection is handed
+//     to the function that reads it; and a connection read in a function
+//     that sets a write deadline on it but no read deadline (a SASL
+//     exchange on a broker's connection field). Reads are Read calls and
+//     hand-offs where an io.Reader is wanted (io.ReadFull, bufio,
+//     decoders), writes likewise. Connections are net.Conn and the
+//     connection types of net, crypto/tls and uTLS; a program's own
+//     connection types may bound their reads and are not judged. Left
+//     alone: a function that sets a read deadline on anything, itself or
+//     through the package's functions it calls, and a connection that is
+//     only read (a subscriber waits for the server by design).
 //   - DNS lookups nothing can cancel: net's context-free LookupHost,
 //     LookupIP, LookupAddr, LookupCNAME, LookupMX, LookupNS, LookupSRV,
 //     LookupTXT and ResolveIPAddr, called or taken as a function value
