@@ -28,8 +28,9 @@ background context; another library's client (a type named ...Client)
 called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
-context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
-the greeting) with no deadline set in the function; Dial or DialContext
+context-free Dial; a TLS Handshake(), an smtp.NewClient (which reads
+the greeting) or an SSH handshake (ssh.NewClientConn, NewServerConn)
+with no deadline set in the function; Dial or DialContext
 of a net.Dialer without Timeout taken as a function value; a request
 written and its reply read on a client's connection (a dial's, or a
 helper's) with no read deadline, or a connection read in a function that
@@ -156,7 +157,7 @@ func (c *checker) remoteClientCall(s *site) bool {
 		t = p.Elem()
 	}
 	n, ok := types.Unalias(t).(*types.Named)
-	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") {
+	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") && !clientLike(n.Obj()) {
 		return false
 	}
 	decl := n.Obj().Pkg()
@@ -198,6 +199,24 @@ func (c *checker) remoteClientCall(s *site) bool {
 		}
 	}
 	return true
+}
+
+// clientLikeTypes are other libraries' types not named ...Client whose
+// methods talk to a server on the context they are given, with no
+// deadline of their own: the MongoDB driver's Database and Collection
+// (no socket timeout by default).
+var clientLikeTypes = map[string][]string{
+	"go.mongodb.org/mongo-driver/mongo":    {"Database", "Collection"},
+	"go.mongodb.org/mongo-driver/v2/mongo": {"Database", "Collection"},
+}
+
+func clientLike(tn *types.TypeName) bool {
+	for _, name := range clientLikeTypes[tn.Pkg().Path()] {
+		if tn.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // methodName is how a message names a method of a named type:
@@ -245,6 +264,12 @@ func runDial(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
 		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
+		case isFunc(s.callee, sshPkg, "NewClientConn", "NewServerConn") && !setsDeadline(s.fn):
+			why := "a server that accepts the connection and never answers the handshake blocks it forever (ClientConfig.Timeout bounds only ssh.Dial's TCP connect)"
+			if s.callee.Name() == "NewServerConn" {
+				why = "a client that connects and never completes the handshake holds this goroutine and its connection forever"
+			}
+			c.report(s.pos(), "ssh.%s runs the SSH handshake on a connection the function sets no deadline on: %s; SetDeadline on the connection first and clear it after the handshake", s.callee.Name(), why)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
 		case isDNSLookup(s.callee) && !c.constIPLookup(s):

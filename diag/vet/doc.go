@@ -178,6 +178,12 @@
 //     SetReadDeadline on anything: it has no context, and a peer that
 //     never answers the handshake blocks it forever (HandshakeContext
 //     takes one).
+//   - ssh.NewClientConn and ssh.NewServerConn (golang.org/x/crypto/ssh)
+//     in a function that sets no deadline: the handshake reads the peer's
+//     version and key exchange with none (ClientConfig.Timeout bounds
+//     only ssh.Dial's TCP connect), so a server that never answers blocks
+//     the client forever, and a client that never completes it holds a
+//     server's goroutine forever.
 //   - smtp.NewClient (net/smtp's, or a fork's: a package named smtp whose
 //     NewClient takes a net.Conn) in a function that sets no deadline: it
 //     reads the server's greeting, which a server may never send.
