@@ -34,7 +34,9 @@ with no deadline set in the function; Dial or DialContext
 of a net.Dialer without Timeout taken as a function value; a request
 written and its reply read on a client's connection (a dial's, or a
 helper's) with no read deadline, or a connection read in a function that
-sets only a write deadline on it; net's context-free DNS lookups
+sets only a write deadline on it; redigo dials with no DialReadTimeout
+and go-ldap dials in a package that never calls SetTimeout; net's
+context-free DNS lookups
 (LookupHost, LookupIP, ResolveIPAddr...), called or taken as a value,
 and net.Resolver's given a background context; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
@@ -281,6 +283,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 	c.dialerValues()
 	c.lookupValues()
 	c.connExchanges()
+	c.libConns()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):

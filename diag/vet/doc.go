@@ -208,6 +208,12 @@
 //     alone: a function that sets a read deadline on anything, itself or
 //     through the package's functions it calls, and a connection that is
 //     only read (a subscriber waits for the server by design).
+//   - Connections of libraries that wait for replies with no deadline
+//     unless asked for one: redigo's Dial, DialContext and DialURL given
+//     no DialReadTimeout option (options passed as a slice are not
+//     judged), in a package that never uses DoWithTimeout or
+//     ReceiveWithTimeout; go-ldap's Dial, DialURL and DialTLS in a
+//     package that never calls SetTimeout.
 //   - DNS lookups nothing can cancel: net's context-free LookupHost,
 //     LookupIP, LookupAddr, LookupCNAME, LookupMX, LookupNS, LookupSRV,
 //     LookupTXT and ResolveIPAddr, called or taken as a function value
