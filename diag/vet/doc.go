@@ -71,6 +71,12 @@
 //     carry no context). Left alone: client-go and controller-runtime (a
 //     client for their watches must not have a Timeout) and a client the
 //     function received as a parameter (its caller's job).
+//   - Clients other libraries are known to build without Timeout count
+//     as built in the package: go-cleanhttp's DefaultClient and
+//     DefaultPooledClient, and golang.org/x/oauth2's NewClient and
+//     google.DefaultClient given context.Background() or context.TODO()
+//     written out (they copy the Timeout of a client the context
+//     carries, and a background context carries none).
 //   - An AWS SDK (v1) session made with no HTTPClient: session.NewSession,
 //     New or NewSessionWithOptions given only literal configs
 //     (&aws.Config{...}, session.Options{Config: aws.Config{...}}) that set

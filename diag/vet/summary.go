@@ -38,12 +38,19 @@ var (
 // untimedMakers are functions outside the module known to return a
 // tracked value without its timeout. Facts cover the module's own
 // functions; other modules are loaded without source, hence the table.
+// A maker with bgCtx set is judged only when its first argument is
+// context.Background() or context.TODO() written out: golang.org/x/oauth2
+// copies the Timeout of a client the context carries, and a background
+// one carries none.
 var untimedMakers = []struct {
 	pkg, name string
 	t         *tracked
+	bgCtx     bool
 }{
-	{"github.com/hashicorp/go-cleanhttp", "DefaultClient", httpClientT},
-	{"github.com/hashicorp/go-cleanhttp", "DefaultPooledClient", httpClientT},
+	{"github.com/hashicorp/go-cleanhttp", "DefaultClient", httpClientT, false},
+	{"github.com/hashicorp/go-cleanhttp", "DefaultPooledClient", httpClientT, false},
+	{"golang.org/x/oauth2", "NewClient", httpClientT, true},
+	{"golang.org/x/oauth2/google", "DefaultClient", httpClientT, true},
 }
 
 // kubeClientT stands for a client-go client (a clientset, a dynamic or
@@ -318,7 +325,7 @@ func (s *summary) origin(b ast.Expr, t *tracked) bound {
 	}
 	f := calleeFunc(s.pass.TypesInfo, call)
 	for _, u := range untimedMakers {
-		if u.t == t && isFunc(f, u.pkg, u.name) {
+		if u.t == t && isFunc(f, u.pkg, u.name) && (!u.bgCtx || len(call.Args) > 0 && isBackgroundCall(s.pass.TypesInfo, call.Args[0])) {
 			return bound{kind: untimed, pos: call.Pos()}
 		}
 	}
@@ -526,4 +533,11 @@ func mayReachNetwork(t types.Type, depth int) bool {
 		}
 	}
 	return false
+}
+
+// isBackgroundCall reports whether e is context.Background() or
+// context.TODO() written out.
+func isBackgroundCall(info *types.Info, e ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	return ok && isFunc(calleeFunc(info, call), "context", "Background", "TODO")
 }

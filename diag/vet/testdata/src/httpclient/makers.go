@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
+	"golang.org/x/oauth2"
 )
 
 // go-cleanhttp's clients have no Timeout.
 func cleanClients(ctx context.Context, u string) {
-	c := cleanhttp.DefaultClient() // want `http.Client without Timeout, used with Get at makers.go:14`
+	c := cleanhttp.DefaultClient() // want `http.Client without Timeout, used with Get at makers.go:15`
 	c.Get(u)
 
-	p := cleanhttp.DefaultPooledClient() // want `http.Client without Timeout: its Do at makers.go:18 runs with context.Background\(\)`
+	p := cleanhttp.DefaultPooledClient() // want `http.Client without Timeout: its Do at makers.go:19 runs with context.Background\(\)`
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", u, nil)
 	p.Do(req)
 
@@ -23,4 +24,13 @@ func cleanClients(ctx context.Context, u string) {
 
 	w := &http.Client{Transport: cleanhttp.DefaultTransport(), Timeout: time.Minute}
 	w.Get(u)
+}
+
+// golang.org/x/oauth2's client has the Timeout of the client its
+// context carries: none for a background context.
+func oauthClients(ctx context.Context, ts oauth2.TokenSource, u string) {
+	c := oauth2.NewClient(context.Background(), ts) // want `http.Client without Timeout, used with Get at makers.go:\d+`
+	c.Get(u)
+	carried := oauth2.NewClient(ctx, ts) // the caller's context may carry a timed client
+	carried.Get(u)
 }
