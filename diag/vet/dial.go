@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"net"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -27,15 +28,21 @@ background context; another library's client (a type named ...Client)
 called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
-context-free Dial; a TLS Handshake() or an smtp.NewClient (which reads
-the greeting) with no deadline set in the function; Dial or DialContext
-of a net.Dialer without Timeout taken as a function value; a gRPC dial
-that blocks
+context-free Dial; a TLS Handshake(), an smtp.NewClient (which reads
+the greeting) or an SSH handshake (ssh.NewClientConn, NewServerConn)
+with no deadline set in the function; Dial or DialContext
+of a net.Dialer without Timeout taken as a function value; a request
+written and its reply read on a client's connection (a dial's, or a
+helper's) with no read deadline, or a connection read in a function that
+sets only a write deadline on it; redigo dials with no DialReadTimeout
+and go-ldap dials in a package that never calls SetTimeout; net's
+context-free DNS lookups
+(LookupHost, LookupIP, ResolveIPAddr...), called or taken as a value,
+and net.Resolver's given a background context; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
-with no grpc.WithTimeout: grpc.Dial, or DialContext
-given a background context. Dials of unix sockets (the network a
-constant "unix...") are left alone: connecting to one fails at once when
-nobody listens.`,
+with no grpc.WithTimeout: grpc.Dial, or DialContext given a background
+context. Dials of unix sockets (the network a constant "unix...") are
+left alone: connecting to one fails at once when nobody listens.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(dialCtxFact)},
 	Run:       runDial,
@@ -56,6 +63,7 @@ const (
 	grpcWhy       = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy    = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy  = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+	dnsWhy        = "nothing can cancel the lookup: it waits as long as the resolver lets it (resolv.conf's timeout and attempts for every server and search domain, minutes in a pod with ndots:5, and longer with the cgo resolver)"
 	clientCallWhy = "the context is all that bounds a call to a remote service unless its client sets a deadline of its own, so a server that accepts the call and never answers can block it forever"
 )
 
@@ -151,7 +159,7 @@ func (c *checker) remoteClientCall(s *site) bool {
 		t = p.Elem()
 	}
 	n, ok := types.Unalias(t).(*types.Named)
-	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") {
+	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") && !clientLike(n.Obj()) {
 		return false
 	}
 	decl := n.Obj().Pkg()
@@ -193,6 +201,24 @@ func (c *checker) remoteClientCall(s *site) bool {
 		}
 	}
 	return true
+}
+
+// clientLikeTypes are other libraries' types not named ...Client whose
+// methods talk to a server on the context they are given, with no
+// deadline of their own: the MongoDB driver's Database and Collection
+// (no socket timeout by default).
+var clientLikeTypes = map[string][]string{
+	"go.mongodb.org/mongo-driver/mongo":    {"Database", "Collection"},
+	"go.mongodb.org/mongo-driver/v2/mongo": {"Database", "Collection"},
+}
+
+func clientLike(tn *types.TypeName) bool {
+	for _, name := range clientLikeTypes[tn.Pkg().Path()] {
+		if tn.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // methodName is how a message names a method of a named type:
@@ -240,13 +266,24 @@ func runDial(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
 		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
+		case isFunc(s.callee, sshPkg, "NewClientConn", "NewServerConn") && !setsDeadline(s.fn):
+			why := "a server that accepts the connection and never answers the handshake blocks it forever (ClientConfig.Timeout bounds only ssh.Dial's TCP connect)"
+			if s.callee.Name() == "NewServerConn" {
+				why = "a client that connects and never completes the handshake holds this goroutine and its connection forever"
+			}
+			c.report(s.pos(), "ssh.%s runs the SSH handshake on a connection the function sets no deadline on: %s; SetDeadline on the connection first and clear it after the handshake", s.callee.Name(), why)
 		case isHandshake(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
+		case isDNSLookup(s.callee) && !c.constIPLookup(s):
+			c.report(s.pos(), "net.%s has no context: %s; use net.DefaultResolver.%s with a context that has a deadline", s.callee.Name(), dnsWhy, resolverForm(s.callee))
 		case isFunc(s.callee, grpcPkg, "Dial") && c.grpcBlocks(s, 1):
 			c.report(s.pos(), "grpc.Dial with grpc.WithBlock and no timeout: %s; use grpc.DialContext with a context that has a deadline, or drop WithBlock", grpcWhy)
 		}
 	})
 	c.dialerValues()
+	c.lookupValues()
+	c.connExchanges()
+	c.libConns()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
 		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
@@ -261,6 +298,9 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case c.connectorAt(s) != nil && c.connectorAt(s).ctx:
 			return &ctxSink{val: s.arg(0), what: s.callee.Pkg().Name() + "." + s.callee.Name(), why: c.connectorAt(s).why,
+				fix: "pass a context with a deadline (context.WithTimeout)"}
+		case isMethod(s.callee, "net", "Resolver", resolverMethods...):
+			return &ctxSink{val: s.arg(0), what: "DNS lookup " + s.callee.Name(), why: "the context is all that bounds it beyond the resolver's own timeouts and attempts, which add up to minutes in a pod with ndots:5",
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case grpcUnary(s.callee):
 			return &ctxSink{val: s.arg(0), what: "gRPC call " + s.callee.Name(), why: grpcCallWhy,
@@ -624,4 +664,65 @@ func smtpNewClient(f *types.Func) bool {
 	}
 	ps := f.Signature().Params()
 	return ps.Len() > 0 && isNamed(ps.At(0).Type(), "net", "Conn")
+}
+
+// dnsLookups are net's context-free lookups that ask DNS; resolverMethods
+// are net.Resolver's context forms. LookupPort (a services file) and
+// ResolveTCPAddr and ResolveUDPAddr (mostly listen addresses) are left
+// out.
+var (
+	dnsLookups      = []string{"LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupSRV", "LookupTXT", "ResolveIPAddr"}
+	resolverMethods = []string{"LookupHost", "LookupIP", "LookupIPAddr", "LookupNetIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupSRV", "LookupTXT"}
+)
+
+func isDNSLookup(f *types.Func) bool { return isFunc(f, "net", dnsLookups...) }
+
+// resolverForm names the net.Resolver method that does what the
+// context-free lookup f does.
+func resolverForm(f *types.Func) string {
+	switch f.Name() {
+	case "ResolveIPAddr":
+		return "LookupIPAddr"
+	case "LookupIP":
+		return "LookupIP (or LookupIPAddr)"
+	}
+	return f.Name()
+}
+
+// constIPLookup reports whether the lookup s resolves a constant that
+// needs no DNS: an IP address, "localhost" or "" (ResolveIPAddr's
+// second argument, the others' first).
+func (c *checker) constIPLookup(s *site) bool {
+	i := 0
+	if s.callee.Name() == "ResolveIPAddr" {
+		i = 1
+	}
+	if s.expr == nil || i >= len(s.expr.Args) {
+		return false
+	}
+	h, ok := constString(c.pass.TypesInfo, s.expr.Args[i])
+	return ok && (h == "" || h == "localhost" || net.ParseIP(h) != nil)
+}
+
+// lookupValues reports a context-free lookup taken as a function value
+// (lookupHost = net.LookupHost): whoever calls it waits on DNS with
+// nothing to cancel it.
+func (c *checker) lookupValues() {
+	called := map[ast.Expr]bool{}
+	c.inspect(func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			called[ast.Unparen(call.Fun)] = true
+		}
+		return true
+	})
+	c.inspect(func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok || called[sel] {
+			return true
+		}
+		if f, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Func); ok && isDNSLookup(f) {
+			c.report(sel.Pos(), "net.%s taken as a function value: whoever calls it waits on DNS with no context: %s; use a func that calls net.DefaultResolver.%s with a context that has a deadline", f.Name(), dnsWhy, resolverForm(f))
+		}
+		return true
+	})
 }

@@ -178,6 +178,12 @@
 //     SetReadDeadline on anything: it has no context, and a peer that
 //     never answers the handshake blocks it forever (HandshakeContext
 //     takes one).
+//   - ssh.NewClientConn and ssh.NewServerConn (golang.org/x/crypto/ssh)
+//     in a function that sets no deadline: the handshake reads the peer's
+//     version and key exchange with none (ClientConfig.Timeout bounds
+//     only ssh.Dial's TCP connect), so a server that never answers blocks
+//     the client forever, and a client that never completes it holds a
+//     server's goroutine forever.
 //   - smtp.NewClient (net/smtp's, or a fork's: a package named smtp whose
 //     NewClient takes a net.Conn) in a function that sets no deadline: it
 //     reads the server's greeting, which a server may never send.
@@ -185,6 +191,39 @@
 //     function value ((&net.Dialer{}).DialContext kept in a field): its
 //     callers connect with no bound but their context. One put in an
 //     http.Transport is left to the HTTP rules.
+//   - A request and its reply on a client's connection with no read
+//     deadline: a connection returned by a call of the function (a dial,
+//     or a helper of the package that dials; not a listener's Accept, a
+//     hijacked or tls.Server connection, or net.Pipe) that is written to
+//     and read from, by the function or by the package's functions it is
+//     handed to (an MQTT CONNECT and the CONNACK awaited after it),
+//     reported where the reply is read or where the connection is handed
+//     to the function that reads it; and a connection read in a function
+//     that sets a write deadline on it but no read deadline (a SASL
+//     exchange on a broker's connection field). Reads are Read calls and
+//     hand-offs where an io.Reader is wanted (io.ReadFull, bufio,
+//     decoders), writes likewise. Connections are net.Conn and the
+//     connection types of net, crypto/tls and uTLS; a program's own
+//     connection types may bound their reads and are not judged. Left
+//     alone: a function that sets a read deadline on anything, itself or
+//     through the package's functions it calls, and a connection that is
+//     only read (a subscriber waits for the server by design).
+//   - Connections of libraries that wait for replies with no deadline
+//     unless asked for one: redigo's Dial, DialContext and DialURL given
+//     no DialReadTimeout option (options passed as a slice are not
+//     judged), in a package that never uses DoWithTimeout or
+//     ReceiveWithTimeout; go-ldap's Dial, DialURL and DialTLS in a
+//     package that never calls SetTimeout.
+//   - DNS lookups nothing can cancel: net's context-free LookupHost,
+//     LookupIP, LookupAddr, LookupCNAME, LookupMX, LookupNS, LookupSRV,
+//     LookupTXT and ResolveIPAddr, called or taken as a function value
+//     (lookupHost = net.LookupHost), and net.Resolver's context forms
+//     given a background context. The resolver's timeout and attempts
+//     bound each query, but for every server and search domain in turn:
+//     minutes in a pod with ndots:5, longer with the cgo resolver. A
+//     constant IP address, "localhost" or "" is left alone, and so are
+//     LookupPort (a services file), ResolveTCPAddr and ResolveUDPAddr
+//     (mostly listen addresses).
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
 //     listens.

@@ -37,6 +37,9 @@ type checker struct {
 	// (functions taking a *testing.T, B, F or a testing.TB): go test's
 	// -timeout bounds them, as it bounds test files.
 	helpers []posRange
+	// anyReadDeadline caches whether a function of the package sets a
+	// read deadline (connread.go), nil until asked.
+	anyReadDeadline *bool
 }
 
 type posRange struct{ from, to token.Pos }

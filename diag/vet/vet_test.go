@@ -34,6 +34,8 @@ func TestAnalyzers(t *testing.T) {
 		{vet.Dial, "dialtimeout"},
 		{vet.Dial, "clientcall"},
 		{vet.Dial, "clientbounded"},
+		{vet.Dial, "libconns"},
+		{vet.Dial, "libconnsok"},
 		{vet.HTTPServer, "httpserver"},
 		{vet.Ignore, "diagignore"},
 	}

@@ -18,3 +18,9 @@ func Dial(network, addr string, config *ClientConfig) (*Client, error) { return 
 func NewClientConn(c net.Conn, addr string, config *ClientConfig) (any, any, any, error) {
 	return nil, nil, nil, nil
 }
+
+type ServerConfig struct{}
+
+func NewServerConn(c net.Conn, config *ServerConfig) (any, any, any, error) {
+	return nil, nil, nil, nil
+}
