@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -62,6 +62,12 @@ func TestHeldout5Apart(t *testing.T) {
 // blind once heldout5 was spent, against every set before it.
 func TestHeldout6Apart(t *testing.T) {
 	checkApart(t, "heldout6", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+}
+
+// TestHeldout7Apart checks the same for the seventh held-out set, picked
+// blind once heldout6 was spent, against every set before it.
+func TestHeldout7Apart(t *testing.T) {
+	checkApart(t, "heldout7", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 }
 
 // checkApart fails if a repository or module of set's cases, or a module
