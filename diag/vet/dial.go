@@ -206,11 +206,19 @@ func (c *checker) remoteClientCall(s *site) bool {
 // clientLikeTypes are other libraries' types not named ...Client whose
 // methods talk to a server on the context they are given, with no
 // deadline of their own: the MongoDB driver's Database and Collection
-// (no socket timeout by default).
-var clientLikeTypes = map[string][]string{
-	"go.mongodb.org/mongo-driver/mongo":    {"Database", "Collection"},
-	"go.mongodb.org/mongo-driver/v2/mongo": {"Database", "Collection"},
-}
+// (no socket timeout by default), and etcd's KV, Lease, Cluster,
+// Maintenance and Auth, which its Client embeds (gRPC calls; the
+// client's DialTimeout bounds only the connection).
+var (
+	etcdTypes       = []string{"KV", "Lease", "Cluster", "Maintenance", "Auth"}
+	clientLikeTypes = map[string][]string{
+		"go.mongodb.org/mongo-driver/mongo":    {"Database", "Collection"},
+		"go.mongodb.org/mongo-driver/v2/mongo": {"Database", "Collection"},
+		"go.etcd.io/etcd/client/v3":            etcdTypes,
+		"go.etcd.io/etcd/clientv3":             etcdTypes,
+		"github.com/coreos/etcd/clientv3":      etcdTypes,
+	}
+)
 
 func clientLike(tn *types.TypeName) bool {
 	for _, name := range clientLikeTypes[tn.Pkg().Path()] {

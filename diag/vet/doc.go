@@ -71,6 +71,8 @@
 //     carry no context). Left alone: client-go and controller-runtime (a
 //     client for their watches must not have a Timeout) and a client the
 //     function received as a parameter (its caller's job).
+//   - go-github's NewClient (any major version) and githubv4's given
+//     nil: they send on http.DefaultClient.
 //   - Clients other libraries are known to build without Timeout count
 //     as built in the package: go-cleanhttp's DefaultClient and
 //     DefaultPooledClient, and golang.org/x/oauth2's NewClient and
@@ -153,8 +155,11 @@
 //     background context: gRPC sets no deadline of its own.
 //   - Another library's client called on a background context: a method,
 //     taking a context first, of a type named Client or ...Client
-//     (containerd.Client, a KVClient interface) of a package outside the
-//     standard library and the module, or of an interface of the module
+//     (containerd.Client, a KVClient interface), or of a type known to
+//     work the same way (the MongoDB driver's Database and Collection;
+//     etcd's KV, Lease, Cluster, Maintenance and Auth, which its Client
+//     embeds), of a package outside the standard library and the
+//     module, or of an interface of the module
 //     (nothing follows a call through an interface). The module's own
 //     client types are followed from source instead. Left alone: methods
 //     that stream on purpose (Watch..., Subscribe..., Stream..., Logs...,

@@ -88,6 +88,13 @@ func (c *checker) contextFreeSender(s *site) {
 	if s.callee == nil || !c.handedTo(s.callee.Pkg()) {
 		return
 	}
+	if nilDefaultClient(s.callee) {
+		for i, a := range s.expr.Args {
+			if tv, ok := c.pass.TypesInfo.Types[a]; ok && tv.IsNil() && i < s.callee.Signature().Params().Len() && isHTTPClient(s.callee.Signature().Params().At(i).Type()) {
+				c.report(s.pos(), "%s.%s(nil) sends on http.DefaultClient, which has no Timeout: %s; pass an http.Client with Timeout", s.callee.Pkg().Name(), s.callee.Name(), httpWhy)
+			}
+		}
+	}
 	for _, a := range s.expr.Args {
 		if isHTTPClient(c.typeOf(a)) {
 			for _, b := range untimedOnly(c.sum.judge(a, httpClientT)) {
@@ -95,6 +102,15 @@ func (c *checker) contextFreeSender(s *site) {
 			}
 		}
 	}
+}
+
+// nilDefaultClient reports whether f is a library's constructor known
+// to send on http.DefaultClient when given a nil *http.Client: go-github's
+// NewClient (any major version) and githubv4's.
+func nilDefaultClient(f *types.Func) bool {
+	p := f.Pkg().Path()
+	return f.Name() == "NewClient" && f.Signature().Recv() == nil &&
+		(strings.HasPrefix(p, "github.com/google/go-github/") && strings.HasSuffix(p, "/github") || p == "github.com/shurcooL/githubv4")
 }
 
 const handedWhy = "unless that library gives each request a deadline of its own, a server that accepts the connection and never answers blocks its requests forever; set the client's Timeout"
