@@ -42,7 +42,8 @@ and net.Resolver's given a background context; a gRPC dial that blocks
 (grpc.WithBlock, written out or appended to a slice of the function's)
 with no grpc.WithTimeout: grpc.Dial, or DialContext given a background
 context. Dials of unix sockets (the network a constant "unix...") are
-left alone: connecting to one fails at once when nobody listens.`,
+left alone: connecting to one fails at once when nobody listens; so are
+UDP and raw IP ones ("udp...", "ip..."): connecting sends nothing.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(dialCtxFact)},
 	Run:       runDial,
@@ -244,25 +245,25 @@ func runDial(pass *analysis.Pass) (any, error) {
 	c := newChecker(pass)
 	c.sites(func(s *site) {
 		switch {
-		case isFunc(s.callee, "net", "Dial", "DialTCP") && !c.unixDial(s, 0):
+		case isFunc(s.callee, "net", "Dial", "DialTCP") && !c.noWaitDial(s, 0):
 			c.report(s.pos(), "net.%s has no timeout: %s; use net.DialTimeout or a net.Dialer with Timeout", s.callee.Name(), connectWhy)
-		case isFunc(s.callee, "crypto/tls", "Dial") && !c.unixDial(s, 0):
+		case isFunc(s.callee, "crypto/tls", "Dial") && !c.noWaitDial(s, 0):
 			c.report(s.pos(), "tls.Dial has no timeout: %s; use tls.DialWithDialer with a net.Dialer that has a Timeout, or tls.Dialer.DialContext with a deadline", handshakeWhy)
-		case isFunc(s.callee, "crypto/tls", "DialWithDialer") && s.expr != nil && len(s.expr.Args) > 0 && !c.unixDial(s, 1):
+		case isFunc(s.callee, "crypto/tls", "DialWithDialer") && s.expr != nil && len(s.expr.Args) > 0 && !c.noWaitDial(s, 1):
 			for _, b := range c.untimedNetDialers(s.expr.Args[0]) {
 				c.report(s.pos(), "tls.DialWithDialer with a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.boundWhere(b), handshakeWhy)
 			}
-		case isMethod(s.callee, "net", "Dialer", "Dial") && !c.unixDial(s, 0):
+		case isMethod(s.callee, "net", "Dialer", "Dial") && !c.noWaitDial(s, 0):
 			for _, b := range c.untimedNetDialers(c.recv(s)) {
 				c.report(s.pos(), "Dial on a net.Dialer without Timeout (%s): %s; set the Dialer's Timeout", c.boundWhere(b), connectWhy)
 			}
-		case isMethod(s.callee, "crypto/tls", "Dialer", "Dial") && !c.unixDial(s, 0):
+		case isMethod(s.callee, "crypto/tls", "Dialer", "Dial") && !c.noWaitDial(s, 0):
 			for _, b := range c.untimedTLSDialers(c.recv(s)) {
 				c.report(s.pos(), "Dial on a tls.Dialer without a NetDialer Timeout (%s): %s; set NetDialer to a net.Dialer with Timeout, or use DialContext with a deadline", c.where(b.Pos()), handshakeWhy)
 			}
 		case isFunc(s.callee, "net/smtp", "Dial", "SendMail"):
 			c.report(s.pos(), "smtp.%s has no timeout: %s; dial with a net.Dialer that has a Timeout, set a deadline on the connection (SetDeadline) and use smtp.NewClient", s.callee.Name(), smtpWhy)
-		case isFunc(s.callee, sshPkg, "Dial") && s.expr != nil && len(s.expr.Args) == 3 && !c.unixDial(s, 0):
+		case isFunc(s.callee, sshPkg, "Dial") && s.expr != nil && len(s.expr.Args) == 3 && !c.noWaitDial(s, 0):
 			for _, b := range untimedOnly(c.sum.judge(s.expr.Args[2], sshConfigT)) {
 				c.report(s.pos(), "ssh.Dial with a ClientConfig without Timeout (%s): %s; set the ClientConfig's Timeout", c.boundWhere(b), connectWhy)
 			}
@@ -294,7 +295,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 	c.libConns()
 	c.flowContexts(func(s *site) *ctxSink {
 		switch {
-		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.unixDial(s, 1):
+		case isMethod(s.callee, "net", "Dialer", "DialContext") && !c.noWaitDial(s, 1):
 			if b := c.untimedNetDialers(c.recv(s)); len(b) > 0 {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a net.Dialer without Timeout (" + c.boundWhere(b[0]) + ")", why: connectWhy,
 					fix: "pass a context with a deadline or set the Dialer's Timeout"}
@@ -319,7 +320,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 		case isFunc(s.callee, grpcPkg, "DialContext") && c.grpcBlocks(s, 2):
 			return &ctxSink{val: s.arg(0), what: "grpc.DialContext with grpc.WithBlock", why: grpcWhy,
 				fix: "pass a context with a deadline or drop WithBlock"}
-		case isMethod(s.callee, "crypto/tls", "Dialer", "DialContext") && !c.unixDial(s, 1):
+		case isMethod(s.callee, "crypto/tls", "Dialer", "DialContext") && !c.noWaitDial(s, 1):
 			if b := c.untimedTLSDialers(c.recv(s)); len(b) > 0 {
 				return &ctxSink{val: s.arg(0), what: "DialContext on a tls.Dialer without a NetDialer Timeout (" + c.where(b[0].Pos()) + ")", why: handshakeWhy,
 					fix: "pass a context with a deadline or set NetDialer to a net.Dialer with Timeout"}
@@ -463,14 +464,16 @@ func (c *checker) recv(s *site) ast.Expr {
 	return nil
 }
 
-// unixDial reports whether the call's i-th argument, its network, is a
-// constant naming a unix socket.
-func (c *checker) unixDial(s *site, i int) bool {
+// noWaitDial reports whether the call's i-th argument, its network, is a
+// constant naming one whose dial waits for no peer: a unix socket
+// (connecting fails at once when nobody listens), UDP or a raw IP socket
+// (connecting sends nothing).
+func (c *checker) noWaitDial(s *site, i int) bool {
 	if s.expr == nil || i >= len(s.expr.Args) {
 		return false
 	}
 	n, ok := constString(c.pass.TypesInfo, s.expr.Args[i])
-	return ok && strings.HasPrefix(n, "unix")
+	return ok && (strings.HasPrefix(n, "unix") || strings.HasPrefix(n, "udp") || strings.HasPrefix(n, "ip"))
 }
 
 // untimedNetDialers returns the net.Dialers built in the package that e

@@ -237,7 +237,8 @@
 //     (mostly listen addresses).
 //   - Unix sockets (the network a constant "unix", "unixgram",
 //     "unixpacket") are left alone: connecting fails at once when nobody
-//     listens.
+//     listens. So are UDP and raw IP sockets (a constant "udp...",
+//     "ip..."): connecting one sends nothing and waits for no peer.
 //
 // httpserver: servers.
 //   - An http.Server built in the package with neither ReadHeaderTimeout

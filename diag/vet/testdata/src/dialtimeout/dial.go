@@ -10,6 +10,7 @@ import (
 func dials(addr string) {
 	net.Dial("tcp", addr) // want `net.Dial has no timeout: connecting to a host that drops packets waits for the kernel's SYN retries \(~2 minutes on Linux\); use net.DialTimeout or a net.Dialer with Timeout`
 	net.Dial("unix", "/run/x.sock")
+	net.Dial("udp", addr) // connecting a UDP socket sends nothing
 	net.DialTimeout("tcp", addr, time.Second)
 	tls.Dial("tcp", addr, nil)                          // want `tls.Dial has no timeout: a server that accepts the connection and never answers the TLS handshake blocks it forever`
 	tls.DialWithDialer(&net.Dialer{}, "tcp", addr, nil) // want `tls.DialWithDialer with a net.Dialer without Timeout`
