@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"go/types"
 	"net"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -209,7 +210,8 @@ func (c *checker) remoteClientCall(s *site) bool {
 // deadline of their own: the MongoDB driver's Database and Collection
 // (no socket timeout by default), and etcd's KV, Lease, Cluster,
 // Maintenance and Auth, which its Client embeds (gRPC calls; the
-// client's DialTimeout bounds only the connection).
+// client's DialTimeout bounds only the connection), and pgx's Conn, Tx
+// and Pool (no statement timeout unless the server sets one).
 var (
 	etcdTypes       = []string{"KV", "Lease", "Cluster", "Maintenance", "Auth"}
 	clientLikeTypes = map[string][]string{
@@ -218,6 +220,10 @@ var (
 		"go.etcd.io/etcd/client/v3":            etcdTypes,
 		"go.etcd.io/etcd/clientv3":             etcdTypes,
 		"github.com/coreos/etcd/clientv3":      etcdTypes,
+		"github.com/jackc/pgx/v4":              {"Conn", "Tx"},
+		"github.com/jackc/pgx/v5":              {"Conn", "Tx"},
+		"github.com/jackc/pgx/v4/pgxpool":      {"Pool", "Conn"},
+		"github.com/jackc/pgx/v5/pgxpool":      {"Pool", "Conn"},
 	}
 )
 
@@ -308,7 +314,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 		case c.connectorAt(s) != nil && c.connectorAt(s).ctx:
 			return &ctxSink{val: s.arg(0), what: s.callee.Pkg().Name() + "." + s.callee.Name(), why: c.connectorAt(s).why,
 				fix: "pass a context with a deadline (context.WithTimeout)"}
-		case isMethod(s.callee, "net", "Resolver", resolverMethods...):
+		case c.resolverLookup(s):
 			return &ctxSink{val: s.arg(0), what: "DNS lookup " + s.callee.Name(), why: "the context is all that bounds it beyond the resolver's own timeouts and attempts, which add up to minutes in a pod with ndots:5",
 				fix: "pass a context with a deadline (context.WithTimeout)"}
 		case grpcUnary(s.callee):
@@ -687,6 +693,31 @@ var (
 )
 
 func isDNSLookup(f *types.Func) bool { return isFunc(f, "net", dnsLookups...) }
+
+// resolverLookup reports whether s is a lookup of net.Resolver, or of an
+// interface of the program's that *net.Resolver implements (a dialer's
+// Resolver field, net.DefaultResolver unless set).
+func (c *checker) resolverLookup(s *site) bool {
+	if isMethod(s.callee, "net", "Resolver", resolverMethods...) {
+		return true
+	}
+	if !s.common.IsInvoke() || !slices.Contains(resolverMethods, s.callee.Name()) {
+		return false
+	}
+	iface, ok := s.common.Value.Type().Underlying().(*types.Interface)
+	if !ok {
+		return false
+	}
+	for _, imp := range c.pass.Pkg.Imports() {
+		if imp.Path() != "net" {
+			continue
+		}
+		if tn, ok := imp.Scope().Lookup("Resolver").(*types.TypeName); ok {
+			return types.Implements(types.NewPointer(tn.Type()), iface)
+		}
+	}
+	return false
+}
 
 // resolverForm names the net.Resolver method that does what the
 // context-free lookup f does.

@@ -158,7 +158,7 @@
 //     (containerd.Client, a KVClient interface), or of a type known to
 //     work the same way (the MongoDB driver's Database and Collection;
 //     etcd's KV, Lease, Cluster, Maintenance and Auth, which its Client
-//     embeds), of a package outside the standard library and the
+//     embeds; pgx's Conn, Tx and Pool), of a package outside the standard library and the
 //     module, or of an interface of the module
 //     (nothing follows a call through an interface). The module's own
 //     client types are followed from source instead. Left alone: methods
@@ -229,7 +229,8 @@
 //     LookupIP, LookupAddr, LookupCNAME, LookupMX, LookupNS, LookupSRV,
 //     LookupTXT and ResolveIPAddr, called or taken as a function value
 //     (lookupHost = net.LookupHost), and net.Resolver's context forms
-//     given a background context. The resolver's timeout and attempts
+//     (or those of an interface *net.Resolver implements, a dialer's
+//     Resolver) given a background context. The resolver's timeout and attempts
 //     bound each query, but for every server and search domain in turn:
 //     minutes in a pod with ndots:5, longer with the cgo resolver. A
 //     constant IP address, "localhost" or "" is left alone, and so are

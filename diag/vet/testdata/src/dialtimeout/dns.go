@@ -43,3 +43,15 @@ func bounded(name string) ([]string, error) {
 func unbounded(name string) ([]net.IPAddr, error) {
 	return net.DefaultResolver.LookupIPAddr(context.Background(), name) // want `DNS lookup LookupIPAddr`
 }
+
+// A dialer's resolver, an interface net.Resolver implements.
+type resolver interface {
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+}
+
+func resolveWith(r resolver, host string) ([]net.IPAddr, error) {
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	return r.LookupIPAddr(context.Background(), host) // want `DNS lookup LookupIPAddr`
+}
