@@ -394,10 +394,15 @@ func (c *checker) grpcBlocks(s *site, from int) bool {
 }
 
 // sliceElems returns the elements given to the slice variable v in fn's
-// body: those of the composite literals assigned to it and the values
-// appended to it (v = append(v, a, b)). It returns nil when v is not a
-// local variable of fn, or when anything else is assigned to it.
+// body (the body of the function fn is a literal of, for a variable a
+// goroutine captures): those of the composite literals assigned to it
+// and the values appended to it (v = append(v, a, b)). It returns nil
+// when v is not a local variable or parameter of that function, or when
+// anything else is assigned to it.
 func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
+	for fn != nil && fn.Parent() != nil {
+		fn = fn.Parent()
+	}
 	id, ok := ast.Unparen(v).(*ast.Ident)
 	if !ok || fn == nil || fn.Syntax() == nil {
 		return nil

@@ -181,9 +181,11 @@
 //   - A gRPC dial that blocks (grpc.WithBlock or WithReturnConnectionError
 //     among its options, and no grpc.WithTimeout): grpc.Dial, and
 //     grpc.DialContext given a background context. Options passed as a
-//     slice are followed when the slice is a variable of the calling
-//     function (its literals and appends); one from a parameter or a call
-//     is assumed not to block.
+//     slice are followed when the slice is a variable or parameter of the
+//     calling function, or of the function a goroutine's literal is in
+//     (its literals and appends: a parameter the function appends
+//     WithBlock to blocks); one from a call, or a parameter only passed
+//     on, is assumed not to block.
 //   - Handshake() on a TLS connection (crypto/tls, or uTLS's Conn and
 //     UConn) in a function that calls neither SetDeadline nor
 //     SetReadDeadline on anything: it has no context, and a peer that
