@@ -197,6 +197,9 @@
 //     only ssh.Dial's TCP connect), so a server that never answers blocks
 //     the client forever, and a client that never completes it holds a
 //     server's goroutine forever.
+//   - A dial through an SSH connection: ssh.Client's Dial and DialTCP
+//     (no timeout: the server dials and the channel open waits for its
+//     answer) and its DialContext given a background context.
 //   - smtp.NewClient (net/smtp's, or a fork's: a package named smtp whose
 //     NewClient takes a net.Conn) in a function that sets no deadline: it
 //     reads the server's greeting, which a server may never send.

@@ -1,6 +1,7 @@
 package dialtimeout
 
 import (
+	"context"
 	"net"
 	"time"
 
@@ -29,4 +30,10 @@ func serveSSH(l net.Listener, cfg *ssh.ServerConfig) {
 			_, _, _, _ = ssh.NewServerConn(c, cfg) // want `ssh.NewServerConn runs the SSH handshake on a connection the function sets no deadline on: a client that connects and never completes the handshake`
 		}()
 	}
+}
+
+func throughJump(ctx context.Context, jump *ssh.Client, addr string) {
+	jump.Dial("tcp", addr)                              // want `ssh.Client.Dial has no timeout: the SSH server dials the address for you`
+	jump.DialContext(context.Background(), "tcp", addr) // want `ssh.Client.DialContext with context.Background\(\)`
+	jump.DialContext(ctx, "tcp", addr)
 }

@@ -2,6 +2,7 @@
 package ssh
 
 import (
+	"context"
 	"net"
 	"time"
 )
@@ -23,4 +24,10 @@ type ServerConfig struct{}
 
 func NewServerConn(c net.Conn, config *ServerConfig) (any, any, any, error) {
 	return nil, nil, nil, nil
+}
+
+func (c *Client) Dial(n, addr string) (net.Conn, error) { return nil, nil }
+
+func (c *Client) DialContext(ctx context.Context, n, addr string) (net.Conn, error) {
+	return nil, nil
 }
