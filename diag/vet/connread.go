@@ -77,13 +77,7 @@ func (c *checker) connUses(v ssa.Value, depth int, top bool, u *readsAndWrites, 
 			c.connUses(r.(ssa.Value), depth, top, u, seen)
 		case ssa.CallInstruction:
 			cc := r.Common()
-			name := ""
-			if cc.IsInvoke() && cc.Value == v {
-				name = cc.Method.Name()
-			} else if sc := cc.StaticCallee(); sc != nil && sc.Signature.Recv() != nil && len(cc.Args) > 0 && cc.Args[0] == v {
-				name = sc.Name()
-			}
-			switch name {
+			switch methodOn(cc, v) {
 			case "Read", "WriteTo":
 				read(r)
 				continue
@@ -94,6 +88,7 @@ func (c *checker) connUses(v ssa.Value, depth int, top bool, u *readsAndWrites, 
 				u.deadline = true
 				continue
 			case "":
+				// Not a method of v: v is an argument, judged below.
 			default:
 				continue
 			}
@@ -177,17 +172,25 @@ func readThrough(call ssa.CallInstruction) bool {
 			continue
 		}
 		cc := ci.Common()
-		name := ""
-		if cc.IsInvoke() && cc.Value == v {
-			name = cc.Method.Name()
-		} else if sc := cc.StaticCallee(); sc != nil && sc.Signature.Recv() != nil && len(cc.Args) > 0 && cc.Args[0] == v {
-			name = sc.Name()
-		}
+		name := methodOn(cc, v)
 		if strings.HasPrefix(name, "Read") || name == "Decode" || name == "Scan" || name == "Peek" {
 			return true
 		}
 	}
 	return false
+}
+
+// methodOn returns the name of the method cc calls on v (through an
+// interface or on a concrete receiver), or "" when cc calls no method
+// of v.
+func methodOn(cc *ssa.CallCommon, v ssa.Value) string {
+	if cc.IsInvoke() && cc.Value == v {
+		return cc.Method.Name()
+	}
+	if sc := cc.StaticCallee(); sc != nil && sc.Signature.Recv() != nil && len(cc.Args) > 0 && cc.Args[0] == v {
+		return sc.Name()
+	}
+	return ""
 }
 
 // hasMethod reports whether t's method set (or its pointer's) has name.
