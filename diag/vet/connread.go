@@ -146,14 +146,14 @@ func (c *checker) wrapsOnly(cc *ssa.CallCommon) bool {
 		return false
 	}
 	if c.anyReadDeadline == nil {
-		any := false
+		found := false
 		for _, fn := range c.funcs {
 			if setsDeadline(fn) {
-				any = true
+				found = true
 				break
 			}
 		}
-		c.anyReadDeadline = &any
+		c.anyReadDeadline = &found
 	}
 	return *c.anyReadDeadline
 }
