@@ -31,7 +31,8 @@ called on a background context; known connectors of other libraries
 websocket dials) given a background context, and go-ethereum's
 context-free Dial; a TLS Handshake(), an smtp.NewClient (which reads the
 greeting) or an SSH handshake (ssh.NewClientConn, NewServerConn) with no
-deadline set in the function; a dial through an SSH connection
+deadline set in the function; the context-free Dial of golang.org/x/net/proxy's
+dialers; a dial through an SSH connection
 (ssh.Client's Dial, or DialContext on a background context); Dial or
 DialContext of a net.Dialer without Timeout taken as a function value; a
 request written and its reply read on a client's connection (a dial's,
@@ -56,6 +57,7 @@ const (
 	sshPkg       = "golang.org/x/crypto/ssh"
 	grpcPkg      = "google.golang.org/grpc"
 	websocketPkg = "github.com/gorilla/websocket"
+	proxyPkg     = "golang.org/x/net/proxy"
 )
 
 const (
@@ -66,6 +68,7 @@ const (
 	grpcWhy       = "grpc.WithBlock waits until the connection is up, and an address that never answers keeps it waiting forever"
 	connectWhy    = "connecting to a host that drops packets waits for the kernel's SYN retries (~2 minutes on Linux)"
 	handshakeWhy  = "a server that accepts the connection and never answers the TLS handshake blocks it forever"
+	proxyWhy      = "golang.org/x/net/proxy's dialers (FromEnvironment's, and SOCKS5's forward dialer, proxy.Direct, when none is given) connect with no timeout, and a SOCKS5 proxy's handshake waits on that connection, so a proxy or target that drops packets or never answers blocks it"
 	sshChannelWhy = "the SSH server dials the address for you and the channel open waits for its answer with no deadline, so a target that drops packets, or a server that never answers, blocks it forever"
 	dnsWhy        = "nothing can cancel the lookup: it waits as long as the resolver lets it (resolv.conf's timeout and attempts for every server and search domain, minutes in a pod with ndots:5, and longer with the cgo resolver)"
 	clientCallWhy = "the context is all that bounds a call to a remote service unless its client sets a deadline of its own, so a server that accepts the call and never answers can block it forever"
@@ -283,6 +286,8 @@ func runDial(pass *analysis.Pass) (any, error) {
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
 		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
+		case (isMethod(s.callee, proxyPkg, "Dialer", "Dial") || isMethod(s.callee, proxyPkg, "PerHost", "Dial")) && !c.noWaitDial(s, 0):
+			c.report(s.pos(), "proxy.Dialer.Dial has no context: %s; use DialContext (proxy.ContextDialer) with a context that has a deadline", proxyWhy)
 		case isMethod(s.callee, sshPkg, "Client", "Dial", "DialTCP"):
 			c.report(s.pos(), "ssh.Client.%s has no timeout: %s; use DialContext with a context that has a deadline", s.callee.Name(), sshChannelWhy)
 		case isFunc(s.callee, sshPkg, "NewClientConn", "NewServerConn") && !setsDeadline(s.fn):

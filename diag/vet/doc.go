@@ -197,6 +197,10 @@
 //     only ssh.Dial's TCP connect), so a server that never answers blocks
 //     the client forever, and a client that never completes it holds a
 //     server's goroutine forever.
+//   - Dial of a golang.org/x/net/proxy Dialer (proxy.FromEnvironment(),
+//     proxy.SOCKS5(...), a PerHost): it takes no context, and the
+//     library's dialers connect with no timeout (proxy.Direct is a zero
+//     net.Dialer), the SOCKS5 handshake included.
 //   - A dial through an SSH connection: ssh.Client's Dial and DialTCP
 //     (no timeout: the server dials and the channel open waits for its
 //     answer) and its DialContext given a background context.
