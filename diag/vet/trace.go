@@ -87,6 +87,9 @@ func (t *tracer) value(v ssa.Value) ctxState {
 	case *ssa.Phi:
 		st := identity
 		for _, e := range v.Edges {
+			if boundedElsewhere(v, e) {
+				continue
+			}
 			st = st.join(t.value(e))
 		}
 		return st
@@ -102,6 +105,61 @@ func (t *tracer) value(v ssa.Value) ctxState {
 		return t.value(v.X)
 	}
 	return ctxState{}
+}
+
+// boundedElsewhere reports whether edge e of phi is a context that
+// another edge bounds with WithTimeout or WithDeadline, under a test of
+// that very timeout: ctx := context.Background(); if timeout > 0 { ctx,
+// cancel = context.WithTimeout(ctx, timeout) }. The function gives the
+// context a deadline whenever one is configured; the edge without is the
+// configuration's choice (a zero timeout meaning none), not an
+// oversight, and is not reported. A branch on anything else (a mode
+// flag) is still judged.
+func boundedElsewhere(phi *ssa.Phi, e ssa.Value) bool {
+	for _, o := range phi.Edges {
+		ex, ok := o.(*ssa.Extract)
+		if !ok || ex.Index != 0 {
+			continue
+		}
+		call, ok := ex.Tuple.(*ssa.Call)
+		if !ok || len(call.Common().Args) == 0 {
+			continue
+		}
+		args := call.Common().Args
+		if isContextFunc(staticFunc(call.Common()), "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause") && args[0] == e && len(args) > 1 && testedIn(phi.Parent(), args[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// testedIn reports whether fn branches on a comparison of v (or of the
+// same field of the same value, loaded again: if p.timeout > 0).
+func testedIn(fn *ssa.Function, v ssa.Value) bool {
+	for _, b := range fn.Blocks {
+		if len(b.Instrs) == 0 {
+			continue
+		}
+		ifi, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+		if !ok {
+			continue
+		}
+		cmp, ok := ifi.Cond.(*ssa.BinOp)
+		if ok && (sameValue(cmp.X, v) || sameValue(cmp.Y, v)) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameValue reports whether a and b are one value, or loads of the same
+// field of one value.
+func sameValue(a, b ssa.Value) bool {
+	if a == b {
+		return true
+	}
+	ka, kb := keyOf(a), keyOf(b)
+	return ka.field >= 0 && ka == kb
 }
 
 // derive is the state of a context derived from one in st without a

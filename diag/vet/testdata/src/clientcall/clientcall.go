@@ -91,3 +91,36 @@ func connectors(ctx context.Context, issuer, dsn, node string) {
 	ethclient.DialContext(context.Background(), "https://rpc.example")
 	websocket.Dial(context.Background(), node, nil) // want `websocket.Dial with context.Background\(\): the handshake waits on that context alone`
 }
+
+// A context bounded whenever a timeout is configured: zero means none,
+// by the configuration's choice.
+func configured(c *kvstore.Client, timeout time.Duration) {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c.Get(ctx, "k")
+
+	other := context.Background()
+	if timeout > 0 {
+		other = context.WithValue(other, struct{}{}, timeout)
+	}
+	c.Get(other, "k") // want `client call kvstore.Client.Get with context.Background\(\)`
+}
+
+type upstream struct {
+	c       *kvstore.Client
+	timeout time.Duration
+}
+
+func (u *upstream) exchange() {
+	ctx := context.Background()
+	if u.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, u.timeout)
+		defer cancel()
+	}
+	u.c.Get(ctx, "k")
+}
