@@ -212,7 +212,7 @@ func hasMethod(t types.Type, name string) bool {
 // the server by design).
 func (c *checker) connExchanges() {
 	c.sites(func(s *site) {
-		if s.callee == nil || !clientConnFrom(s.callee) || setsDeadline(s.fn) {
+		if s.callee == nil || !clientConnFrom(s.callee) {
 			return
 		}
 		v, ok := s.instr.(ssa.Value)
@@ -232,7 +232,9 @@ func (c *checker) connExchanges() {
 		} else if isConnType(v.Type()) {
 			conn = v
 		}
-		if conn == nil {
+		// setsDeadline walks the package's callees: asked only for a
+		// call that returns a connection, not for every call.
+		if conn == nil || setsDeadline(s.fn) {
 			return
 		}
 		u := &readsAndWrites{}
