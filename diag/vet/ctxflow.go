@@ -149,17 +149,16 @@ func (c *checker) flowContexts(find func(*site) *ctxSink, newFact func() ctxFact
 	for changed := true; changed; {
 		changed = false
 		for _, s := range sites {
-			for _, i := range markedArgs(marks, s) {
-				w := marks[s.static][i]
-				for _, p := range c.trace(s.common.Args[i]).params {
-					if p.fn == s.static && p.i == i {
+			for _, a := range c.markedArgs(marks, s) {
+				for _, p := range c.trace(s.common.Args[a.i]).params {
+					if p.fn == s.static && p.i == a.i {
 						continue // recursion adds nothing
 					}
-					loop := w.loop
+					loop := a.w.loop
 					if loop == "" {
 						loop = c.loopOf(s)
 					}
-					if mark(p, &witness{sink: w.sink, pos: w.pos, at: w.at, via: append([]string{funcName(s.static)}, w.via...), loop: loop}) {
+					if mark(p, &witness{sink: a.w.sink, pos: a.w.pos, at: a.w.at, via: append([]string{a.name}, a.w.via...), loop: loop}) {
 						changed = true
 					}
 				}
@@ -167,23 +166,27 @@ func (c *checker) flowContexts(find func(*site) *ctxSink, newFact func() ctxFact
 		}
 	}
 	for _, s := range sites {
-		for _, i := range markedArgs(marks, s) {
-			st := c.trace(s.common.Args[i])
+		for _, a := range c.markedArgs(marks, s) {
+			st := c.trace(s.common.Args[a.i])
 			if st.bg == nil || wrapper(s) {
 				continue
 			}
-			w := marks[s.static][i]
+			w := a.w
+			via := w.via
+			if a.name != a.callee {
+				via = append([]string{a.name}, via...) // the callback's
+			}
 			through := ""
-			if len(w.via) > 0 {
-				through = " (through " + strings.Join(w.via, ", ") + ")"
+			if len(via) > 0 {
+				through = " (through " + strings.Join(via, ", ") + ")"
 			}
 			fix := w.sink.fix
 			if w.loop != "" {
 				fix += fmt.Sprintf(", one per call made inside %s (context.WithTimeout per iteration), not on the context passed to %s, which would end the loop",
-					w.loop, funcName(s.static))
+					w.loop, a.callee)
 			}
 			c.report(s.pos(), "%s passed to %s reaches %s at %s%s with no deadline: %s; %s",
-				st.bg.describe(), funcName(s.static), w.sink.what, w.place(c), through, w.sink.why, fix)
+				st.bg.describe(), a.callee, w.sink.what, w.place(c), through, w.sink.why, fix)
 			break
 		}
 	}
@@ -318,20 +321,136 @@ func contextForm(f *types.Func) *types.Func {
 	return nil
 }
 
-// markedArgs returns the indexes of s's arguments that go into marked
-// parameters of its static callee, in order.
-func markedArgs(marks map[*ssa.Function]map[int]*witness, s *site) []int {
-	if s.static == nil || marks[s.static] == nil {
-		return nil
-	}
-	var idx []int
-	for i := range marks[s.static] {
-		if i < len(s.common.Args) {
-			idx = append(idx, i)
+// A markedArg is an argument of a call whose context reaches a sink.
+type markedArg struct {
+	i      int      // the argument's index in the call's Args
+	w      *witness // the sink it reaches
+	callee string   // the function called, for a message
+	name   string   // what the context goes through first, for a message's via
+}
+
+// markedArgs returns the arguments of s whose context reaches a sink,
+// in order: those that go into marked parameters of its static callee,
+// and the context handed with a function whose context parameter is
+// marked (sm.Any(ctx, g, func(ctx context.Context, ...) error {...}),
+// retry.Do(ctx, op)): such a callee runs the function on the context it
+// was given, or one derived from it. A callee of the package is followed
+// into to see that it does; one of another package is taken at its word
+// unless its name or a parameter's says it bounds the call (Timeout,
+// Deadline: wait.PollUntilContextTimeout).
+func (c *checker) markedArgs(marks map[*ssa.Function]map[int]*witness, s *site) []markedArg {
+	var out []markedArg
+	if s.static != nil && marks[s.static] != nil {
+		for i, w := range marks[s.static] {
+			if i < len(s.common.Args) {
+				out = append(out, markedArg{i: i, w: w, callee: funcName(s.static), name: funcName(s.static)})
+			}
 		}
 	}
-	slices.Sort(idx)
-	return idx
+	if ci, cbs := callbacks(marks, s); ci >= 0 {
+		callee := "a function value"
+		if s.callee != nil {
+			callee = funcLabel(s.callee)
+			if s.callee.Pkg() == c.pass.Pkg {
+				callee = funcName(s.static)
+			}
+		}
+		for _, cb := range cbs {
+			if s.static != nil && s.callee != nil && s.callee.Pkg() == c.pass.Pkg && len(s.static.Blocks) > 0 && !c.passesToCallback(s.static, ci, cb.arg) {
+				continue
+			}
+			if s.callee == nil || boundsCallbacks(s.callee) {
+				continue
+			}
+			out = append(out, markedArg{i: ci, w: cb.w, callee: callee, name: "the function given to " + callee})
+			break
+		}
+	}
+	slices.SortStableFunc(out, func(a, b markedArg) int { return a.i - b.i })
+	return out
+}
+
+// A callback is an argument of a call that is a function whose context
+// parameter reaches a sink.
+type callback struct {
+	arg int
+	w   *witness
+}
+
+// callbacks returns the index of s's first context argument and the
+// functions it is handed with (literals, or functions of the package
+// given by name) whose context parameter is marked; -1 if there is no
+// context argument or no such function.
+func callbacks(marks map[*ssa.Function]map[int]*witness, s *site) (int, []callback) {
+	ci := -1
+	var cbs []callback
+	for i, a := range s.common.Args {
+		if ci < 0 && isContext(a.Type()) {
+			ci = i
+			continue
+		}
+		fn, _ := a.(*ssa.Function)
+		if mc, ok := a.(*ssa.MakeClosure); ok {
+			fn, _ = mc.Fn.(*ssa.Function)
+		}
+		if fn == nil {
+			continue
+		}
+		for k, p := range fn.Params {
+			if w := marks[fn][k]; w != nil && isContext(p.Type()) {
+				cbs = append(cbs, callback{arg: i, w: w})
+				break
+			}
+		}
+	}
+	if ci < 0 || len(cbs) == 0 {
+		return -1, nil
+	}
+	return ci, cbs
+}
+
+// passesToCallback reports whether fn, a function of the package, calls
+// its function parameter cb (by index in Args, which for a method
+// counts the receiver, as fn.Params does) with a context derived without
+// a deadline from its context parameter ctx.
+func (c *checker) passesToCallback(fn *ssa.Function, ctx, cb int) bool {
+	if cb >= len(fn.Params) || ctx >= len(fn.Params) {
+		return false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			call, ok := instr.(ssa.CallInstruction)
+			if !ok || call.Common().Value != fn.Params[cb] {
+				continue
+			}
+			for _, a := range call.Common().Args {
+				if isContext(a.Type()) && slices.Contains(c.trace(a).params, param{fn, ctx}) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// boundsCallbacks reports whether f's name or one of its parameters'
+// says it runs what it is given under a deadline of its own
+// (PollUntilContextTimeout, WithTimeout(ctx, timeout, fn)).
+func boundsCallbacks(f *types.Func) bool {
+	says := func(name string) bool {
+		n := strings.ToLower(name)
+		return strings.Contains(n, "timeout") || strings.Contains(n, "deadline")
+	}
+	if says(f.Name()) {
+		return true
+	}
+	ps := f.Signature().Params()
+	for i := range ps.Len() {
+		if says(ps.At(i).Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) reportSink(s *site, k *ctxSink, ctx string) {
