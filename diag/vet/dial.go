@@ -258,6 +258,8 @@ func runDial(pass *analysis.Pass) (any, error) {
 		switch {
 		case isFunc(s.callee, "net", "Dial", "DialTCP") && !c.noWaitDial(s, 0):
 			c.report(s.pos(), "net.%s has no timeout: %s; use net.DialTimeout or a net.Dialer with Timeout", s.callee.Name(), connectWhy)
+		case (isFunc(s.callee, "net/rpc", "Dial", "DialHTTP", "DialHTTPPath") || isFunc(s.callee, "net/rpc/jsonrpc", "Dial")) && !c.noWaitDial(s, 0):
+			c.report(s.pos(), "%s.%s dials with net.Dial, which has no timeout: %s; dial with net.DialTimeout (or a net.Dialer with Timeout) and hand the connection to %s.NewClient", s.callee.Pkg().Name(), s.callee.Name(), connectWhy, s.callee.Pkg().Name())
 		case isFunc(s.callee, "crypto/tls", "Dial") && !c.noWaitDial(s, 0):
 			c.report(s.pos(), "tls.Dial has no timeout: %s; use tls.DialWithDialer with a net.Dialer that has a Timeout, or tls.Dialer.DialContext with a deadline", handshakeWhy)
 		case isFunc(s.callee, "crypto/tls", "DialWithDialer") && s.expr != nil && len(s.expr.Args) > 0 && !c.noWaitDial(s, 1):
