@@ -528,10 +528,18 @@ func (c *checker) defaultClientDo(stack []ast.Node) bool {
 	return ok && call.Fun == sel
 }
 
-// httpSink recognises Do on http.DefaultClient or on a client without
-// Timeout, whose bound is then the request's context; Get, Head, Post
-// and PostForm on a client without Timeout are reported at the client.
+const shutdownWhy = "Shutdown waits for every active connection to go idle, forever if a request never finishes (a stalled client, a stuck handler, a long poll or event stream)"
+
+// httpSink recognises Shutdown on an http.Server, which waits as long
+// as its context lets it, and Do on http.DefaultClient or on a client
+// without Timeout, whose bound is then the request's context; Get,
+// Head, Post and PostForm on a client without Timeout are reported at
+// the client.
 func (c *checker) httpSink(s *site) *ctxSink {
+	if isMethod(s.callee, "net/http", "Server", "Shutdown") {
+		return &ctxSink{val: s.arg(0), what: "http.Server.Shutdown", why: shutdownWhy,
+			fix: "pass a context with a deadline, and Close the server when it expires"}
+	}
 	if !isMethod(s.callee, "net/http", "Client", "Do", "Get", "Head", "Post", "PostForm") || s.expr == nil {
 		return nil
 	}
