@@ -20,8 +20,9 @@ var Dial = &analysis.Analyzer{
 Reports net.Dial, net.DialTCP and tls.Dial; Dial on a net.Dialer or
 tls.Dialer built in the package without Timeout (or Deadline), and
 tls.DialWithDialer with one; DialContext on such a dialer given a
-background context; smtp.Dial and smtp.SendMail, which dial with no
-timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
+background context; net/rpc's Dial, DialHTTP and DialHTTPPath and
+jsonrpc.Dial, which dial with net.Dial; smtp.Dial and smtp.SendMail,
+which dial with no timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
 ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
 background context; a generated gRPC client's unary call given a

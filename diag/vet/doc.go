@@ -91,6 +91,9 @@
 //     server's transport that hands each request to an http.Handler).
 //   - Test helpers outside _test.go files (functions taking a *testing.T,
 //     B or F, or a testing.TB) are left alone, like test files.
+//   - http.Server.Shutdown given a background context: it waits for
+//     every active connection to go idle, forever if a request never
+//     finishes (a stalled client, a stuck handler, an event stream).
 //   - A struct field holding an http.Client by value (struct{ c
 //     http.Client }) that is never assigned and never given Timeout: its
 //     zero value has none, reported where Get, Do... is called on it.
@@ -143,7 +146,8 @@
 //     Timeout, and tls.DialWithDialer with such a net.Dialer.
 //   - DialContext on such a dialer given a background context.
 //   - smtp.Dial and smtp.SendMail: they dial with net.Dial and set no
-//     deadline on the conversation.
+//     deadline on the conversation. net/rpc's Dial, DialHTTP and
+//     DialHTTPPath, and jsonrpc.Dial: they dial with net.Dial.
 //   - ssh.Dial (golang.org/x/crypto/ssh) with a ClientConfig built in the
 //     package, or returned by a function of the module, without Timeout
 //     (which bounds the TCP connect).
@@ -303,6 +307,15 @@
 //	reaches Do on an http.Client without Timeout (hook.go:13) at
 //	notify/hook.go:21 (through alerts.Notifier.Notify, notify.Hook.Send) ...
 //
+// A context handed to a call together with a function whose context
+// parameter reaches such a call (sm.Any(context.TODO(), g, func(ctx
+// context.Context, ...) error {...}), retry.Do(ctx, op)) reaches it too:
+// the callee runs the function on that context or one derived from it.
+// A callee of the package is followed into to see that it does (one
+// that gives the function a deadline of its own is not reported); one
+// of another package is taken at its word unless its name or one of its
+// parameters' names says timeout or deadline (PollUntilContextTimeout).
+//
 // A context a function of the module returns is background when every
 // return builds it from context.Background() or TODO() (in the same
 // package or, by fact, another one): ctx := newContext(). A context of
@@ -376,7 +389,8 @@
 //     returned bare, and recursion;
 //   - calls through interfaces the program declares (a consumer-declared
 //     PodClient interface over client-go is judged only by its name, as
-//     any ...Client above), function values and callbacks,
+//     any ...Client above), function values and callbacks (but the
+//     function handed with a context, above),
 //     generic functions, and reflection; a background context handed to an
 //     API that ignores it (a pager whose page function uses another
 //     context) is reported all the same;

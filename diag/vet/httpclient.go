@@ -24,7 +24,8 @@ built in the package (literal, new or var) without Timeout, when Get, Head,
 Post or PostForm is called on it, or Do with a request built with no
 context or a background one, or when it is handed to another library
 (passed to its function, stored in its struct's field); an AWS SDK (v1)
-session made with no HTTPClient.`,
+session made with no HTTPClient; and http.Server.Shutdown on a background
+context (it waits for every active connection to go idle).`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(httpCtxFact)},
 	Run:       runHTTPClient,
