@@ -137,7 +137,11 @@
 //     Timeout), none known to talk to a server unbounded (lib/pq, pgx,
 //     go-sql-driver/mysql...), and no other non-standard package for its
 //     side effects. A package that imports no driver is checked: the
-//     driver may be chosen elsewhere.
+//     driver may be chosen elsewhere. A network driver imported by name
+//     (for a helper: pq.QuoteIdentifier) beside a SQLite one counts only
+//     when the package opens a database other than SQLite (sql.Open or
+//     sqlx's Open and Connect with a driver name that is not a constant
+//     "sqlite" or "sqlite3"), or opens none.
 //
 // dialtimeout: network dials.
 //   - net.Dial, net.DialTCP, tls.Dial.

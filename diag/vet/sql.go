@@ -2,6 +2,7 @@ package vet
 
 import (
 	"go/ast"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,7 +20,9 @@ Context forms (and BeginTx, DB.Conn) given a background context. A
 package whose database drivers, imported in its own files, are all ones
 that cannot wait forever (SQLite compiled in: no network; rqlite's, whose
 client has a Timeout) is left alone; a package that imports no driver, or
-an unknown package for its side effects, is checked.`,
+an unknown package for its side effects, is checked. A network driver
+imported by name (for pq.QuoteIdentifier) beside a SQLite one counts only
+if the package opens a database other than SQLite, or opens none.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(sqlCtxFact)},
 	Run:       runSQL,
@@ -60,7 +63,7 @@ var networkDrivers = []string{
 // side effects outside the standard library (an unknown one may be a
 // network driver).
 func boundedDatabase(pass *analysis.Pass) bool {
-	found := false
+	found, named := false, false
 	for _, f := range pass.Files {
 		if strings.HasSuffix(pass.Fset.File(f.Pos()).Name(), "_test.go") {
 			continue // a test's SQLite says nothing of the program's database
@@ -71,8 +74,10 @@ func boundedDatabase(pass *analysis.Pass) bool {
 				return false
 			}
 			switch {
-			case hasPathPrefix(path, networkDrivers):
+			case hasPathPrefix(path, networkDrivers) && blankImport(spec):
 				return false
+			case hasPathPrefix(path, networkDrivers):
+				named = true // pq.QuoteIdentifier, pq.Array: judged below
 			case hasPathPrefix(path, boundedDrivers):
 				found = true
 			case blankImport(spec) && strings.Contains(strings.SplitN(path, "/", 2)[0], "."):
@@ -80,7 +85,39 @@ func boundedDatabase(pass *analysis.Pass) bool {
 			}
 		}
 	}
-	return found
+	return found && (!named || opensOnlyLocal(pass))
+}
+
+// localDriverNames are the database/sql driver names of the SQLite
+// drivers in boundedDrivers.
+var localDriverNames = []string{"sqlite", "sqlite3"}
+
+// opensOnlyLocal reports whether the package opens databases (sql.Open,
+// sqlx's Open and Connect) and names a SQLite driver, a constant, in
+// every one: a network driver it imports by name then serves helpers
+// (dbmate's SQLite driver quotes identifiers with pq.QuoteIdentifier).
+func opensOnlyLocal(pass *analysis.Pass) bool {
+	opens, local := 0, 0
+	for _, f := range pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			fn := calleeFunc(pass.TypesInfo, call)
+			if !isFunc(fn, "database/sql", "Open") && !isFunc(fn, "github.com/jmoiron/sqlx", "Open", "Connect") {
+				return true
+			}
+			opens++
+			if tv, ok := pass.TypesInfo.Types[call.Args[0]]; ok && tv.Value != nil {
+				if name, err := strconv.Unquote(tv.Value.ExactString()); err == nil && slices.Contains(localDriverNames, name) {
+					local++
+				}
+			}
+			return true
+		})
+	}
+	return opens > 0 && opens == local
 }
 
 // hasPathPrefix reports whether path is one of prefixes or in one.

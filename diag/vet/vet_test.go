@@ -31,6 +31,8 @@ func TestAnalyzers(t *testing.T) {
 		{vet.SQL, "sqlcontext/local"},
 		{vet.SQL, "sqlcontext/mixed"},
 		{vet.SQL, "sqlcontext/testonly"},
+		{vet.SQL, "sqlcontext/localquote"},
+		{vet.SQL, "sqlcontext/namedpq"},
 		{vet.Dial, "dialtimeout"},
 		{vet.Dial, "clientcall"},
 		{vet.Dial, "clientbounded"},
