@@ -411,7 +411,7 @@ func (c *checker) grpcBlocks(s *site, from int) bool {
 // sliceElems returns the elements given to the slice variable v in fn's
 // body (the body of the function fn is a literal of, for a variable a
 // goroutine captures): those of the composite literals assigned to it
-// and the values appended to it (v = append(v, a, b)). It returns nil
+// and the values appended to it (v = append(v, a, b)); make gives none. It returns nil
 // when v is not a local variable or parameter of that function, or when
 // anything else is assigned to it.
 func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
@@ -440,6 +440,9 @@ func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 			if builtinCall(c.pass.TypesInfo, r, "append") && !r.Ellipsis.IsValid() && c.names(r.Args[0], obj) {
 				elems = append(elems, r.Args[1:]...)
 				return
+			}
+			if builtinCall(c.pass.TypesInfo, r, "make") {
+				return // an empty slice, filled by appends
 			}
 		}
 		// Options from elsewhere (a call, another slice) may bound

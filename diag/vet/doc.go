@@ -191,7 +191,7 @@
 //     grpc.DialContext given a background context. Options passed as a
 //     slice are followed when the slice is a variable or parameter of the
 //     calling function, or of the function a goroutine's literal is in
-//     (its literals and appends: a parameter the function appends
+//     (its literals, makes and appends: a parameter the function appends
 //     WithBlock to blocks); one from a call, or a parameter only passed
 //     on, is assumed not to block.
 //   - Handshake() on a TLS connection (crypto/tls, or uTLS's Conn and

@@ -72,6 +72,13 @@ func grpcOptionSlices(target string, secure bool, given []grpc.DialOption) {
 	later = append(later, grpc.WithInsecure(), grpc.WithBlock())
 	grpc.DialContext(context.Background(), target, later...) // want `grpc.DialContext with grpc.WithBlock with context.Background\(\)`
 
+	made := make([]grpc.DialOption, 0, 4)
+	made = append(made, grpc.WithInsecure(), grpc.WithBlock())
+	grpc.Dial(target, made...) // want `grpc.Dial with grpc.WithBlock and no timeout`
+	madeTimed := make([]grpc.DialOption, 0, 2)
+	madeTimed = append(madeTimed, grpc.WithBlock(), grpc.WithTimeout(time.Second))
+	grpc.Dial(target, madeTimed...)
+
 	timed := []grpc.DialOption{grpc.WithBlock()}
 	timed = append(timed, grpc.WithTimeout(time.Second))
 	grpc.Dial(target, timed...)
