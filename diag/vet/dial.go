@@ -287,19 +287,19 @@ func runDial(pass *analysis.Pass) (any, error) {
 			}
 		case c.connectorAt(s) != nil && !c.connectorAt(s).ctx:
 			c.report(s.pos(), "%s.%s has no timeout: %s", s.callee.Pkg().Name(), s.callee.Name(), c.connectorAt(s).why)
-		case smtpNewClient(s.callee) && !setsDeadline(s.fn):
+		case smtpNewClient(s.callee) && !setsDeadlineBefore(s.fn, s.common.Pos()):
 			c.report(s.pos(), "%s.NewClient reads the server's greeting on a connection the function sets no deadline on: %s; SetDeadline on the connection before NewClient (and clear or renew it after the conversation)", s.callee.Pkg().Name(), greetingWhy)
 		case (isMethod(s.callee, proxyPkg, "Dialer", "Dial") || isMethod(s.callee, proxyPkg, "PerHost", "Dial")) && !c.noWaitDial(s, 0):
 			c.report(s.pos(), "proxy.Dialer.Dial has no context: %s; use DialContext (proxy.ContextDialer) with a context that has a deadline", proxyWhy)
 		case isMethod(s.callee, sshPkg, "Client", "Dial", "DialTCP"):
 			c.report(s.pos(), "ssh.Client.%s has no timeout: %s; use DialContext with a context that has a deadline", s.callee.Name(), sshChannelWhy)
-		case isFunc(s.callee, sshPkg, "NewClientConn", "NewServerConn") && !setsDeadline(s.fn):
+		case isFunc(s.callee, sshPkg, "NewClientConn", "NewServerConn") && !setsDeadlineBefore(s.fn, s.common.Pos()):
 			why := "a server that accepts the connection and never answers the handshake blocks it forever (ClientConfig.Timeout bounds only ssh.Dial's TCP connect)"
 			if s.callee.Name() == "NewServerConn" {
 				why = "a client that connects and never completes the handshake holds this goroutine and its connection forever"
 			}
 			c.report(s.pos(), "ssh.%s runs the SSH handshake on a connection the function sets no deadline on: %s; SetDeadline on the connection first and clear it after the handshake", s.callee.Name(), why)
-		case isHandshake(s.callee) && !setsDeadline(s.fn):
+		case isHandshake(s.callee) && !setsDeadlineBefore(s.fn, s.common.Pos()):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
 		case isDNSLookup(s.callee) && !c.constIPLookup(s):
 			c.report(s.pos(), "net.%s has no context: %s; use net.DefaultResolver.%s with a context that has a deadline", s.callee.Name(), dnsWhy, resolverForm(s.callee))
@@ -411,9 +411,9 @@ func (c *checker) grpcBlocks(s *site, from int) bool {
 // sliceElems returns the elements given to the slice variable v in fn's
 // body (the body of the function fn is a literal of, for a variable a
 // goroutine captures): those of the composite literals assigned to it
-// and the values appended to it (v = append(v, a, b)); make gives none. It returns nil
-// when v is not a local variable or parameter of that function, or when
-// anything else is assigned to it.
+// and the values appended to it (v = append(v, a, b)); make gives none.
+// It returns nil when v is not a local variable or parameter of that
+// function, or when anything else is assigned to it.
 func (c *checker) sliceElems(fn *ssa.Function, v ast.Expr) []ast.Expr {
 	for fn != nil && fn.Parent() != nil {
 		fn = fn.Parent()
@@ -549,7 +549,14 @@ func isHandshake(f *types.Func) bool {
 // package's functions it calls (an SMTP session's readLine sets one
 // before every command): a handshake after one is bounded. The check does
 // not tell connections or orders apart, so it errs towards silence.
-func setsDeadline(fn *ssa.Function) bool {
+func setsDeadline(fn *ssa.Function) bool { return setsDeadlineBefore(fn, token.NoPos) }
+
+// setsDeadlineBefore is setsDeadline counting, in fn's own body, only
+// the calls written before pos (when pos is valid): a deadline set after
+// a handshake (redigo's DialContext runs its AUTH, whose reads have one,
+// after the TLS handshake, which has none) does not bound it.
+func setsDeadlineBefore(fn *ssa.Function, pos token.Pos) bool {
+	own := fn // the functions enclosing it are not ordered
 	seen := map[*ssa.Function]bool{}
 	var sets func(fn *ssa.Function, depth int) bool
 	sets = func(fn *ssa.Function, depth int) bool {
@@ -560,7 +567,7 @@ func setsDeadline(fn *ssa.Function) bool {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				ci, ok := instr.(ssa.CallInstruction)
-				if !ok {
+				if !ok || fn == own && pos.IsValid() && ci.Pos().IsValid() && ci.Pos() >= pos {
 					continue
 				}
 				name := ""

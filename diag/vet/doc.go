@@ -196,9 +196,11 @@
 //     on, is assumed not to block.
 //   - Handshake() on a TLS connection (crypto/tls, or uTLS's Conn and
 //     UConn) in a function that calls neither SetDeadline nor
-//     SetReadDeadline on anything: it has no context, and a peer that
-//     never answers the handshake blocks it forever (HandshakeContext
-//     takes one).
+//     SetReadDeadline on anything before it (itself, or through the
+//     package's functions it calls first): it has no context, and a peer
+//     that never answers the handshake blocks it forever
+//     (HandshakeContext takes one). The same order holds for the SSH
+//     handshakes and smtp.NewClient below.
 //   - ssh.NewClientConn and ssh.NewServerConn (golang.org/x/crypto/ssh)
 //     in a function that sets no deadline: the handshake reads the peer's
 //     version and key exchange with none (ClientConfig.Timeout bounds
