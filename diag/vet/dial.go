@@ -167,8 +167,21 @@ func (c *checker) remoteClientCall(s *site) bool {
 		t = p.Elem()
 	}
 	n, ok := types.Unalias(t).(*types.Named)
-	if !ok || n.Obj().Pkg() == nil || !strings.HasSuffix(n.Obj().Name(), "Client") && !clientLike(n.Obj()) {
+	if !ok || n.Obj().Pkg() == nil {
 		return false
+	}
+	conn := connLike(n.Obj().Name()) && !clientLike(n.Obj())
+	if !strings.HasSuffix(n.Obj().Name(), "Client") && !clientLike(n.Obj()) && !conn {
+		return false
+	}
+	if conn {
+		// A connection's reads wait for the peer by design (a
+		// subscriber's, a stream's); its requests do not.
+		for _, w := range []string{"Read", "Recv", "Receive", "Accept", "Wait", "Next", "Close", "Serve", "Handle"} {
+			if strings.HasPrefix(f.Name(), w) {
+				return false
+			}
+		}
 	}
 	decl := n.Obj().Pkg()
 	path := decl.Path()
@@ -232,6 +245,13 @@ var (
 		"github.com/jackc/pgx/v5/pgxpool":      {"Pool", "Conn"},
 	}
 )
+
+// connLike reports whether a type's name says it is a connection to a
+// server (pgconn.PgConn, a driver.Conn, nats.Conn, a redis client's own
+// conn interface), whose methods taking a context are requests to it.
+func connLike(name string) bool {
+	return strings.HasSuffix(name, "Conn") || name == "conn"
+}
 
 func clientLike(tn *types.TypeName) bool {
 	for _, name := range clientLikeTypes[tn.Pkg().Path()] {

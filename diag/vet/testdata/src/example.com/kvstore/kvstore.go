@@ -28,3 +28,9 @@ type KVClient interface {
 type Cache struct{}
 
 func (c *Cache) Get(ctx context.Context, key string) string { return "" }
+
+// PeerConn is a connection to one server of the store.
+type PeerConn struct{}
+
+func (c *PeerConn) Exec(ctx context.Context, cmd string) error      { return nil }
+func (c *PeerConn) ReadMessage(ctx context.Context) (string, error) { return "", nil }
