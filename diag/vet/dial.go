@@ -27,7 +27,7 @@ ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
 built without HandshakeTimeout, and DialContext on one given a
 background context; a generated gRPC client's unary call given a
 background context; another library's client (a type named ...Client)
-called on a background context; known connectors of other libraries
+or connection (...Conn) called on a background context; known connectors of other libraries
 (go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
 websocket dials) given a background context, and go-ethereum's
 context-free Dial; a TLS Handshake(), an smtp.NewClient (which reads the

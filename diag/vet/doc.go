@@ -166,10 +166,14 @@
 //     (containerd.Client, a KVClient interface), or of a type known to
 //     work the same way (the MongoDB driver's Database and Collection;
 //     etcd's KV, Lease, Cluster, Maintenance and Auth, which its Client
-//     embeds; pgx's Conn, Tx and Pool), of a package outside the standard library and the
-//     module, or of an interface of the module
-//     (nothing follows a call through an interface). The module's own
-//     client types are followed from source instead. Left alone: methods
+//     embeds; pgx's Conn, Tx and Pool), or of a connection to a server
+//     (a type named ...Conn, or an interface of the module named conn:
+//     rueidis's conn.Do), of a package outside the standard library and
+//     the module, or of an interface of the module (nothing follows a
+//     call through an interface). The module's own client types are
+//     followed from source instead. A connection's reads (Read...,
+//     Recv..., Receive..., Accept..., Wait..., Next...) wait for the peer
+//     by design and are left alone. Left alone too: methods
 //     that stream on purpose (Watch..., Subscribe..., Stream..., Logs...,
 //     Listen..., Events..., Follow..., Tail..., or a result with Recv or
 //     a channel), and clients that bound their own calls or that other
