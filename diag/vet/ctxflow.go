@@ -347,19 +347,14 @@ func (c *checker) markedArgs(marks map[*ssa.Function]map[int]*witness, s *site) 
 			}
 		}
 	}
-	if ci, cbs := callbacks(marks, s); ci >= 0 {
-		callee := "a function value"
-		if s.callee != nil {
-			callee = funcLabel(s.callee)
-			if s.callee.Pkg() == c.pass.Pkg {
-				callee = funcName(s.static)
-			}
+	if ci, cbs := callbacks(marks, s); ci >= 0 && s.callee != nil && !boundsCallbacks(s.callee) {
+		own := s.static != nil && s.callee.Pkg() == c.pass.Pkg
+		callee := funcLabel(s.callee)
+		if own {
+			callee = funcName(s.static)
 		}
 		for _, cb := range cbs {
-			if s.static != nil && s.callee != nil && s.callee.Pkg() == c.pass.Pkg && len(s.static.Blocks) > 0 && !c.passesToCallback(s.static, ci, cb.arg) {
-				continue
-			}
-			if s.callee == nil || boundsCallbacks(s.callee) {
+			if own && len(s.static.Blocks) > 0 && !c.passesToCallback(s.static, ci, cb.arg) {
 				continue
 			}
 			out = append(out, markedArg{i: ci, w: cb.w, callee: callee, name: "the function given to " + callee})

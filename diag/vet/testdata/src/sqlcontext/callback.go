@@ -72,3 +72,16 @@ func cleanup(ctx context.Context, db *sql.DB) error {
 func nightly(db *sql.DB) {
 	cleanup(context.Background(), db) // want `context.Background\(\) passed to cleanup reaches \(\*sql.DB\).ExecContext at callback.go:\d+ \(through the function given to retry.Do\)`
 }
+
+// runner is the package's own interface: nothing follows a call
+// through it, and the function it is handed is taken to run on the
+// context it is given.
+type runner interface {
+	Run(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+func viaInterface(r runner, db *sql.DB) {
+	r.Run(context.Background(), func(ctx context.Context) error { // want `context.Background\(\) passed to sqlcontext.runner.Run reaches \(\*sql.DB\).PingContext`
+		return db.PingContext(ctx)
+	})
+}
