@@ -22,32 +22,32 @@ tls.Dialer built in the package without Timeout (or Deadline), and
 tls.DialWithDialer with one; DialContext on such a dialer given a
 background context; net/rpc's Dial, DialHTTP and DialHTTPPath and
 jsonrpc.Dial, which dial with net.Dial; smtp.Dial and smtp.SendMail,
-which dial with no timeout and set no deadline; ssh.Dial (golang.org/x/crypto/ssh) with a
-ClientConfig built without Timeout; Dial on a gorilla websocket.Dialer
-built without HandshakeTimeout, and DialContext on one given a
-background context; a generated gRPC client's unary call given a
-background context; another library's client (a type named ...Client)
-or connection (...Conn) called on a background context; known connectors of other libraries
-(go-oidc's NewProvider, pgx's Connect, go-ethereum's and nhooyr's
-websocket dials) given a background context, and go-ethereum's
-context-free Dial; a TLS Handshake(), an smtp.NewClient (which reads the
-greeting) or an SSH handshake (ssh.NewClientConn, NewServerConn) with no
-deadline set in the function; the context-free Dial of golang.org/x/net/proxy's
-dialers; a dial through an SSH connection
-(ssh.Client's Dial, or DialContext on a background context); Dial or
-DialContext of a net.Dialer without Timeout taken as a function value; a
-request written and its reply read on a client's connection (a dial's,
-or a helper's) with no read deadline, or a connection read in a function
-that sets only a write deadline on it; redigo dials with no
-DialReadTimeout and go-ldap dials in a package that never calls
-SetTimeout; net's context-free DNS lookups (LookupHost, LookupIP,
-ResolveIPAddr...), called or taken as a value, and net.Resolver's given
-a background context; a gRPC dial that blocks (grpc.WithBlock, written
-out or appended to a slice of the function's) with no grpc.WithTimeout:
-grpc.Dial, or DialContext given a background context. Dials of unix
-sockets (the network a constant "unix...") are left alone: connecting to
-one fails at once when nobody listens; so are UDP and raw IP ones
-("udp...", "ip..."): connecting sends nothing.`,
+which dial with no timeout and set no deadline; ssh.Dial
+(golang.org/x/crypto/ssh) with a ClientConfig built without Timeout;
+Dial on a gorilla websocket.Dialer built without HandshakeTimeout, and
+DialContext on one given a background context; a generated gRPC client's
+unary call given a background context; another library's client (a type
+named ...Client) or connection (...Conn) called on a background context;
+known connectors of other libraries (go-oidc's NewProvider, pgx's
+Connect, go-ethereum's and nhooyr's websocket dials) given a background
+context, and go-ethereum's context-free Dial; a TLS Handshake(), an
+smtp.NewClient (which reads the greeting) or an SSH handshake
+(ssh.NewClientConn, NewServerConn) with no deadline set before it in the
+function; the context-free Dial of golang.org/x/net/proxy's dialers; a
+dial through an SSH connection (ssh.Client's Dial, or DialContext on a
+background context); Dial or DialContext of a net.Dialer without Timeout
+taken as a function value; a request written and its reply read on a
+client's connection (a dial's, or a helper's) with no read deadline, or
+a connection read in a function that sets only a write deadline on it;
+redigo dials with no DialReadTimeout and go-ldap dials in a package that
+never calls SetTimeout; net's context-free DNS lookups (LookupHost,
+LookupIP, ResolveIPAddr...), called or taken as a value, and
+net.Resolver's given a background context; a gRPC dial that blocks
+(grpc.WithBlock, written out or appended to a slice of the function's)
+with no grpc.WithTimeout: grpc.Dial, or DialContext given a background
+context. Dials of unix sockets (the network a constant "unix...") are
+left alone: connecting to one fails at once when nobody listens; so are
+UDP and raw IP ones ("udp...", "ip..."): connecting sends nothing.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(dialCtxFact)},
 	Run:       runDial,
