@@ -113,8 +113,9 @@ func (t *tracer) value(v ssa.Value) ctxState {
 // cancel = context.WithTimeout(ctx, timeout) }. The function gives the
 // context a deadline whenever one is configured; the edge without is the
 // configuration's choice (a zero timeout meaning none), not an
-// oversight, and is not reported. A branch on anything else (a mode
-// flag) is still judged.
+// oversight, and is not reported. A deadline made of the timeout
+// (WithDeadline(ctx, time.Now().Add(timeout))) counts as the timeout. A
+// branch on anything else (a mode flag) is still judged.
 func boundedElsewhere(phi *ssa.Phi, e ssa.Value) bool {
 	for _, o := range phi.Edges {
 		ex, ok := o.(*ssa.Extract)
@@ -126,11 +127,20 @@ func boundedElsewhere(phi *ssa.Phi, e ssa.Value) bool {
 			continue
 		}
 		args := call.Common().Args
-		if isContextFunc(staticFunc(call.Common()), "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause") && args[0] == e && len(args) > 1 && testedIn(phi.Parent(), args[1]) {
+		if isContextFunc(staticFunc(call.Common()), "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause") && args[0] == e && len(args) > 1 && testedIn(phi.Parent(), durationOf(args[1])) {
 			return true
 		}
 	}
 	return false
+}
+
+// durationOf is the duration a deadline is made of (d in
+// time.Now().Add(d)), or v itself.
+func durationOf(v ssa.Value) ssa.Value {
+	if call, ok := v.(*ssa.Call); ok && isMethod(staticFunc(call.Common()), "time", "Time", "Add") && len(call.Common().Args) == 2 {
+		return call.Common().Args[1]
+	}
+	return v
 }
 
 // testedIn reports whether fn branches on a comparison of v (or of the

@@ -124,3 +124,29 @@ func (u *upstream) exchange() {
 	}
 	u.c.Get(ctx, "k")
 }
+
+// withDeadline gives the context a deadline made of the configured
+// timeout, whenever one is configured.
+func (u *upstream) withDeadline(parent context.Context) (ctx context.Context, cancel context.CancelFunc) {
+	ctx, cancel = parent, func() {}
+	if u.timeout > 0 {
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(u.timeout))
+	}
+	return ctx, cancel
+}
+
+func (u *upstream) open() {
+	ctx, cancel := u.withDeadline(context.Background())
+	defer cancel()
+	u.c.Get(ctx, "k")
+}
+
+func (u *upstream) openLate(late time.Time) {
+	ctx := context.Background()
+	if u.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, late) // not made of the tested timeout
+		defer cancel()
+	}
+	u.c.Get(ctx, "k") // want `client call kvstore.Client.Get with context.Background\(\)`
+}
