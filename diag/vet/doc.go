@@ -328,10 +328,14 @@
 //
 // A context a function of the module returns is background when every
 // return builds it from context.Background() or TODO() (in the same
-// package or, by fact, another one): ctx := newContext(). A context of
-// any other origin (a struct field, a method's result such as
-// r.Context() or cmd.Context(), a parameter's derivation returned by a
-// helper, a function outside the module) is assumed bounded.
+// package or, by fact, another one): ctx := newContext(). A context
+// kept in an unexported struct field of a type of the package is
+// background when every store to the field in the package keeps a
+// background context (a service's lifetime context: s.ctx, s.cancel =
+// context.WithCancel(context.Background())). A context of any other
+// origin (another struct field, a method's result such as r.Context()
+// or cmd.Context(), a parameter's derivation returned by a helper, a
+// function outside the module) is assumed bounded.
 //
 // # Fix hints
 //
@@ -387,7 +391,8 @@
 //
 // This is a heuristic that prefers saying nothing to crying wolf. It does
 // not see:
-//   - contexts kept in struct fields (assumed bounded);
+//   - contexts kept in struct fields (assumed bounded), but the
+//     unexported ones the package sets only from background contexts;
 //   - packages outside the module under diag vet (no facts: what their
 //     functions return and what their context parameters reach are
 //     unknown); a context handed to another package crosses only by a

@@ -274,9 +274,11 @@ func (t *tracer) load(at ssa.Instruction, addr ssa.Value) ctxState {
 			return ctxState{bg: &bgOrigin{desc: "wait.NeverStop"}}
 		}
 		return ctxState{}
+	case *ssa.FieldAddr:
+		return t.c.fieldContext(a)
 	case *ssa.Alloc, *ssa.FreeVar:
 	default:
-		return ctxState{} // a field, a slice element...: not followed
+		return ctxState{} // a slice element...: not followed
 	}
 	if !onlyStored(addr) {
 		return ctxState{} // its address escapes: anything may write it
@@ -367,4 +369,63 @@ func (c *checker) makeClosure(fn *ssa.Function) *ssa.MakeClosure {
 		}
 	}
 	return c.closures[fn]
+}
+
+// fieldContext is the state of a context kept in the struct field fa
+// addresses: background when the field is an unexported one of a type
+// of the package and every store to it in the package (constructors'
+// literals included) keeps a background context or one derived from it
+// (s.ctx, s.cancel = context.WithCancel(context.Background())), a
+// service's lifetime context, which has no deadline. Any other store (a
+// parameter, a context with a deadline, a call's result) and fields
+// other packages may set are assumed bounded, as is a field never set.
+func (c *checker) fieldContext(fa *ssa.FieldAddr) ctxState {
+	v := fieldVar(fa)
+	if v == nil || v.Exported() || v.Pkg() != c.pass.Pkg || !isContext(v.Type()) {
+		return ctxState{}
+	}
+	if st, ok := c.fieldCtx[v]; ok {
+		return st
+	}
+	c.fieldCtx[v] = ctxState{} // a cycle through the field adds nothing
+	var bg *bgOrigin
+	for _, fn := range c.funcs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				st, ok := instr.(*ssa.Store)
+				if !ok {
+					continue
+				}
+				addr, ok := st.Addr.(*ssa.FieldAddr)
+				if !ok || fieldVar(addr) != v {
+					continue
+				}
+				s := c.trace(st.Val)
+				if s.bg == nil || len(s.params) > 0 {
+					return ctxState{} // c.fieldCtx[v] stays unknown
+				}
+				if bg == nil {
+					bg = &bgOrigin{desc: s.bg.desc + " kept in field " + v.Name(), derived: s.bg.derived}
+				}
+			}
+		}
+	}
+	if bg == nil {
+		return ctxState{}
+	}
+	c.fieldCtx[v] = ctxState{bg: bg}
+	return c.fieldCtx[v]
+}
+
+// fieldVar is the field fa addresses.
+func fieldVar(fa *ssa.FieldAddr) *types.Var {
+	p, ok := types.Unalias(fa.X.Type()).Underlying().(*types.Pointer)
+	if !ok {
+		return nil
+	}
+	st, ok := types.Unalias(p.Elem()).Underlying().(*types.Struct)
+	if !ok || fa.Field >= st.NumFields() {
+		return nil
+	}
+	return st.Field(fa.Field)
 }

@@ -40,6 +40,9 @@ type checker struct {
 	// anyReadDeadline caches whether a function of the package sets a
 	// read deadline (connread.go), nil until asked.
 	anyReadDeadline *bool
+	// fieldCtx caches what contexts kept in struct fields are
+	// (trace.go's fieldContext).
+	fieldCtx map[*types.Var]ctxState
 }
 
 type posRange struct{ from, to token.Pos }
@@ -51,6 +54,7 @@ func newChecker(pass *analysis.Pass) *checker {
 		skip:     map[*token.File]bool{},
 		ignores:  map[*token.File]map[int]ignoreComment{},
 		reported: map[token.Pos]bool{},
+		fieldCtx: map[*types.Var]ctxState{},
 	}
 	for _, f := range pass.Files {
 		tf := pass.Fset.File(f.Pos())
