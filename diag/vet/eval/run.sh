@@ -124,10 +124,11 @@ for set in $sets; do
 			echo 3 >"$base.rc"
 			continue
 		fi
-		# Only the packages that load: no error in them or their
-		# dependencies (test files are skipped by diag vet anyway).
+		# Only the packages that load (no error in them or their
+		# dependencies) and have non-test Go files: diag vet skips test
+		# files, and a package of tests alone does not load without them.
 		# shellcheck disable=SC2086
-		(cd "$dir" && timeout 900 go list -e -f '{{if not .Error}}{{if not .DepsErrors}}{{.ImportPath}}{{end}}{{end}}' $patterns) >"$base.pkgs" 2>"$base.listerr" || true
+		(cd "$dir" && timeout 900 go list -e -f '{{if not .Error}}{{if not .DepsErrors}}{{if or .GoFiles .CgoFiles}}{{.ImportPath}}{{end}}{{end}}{{end}}' $patterns) >"$base.pkgs" 2>"$base.listerr" || true
 		if [[ ! -s $base.pkgs ]]; then
 			echo 3 >"$base.rc"
 			continue
