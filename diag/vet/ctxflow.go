@@ -341,9 +341,10 @@ type markedArg struct {
 func (c *checker) markedArgs(marks map[*ssa.Function]map[int]*witness, s *site) []markedArg {
 	var out []markedArg
 	if s.static != nil && marks[s.static] != nil {
+		name := funcName(s.static)
 		for i, w := range marks[s.static] {
 			if i < len(s.common.Args) {
-				out = append(out, markedArg{i: i, w: w, callee: funcName(s.static), name: funcName(s.static)})
+				out = append(out, markedArg{i: i, w: w, callee: name, name: name})
 			}
 		}
 	}

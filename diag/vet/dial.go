@@ -148,6 +148,16 @@ func underAny(path string, pkgs []string) bool {
 	return false
 }
 
+// hasAnyPrefix reports whether name starts with one of prefixes.
+func hasAnyPrefix(name string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // remoteClientCall reports whether s calls a method, taking a context
 // first, of another library's client (a type named Client or ...Client
 // of a package outside the module, not in boundedClientPkgs), or of an
@@ -177,10 +187,8 @@ func (c *checker) remoteClientCall(s *site) bool {
 	if conn {
 		// A connection's reads wait for the peer by design (a
 		// subscriber's, a stream's); its requests do not.
-		for _, w := range []string{"Read", "Recv", "Receive", "Accept", "Wait", "Next", "Close", "Serve", "Handle"} {
-			if strings.HasPrefix(f.Name(), w) {
-				return false
-			}
+		if hasAnyPrefix(f.Name(), "Read", "Recv", "Receive", "Accept", "Wait", "Next", "Close", "Serve", "Handle") {
+			return false
 		}
 	}
 	decl := n.Obj().Pkg()
@@ -207,10 +215,8 @@ func (c *checker) remoteClientCall(s *site) bool {
 	if ps := sig.Params(); sig.Variadic() && isNamed(ps.At(ps.Len()-1).Type().(*types.Slice).Elem(), grpcPkg, "CallOption") {
 		return false // a generated gRPC client: the unary-call rule's
 	}
-	for _, w := range []string{"Watch", "Subscribe", "Stream", "Logs", "Listen", "Events", "Follow", "Tail"} {
-		if strings.HasPrefix(f.Name(), w) {
-			return false
-		}
+	if hasAnyPrefix(f.Name(), "Watch", "Subscribe", "Stream", "Logs", "Listen", "Events", "Follow", "Tail") {
+		return false
 	}
 	for i := range sig.Results().Len() {
 		r := sig.Results().At(i).Type()
