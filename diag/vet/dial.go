@@ -235,10 +235,13 @@ func (c *checker) remoteClientCall(s *site) bool {
 // deadline of their own: the MongoDB driver's Database and Collection
 // (no socket timeout by default), and etcd's KV, Lease, Cluster,
 // Maintenance and Auth, which its Client embeds (gRPC calls; the
-// client's DialTimeout bounds only the connection), and pgx's Conn, Tx
-// and Pool (no statement timeout unless the server sets one).
+// client's DialTimeout bounds only the connection), pgx's Conn, Tx
+// and Pool (no statement timeout unless the server sets one), and
+// containers/image's ImageReference, ImageSource and ImageDestination
+// (its registry client has no Timeout: blobs can be large).
 var (
 	etcdTypes       = []string{"KV", "Lease", "Cluster", "Maintenance", "Auth"}
+	imageTypes      = []string{"ImageReference", "ImageSource", "ImageDestination"}
 	clientLikeTypes = map[string][]string{
 		"go.mongodb.org/mongo-driver/mongo":    {"Database", "Collection"},
 		"go.mongodb.org/mongo-driver/v2/mongo": {"Database", "Collection"},
@@ -249,6 +252,8 @@ var (
 		"github.com/jackc/pgx/v5":              {"Conn", "Tx"},
 		"github.com/jackc/pgx/v4/pgxpool":      {"Pool", "Conn"},
 		"github.com/jackc/pgx/v5/pgxpool":      {"Pool", "Conn"},
+		"github.com/containers/image/v5/types": imageTypes,
+		"go.podman.io/image/v5/types":          imageTypes,
 	}
 )
 

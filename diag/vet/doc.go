@@ -166,7 +166,9 @@
 //     (containerd.Client, a KVClient interface), or of a type known to
 //     work the same way (the MongoDB driver's Database and Collection;
 //     etcd's KV, Lease, Cluster, Maintenance and Auth, which its Client
-//     embeds; pgx's Conn, Tx and Pool), or of a connection to a server
+//     embeds; pgx's Conn, Tx and Pool; containers/image's
+//     ImageReference, ImageSource and ImageDestination, whose registry
+//     client has no Timeout), or of a connection to a server
 //     (a type named ...Conn, or an interface of the module named conn:
 //     rueidis's conn.Do), of a package outside the standard library and
 //     the module, or of an interface of the module (nothing follows a
