@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -87,6 +87,12 @@ func TestHeldout9Apart(t *testing.T) {
 // blind once heldout9 was spent, against every set before it.
 func TestHeldout10Apart(t *testing.T) {
 	checkApart(t, "heldout10", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9")
+}
+
+// TestHeldout11Apart checks the same for the eleventh held-out set, picked
+// blind once heldout10 was spent, against every set before it.
+func TestHeldout11Apart(t *testing.T) {
+	checkApart(t, "heldout11", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10")
 }
 
 // checkApart fails if a repository or module of set's cases, or a module
