@@ -330,7 +330,7 @@ func runDial(pass *analysis.Pass) (any, error) {
 				why = "a client that connects and never completes the handshake holds this goroutine and its connection forever"
 			}
 			c.report(s.pos(), "ssh.%s runs the SSH handshake on a connection the function sets no deadline on: %s; SetDeadline on the connection first and clear it after the handshake", s.callee.Name(), why)
-		case isHandshake(s.callee) && !setsDeadlineBefore(s.fn, s.common.Pos()):
+		case isHandshake(s.callee) && !setsDeadlineBefore(s.fn, s.common.Pos()) && !handshaken(s.arg(-1), 0):
 			c.report(s.pos(), "%s has no context and the function sets no deadline on the connection: %s; use HandshakeContext with a context that has a deadline, or SetDeadline on the connection first", methodName(s.callee), handshakeWhy)
 		case isDNSLookup(s.callee) && !c.constIPLookup(s):
 			c.report(s.pos(), "net.%s has no context: %s; use net.DefaultResolver.%s with a context that has a deadline", s.callee.Name(), dnsWhy, resolverForm(s.callee))
@@ -566,6 +566,41 @@ func (c *checker) untimedTLSDialers(e ast.Expr) []ast.Expr {
 		}
 	}
 	return bad
+}
+
+// handshaken reports whether the connection v is, on every path, one
+// that tls.Dial, tls.DialWithDialer or a tls.Dialer returned: those run
+// the handshake before they return, so a Handshake on it returns at once
+// (the wait is the dial's, judged there).
+func handshaken(v ssa.Value, depth int) bool {
+	if v == nil || depth > 8 {
+		return false
+	}
+	switch v := v.(type) {
+	case *ssa.Extract:
+		return handshaken(v.Tuple, depth+1)
+	case *ssa.TypeAssert:
+		return handshaken(v.X, depth+1)
+	case *ssa.ChangeType:
+		return handshaken(v.X, depth+1)
+	case *ssa.MakeInterface:
+		return handshaken(v.X, depth+1)
+	case *ssa.Phi:
+		for _, e := range v.Edges {
+			if _, isNil := e.(*ssa.Const); !isNil && !handshaken(e, depth+1) {
+				return false
+			}
+		}
+		return len(v.Edges) > 0
+	case *ssa.Call:
+		sc := v.Common().StaticCallee()
+		if sc == nil {
+			return false
+		}
+		f, _ := sc.Object().(*types.Func)
+		return isFunc(f, "crypto/tls", "Dial", "DialWithDialer") || isMethod(f, "crypto/tls", "Dialer", "Dial", "DialContext")
+	}
+	return false
 }
 
 // isHandshake reports whether f is the context-free Handshake of a TLS

@@ -206,7 +206,9 @@
 //     package's functions it calls first): it has no context, and a peer
 //     that never answers the handshake blocks it forever
 //     (HandshakeContext takes one). The same order holds for the SSH
-//     handshakes and smtp.NewClient below.
+//     handshakes and smtp.NewClient below. Not on a connection that
+//     tls.Dial, tls.DialWithDialer or a tls.Dialer returned: those have
+//     run the handshake already (the dial is judged instead).
 //   - ssh.NewClientConn and ssh.NewServerConn (golang.org/x/crypto/ssh)
 //     in a function that sets no deadline: the handshake reads the peer's
 //     version and key exchange with none (ClientConfig.Timeout bounds

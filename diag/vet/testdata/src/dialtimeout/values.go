@@ -60,6 +60,23 @@ func handshakeThenCommands(raw net.Conn, cfg *tls.Config) error {
 	return nil
 }
 
+// tls.Dial and a tls.Dialer run the handshake before they return: a
+// Handshake on what they return returns at once (the dial is judged).
+func handshakeAfterDial(addr string, cfg *tls.Config, d *tls.Dialer) error {
+	conn, err := tls.Dial("tcp", addr, cfg) // want `tls.Dial has no timeout`
+	if err != nil {
+		return err
+	}
+	if err := conn.Handshake(); err != nil {
+		return err
+	}
+	nc, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return nc.(*tls.Conn).Handshake()
+}
+
 func serverHandshake(raw net.Conn, cfg *tls.Config) error {
 	return tls.Server(raw, cfg).Handshake() // want `tls.Conn.Handshake has no context`
 }
