@@ -39,7 +39,9 @@
 //   - A use of http.DefaultClient: stored in a field, passed on, or called
 //     with Get, Head, Post or PostForm (directly or through a local
 //     variable). Do on it is judged by its request, like Do on a client
-//     without Timeout below.
+//     without Timeout below. Kept in an unexported field of the package
+//     that is only called (x.c.Do(req), x.c.Get(u)), it is judged at
+//     those calls instead of where it is stored.
 //   - http.NewRequest, whose request has no context, when the request is
 //     sent as it is: passed to a Do or RoundTrip method (but Do on a client
 //     known to have Timeout, see below), stored, returned by an exported

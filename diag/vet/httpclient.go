@@ -440,7 +440,7 @@ func (c *checker) defaultClientUses() {
 					return true // the Sel of http.DefaultClient, seen as its selector
 				}
 			}
-			if c.defaultClientWrite(stack) || c.defaultClientDo(stack) || c.defaultClientLocal(stack) {
+			if c.defaultClientWrite(stack) || c.defaultClientDo(stack) || c.defaultClientLocal(stack) || c.defaultClientField(stack) {
 				return true
 			}
 			c.report(e.Pos(), "http.DefaultClient has no Timeout: %s; use an http.Client with Timeout", httpWhy)
@@ -501,6 +501,79 @@ func (c *checker) defaultClientLocal(stack []ast.Node) bool {
 		}
 	}
 	return false
+}
+
+// defaultClientField reports whether the use on top of stack is kept in
+// an unexported field of one of the package's structs ({c:
+// http.DefaultClient}, x.c = http.DefaultClient) that the package only
+// calls requests on (x.c.Do(req), x.c.Get(u)): httpSink judges those
+// calls, through the field, by their requests. A field handed on
+// elsewhere is not followed, so the store is reported.
+func (c *checker) defaultClientField(stack []ast.Node) bool {
+	if len(stack) < 2 {
+		return false
+	}
+	e := stack[len(stack)-1]
+	var field *types.Var
+	switch p := stack[len(stack)-2].(type) {
+	case *ast.KeyValueExpr:
+		if p.Value == e {
+			if id, ok := p.Key.(*ast.Ident); ok {
+				field, _ = c.pass.TypesInfo.Uses[id].(*types.Var)
+			}
+		}
+	case *ast.CompositeLit:
+		st, ok := types.Unalias(c.pass.TypesInfo.TypeOf(p)).Underlying().(*types.Struct)
+		if i := slices.Index(p.Elts, ast.Expr(e.(ast.Expr))); ok && i >= 0 && i < st.NumFields() {
+			field = st.Field(i)
+		}
+	case *ast.AssignStmt:
+		for i, r := range p.Rhs {
+			if r == e && len(p.Lhs) == len(p.Rhs) {
+				if sel, ok := ast.Unparen(p.Lhs[i]).(*ast.SelectorExpr); ok {
+					field, _ = c.pass.TypesInfo.Uses[sel.Sel].(*types.Var)
+				}
+			}
+		}
+	}
+	if field == nil || !field.IsField() || field.Exported() || field.Pkg() != c.pass.Pkg {
+		return false
+	}
+	return c.fieldOnlyCalled(field, "Do", "Get", "Head", "Post", "PostForm")
+}
+
+// fieldOnlyCalled reports whether every read of field in the package is
+// the receiver of a call of one of methods (x.f.Do(...)); stores to it
+// do not count.
+func (c *checker) fieldOnlyCalled(field *types.Var, methods ...string) bool {
+	only := true
+	for _, f := range c.pass.Files {
+		var stack []ast.Node
+		ast.Inspect(f, func(n ast.Node) bool {
+			if n == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			stack = append(stack, n)
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok || !only || c.pass.TypesInfo.Uses[sel.Sel] != field {
+				return true
+			}
+			if c.defaultClientWrite(stack) {
+				return true // x.f = ...
+			}
+			if len(stack) >= 3 {
+				if m, ok := stack[len(stack)-2].(*ast.SelectorExpr); ok && m.X == sel && slices.Contains(methods, m.Sel.Name) {
+					if call, ok := stack[len(stack)-3].(*ast.CallExpr); ok && call.Fun == m {
+						return true
+					}
+				}
+			}
+			only = false
+			return true
+		})
+	}
+	return only
 }
 
 // mayBeDefaultClient reports whether e may hold http.DefaultClient
