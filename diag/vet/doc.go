@@ -286,7 +286,11 @@
 // context.TODO(), or is derived from one only by WithCancel,
 // WithCancelCause, WithValue, signal.NotifyContext or errgroup.WithContext;
 // context.WithoutCancel(ctx) is background whatever ctx is, since it drops
-// the deadline. golang.org/x/net/context's functions, which older code
+// the deadline. A WithCancel or WithCancelCause whose cancel function is
+// handed to time.AfterFunc, or to a goroutine the function starts that
+// also makes a timer or sleeps (a helper that keeps a context's values
+// and ends it a few seconds after the parent is done), is not background:
+// that timer ends it. golang.org/x/net/context's functions, which older code
 // imports, count as the context package's. A context is bounded when
 // WithTimeout, WithDeadline,
 // WithTimeoutCause or WithDeadlineCause made it, on every path that

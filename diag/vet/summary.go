@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"strings"
 
+	"golang.org/x/tools/go/ast/astutil"
 	"golang.org/x/tools/go/types/typeutil"
 )
 
@@ -421,6 +422,8 @@ func (s *summary) contextOrigin(b ast.Expr) bound {
 		return bound{kind: untimed, pos: call.Pos(), desc: "context.WithoutCancel(...)"}
 	case isContextFunc(f, "WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause"):
 		return bound{kind: timed}
+	case isContextFunc(f, "WithCancel", "WithCancelCause") && s.endsByTimer(call):
+		return bound{} // ended by a timer: bounded, by how much not known
 	case isContextFunc(f, "WithCancel", "WithCancelCause", "WithValue"), isFunc(f, "os/signal", "NotifyContext"):
 		if len(call.Args) > 0 {
 			return s.value(call.Args[0], contextT)
@@ -540,4 +543,85 @@ func mayReachNetwork(t types.Type, depth int) bool {
 func isBackgroundCall(info *types.Info, e ast.Expr) bool {
 	call, ok := ast.Unparen(e).(*ast.CallExpr)
 	return ok && isFunc(calleeFunc(info, call), "context", "Background", "TODO")
+}
+
+// endsByTimer reports whether the cancel function of call (ctx, cancel
+// := context.WithCancel(...)) is handed to time.AfterFunc, or called in
+// a goroutine the enclosing function starts that also makes a timer:
+// the context ends by that timer. It is cancelledByTimer's twin for the
+// summaries, which work on the syntax.
+func (s *summary) endsByTimer(call *ast.CallExpr) bool {
+	var file *ast.File
+	for _, f := range s.pass.Files {
+		if f.FileStart <= call.Pos() && call.Pos() < f.FileEnd {
+			file = f
+		}
+	}
+	if file == nil {
+		return false
+	}
+	path, _ := astutil.PathEnclosingInterval(file, call.Pos(), call.End())
+	if len(path) < 3 {
+		return false
+	}
+	as, ok := path[1].(*ast.AssignStmt)
+	if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 || as.Rhs[0] != ast.Expr(call) {
+		return false
+	}
+	id, ok := as.Lhs[1].(*ast.Ident)
+	cancel := s.pass.TypesInfo.ObjectOf(id)
+	if !ok || cancel == nil {
+		return false
+	}
+	var body *ast.BlockStmt
+	for _, n := range path[2:] {
+		if fd, ok := n.(*ast.FuncDecl); ok {
+			body = fd.Body
+		} else if fl, ok := n.(*ast.FuncLit); ok {
+			body = fl.Body
+		}
+		if body != nil {
+			break
+		}
+	}
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.GoStmt:
+			lit, ok := n.Call.Fun.(*ast.FuncLit)
+			found = found || ok && s.refersTo(lit, cancel) && s.makesTimer(lit)
+		case *ast.CallExpr:
+			if isFunc(calleeFunc(s.pass.TypesInfo, n), "time", "AfterFunc") && len(n.Args) == 2 {
+				arg, ok := ast.Unparen(n.Args[1]).(*ast.Ident)
+				found = found || ok && s.pass.TypesInfo.Uses[arg] == cancel
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// refersTo reports whether obj is used in n.
+func (s *summary) refersTo(n ast.Node, obj types.Object) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && s.pass.TypesInfo.Uses[id] == obj {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// makesTimer reports whether n calls time.After, NewTimer, Tick,
+// NewTicker, AfterFunc or Sleep.
+func (s *summary) makesTimer(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok && isFunc(calleeFunc(s.pass.TypesInfo, call), "time", "After", "NewTimer", "Tick", "NewTicker", "AfterFunc", "Sleep") {
+			found = true
+		}
+		return !found
+	})
+	return found
 }

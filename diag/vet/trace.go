@@ -82,6 +82,9 @@ func (t *tracer) value(v ssa.Value) ctxState {
 			}
 		}
 		if v.Index == 0 {
+			if call, ok := v.Tuple.(*ssa.Call); ok && isContextFunc(staticFunc(call.Common()), "WithCancel", "WithCancelCause") && cancelledByTimer(call) {
+				return ctxState{} // it ends by a timer: bounded, by how much not known
+			}
 			return t.value(v.Tuple)
 		}
 	case *ssa.Phi:
@@ -428,4 +431,79 @@ func fieldVar(fa *ssa.FieldAddr) *types.Var {
 		return nil
 	}
 	return st.Field(fa.Field)
+}
+
+// cancelledByTimer reports whether the cancel function that call (a
+// WithCancel or WithCancelCause) returns is handed to time.AfterFunc, or
+// to a goroutine the function starts that also waits on a timer (a
+// helper that keeps a context's values, drops its cancellation and ends
+// it a few seconds after the parent is done): the context ends by that
+// timer.
+func cancelledByTimer(call *ssa.Call) bool {
+	for _, r := range *call.Referrers() {
+		cancel, ok := r.(*ssa.Extract)
+		if !ok || cancel.Index != 1 {
+			continue
+		}
+		uses := *cancel.Referrers()
+		for _, u := range uses {
+			// A variable a closure captures lives in a cell: its users
+			// are the cell's.
+			if st, ok := u.(*ssa.Store); ok && st.Val == ssa.Value(cancel) {
+				if cell, ok := st.Addr.(*ssa.Alloc); ok {
+					uses = append(uses[:len(uses):len(uses)], *cell.Referrers()...)
+				}
+			}
+		}
+		for _, u := range uses {
+			switch u := u.(type) {
+			case *ssa.Call:
+				if isFunc(staticFunc(u.Common()), "time", "AfterFunc") && slices.Contains(u.Common().Args, ssa.Value(cancel)) {
+					return true
+				}
+			case *ssa.MakeClosure:
+				fn, _ := u.Fn.(*ssa.Function)
+				if startedAsGoroutine(u) && waitsOnTimer(fn, 0) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// startedAsGoroutine reports whether the closure is the function of a go
+// statement.
+func startedAsGoroutine(mc *ssa.MakeClosure) bool {
+	for _, r := range *mc.Referrers() {
+		if g, ok := r.(*ssa.Go); ok && g.Call.Value == ssa.Value(mc) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitsOnTimer reports whether fn, or a closure in it, makes a timer
+// (time.After, NewTimer, Tick, NewTicker, AfterFunc) or sleeps.
+func waitsOnTimer(fn *ssa.Function, depth int) bool {
+	if fn == nil || depth > 2 {
+		return false
+	}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			ci, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			if isFunc(staticFunc(ci.Common()), "time", "After", "NewTimer", "Tick", "NewTicker", "AfterFunc", "Sleep") {
+				return true
+			}
+		}
+	}
+	for _, anon := range fn.AnonFuncs {
+		if waitsOnTimer(anon, depth+1) {
+			return true
+		}
+	}
+	return false
 }
