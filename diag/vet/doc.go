@@ -143,7 +143,11 @@
 //     (for a helper: pq.QuoteIdentifier) beside a SQLite one counts only
 //     when the package opens a database other than SQLite (sql.Open or
 //     sqlx's Open and Connect with a driver name that is not a constant
-//     "sqlite" or "sqlite3"), or opens none.
+//     "sqlite" or "sqlite3"), or opens none. A package that imports no
+//     driver but a package of its module left alone this way (a backend's
+//     metadata package over its SQLite pool), and no package of its module
+//     that imports a network driver, is left alone too, even when it
+//     queries through a wrapper the network backends share.
 //
 // dialtimeout: network dials.
 //   - net.Dial, net.DialTCP, tls.Dial.

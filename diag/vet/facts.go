@@ -29,7 +29,7 @@ var Facts = &analysis.Analyzer{
 	Doc:        "summarise which functions return, and which struct fields hold, http.Clients, rest.Configs and net.Dialers with or without a timeout",
 	Run:        runFacts,
 	ResultType: reflect.TypeFor[*summary](),
-	FactTypes:  []analysis.Fact{new(resultsFact), new(fieldFact), new(streamsFact)},
+	FactTypes:  []analysis.Fact{new(resultsFact), new(fieldFact), new(streamsFact), new(sqlDriversFact)},
 }
 
 // streamsFact marks a package that opens a long-lived Kubernetes stream
@@ -76,6 +76,9 @@ type summary struct {
 	// streams says where the package, or one of its module it imports,
 	// opens a Kubernetes stream; "" if none does.
 	streams string
+	// sqlLocal says the package imports no database driver, but a
+	// package of its module that opens only SQLite (see sqlDriversFact).
+	sqlLocal bool
 }
 
 func runFacts(pass *analysis.Pass) (any, error) {
@@ -104,6 +107,7 @@ func runFacts(pass *analysis.Pass) (any, error) {
 	if len(pass.Files) == 0 {
 		return s, nil
 	}
+	s.sqlLocal = exportDrivers(pass)
 	if at := s.findStreams(); at != "" {
 		s.streams = at
 		pass.ExportPackageFact(&streamsFact{At: at})

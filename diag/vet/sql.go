@@ -22,7 +22,10 @@ that cannot wait forever (SQLite compiled in: no network; rqlite's, whose
 client has a Timeout) is left alone; a package that imports no driver, or
 an unknown package for its side effects, is checked. A network driver
 imported by name (for pq.QuoteIdentifier) beside a SQLite one counts only
-if the package opens a database other than SQLite, or opens none.`,
+if the package opens a database other than SQLite, or opens none. A
+package that imports no driver, but a package of its module left alone
+this way and none of its module that imports a network driver, is left
+alone too.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(sqlCtxFact)},
 	Run:       runSQL,
@@ -132,8 +135,81 @@ func hasPathPrefix(path string, prefixes []string) bool {
 
 func blankImport(spec *ast.ImportSpec) bool { return spec.Name != nil && spec.Name.Name == "_" }
 
+// sqlDriversFact says what database drivers a package's own files
+// import: only SQLite (Local), or a network one (Network).
+type sqlDriversFact struct{ Local, Network bool }
+
+func (*sqlDriversFact) AFact() {}
+
+// localThroughImports reports whether the package imports no driver of
+// its own but a package of the module that imports only SQLite (FerretDB's
+// SQLite backend, whose pool package opens the files and whose metadata
+// package queries them through a wrapper shared with network backends),
+// and no package that imports a network driver.
+func localThroughImports(pass *analysis.Pass) bool {
+	local := false
+	for _, imp := range pass.Pkg.Imports() {
+		if hasPathPrefix(imp.Path(), networkDrivers) {
+			return false
+		}
+		var f sqlDriversFact
+		if !sameModule(pass, imp.Path()) || !pass.ImportPackageFact(imp, &f) {
+			continue // another module's SQLite says nothing of this one's database
+		}
+		if f.Network {
+			return false
+		}
+		local = local || f.Local
+	}
+	return local
+}
+
+// sameModule reports whether path is in the module of the package under
+// analysis (with no module path, as in GOPATH mode, under the same first path
+// element).
+func sameModule(pass *analysis.Pass, path string) bool {
+	root := pass.Pkg.Path()
+	if pass.Module != nil && pass.Module.Path != "" {
+		root = pass.Module.Path
+	} else if i := strings.Index(root, "/"); i >= 0 {
+		root = root[:i]
+	}
+	return path == root || strings.HasPrefix(path, root+"/")
+}
+
+// importsNetworkDriver reports whether the package's files (not its
+// tests) import a network database driver.
+func importsNetworkDriver(pass *analysis.Pass) bool {
+	for _, f := range pass.Files {
+		if strings.HasSuffix(pass.Fset.File(f.Pos()).Name(), "_test.go") {
+			continue
+		}
+		for _, spec := range f.Imports {
+			if path, err := strconv.Unquote(spec.Path.Value); err == nil && hasPathPrefix(path, networkDrivers) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exportDrivers exports the package's sqlDriversFact (from the Facts
+// analyzer, whose facts every package's analysis sees) and reports
+// whether the package's databases are SQLite only through its imports.
+func exportDrivers(pass *analysis.Pass) (localThroughImport bool) {
+	switch {
+	case boundedDatabase(pass):
+		pass.ExportPackageFact(&sqlDriversFact{Local: true})
+	case importsNetworkDriver(pass):
+		pass.ExportPackageFact(&sqlDriversFact{Network: true})
+	default:
+		return localThroughImports(pass)
+	}
+	return false
+}
+
 func runSQL(pass *analysis.Pass) (any, error) {
-	if boundedDatabase(pass) {
+	if boundedDatabase(pass) || pass.ResultOf[Facts].(*summary).sqlLocal {
 		return nil, nil
 	}
 	c := newChecker(pass)

@@ -33,6 +33,8 @@ func TestAnalyzers(t *testing.T) {
 		{vet.SQL, "sqlcontext/testonly"},
 		{vet.SQL, "sqlcontext/localquote"},
 		{vet.SQL, "sqlcontext/namedpq"},
+		{vet.SQL, "sqlcontext/backends/sqlite/meta"},
+		{vet.SQL, "sqlcontext/backends/pg/meta"},
 		{vet.Dial, "dialtimeout"},
 		{vet.Dial, "clientcall"},
 		{vet.Dial, "clientbounded"},
