@@ -118,7 +118,11 @@
 //     ListAndWatch*, leader election, event recorders, work queues).
 //   - A client-go call without a context that has a ...WithContext form
 //     (discovery's ServerVersion, OpenAPISchema, remotecommand's Stream):
-//     it runs under context.Background().
+//     it runs under context.Background(). With a client-go too old to
+//     have those forms, discovery's requests
+//     (ServerVersion, ServerGroups, ServerResourcesForGroupVersion,
+//     ServerPreferredResources...) all the same: only the rest.Config's
+//     Timeout can bound them.
 //   - Not reported: a rest.Request whose chain calls Timeout(d); a Watch
 //     whose ListOptions (or a rest.Request's VersionedParams) set
 //     TimeoutSeconds (options from elsewhere are assumed to); a call on a

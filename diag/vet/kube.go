@@ -24,7 +24,9 @@ Do, DoRaw, Stream or Watch, discovery, a cache or watch-tools wait; a Watch
 without ListOptions.TimeoutSeconds; cache.WaitForCacheSync and informer
 factories' WaitForCacheSync given the Done channel of such a context or
 wait.NeverStop; wait.PollUntilContextCancel with one; and a client-go call
-with no context that has a ...WithContext form (discovery's ServerVersion).`,
+with no context that has a ...WithContext form (discovery's ServerVersion),
+or, in a client-go with no such forms, a discovery request (ServerVersion,
+ServerGroups...); all but on a client whose config has a Timeout.`,
 	Requires:  []*analysis.Analyzer{buildSSA, Facts},
 	FactTypes: []analysis.Fact{new(kubeCtxFact)},
 	Run:       runKube,
@@ -63,8 +65,13 @@ func runKube(pass *analysis.Pass) (any, error) {
 		}
 	})
 	c.sites(func(s *site) {
-		if with := withContextForm(s.callee); with != nil && s.callee.Pkg() != pass.Pkg && !wrapper(s) && !c.clientHasTimeout(s) {
+		if s.callee == nil || s.callee.Pkg() == pass.Pkg || wrapper(s) {
+			return
+		}
+		if with := withContextForm(s.callee); with != nil && !c.clientHasTimeout(s) {
 			c.report(s.pos(), "client-go call %s has no context: %s; use %s with a context that has a deadline", s.callee.Name(), kubeWhy, with.Name())
+		} else if with == nil && discoveryRequest(s.callee) && !c.clientHasTimeout(s) {
+			c.report(s.pos(), "client-go discovery call %s has no context, and this client-go has no form that takes one: %s; set Timeout on the rest.Config the client is built from", s.callee.Name(), kubeWhy)
 		}
 	})
 	c.flowContexts(c.kubeSink, func() ctxFact { return new(kubeCtxFact) })
@@ -83,6 +90,26 @@ func withContextForm(f *types.Func) *types.Func {
 		return nil // the WaitFor*(stopCh) forms are judged by their channel
 	}
 	return with
+}
+
+// discoveryRequest reports whether f is one of client-go discovery's
+// context-free requests to the API server (ServerVersion, ServerGroups,
+// ServerResourcesForGroupVersion, ServerGroupsAndResources,
+// ServerPreferredResources...), on the interfaces or their clients.
+func discoveryRequest(f *types.Func) bool {
+	if f == nil || f.Pkg() == nil || f.Signature().Recv() == nil || firstParamIsContext(f) {
+		return false
+	}
+	p := f.Pkg().Path()
+	if p != clientGo+"discovery" && !strings.HasPrefix(p, clientGo+"discovery/") {
+		return false
+	}
+	switch f.Name() {
+	case "ServerVersion", "ServerGroups", "ServerResources", "ServerResourcesForGroupVersion",
+		"ServerGroupsAndResources", "ServerPreferredResources", "ServerPreferredNamespacedResources", "OpenAPISchema":
+		return true
+	}
+	return false
 }
 
 // isConfigSink reports whether f makes a client from a *rest.Config:

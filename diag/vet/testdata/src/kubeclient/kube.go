@@ -153,6 +153,7 @@ func rawWatch(rc *rest.RESTClient, opts metav1.ListOptions) {
 func noContext(cs kubernetes.Interface) {
 	cs.Discovery().ServerVersion() // want `client-go call ServerVersion has no context: a dead connection blocks this call for ~15 minutes; use ServerVersionWithContext with a context that has a deadline`
 	cs.Discovery().RESTClient()
+	cs.Discovery().ServerGroups() // want `client-go discovery call ServerGroups has no context, and this client-go has no form that takes one: a dead connection blocks this call for ~15 minutes; set Timeout on the rest.Config the client is built from`
 }
 
 // A context-free form of a function passes a background context by

@@ -13,7 +13,16 @@ type ServerVersionInterfaceWithContext interface {
 	ServerVersionWithContext(ctx context.Context) (*Info, error)
 }
 
+// ServerGroupsInterface has no WithContext form here, as in older
+// client-go releases.
+type ServerGroupsInterface interface {
+	ServerGroups() (*APIGroupList, error)
+}
+
+type APIGroupList struct{ Groups []string }
+
 type DiscoveryInterface interface {
 	ServerVersionInterface
+	ServerGroupsInterface
 	RESTClient() any
 }
