@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# diag/vet/eval/run.sh [tune|heldout|heldout2|heldout3|heldout4|heldout5|heldout6|heldout7|heldout8|heldout9|heldout10|heldout11|all]: measures diag vet's recall on the
+# diag/vet/eval/run.sh [tune|heldout|heldout2|heldout3|heldout4|heldout5|heldout6|heldout7|heldout8|heldout9|heldout10|heldout11|heldout12|all]: measures diag vet's recall on the
 # fix-commit cases and its precision on the modules of an evaluation set,
 # and writes the tables to stdout (and to $OUT/<set>.md).
 #
@@ -11,9 +11,10 @@
 # used. Every step runs under timeout. $VET_EVAL_OUT (default $cache/out)
 # is where the raw output and the tables go, one directory per set.
 #
-# heldout2 to heldout11 are run by name only, never by all, so that a
+# heldout2 to heldout12 are run by name only, never by all, so that a
 # routine run cannot look at them. heldout2 to heldout11 are spent (each
-# measured once, blind; see README.md and RESULTS.md).
+# measured once, blind; see README.md and RESULTS.md); heldout12 is held
+# out until its one measured run.
 #
 # VET_EVAL_PREFETCH=1 downloads and copies every case's and module's
 # module and runs go build on the packages (warming the module and build
@@ -23,10 +24,10 @@ set -euo pipefail
 
 which=${1:-all}
 case $which in
-tune | heldout | heldout2 | heldout3 | heldout4 | heldout5 | heldout6 | heldout7 | heldout8 | heldout9 | heldout10 | heldout11) sets=$which ;;
+tune | heldout | heldout2 | heldout3 | heldout4 | heldout5 | heldout6 | heldout7 | heldout8 | heldout9 | heldout10 | heldout11 | heldout12) sets=$which ;;
 all) sets="tune heldout" ;;
 *)
-	echo "usage: $0 [tune|heldout|heldout2|heldout3|heldout4|heldout5|heldout6|heldout7|heldout8|heldout9|heldout10|heldout11|all]  (all = tune heldout)" >&2
+	echo "usage: $0 [tune|heldout|heldout2|heldout3|heldout4|heldout5|heldout6|heldout7|heldout8|heldout9|heldout10|heldout11|heldout12|all]  (all = tune heldout)" >&2
 	exit 2
 	;;
 esac

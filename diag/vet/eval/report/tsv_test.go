@@ -10,7 +10,7 @@ import (
 // TestCommittedSetsParse checks the committed evaluation sets: every row
 // well formed, full commit hashes, release tags the proxy can serve.
 func TestCommittedSetsParse(t *testing.T) {
-	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11"} {
+	for _, set := range []string{"tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12"} {
 		dir := filepath.Join("..", set)
 		cs, err := LoadCases(filepath.Join(dir, "cases.tsv"))
 		if err != nil {
@@ -93,6 +93,12 @@ func TestHeldout10Apart(t *testing.T) {
 // blind once heldout10 was spent, against every set before it.
 func TestHeldout11Apart(t *testing.T) {
 	checkApart(t, "heldout11", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10")
+}
+
+// TestHeldout12Apart checks the same for the twelfth held-out set, picked
+// blind once heldout11 was spent, against every set before it.
+func TestHeldout12Apart(t *testing.T) {
+	checkApart(t, "heldout12", "tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11")
 }
 
 // checkApart fails if a repository or module of set's cases, or a module
