@@ -12,9 +12,8 @@
 # is where the raw output and the tables go, one directory per set.
 #
 # heldout2 to heldout12 are run by name only, never by all, so that a
-# routine run cannot look at them. heldout2 to heldout11 are spent (each
-# measured once, blind; see README.md and RESULTS.md); heldout12 is held
-# out until its one measured run.
+# routine run cannot look at them. heldout2 to heldout12 are spent (each
+# measured once, blind; see README.md and RESULTS.md).
 #
 # VET_EVAL_PREFETCH=1 downloads and copies every case's and module's
 # module and runs go build on the packages (warming the module and build
