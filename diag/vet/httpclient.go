@@ -424,13 +424,7 @@ func (c *checker) defaultClientUses() {
 		if c.skipped(f.Pos()) {
 			continue
 		}
-		var stack []ast.Node
-		ast.Inspect(f, func(n ast.Node) bool {
-			if n == nil {
-				stack = stack[:len(stack)-1]
-				return true
-			}
-			stack = append(stack, n)
+		inspectStack(f, func(n ast.Node, stack []ast.Node) bool {
 			e, ok := n.(ast.Expr)
 			if !ok || !c.isDefaultClient(e) {
 				return true
@@ -548,13 +542,7 @@ func (c *checker) defaultClientField(stack []ast.Node) bool {
 func (c *checker) fieldOnlyCalled(field *types.Var, methods ...string) bool {
 	only := true
 	for _, f := range c.pass.Files {
-		var stack []ast.Node
-		ast.Inspect(f, func(n ast.Node) bool {
-			if n == nil {
-				stack = stack[:len(stack)-1]
-				return true
-			}
-			stack = append(stack, n)
+		inspectStack(f, func(n ast.Node, stack []ast.Node) bool {
 			sel, ok := n.(*ast.SelectorExpr)
 			if !ok || !only || c.pass.TypesInfo.Uses[sel.Sel] != field {
 				return true

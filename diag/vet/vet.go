@@ -202,6 +202,25 @@ func (s *site) arg(i int) ssa.Value {
 	return s.common.Args[i]
 }
 
+// inspectStack walks root like ast.Inspect, calling f on each node with
+// the path to it, root first and the node last; f returns whether to
+// walk the node's children.
+func inspectStack(root ast.Node, f func(n ast.Node, stack []ast.Node) bool) {
+	var stack []ast.Node
+	ast.Inspect(root, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		stack = append(stack, n)
+		if !f(n, stack) {
+			stack = stack[:len(stack)-1] // no children, so no closing call
+			return false
+		}
+		return true
+	})
+}
+
 // sites calls f on every call in the package's checked functions.
 func (c *checker) sites(f func(*site)) {
 	for _, fn := range c.funcs {
