@@ -518,7 +518,7 @@ func (c *checker) defaultClientField(stack []ast.Node) bool {
 		}
 	case *ast.CompositeLit:
 		st, ok := types.Unalias(c.pass.TypesInfo.TypeOf(p)).Underlying().(*types.Struct)
-		if i := slices.Index(p.Elts, ast.Expr(e.(ast.Expr))); ok && i >= 0 && i < st.NumFields() {
+		if i := slices.Index(p.Elts, e.(ast.Expr)); ok && i >= 0 && i < st.NumFields() {
 			field = st.Field(i)
 		}
 	case *ast.AssignStmt:

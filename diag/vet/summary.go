@@ -584,43 +584,45 @@ func (s *summary) endsByTimer(call *ast.CallExpr) bool {
 			break
 		}
 	}
-	found := false
-	ast.Inspect(body, func(n ast.Node) bool {
+	if body == nil {
+		return false
+	}
+	return containsNode(body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.GoStmt:
 			lit, ok := n.Call.Fun.(*ast.FuncLit)
-			found = found || ok && s.refersTo(lit, cancel) && s.makesTimer(lit)
+			return ok && s.refersTo(lit, cancel) && s.makesTimer(lit)
 		case *ast.CallExpr:
 			if isFunc(calleeFunc(s.pass.TypesInfo, n), "time", "AfterFunc") && len(n.Args) == 2 {
 				arg, ok := ast.Unparen(n.Args[1]).(*ast.Ident)
-				found = found || ok && s.pass.TypesInfo.Uses[arg] == cancel
+				return ok && s.pass.TypesInfo.Uses[arg] == cancel
 			}
 		}
-		return !found
+		return false
 	})
-	return found
 }
 
 // refersTo reports whether obj is used in n.
 func (s *summary) refersTo(n ast.Node, obj types.Object) bool {
-	found := false
-	ast.Inspect(n, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && s.pass.TypesInfo.Uses[id] == obj {
-			found = true
-		}
-		return !found
+	return containsNode(n, func(n ast.Node) bool {
+		id, ok := n.(*ast.Ident)
+		return ok && s.pass.TypesInfo.Uses[id] == obj
 	})
-	return found
 }
 
-// makesTimer reports whether n calls time.After, NewTimer, Tick,
-// NewTicker, AfterFunc or Sleep.
+// makesTimer reports whether n calls one of timerFuncs.
 func (s *summary) makesTimer(n ast.Node) bool {
+	return containsNode(n, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		return ok && isFunc(calleeFunc(s.pass.TypesInfo, call), "time", timerFuncs...)
+	})
+}
+
+// containsNode reports whether pred holds for root or a node below it.
+func containsNode(root ast.Node, pred func(ast.Node) bool) bool {
 	found := false
-	ast.Inspect(n, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok && isFunc(calleeFunc(s.pass.TypesInfo, call), "time", "After", "NewTimer", "Tick", "NewTicker", "AfterFunc", "Sleep") {
-			found = true
-		}
+	ast.Inspect(root, func(n ast.Node) bool {
+		found = found || n != nil && pred(n)
 		return !found
 	})
 	return found

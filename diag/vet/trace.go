@@ -483,8 +483,12 @@ func startedAsGoroutine(mc *ssa.MakeClosure) bool {
 	return false
 }
 
-// waitsOnTimer reports whether fn, or a closure in it, makes a timer
-// (time.After, NewTimer, Tick, NewTicker, AfterFunc) or sleeps.
+// timerFuncs are the time package's functions that make a timer or
+// sleep: a goroutine that calls one ends what it cancels in time.
+var timerFuncs = []string{"After", "NewTimer", "Tick", "NewTicker", "AfterFunc", "Sleep"}
+
+// waitsOnTimer reports whether fn, or a closure in it, calls one of
+// timerFuncs.
 func waitsOnTimer(fn *ssa.Function, depth int) bool {
 	if fn == nil || depth > 2 {
 		return false
@@ -495,7 +499,7 @@ func waitsOnTimer(fn *ssa.Function, depth int) bool {
 			if !ok {
 				continue
 			}
-			if isFunc(staticFunc(ci.Common()), "time", "After", "NewTimer", "Tick", "NewTicker", "AfterFunc", "Sleep") {
+			if isFunc(staticFunc(ci.Common()), "time", timerFuncs...) {
 				return true
 			}
 		}
